@@ -1,0 +1,100 @@
+/**
+ * Every error a client can see carries a stable `code`. The HTTP status for each code is decided here and
+ * nowhere else, so the replica and the gateway answer the same failure the same way.
+ */
+export const ERROR_STATUS = {
+  // 400: the request itself is wrong
+  BAD_REQUEST: 400,
+  EMPTY_BODY: 400,
+  INVALID_JSON: 400,
+  INVALID_IMAGE: 400,
+  INVALID_TENSOR: 400,
+  INVALID_PARAMETER: 400,
+  // 401/403
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  // 404
+  NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  // 405
+  METHOD_NOT_ALLOWED: 405,
+  // 413/415/431
+  PAYLOAD_TOO_LARGE: 413,
+  IMAGE_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  HEADERS_TOO_LARGE: 431,
+  // 429/503: back off and retry
+  QUEUE_FULL: 429,
+  OVERLOADED: 429,
+  NOT_READY: 503,
+  DRAINING: 503,
+  NO_REPLICA: 503,
+  // 499: the client went away (nginx's convention; never seen by that client)
+  CLIENT_CLOSED: 499,
+  // 5xx: our side failed
+  INTERNAL: 500,
+  INFERENCE_FAILED: 500,
+  UPSTREAM_FAILED: 502,
+  DEADLINE_EXCEEDED: 504,
+  NOT_IMPLEMENTED: 501,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface GpumuxErrorOptions {
+  cause?: unknown;
+  /** Seconds a client should wait before retrying (429/503). */
+  retryAfterSeconds?: number;
+  details?: Record<string, unknown>;
+}
+
+export class GpumuxError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GpumuxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GpumuxError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.details = options.details;
+  }
+}
+
+export function statusOf(code: ErrorCode): number {
+  return ERROR_STATUS[code];
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
+
+/** Turns anything thrown into a GpumuxError; unknown failures become INTERNAL without leaking internals. */
+export function toGpumuxError(err: unknown): GpumuxError {
+  if (err instanceof GpumuxError) return err;
+  return new GpumuxError('INTERNAL', 'internal error', { cause: err });
+}
+
+/** `{ error: { code, message } }` — the body of every /v1 error. */
+export function v1ErrorBody(err: GpumuxError): { error: { code: ErrorCode; message: string } } {
+  return { error: { code: err.code, message: err.message } };
+}
+
+/**
+ * The Open Inference Protocol's error shape is `{ "error": "<message>" }`; `code` stands beside it so
+ * Triton/KServe clients still parse it while our own clients get the stable code.
+ */
+export function v2ErrorBody(err: GpumuxError): { error: string; code: ErrorCode } {
+  return { error: err.message, code: err.code };
+}
+
+/** Headers that go with an error response (Retry-After for back-pressure). */
+export function errorHeaders(err: GpumuxError): Record<string, string> {
+  return err.retryAfterSeconds === undefined
+    ? {}
+    : { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterSeconds))) };
+}

@@ -1,0 +1,175 @@
+import { z } from 'zod';
+
+/**
+ * A model manifest: everything the replica needs to turn an image into the model's input tensor and the
+ * model's outputs into detections, plus what the scheduler needs to place it (its memory profile).
+ * Lives beside the ONNX file as `manifest.json`.
+ */
+
+const positiveInt = z.number().int().positive();
+const shape2 = z.tuple([positiveInt, positiveInt]);
+
+export const TensorDatatype = z.enum(['UINT8', 'FLOAT32', 'FLOAT16', 'INT64', 'INT32', 'BOOL']);
+
+export const OnnxSource = z
+  .object({
+    /** Path relative to the manifest's folder (or absolute). */
+    file: z.string().min(1),
+    /** Where to fetch the file when it is not present (Helm's initContainer does this on a cluster). */
+    url: z.url().optional(),
+    /** Hex sha256 of the file, checked after download. */
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters')
+      .optional(),
+  })
+  .strict();
+
+export const ImageInput = z
+  .object({
+    name: z.string().min(1),
+    datatype: z.enum(['UINT8', 'FLOAT32']),
+    /** NHWC for uint8 inputs normalised inside the graph; NCHW for float inputs normalised on the host. */
+    layout: z.enum(['NHWC', 'NCHW']),
+  })
+  .strict();
+
+export const MaskInput = z
+  .object({
+    name: z.string().min(1),
+    datatype: z.enum(['UINT8', 'BOOL', 'FLOAT32']),
+  })
+  .strict();
+
+export const Preprocess = z
+  .object({
+    /** Keep-ratio resize: long side ≤ scale[0], short side ≤ scale[1] (mmdet's `keep_ratio=True` rule). */
+    resize: z
+      .object({
+        mode: z.literal('keep-ratio'),
+        scale: shape2,
+        /** Upscale small images to the scale (mmdet does); false keeps them at most 1:1. */
+        allowUpscale: z.boolean().default(true),
+      })
+      .strict(),
+    /** Static input shapes [height, width]; the image is resized then padded bottom/right into the smallest that fits. */
+    buckets: z.array(shape2).min(1),
+    /** Round each bucket's sides to a multiple of this (mmdet pads to 32). */
+    padValue: z.number().min(0).max(255).default(0),
+    colorSpace: z.enum(['RGB', 'BGR']).default('RGB'),
+    /** mean/std in 0..255 pixel units, applied on the host for FLOAT32 inputs; `inGraph` for UINT8 inputs. */
+    normalize: z.union([
+      z.object({ inGraph: z.literal(true) }).strict(),
+      z.object({ mean: z.tuple([z.number(), z.number(), z.number()]), std: z.tuple([z.number(), z.number(), z.number()]) }).strict(),
+    ]),
+  })
+  .strict();
+
+export const PostprocessedOutputs = z
+  .object({
+    kind: z.literal('boxes'),
+    boxes: z.string().min(1),
+    scores: z.string().min(1),
+    labels: z.string().min(1),
+    /** Boxes are xyxy in the pixels of the padded model input. */
+    boxFormat: z.literal('xyxy').default('xyxy'),
+  })
+  .strict();
+
+export const RawDetrOutputs = z
+  .object({
+    kind: z.literal('logits'),
+    logits: z.string().min(1),
+    boxes: z.string().min(1),
+    /** DETR heads: cxcywh normalised to the padded input. */
+    boxFormat: z.literal('cxcywh').default('cxcywh'),
+    /** sigmoid for DINO/Co-DETR (focal loss); softmax with a trailing no-object class for vanilla DETR. */
+    activation: z.enum(['sigmoid', 'softmax']).default('sigmoid'),
+  })
+  .strict();
+
+export const Postprocess = z
+  .object({
+    topK: positiveInt.default(300),
+    /** Default score threshold; a request's `threshold` overrides it. */
+    scoreThreshold: z.number().min(0).max(1).default(0.3),
+    /** Class-aware NMS after decoding; null leaves DETR's set prediction as is. */
+    nms: z
+      .object({ iouThreshold: z.number().gt(0).max(1), classAware: z.boolean().default(true) })
+      .strict()
+      .nullable()
+      .default(null),
+  })
+  .strict();
+
+export const Batching = z
+  .object({
+    maxBatch: positiveInt.max(256),
+    /** Requests (frames) waiting beyond those running; more are refused with 429 + Retry-After. */
+    maxQueue: positiveInt.default(64),
+  })
+  .strict();
+
+export const Limits = z
+  .object({
+    maxBodyBytes: positiveInt.default(32 * 1024 * 1024),
+    /** Decoded pixels (width × height) allowed; protects against decompression bombs. */
+    maxPixels: positiveInt.default(40_000_000),
+    maxFramesPerRequest: positiveInt.default(32),
+  })
+  .strict();
+
+export const MemoryProfile = z
+  .object({
+    /** Peak GPU memory of one warmed-up replica, bytes; used until a measured value exists. */
+    declaredBytes: positiveInt,
+    /** Where the declared number comes from (shown to operators). */
+    source: z.string().min(1),
+  })
+  .strict();
+
+export const Manifest = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits, ".", "_" or "-", at most 63'),
+    version: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'letters, digits, ".", "_" or "-", at most 32'),
+    family: z.literal('detr'),
+    description: z.string().optional(),
+    onnx: OnnxSource,
+    inputs: z
+      .object({ image: ImageInput, mask: MaskInput.optional() })
+      .strict(),
+    outputs: z.discriminatedUnion('kind', [PostprocessedOutputs, RawDetrOutputs]),
+    preprocess: Preprocess,
+    postprocess: Postprocess.default({ topK: 300, scoreThreshold: 0.3, nms: null }),
+    labels: z.array(z.string().min(1)).min(1),
+    batching: Batching,
+    limits: Limits.default({ maxBodyBytes: 32 * 1024 * 1024, maxPixels: 40_000_000, maxFramesPerRequest: 32 }),
+    memory: MemoryProfile,
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    const float = m.inputs.image.datatype === 'FLOAT32';
+    if (float && 'inGraph' in m.preprocess.normalize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['preprocess', 'normalize'],
+        message: 'a FLOAT32 image input needs host-side mean/std (inGraph is for UINT8 inputs)',
+      });
+    }
+    if (!float && !('inGraph' in m.preprocess.normalize)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['preprocess', 'normalize'],
+        message: 'a UINT8 image input is normalised inside the graph: set { "inGraph": true }',
+      });
+    }
+    if (m.inputs.image.datatype === 'UINT8' && m.inputs.image.layout !== 'NHWC') {
+      ctx.addIssue({ code: 'custom', path: ['inputs', 'image', 'layout'], message: 'UINT8 image inputs must be NHWC' });
+    }
+  });
+
+export type Manifest = z.infer<typeof Manifest>;
+export type Preprocess = z.infer<typeof Preprocess>;
+export type Postprocess = z.infer<typeof Postprocess>;
