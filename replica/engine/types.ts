@@ -1,0 +1,104 @@
+import type { Manifest } from '../../models/manifest/schema.js';
+import type { ReplicaStats } from '../contract.js';
+
+/**
+ * The replica's engine: decode → pre-process → dynamic batcher → ONNX Runtime → post-process.
+ * The HTTP layer (replica/http) talks only to this interface.
+ */
+
+export interface Detection {
+  /** xyxy in original-image pixels (after EXIF orientation), clamped to the image. */
+  box: [number, number, number, number];
+  score: number;
+  label: number;
+  name: string;
+}
+
+export interface FrameTimings {
+  decodeMs: number;
+  preprocessMs: number;
+  queueMs: number;
+  inferenceMs: number;
+  postprocessMs: number;
+  /** Size of the batch this frame ran in. */
+  batchSize: number;
+}
+
+export interface FrameResult {
+  /** Width and height of the image as oriented (EXIF applied). */
+  width: number;
+  height: number;
+  detections: Detection[];
+  timings: FrameTimings;
+}
+
+export interface DetectOptions {
+  /** Score threshold; the manifest's default when absent. */
+  threshold?: number;
+  /** Aborts a frame still waiting in the queue (client went away). */
+  signal?: AbortSignal;
+}
+
+/** A raw tensor as v2 infer carries it: row-major data of the given datatype. */
+export interface RawTensor {
+  name: string;
+  datatype: 'UINT8' | 'FLOAT32' | 'FLOAT16' | 'INT64' | 'INT32' | 'BOOL';
+  shape: number[];
+  data: Uint8Array | Float32Array | BigInt64Array | Int32Array | Uint16Array;
+}
+
+/** Observations for metrics; every hook is optional and must not throw. */
+export interface EngineHooks {
+  onBatch?(info: { size: number; bucket: string; inferenceSeconds: number }): void;
+  onQueueDepth?(depth: number): void;
+  onFrame?(info: { preprocessSeconds: number; decodeSeconds: number }): void;
+}
+
+export type EngineState = ReplicaStats['state'];
+
+export interface Engine {
+  readonly manifest: Manifest;
+  readonly state: EngineState;
+  /**
+   * One image (encoded bytes) to detections. Each call is one frame in the batcher.
+   * Throws GpumuxError: INVALID_IMAGE, IMAGE_TOO_LARGE, QUEUE_FULL (retryAfterSeconds set), DRAINING,
+   * NOT_READY, CLIENT_CLOSED (signal aborted), INFERENCE_FAILED.
+   */
+  detect(image: Uint8Array, options?: DetectOptions): Promise<FrameResult>;
+  /**
+   * v2 infer: the model's own input tensor(s), batch dimension first. Shapes must be one of the manifest's
+   * buckets and batch ≤ maxBatch (INVALID_TENSOR otherwise). Each batch row joins the batcher as one frame;
+   * outputs come back concatenated in request order, named as the model names them.
+   */
+  infer(inputs: RawTensor[], options?: { signal?: AbortSignal; outputs?: string[] }): Promise<RawTensor[]>;
+  /** Model metadata for v2 `GET /v2/models/{m}`: the ONNX session's input/output names, datatypes, shapes. */
+  metadata(): {
+    inputs: { name: string; datatype: string; shape: number[] }[];
+    outputs: { name: string; datatype: string; shape: number[] }[];
+  };
+  stats(): ReplicaStats;
+  /** Stop accepting new frames (state `draining`); resolves when queued and running frames are done. */
+  drain(): Promise<void>;
+  /** Release the ONNX session. */
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  modelDir: string;
+  /** Overrides the manifest's ONNX path. */
+  onnxPath?: string;
+  /** `cpu` or `cuda:<n>`. */
+  device: string;
+  allowCpuFallback?: boolean;
+  replicaId: string;
+  node: string;
+  virtualGpu?: { node: string; index: number; capacityBytes: number; usedByOthersBytes: number; footprintBytes?: number };
+  maxBatch?: number;
+  maxQueue?: number;
+  /** intra-op threads for ONNX Runtime (CPU EP). */
+  threads?: number;
+  hooks?: EngineHooks;
+}
+
+/** Implemented in replica/engine/create-engine.ts: loads, warms up at the largest bucket × max batch, then ready. */
+export type CreateEngine = (options: EngineOptions) => Promise<Engine>;
