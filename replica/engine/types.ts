@@ -60,6 +60,12 @@ export interface Engine {
   readonly manifest: Manifest;
   readonly state: EngineState;
   /**
+   * Loads the ONNX session, warms up at the largest bucket × max batch (so the footprint is final), then
+   * state `ready`. Rejects (state `failed`) with a clear error, e.g. when the CUDA provider is missing.
+   * The HTTP server is already listening meanwhile: live is true, ready is false.
+   */
+  start(): Promise<void>;
+  /**
    * One image (encoded bytes) to detections. Each call is one frame in the batcher.
    * Throws GpumuxError: INVALID_IMAGE, IMAGE_TOO_LARGE, QUEUE_FULL (retryAfterSeconds set), DRAINING,
    * NOT_READY, CLIENT_CLOSED (signal aborted), INFERENCE_FAILED.
@@ -100,5 +106,5 @@ export interface EngineOptions {
   hooks?: EngineHooks;
 }
 
-/** Implemented in replica/engine/create-engine.ts: loads, warms up at the largest bucket × max batch, then ready. */
-export type CreateEngine = (options: EngineOptions) => Promise<Engine>;
+/** Implemented in replica/engine/create-engine.ts; returns at once in state `loading`; call `start()`. */
+export type CreateEngine = (options: EngineOptions) => Engine;
