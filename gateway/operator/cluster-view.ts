@@ -1,0 +1,83 @@
+/** The operator's picture of the cluster: served at GET /v1/cluster and drawn by gateway/ui. See docs/contracts.md §6. */
+export interface ReplicaView {
+  id: string;
+  url: string;
+  model: string;
+  version: string;
+  state: 'loading' | 'warming' | 'ready' | 'draining' | 'failed' | 'unreachable';
+  footprintBytes: number;
+  inFlight: number;
+  queueLength: number;
+  ewmaServiceSeconds: number;
+  ejected: boolean;
+  consecutiveFailures: number;
+}
+
+export interface GpuView {
+  /** uuid, or `<node>/<index>`. */
+  id: string;
+  node: string;
+  index: number | null;
+  name: string | null;
+  virtual: boolean;
+  memoryTotalBytes: number;
+  memoryUsedBytes: number;
+  memoryReservedBytes: number;
+  /** total − used − reserved, ≥ 0. */
+  memoryHeadroomBytes: number;
+  /** used / total. */
+  memoryUtilization: number;
+  /** Headroom below the critical threshold: routing avoids this GPU. */
+  critical: boolean;
+  inFlight: number;
+  busyReplicas: number;
+  replicas: ReplicaView[];
+}
+
+export interface PlanAction {
+  type: 'create' | 'drain' | 'delete' | 'move';
+  model: string;
+  node: string;
+  gpuIndex: number;
+  replicaId: string | null;
+  reason: string;
+}
+
+export interface PlanView {
+  generatedAt: string;
+  policy: 'binpack' | 'spread';
+  /** Cluster memory utilisation once the plan is applied. */
+  memoryUtilization: number;
+  actions: PlanAction[];
+}
+
+export interface ModelView {
+  name: string;
+  version: string;
+  replicas: number;
+  readyReplicas: number;
+  /** Requests per second over the last 30 s. */
+  requestRate: number;
+  p95Seconds: number | null;
+  /** Share of requests that failed over the last 30 s, 0..1. */
+  errorRate: number;
+}
+
+export interface ClusterView {
+  generatedAt: string;
+  totals: {
+    gpus: number;
+    replicas: number;
+    readyReplicas: number;
+    memoryTotalBytes: number;
+    memoryUsedBytes: number;
+    memoryHeadroomBytes: number;
+    /** used / total, 0..1 — the number the seed measured at 40 %. */
+    memoryUtilization: number;
+  };
+  /** Sorted by node, then index. */
+  gpus: GpuView[];
+  unplaced: { id: string; url: string; state: 'unreachable' | 'unknown'; lastError: string | null }[];
+  models: ModelView[];
+  plan: PlanView | null;
+}
