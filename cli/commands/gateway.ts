@@ -1,8 +1,98 @@
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { parseBytes } from '../../common/bytes.js';
+import { createLogger } from '../../common/log.js';
+import { loadTokens } from '../../gateway/auth/tokens.js';
+import { parseDurationMs } from '../../gateway/config.js';
+import { DEFAULT_REPLICA_SELECTOR, kubernetesDiscovery } from '../../gateway/discovery/kubernetes.js';
+import { staticDiscovery } from '../../gateway/discovery/static.js';
+import { startGateway } from '../../gateway/index.js';
 
-// Placeholder until the gateway issue lands; owned by whoever builds gateway.
+interface GatewayFlags {
+  port: string;
+  adminPort: string;
+  host: string;
+  replica: string[];
+  discovery: 'static' | 'kubernetes';
+  namespace: string;
+  selector: string;
+  replicaPort: string;
+  models?: string;
+  pollInterval: string;
+  timeout: string;
+  reserve: string;
+  authTokenFile?: string;
+  adminTokenFile?: string;
+  schedulerUrl?: string;
+  config?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got "${value}"`);
+  return n;
+}
+
+/** `gpumux gateway`: one endpoint over many replicas (docs/gateway.md). */
 export function gatewayCommand(): Command {
-  return new Command('gateway').description('(not built yet)').action(() => {
-    throw new Error('gpumux gateway is not built yet');
-  });
+  return new Command('gateway')
+    .description('Serve the client API over the replicas, routed by GPU memory headroom and load')
+    .option('--port <port>', 'client port', '8080')
+    .option('--admin-port <port>', 'operator port (/v1/cluster, /metrics, /ui)', '8090')
+    .option('--host <host>', 'bind address', '0.0.0.0')
+    .option('--replica <url>', 'replica URL for static discovery (repeatable)', collect, [])
+    .addOption(new Option('--discovery <kind>', 'where replicas come from').choices(['static', 'kubernetes']).default('static'))
+    .option('--namespace <ns>', 'kubernetes: namespace of the replica pods', process.env.POD_NAMESPACE ?? 'default')
+    .option('--selector <k=v,...>', 'kubernetes: label selector of the replica pods', DEFAULT_REPLICA_SELECTOR)
+    .option('--replica-port <port>', 'kubernetes: the replicas\' port', '8081')
+    .option('--models <name[:version],...>', 'models /v2/health/ready requires (default: every model seen)')
+    .option('--poll-interval <duration>', 'how often each replica\'s /v1/stats is polled', '1s')
+    .option('--timeout <duration>', 'default request deadline (a request\'s `timeout` header overrides it)', '30s')
+    .option('--reserve <size>', 'GPU memory kept free per GPU', '512MiB')
+    .option('--auth-token-file <path>', 'bearer tokens for the client API, one per line (or env GPUMUX_AUTH_TOKENS)')
+    .option('--admin-token-file <path>', 'bearer tokens for the operator API')
+    .option('--scheduler-url <url>', 'scheduler to fetch the plan from (<url>/v1/plan)')
+    .option('--config <file.yaml>', 'routing weights, limits, retries, ejection (docs/gateway.md)')
+    .action(async (flags: GatewayFlags, command: Command) => {
+      // An explicit flag beats the config file; a flag's default only fills what the file leaves out.
+      const explicit = (name: string) => command.getOptionValueSource(name) !== 'default';
+      const logger = createLogger({ component: 'gateway' });
+      const config = flags.config ? (parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) ?? {} : {};
+      let discovery;
+      if (flags.discovery === 'kubernetes') {
+        discovery = kubernetesDiscovery({
+          namespace: flags.namespace,
+          selector: flags.selector,
+          replicaPort: port(flags.replicaPort, '--replica-port'),
+          logger,
+        });
+      } else {
+        if (flags.replica.length === 0) throw new Error('static discovery needs at least one --replica <url>');
+        discovery = staticDiscovery(flags.replica);
+      }
+      const gateway = await startGateway({
+        port: port(flags.port, '--port'),
+        adminPort: port(flags.adminPort, '--admin-port'),
+        host: flags.host,
+        discovery,
+        models: flags.models?.split(',').map((m) => m.trim()).filter((m) => m !== ''),
+        ...((explicit('pollInterval') || config.pollInterval === undefined) && { pollIntervalMs: parseDurationMs(flags.pollInterval) }),
+        ...((explicit('timeout') || config.timeout === undefined) && { timeoutMs: parseDurationMs(flags.timeout) }),
+        ...((explicit('reserve') || config.reserve === undefined) && { reserveBytes: parseBytes(flags.reserve) }),
+        authTokens: loadTokens({ file: flags.authTokenFile, env: process.env.GPUMUX_AUTH_TOKENS }),
+        adminTokens: loadTokens({ file: flags.adminTokenFile }),
+        ...(flags.schedulerUrl !== undefined && { schedulerUrl: flags.schedulerUrl }),
+        config,
+        logger,
+      });
+      const shutdown = (signal: string) => {
+        logger.info('shutting down', { signal });
+        void gateway.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
 }

@@ -1,8 +1,56 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { parseBytes } from '../../common/bytes.js';
+import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
+import { loadModelByName, parseModelsSpec } from '../../scheduler/models.js';
+import { planPlacement } from '../../scheduler/placement/plan.js';
+import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
+import type { ModelPlan } from '../../scheduler/types.js';
 
-// Placeholder until the plan issue lands; owned by whoever builds plan.
+interface PlanFlags {
+  gpus: string;
+  models: string;
+  policy: 'binpack' | 'spread';
+  reserve: string;
+  maxPerGpu: string;
+  product: string;
+  json?: boolean;
+}
+
+/** `gpumux plan`: what a cluster of GPUs becomes with these models, before installing anything. */
 export function planCommand(): Command {
-  return new Command('plan').description('(not built yet)').action(() => {
-    throw new Error('gpumux plan is not built yet');
-  });
+  return new Command('plan')
+    .description('plan replicas onto GPUs from the models\' declared footprints and print the placement')
+    .option('--gpus <spec>', 'GPUs: 10x24564MiB, or node-a:4x24GiB,node-b:2x16GiB', '10x24564MiB')
+    .option('--models <spec>', 'models (folders under models/ or paths), name=N for exactly N replicas; without =N as many as fit', 'codetr')
+    .addOption(new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'))
+    .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
+    .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', '0')
+    .option('--product <name>', 'GPU product name to show', 'NVIDIA GeForce RTX 4090')
+    .option('--json', 'print { gpus, replicas, memoryUtilization } as JSON')
+    .action(async (flags: PlanFlags) => {
+      const gpus = parseGpuSpec(flags.gpus, { product: flags.product, virtual: false });
+      const reserveBytes = parseBytes(flags.reserve);
+      const maxReplicasPerGpu = Number(flags.maxPerGpu);
+      if (!Number.isInteger(maxReplicasPerGpu) || maxReplicasPerGpu < 0) throw new Error('--max-per-gpu must be a whole number ≥ 0');
+      const models: ModelPlan[] = [];
+      for (const { name, count } of parseModelsSpec(flags.models)) {
+        const { manifest } = await loadModelByName(name);
+        models.push({
+          name: manifest.name,
+          version: manifest.version,
+          footprintBytes: manifest.memory.declaredBytes,
+          minReplicas: count ?? 0,
+          desiredReplicas: count ?? Infinity,
+        });
+      }
+      const result = planPlacement({ gpus, models, policy: flags.policy, reserveBytes, maxReplicasPerGpu });
+      const plan = planToJson(result, reserveBytes);
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+        return;
+      }
+      const seed = planPlacement({ gpus, models, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
+      process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
+      if (result.unplaced.some((u) => u.count > 0 && models.find((m) => m.name === u.model)?.minReplicas)) process.exitCode = 2;
+    });
 }

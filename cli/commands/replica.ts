@@ -1,8 +1,162 @@
-import { Command } from 'commander';
+import os from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseBytes } from '../../common/bytes.js';
+import { createLogger } from '../../common/log.js';
+import type { EngineOptions } from '../../replica/engine/types.js';
+import { installSignalHandlers, startReplicaServer } from '../../replica/server.js';
 
-// Placeholder until the replica issue lands; owned by whoever builds replica.
+/** `--virtual-gpu node-a:1:24GiB` → node, index, capacity (the node name may itself contain colons). */
+export function parseVirtualGpu(value: string): { node: string; index: number; capacityBytes: number } {
+  const parts = value.split(':');
+  if (parts.length < 3)
+    throw new InvalidArgumentError('expected <node>:<index>:<capacity>, e.g. node-a:1:24GiB');
+  const capacity = parts.pop()!;
+  const index = Number(parts.pop());
+  const node = parts.join(':');
+  if (!node) throw new InvalidArgumentError('the node name is empty');
+  if (!Number.isInteger(index) || index < 0)
+    throw new InvalidArgumentError('the GPU index must be a whole number ≥ 0');
+  return { node, index, capacityBytes: size(capacity) };
+}
+
+function size(value: string): number {
+  try {
+    return parseBytes(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number > 0');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port 0..65535 (0 = any free port)');
+  return n;
+}
+
+function device(value: string): string {
+  if (value !== 'cpu' && !/^cuda:\d+$/.test(value))
+    throw new InvalidArgumentError('expected cpu or cuda:<index>');
+  return value;
+}
+
+export interface ReplicaCliOptions {
+  model: string;
+  onnx?: string;
+  port: number;
+  host: string;
+  device: string;
+  allowCpuFallback?: boolean;
+  replicaId?: string;
+  node?: string;
+  virtualGpu?: { node: string; index: number; capacityBytes: number };
+  virtualGpuUsed?: number;
+  virtualFootprint?: number;
+  maxBatch?: number;
+  maxQueue?: number;
+  threads?: number;
+  drainTimeout: number;
+}
+
+/** Flags and env fallbacks (docs/contracts.md §1) → engine options. */
+export function engineOptionsFrom(
+  opts: ReplicaCliOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<EngineOptions, 'hooks'> {
+  if (!opts.virtualGpu && (opts.virtualGpuUsed !== undefined || opts.virtualFootprint !== undefined)) {
+    throw new InvalidArgumentError('--virtual-gpu-used and --virtual-footprint need --virtual-gpu');
+  }
+  const replicaId =
+    opts.replicaId ?? env.GPUMUX_REPLICA_ID ?? env.POD_NAME ?? `${os.hostname()}-${process.pid}`;
+  const node = opts.node ?? env.GPUMUX_NODE ?? env.NODE_NAME ?? os.hostname();
+  return {
+    modelDir: opts.model,
+    ...(opts.onnx ? { onnxPath: opts.onnx } : {}),
+    device: opts.device,
+    allowCpuFallback: opts.allowCpuFallback ?? false,
+    replicaId,
+    node,
+    ...(opts.virtualGpu
+      ? {
+          virtualGpu: {
+            ...opts.virtualGpu,
+            usedByOthersBytes: opts.virtualGpuUsed ?? 0,
+            ...(opts.virtualFootprint !== undefined ? { footprintBytes: opts.virtualFootprint } : {}),
+          },
+        }
+      : {}),
+    ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+    ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+  };
+}
+
 export function replicaCommand(): Command {
-  return new Command('replica').description('(not built yet)').action(() => {
-    throw new Error('gpumux replica is not built yet');
-  });
+  return new Command('replica')
+    .description('Serve one ONNX detector over HTTP (KServe v2, /v1 detect, /v1/stats, /metrics)')
+    .requiredOption('--model <dir>', 'model folder with manifest.json (e.g. models/shapes)')
+    .option('--onnx <path>', "ONNX file to load instead of the manifest's")
+    .option('--port <port>', 'port to listen on (0 = any free port; the URL is logged)', port, 8081)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--device <device>', 'cpu or cuda:<index>', device, 'cpu')
+    .option(
+      '--allow-cpu-fallback',
+      'run on the CPU when the CUDA provider cannot load (never silently otherwise)',
+    )
+    .option('--replica-id <id>', 'replica id (env GPUMUX_REPLICA_ID, else POD_NAME, else <host>-<pid>)')
+    .option('--node <name>', 'node name (env GPUMUX_NODE, else NODE_NAME, else the host name)')
+    .option(
+      '--virtual-gpu <node:index:capacity>',
+      'CPU only: the GPU this replica stands for, e.g. node-a:1:24GiB',
+      parseVirtualGpu,
+    )
+    .option('--virtual-gpu-used <size>', 'memory others use on that virtual GPU (default 0)', size)
+    .option(
+      '--virtual-footprint <size>',
+      "footprint to report on the virtual GPU (default: the manifest's declared bytes)",
+      size,
+    )
+    .option('--max-batch <n>', "largest batch (default: the manifest's; 1 turns batching off)", positiveInt)
+    .option(
+      '--max-queue <n>',
+      "frames that may wait (default: the manifest's); beyond, 429 + Retry-After",
+      positiveInt,
+    )
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (CPU)', positiveInt)
+    .addOption(
+      new Option('--drain-timeout <seconds>', 'on SIGTERM, longest wait for in-flight requests')
+        .argParser(positiveInt)
+        .default(30),
+    )
+    .action(async (opts: ReplicaCliOptions) => {
+      const logger = createLogger({ component: 'replica' });
+      let replica;
+      try {
+        replica = await startReplicaServer({
+          engine: engineOptionsFrom(opts),
+          port: opts.port,
+          host: opts.host,
+          logger,
+          drainTimeoutMs: opts.drainTimeout * 1000,
+        });
+      } catch (err) {
+        logger.error('replica failed to start', { err });
+        process.exit(1);
+      }
+      const signals = installSignalHandlers(replica, { logger });
+      try {
+        await replica.started;
+      } catch (err) {
+        if (signals.stopping()) return; // SIGTERM during load: the signal handler exits 0 once closed
+        // A replica that cannot load must not sit there looking alive.
+        logger.error('model failed to load; exiting', { err });
+        process.exit(1);
+      }
+    });
 }

@@ -1,8 +1,100 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseBytes } from '../../common/bytes.js';
+import { createLogger } from '../../common/log.js';
+import { startLocalStack } from '../../scheduler/local-stack.js';
 
-// Placeholder until the up issue lands; owned by whoever builds up.
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0..65535 (0 = any free port)');
+  return n;
+}
+
+interface UpFlags {
+  gpus: string;
+  models: string;
+  realGpus?: boolean;
+  port: number;
+  adminPort: number;
+  schedulerPort: number;
+  noScheduler?: boolean;
+  host: string;
+  policy: 'binpack' | 'spread';
+  reserve: string;
+  maxPerGpu: string;
+  profiles?: string;
+  replicaThreads: string;
+  readyTimeout: string;
+}
+
+/**
+ * `gpumux up` (= `npm start`): the whole stack on this machine. Prints `clients: <url>`, `operators: <url>`,
+ * `scheduler: <url>` and, once every replica is ready, a `ready:` line. SIGINT/SIGTERM stop every process.
+ */
 export function upCommand(): Command {
-  return new Command('up').description('(not built yet)').action(() => {
-    throw new Error('gpumux up is not built yet');
-  });
+  return new Command('up')
+    .description('run the local stack: scheduler + replicas on (virtual) GPUs + gateway')
+    .option('--gpus <spec>', 'GPUs (virtual unless --real-gpus): 2x8GiB or node-a:2x24GiB,...', '2x8GiB')
+    .option('--models <spec>', 'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load)', 'shapes=3')
+    .option('--real-gpus', 'start replicas on real GPUs (CUDA_VISIBLE_DEVICES) instead of virtual ones on the CPU')
+    .option('--port <port>', 'client port (0 = any free port)', port, 8080)
+    .option('--admin-port <port>', 'operator port: /ui, /v1/cluster, /metrics (0 = any free port)', port, 8090)
+    .option('--scheduler-port <port>', "scheduler's /v1/plan, /healthz, /metrics (0 = any free port)", port, 8070)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .addOption(new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'))
+    .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
+    .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', '0')
+    .option('--profiles <file>', 'where measured footprints persist (default $XDG_STATE_HOME/gpumux/profiles.json)')
+    .option('--replica-threads <n>', 'ONNX Runtime threads per replica (CPU)', '1')
+    .option('--ready-timeout <seconds>', 'give up when replicas are not ready by then', '180')
+    .action(async (flags: UpFlags) => {
+      const logger = createLogger({ component: 'up' });
+      const stack = await startLocalStack({
+        gpus: flags.gpus,
+        models: flags.models,
+        realGpus: flags.realGpus ?? false,
+        port: flags.port,
+        adminPort: flags.adminPort,
+        host: flags.host,
+        schedulerPort: flags.schedulerPort,
+        policy: flags.policy,
+        reserveBytes: parseBytes(flags.reserve),
+        maxReplicasPerGpu: Number(flags.maxPerGpu),
+        ...(flags.profiles ? { profilesFile: flags.profiles } : {}),
+        replicaArgs: ['--threads', flags.replicaThreads],
+        logger,
+      });
+      let closing: Promise<void> | null = null;
+      const shutdown = (signal: string): void => {
+        if (closing) {
+          // A second Ctrl-C: stop waiting (the exit hook SIGKILLs every child).
+          process.exit(130);
+        }
+        logger.info('stopping', { signal });
+        closing = stack.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error('stop failed', { err });
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+      process.stdout.write(`gpumux up\n  clients:   ${stack.url}\n  operators: ${stack.adminUrl}  (UI: ${stack.adminUrl}/ui)\n`);
+      if (stack.schedulerUrl) process.stdout.write(`  scheduler: ${stack.schedulerUrl}/v1/plan\n`);
+      try {
+        await stack.ready(Number(flags.readyTimeout) * 1000);
+      } catch (err) {
+        logger.error('stack not ready', { err });
+        await stack.close();
+        process.exit(1);
+      }
+      const placed = stack.orchestrator
+        .replicas()
+        .map((r) => `${r.model}@${r.node}/${r.gpuIndex}`)
+        .sort()
+        .join(' ');
+      process.stdout.write(`  ready: ${placed}\n  try: curl -s -X POST --data-binary @image.jpg -H 'content-type: image/jpeg' ${stack.url}/v1/models/${stack.models[0]!.name}/detect\n`);
+    });
 }

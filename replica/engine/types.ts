@@ -15,7 +15,9 @@ export interface Detection {
 }
 
 export interface FrameTimings {
+  /** Header check, decode, EXIF rotation and keep-ratio resize (one libvips pipeline). */
   decodeMs: number;
+  /** Padding into the bucket and (FLOAT32 inputs) normalisation: building the input row. */
   preprocessMs: number;
   queueMs: number;
   inferenceMs: number;
@@ -77,7 +79,12 @@ export interface Engine {
    * outputs come back concatenated in request order, named as the model names them.
    */
   infer(inputs: RawTensor[], options?: { signal?: AbortSignal; outputs?: string[] }): Promise<RawTensor[]>;
-  /** Model metadata for v2 `GET /v2/models/{m}`: the ONNX session's input/output names, datatypes, shapes. */
+  /**
+   * Model metadata for v2 `GET /v2/models/{m}`: the ONNX session's input/output names, datatypes, shapes.
+   * Datatypes use RawTensor's names (`UINT8`, `FLOAT32`, `INT64`, ...; map `FLOAT32` → `FP32`, `FLOAT16` →
+   * `FP16` for the protocol); dynamic dimensions are -1. Before `start()` has loaded the session, inputs
+   * come from the manifest and outputs are empty.
+   */
   metadata(): {
     inputs: { name: string; datatype: string; shape: number[] }[];
     outputs: { name: string; datatype: string; shape: number[] }[];
@@ -98,7 +105,13 @@ export interface EngineOptions {
   allowCpuFallback?: boolean;
   replicaId: string;
   node: string;
-  virtualGpu?: { node: string; index: number; capacityBytes: number; usedByOthersBytes: number; footprintBytes?: number };
+  virtualGpu?: {
+    node: string;
+    index: number;
+    capacityBytes: number;
+    usedByOthersBytes: number;
+    footprintBytes?: number;
+  };
   maxBatch?: number;
   maxQueue?: number;
   /** intra-op threads for ONNX Runtime (CPU EP). */

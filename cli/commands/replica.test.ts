@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { engineOptionsFrom, parseVirtualGpu, replicaCommand, type ReplicaCliOptions } from './replica.js';
+
+const base: ReplicaCliOptions = {
+  model: 'models/shapes',
+  port: 0,
+  host: '127.0.0.1',
+  device: 'cpu',
+  drainTimeout: 30,
+};
+
+describe('gpumux replica flags', () => {
+  it('parses --virtual-gpu node:index:capacity, node names with colons included', () => {
+    expect(parseVirtualGpu('node-a:1:24GiB')).toEqual({
+      node: 'node-a',
+      index: 1,
+      capacityBytes: 24 * 2 ** 30,
+    });
+    expect(parseVirtualGpu('a:b:0:512MiB')).toEqual({ node: 'a:b', index: 0, capacityBytes: 512 * 2 ** 20 });
+    expect(() => parseVirtualGpu('node-a:24GiB')).toThrow(/expected/);
+    expect(() => parseVirtualGpu('node-a:x:24GiB')).toThrow(/index/);
+    expect(() => parseVirtualGpu('node-a:0:lots')).toThrow(/size/);
+  });
+
+  it('falls back to GPUMUX_REPLICA_ID, POD_NAME, GPUMUX_NODE and NODE_NAME', () => {
+    expect(
+      engineOptionsFrom(base, {
+        GPUMUX_REPLICA_ID: 'r7',
+        POD_NAME: 'pod',
+        GPUMUX_NODE: 'n1',
+        NODE_NAME: 'n2',
+      }),
+    ).toMatchObject({ replicaId: 'r7', node: 'n1' });
+    expect(engineOptionsFrom(base, { POD_NAME: 'pod', NODE_NAME: 'n2' })).toMatchObject({
+      replicaId: 'pod',
+      node: 'n2',
+    });
+    expect(
+      engineOptionsFrom({ ...base, replicaId: 'flag', node: 'flagnode' }, { POD_NAME: 'pod' }),
+    ).toMatchObject({ replicaId: 'flag', node: 'flagnode' });
+    expect(engineOptionsFrom(base, {}).replicaId).toMatch(/-\d+$/);
+  });
+
+  it("builds the virtual GPU with others' use and the footprint", () => {
+    const opts = engineOptionsFrom(
+      { ...base, virtualGpu: parseVirtualGpu('node-a:1:24GiB'), virtualGpuUsed: 100, virtualFootprint: 200 },
+      {},
+    );
+    expect(opts.virtualGpu).toEqual({
+      node: 'node-a',
+      index: 1,
+      capacityBytes: 24 * 2 ** 30,
+      usedByOthersBytes: 100,
+      footprintBytes: 200,
+    });
+    expect(() => engineOptionsFrom({ ...base, virtualFootprint: 1 }, {})).toThrow(/need --virtual-gpu/);
+  });
+
+  it('rejects bad flag values with commander errors', async () => {
+    const cmd = replicaCommand()
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined });
+    await expect(cmd.parseAsync(['--model', 'm', '--device', 'gpu0'], { from: 'user' })).rejects.toThrow(
+      /cpu or cuda/,
+    );
+    const cmd2 = replicaCommand()
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined });
+    await expect(cmd2.parseAsync(['--model', 'm', '--port', '70000'], { from: 'user' })).rejects.toThrow(
+      /port/,
+    );
+  });
+});

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { parseDurationMs, parseGatewayConfig } from './config.js';
+
+describe('gateway config', () => {
+  it('fills defaults and parses sizes and durations', () => {
+    const c = parseGatewayConfig({ reserve: '1GiB', timeout: '2s', routing: { weights: { latency: 5 } } });
+    expect(c.reserve).toBe(1024 ** 3);
+    expect(c.timeout).toBe(2000);
+    expect(c.routing.weights).toEqual({ outstanding: 3, contention: 2, latency: 5, headroom: 1 });
+    expect(c.limits.maxBodyBytes).toBe(32 * 1024 ** 2);
+  });
+  it('refuses unknown keys and bad values with a readable message', () => {
+    expect(() => parseGatewayConfig({ routing: { wieghts: {} } })).toThrow(/wieghts/);
+    expect(() => parseGatewayConfig({ reserve: 'lots' })).toThrow(/invalid size/);
+  });
+  it.each([
+    ['250ms', 250],
+    ['1.5s', 1500],
+    ['2m', 120_000],
+    ['800', 800],
+  ])('duration %s', (input, ms) => expect(parseDurationMs(input)).toBe(ms));
+});

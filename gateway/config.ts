@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { parseBytes } from '../common/bytes.js';
+
+/** Sizes accept `512MiB`, `16KiB` or bytes. */
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseBytes(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** Durations accept `1s`, `250ms`, `2m` or milliseconds. */
+export function parseDurationMs(input: string | number): number {
+  if (typeof input === 'number') return input;
+  const m = /^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m)?\s*$/.exec(input);
+  if (!m) throw new Error(`invalid duration "${input}" (expected e.g. 250ms, 1s, 2m)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  return Math.round(unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000);
+}
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseDurationMs(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+export const GatewayConfig = z
+  .object({
+    pollInterval: duration.default(1000),
+    /** Default deadline of a request without a `timeout` header. */
+    timeout: duration.default(30_000),
+    /** Per-GPU memory kept free. */
+    reserve: size.default(512 * 1024 ** 2),
+    routing: z
+      .object({
+        picker: z.enum(['max-score', 'power-of-two']).default('max-score'),
+        weights: z
+          .object({
+            outstanding: z.number().min(0).default(3),
+            contention: z.number().min(0).default(2),
+            latency: z.number().min(0).default(1),
+            headroom: z.number().min(0).default(1),
+          })
+          .strict()
+          .prefault({}),
+        /** A GPU whose headroom is below this is critical: avoided while other GPUs can serve. */
+        criticalHeadroom: size.default(0),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        maxBodyBytes: size.default(32 * 1024 ** 2),
+        maxHeaderBytes: size.default(16 * 1024),
+        /** Requests the gateway keeps outstanding per replica; 0: 2 × the replica's maxBatch. */
+        maxInFlightPerReplica: z.number().int().min(0).default(0),
+        /** Requests waiting per model when every replica is saturated; beyond: 429. */
+        queuePerModel: z.number().int().min(0).default(256),
+        /** Images in one multipart detect request (each is routed on its own). */
+        maxFramesPerRequest: z.number().int().positive().default(32),
+      })
+      .strict()
+      .prefault({}),
+    retries: z
+      .object({ max: z.number().int().min(0).max(5).default(2) })
+      .strict()
+      .prefault({}),
+    ejection: z
+      .object({
+        /** Consecutive failures (connection errors, 5xx, deadlines) before a replica is ejected. */
+        consecutiveFailures: z.number().int().positive().default(3),
+        base: duration.default(1000),
+        max: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Sliding window of the per-model request rate, p95 and error rate in /v1/cluster. */
+    statsWindow: duration.default(30_000),
+  })
+  .strict();
+
+export type GatewayConfig = z.output<typeof GatewayConfig>;
+export type GatewayConfigInput = z.input<typeof GatewayConfig>;
+
+export function parseGatewayConfig(input: unknown = {}): GatewayConfig {
+  const result = GatewayConfig.safeParse(input ?? {});
+  if (!result.success) throw new Error(`invalid gateway config: ${z.prettifyError(result.error)}`);
+  return result.data;
+}

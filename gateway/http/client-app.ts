@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import { GpumuxError, errorHeaders, v2ErrorBody } from '../../common/errors.js';
+import type { Inventory } from '../inventory/inventory.js';
+import { modelReady, notReadyModels } from './readiness.js';
+import { packageVersion } from './version.js';
+
+export interface ClientAppOptions {
+  inventory: Inventory;
+  /** What /v2/health/ready requires (`name` or `name:version`); default every model seen. */
+  models?: readonly string[] | undefined;
+}
+
+/**
+ * The gateway's own client routes (the proxied ones never reach Hono): server metadata, liveness, readiness
+ * over the whole cluster, per-model readiness, and /v2-shaped errors for everything else.
+ */
+export function clientApp({ inventory, models }: ClientAppOptions): Hono {
+  const app = new Hono();
+  const version = packageVersion();
+  const fail = (err: GpumuxError) =>
+    new Response(JSON.stringify(v2ErrorBody(err)), {
+      status: err.status,
+      headers: { 'content-type': 'application/json', ...errorHeaders(err) },
+    });
+
+  app.get('/v2', (c) => c.json({ name: 'gpumux', version, extensions: ['binary_tensor_data'] }));
+  app.get('/v2/health/live', (c) => c.json({ live: true }));
+  app.get('/v2/health/ready', (c) => {
+    const missing = notReadyModels(inventory, models);
+    if (missing === null) return fail(new GpumuxError('NOT_READY', 'no replica discovered yet', { retryAfterSeconds: 1 }));
+    if (missing.length > 0) {
+      return fail(new GpumuxError('NOT_READY', `no ready replica for ${missing.join(', ')}`, { retryAfterSeconds: 1 }));
+    }
+    return c.json({ ready: true });
+  });
+  const modelReadyRoute = (model: string, version: string | null) => {
+    if (inventory.byModel(model).length === 0) return fail(new GpumuxError('MODEL_NOT_FOUND', `model ${model} is not served here`));
+    if (!modelReady(inventory, model, version)) {
+      return fail(new GpumuxError('NOT_READY', `no ready replica for ${model}`, { retryAfterSeconds: 1 }));
+    }
+    return Response.json({ name: model, ready: true });
+  };
+  app.get('/v2/models/:model/ready', (c) => modelReadyRoute(c.req.param('model'), null));
+  app.get('/v2/models/:model/versions/:version/ready', (c) => modelReadyRoute(c.req.param('model'), c.req.param('version')));
+  app.notFound(() => fail(new GpumuxError('NOT_FOUND', 'no such route')));
+  app.onError((err) => fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error')));
+  return app;
+}

@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { GpumuxError, toGpumuxError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { EMPTY_BODY, readBody } from '../proxy/body.js';
+import { deadlineMs } from '../proxy/deadline.js';
+import { newRequestId, type ForwardObserver, type Forwarder } from '../proxy/forward.js';
+import { writeError } from '../proxy/respond.js';
+import { Cancellation } from '../proxy/cancellation.js';
+import type { Inventory } from '../inventory/inventory.js';
+import { detectFramesAcross, imageFields } from './multi-frame.js';
+import { matchProxyRoute, type ProxyRoute } from './routes.js';
+
+export interface ClientHandlerOptions {
+  app: Hono;
+  forwarder: Forwarder;
+  inventory: Inventory;
+  observer: ForwardObserver;
+  defaultTimeoutMs: number;
+  maxBodyBytes: number;
+  maxFramesPerRequest: number;
+  /** Bearer check; undefined when auth is off. */
+  authorize?: ((authorization: string | undefined) => boolean) | undefined;
+  logger: Logger;
+}
+
+/**
+ * The client port's request listener. Proxied routes (infer, detect, model metadata) run on a lean path
+ * straight on Node's req/res — no Request/Response objects, body held once as Node's chunks, response
+ * streamed back — because that path is what the proxy benchmark measures. Everything else goes to Hono.
+ */
+export function createClientHandler(options: ClientHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { app, forwarder, inventory, observer, defaultTimeoutMs, maxBodyBytes, maxFramesPerRequest, authorize, logger } = options;
+  const honoListener = getRequestListener(app.fetch);
+
+  async function proxy(req: IncomingMessage, res: ServerResponse, route: ProxyRoute, url: string): Promise<void> {
+    const started = performance.now();
+    const requestId = newRequestId(req.headers['x-request-id']);
+    const cancel = new Cancellation();
+    let timer: NodeJS.Timeout | undefined;
+    const onClose = (): void => {
+      if (!res.writableFinished) cancel.cancel(false);
+    };
+    let status = 500;
+    try {
+      const ms = deadlineMs(req.headers['timeout'], defaultTimeoutMs);
+      timer = setTimeout(() => cancel.cancel(true), ms);
+      res.once('close', onClose);
+      const body = route.method === 'POST' ? await readBody(req, maxBodyBytes) : EMPTY_BODY;
+      const base = {
+        model: route.model,
+        version: route.version,
+        requestId,
+        cancel,
+      };
+      const contentType = req.headers['content-type'] ?? '';
+      if (route.kind === 'detect' && contentType.startsWith('multipart/form-data')) {
+        const frames = await imageFields(contentType, body);
+        if (frames.length > maxFramesPerRequest) {
+          throw new GpumuxError('PAYLOAD_TOO_LARGE', `${frames.length} images in one request; at most ${maxFramesPerRequest}`);
+        }
+        if (frames.length > 1) {
+          const q = url.indexOf('?');
+          const merged = JSON.stringify(await detectFramesAcross(forwarder, { ...base, query: q < 0 ? '' : url.slice(q) }, frames));
+          status = 200;
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(merged), 'x-request-id': requestId });
+          res.end(merged);
+          return;
+        }
+      }
+      status = await forwarder.forward({ ...base, req, res, path: url, method: route.method, body });
+    } catch (err) {
+      const e = toGpumuxError(cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err);
+      status = e.status;
+      if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
+      if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId);
+    } finally {
+      if (timer) clearTimeout(timer);
+      res.off('close', onClose);
+      // Unknown model names stay out of metric labels (a client could otherwise create series at will).
+      const model = inventory.byModel(route.model).length > 0 ? route.model : '_unknown';
+      observer.done(model, status, (performance.now() - started) / 1000);
+    }
+  }
+
+  return function gatewayClientListener(req, res) {
+    const url = req.url ?? '/';
+    if (authorize && !url.startsWith('/v2/health/') && !authorize(req.headers.authorization)) {
+      const v1 = url.startsWith('/v1/');
+      const err = new GpumuxError('UNAUTHORIZED', 'missing or invalid bearer token');
+      writeError(res, err, v1, newRequestId(req.headers['x-request-id']), { 'www-authenticate': 'Bearer' });
+      return;
+    }
+    const route = url.charCodeAt(0) === 47 /* / */ ? matchProxyRoute(req.method, url) : null;
+    if (route) void proxy(req, res, route, url);
+    else void honoListener(req, res);
+  };
+}

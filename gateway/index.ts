@@ -1,0 +1,169 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { createLogger } from '../common/log.js';
+import { createBearerCheck } from './auth/bearer.js';
+import { parseGatewayConfig } from './config.js';
+import { createClientHandler } from './http/client-handler.js';
+import { clientApp } from './http/client-app.js';
+import { createInventory } from './inventory/inventory.js';
+import { buildClusterView } from './operator/build-cluster-view.js';
+import type { ClusterView } from './operator/cluster-view.js';
+import { adminApp } from './operator/admin-app.js';
+import { createGatewayMetrics } from './operator/metrics.js';
+import { schedulerPlanSource } from './operator/plan-source.js';
+import { createRequestWindow } from './operator/request-window.js';
+import { createAdmission, type Admission } from './proxy/admission.js';
+import { createForwarder } from './proxy/forward.js';
+import { createRouter } from './routing/router.js';
+import { systemClock, type GatewayOptions, type RunningGateway } from './types.js';
+
+export type { Clock, Discovery, GatewayOptions, ReplicaEndpoint, RunningGateway } from './types.js';
+export type { ClusterView, PlanView } from './operator/cluster-view.js';
+export { staticDiscovery } from './discovery/static.js';
+export { kubernetesDiscovery } from './discovery/kubernetes.js';
+export { parseGatewayConfig, type GatewayConfig, type GatewayConfigInput } from './config.js';
+
+export interface RunningGatewayWithView extends RunningGateway {
+  /** The same ClusterView GET /v1/cluster serves (for the local stack and tests). */
+  clusterView(): Promise<ClusterView>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const { port: bound } = server.address() as AddressInfo;
+      const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      resolve(`http://${shown}:${bound}`);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * Starts the gateway: client API on `port`, operator API on `adminPort`, replicas from `discovery`.
+ *
+ * @example
+ * const gw = await startGateway({ port: 0, adminPort: 0, discovery: staticDiscovery(['http://127.0.0.1:8081']) });
+ * // … gw.url, gw.adminUrl …
+ * await gw.close();
+ */
+export async function startGateway(options: GatewayOptions): Promise<RunningGatewayWithView> {
+  const {
+    port = 8080,
+    adminPort = 8090,
+    host = '0.0.0.0',
+    adminHost = host,
+    discovery,
+    models,
+    planSource,
+    schedulerUrl,
+    authTokens = [],
+    adminTokens = [],
+    clock = systemClock,
+  } = options;
+  const config = parseGatewayConfig({
+    ...options.config,
+    ...(options.pollIntervalMs !== undefined && { pollInterval: options.pollIntervalMs }),
+    ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
+    ...(options.reserveBytes !== undefined && { reserve: options.reserveBytes }),
+  });
+  const logger = options.logger ?? createLogger({ component: 'gateway' });
+
+  let admission: Admission | undefined;
+  let onEject: (replica: string) => void = () => undefined;
+  const inventory = createInventory({
+    pollIntervalMs: config.pollInterval,
+    reserveBytes: config.reserve,
+    criticalHeadroomBytes: config.routing.criticalHeadroom,
+    ejection: { consecutiveFailures: config.ejection.consecutiveFailures, baseMs: config.ejection.base, maxMs: config.ejection.max },
+    clock,
+    logger,
+    onChange: () => admission?.wakeAll(),
+    onEject: (r) => onEject(r.endpoint.id),
+  });
+  const maxInFlight = config.limits.maxInFlightPerReplica;
+  const router = createRouter({
+    weights: config.routing.weights,
+    picker: config.routing.picker,
+    capacityOf: (r) => (maxInFlight > 0 ? maxInFlight : 2 * (r.measurement.stats?.maxBatch ?? 1)),
+  });
+  admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
+  const queue = admission;
+  const metrics = createGatewayMetrics({ inventory, queueDepths: () => queue.depths() });
+  onEject = metrics.ejection;
+  const window = createRequestWindow({ windowMs: config.statsWindow, now: () => clock.now() });
+  const forwarder = createForwarder({
+    inventory,
+    admission,
+    maxRetries: config.retries.max,
+    logger,
+    observer: { retry: metrics.retry },
+  });
+
+  const plan = planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : async () => null);
+  const clusterView = async (): Promise<ClusterView> => buildClusterView(inventory, window, await plan().catch(() => null), new Date(clock.now()));
+
+  const authorize = authTokens.length > 0 ? createBearerCheck(authTokens) : undefined;
+  const clientServer = createServer(
+    { maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: 65_000 },
+    createClientHandler({
+      app: clientApp({ inventory, models }),
+      forwarder,
+      inventory,
+      observer: {
+        done(model, status, seconds) {
+          metrics.observeRequest(model, status, seconds);
+          window.record(model, seconds, status >= 500);
+        },
+        retry: metrics.retry,
+      },
+      defaultTimeoutMs: config.timeout,
+      maxBodyBytes: config.limits.maxBodyBytes,
+      maxFramesPerRequest: config.limits.maxFramesPerRequest,
+      authorize,
+      logger,
+    }),
+  );
+  const admin = adminApp({
+    getClusterView: clusterView,
+    metrics,
+    authorize: adminTokens.length > 0 ? createBearerCheck(adminTokens) : undefined,
+  });
+  const adminServer = createServer({ maxHeaderSize: config.limits.maxHeaderBytes }, getRequestListener(admin.fetch));
+
+  const url = await listen(clientServer, port, host);
+  let adminUrl: string;
+  try {
+    adminUrl = await listen(adminServer, adminPort, adminHost);
+  } catch (err) {
+    await closeServer(clientServer);
+    throw err;
+  }
+  await discovery.start((endpoints) => inventory.setEndpoints(endpoints));
+  inventory.start();
+  logger.info('gateway listening', { url, adminUrl, auth: authorize !== undefined });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    adminUrl,
+    clusterView,
+    close() {
+      closing ??= (async () => {
+        await discovery.stop();
+        await Promise.all([closeServer(clientServer), closeServer(adminServer)]);
+        await inventory.stop();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { Pool } from 'undici';
+import type { ReplicaStats } from '../../replica/contract.js';
+import { aggregateGpus, type GpuRecord } from './gpus.js';
+import { gpuKeyOf, modelKeyOf, newRecord, type ReplicaRecord } from './records.js';
+import type { RoutingContext } from '../routing/types.js';
+
+/** Test fixtures: records as the inventory would hold them after a poll (the pool is never connected). */
+export function statsFor(overrides: Partial<ReplicaStats> & { gpu?: [node: string, index: number] | null; usedBytes?: number; capacityBytes?: number } = {}): ReplicaStats {
+  const { gpu = ['node-a', 0], usedBytes, capacityBytes = 24 * 1024 ** 3, ...rest } = overrides;
+  const footprint = rest.footprint?.bytes ?? 2 * 1024 ** 3;
+  return {
+    replicaId: 'r',
+    model: 'shapes',
+    version: '1',
+    state: 'ready',
+    ready: true,
+    device: gpu
+      ? { kind: 'virtual', node: gpu[0], index: gpu[1], uuid: `virtual-${gpu[0]}-${gpu[1]}`, name: 'virtual', memoryTotalBytes: capacityBytes, memoryUsedBytes: usedBytes ?? footprint, virtual: true }
+      : { kind: 'cpu', node: 'local', index: null, uuid: null, name: null, memoryTotalBytes: null, memoryUsedBytes: null, virtual: true },
+    footprint: { bytes: footprint, method: 'configured', peakBytes: footprint },
+    queueLength: 0,
+    queueCapacity: 64,
+    inFlight: 0,
+    maxBatch: 8,
+    ewmaServiceSeconds: 0,
+    busyRatio: 0,
+    processRssBytes: 1e8,
+    startedAt: '2026-01-01T00:00:00Z',
+    uptimeSeconds: 1,
+    requestsTotal: 0,
+    framesTotal: 0,
+    errorsTotal: 0,
+    ...rest,
+  };
+}
+
+const unusedPool = new Pool('http://127.0.0.1:9');
+
+export function record(id: string, stats: ReplicaStats | null, traffic: Partial<ReplicaRecord['traffic']> = {}): ReplicaRecord {
+  const r = newRecord({ id, url: `http://${id}.invalid:8081` }, unusedPool);
+  if (stats) {
+    r.measurement = { stats, reachable: true, lastError: null, lastPolledAt: 0, ownInFlightAtPoll: 0 };
+    r.gpuKey = gpuKeyOf(stats);
+    r.modelKey = modelKeyOf(stats.model, stats.version);
+  }
+  Object.assign(r.traffic, traffic);
+  return r;
+}
+
+export function contextFor(
+  records: readonly ReplicaRecord[],
+  { model = 'shapes', version = null, reserveBytes = 512 * 1024 ** 2, criticalHeadroomBytes = 0 }: { model?: string; version?: string | null; reserveBytes?: number; criticalHeadroomBytes?: number } = {},
+): RoutingContext & { gpus: Map<string, GpuRecord> } {
+  const gpus = aggregateGpus(records, reserveBytes, criticalHeadroomBytes);
+  return { model, version, now: 0, gpus, gpuOf: (r) => (r.gpuKey ? gpus.get(r.gpuKey) : undefined) };
+}

@@ -1,0 +1,180 @@
+import { Pool } from 'undici';
+import { ReplicaStats } from '../../replica/contract.js';
+import type { Logger } from '../../common/log.js';
+import type { Clock, ReplicaEndpoint } from '../types.js';
+import { aggregateGpus, type GpuRecord } from './gpus.js';
+import { gpuKeyOf, modelKeyOf, newRecord, type ReplicaRecord } from './records.js';
+
+export interface InventoryOptions {
+  pollIntervalMs: number;
+  reserveBytes: number;
+  criticalHeadroomBytes: number;
+  ejection: { consecutiveFailures: number; baseMs: number; maxMs: number };
+  clock: Clock;
+  logger: Logger;
+  /** Called after every poll round and membership change (wakes queued requests). */
+  onChange?: () => void;
+  /** Observes ejections (metrics). */
+  onEject?: (r: ReplicaRecord) => void;
+}
+
+export interface Inventory {
+  /** Replaces the set of replicas that exist (from discovery); new ones get a pool and are polled at once. */
+  setEndpoints(endpoints: ReplicaEndpoint[]): void;
+  /** Polls every replica's /v1/stats once. */
+  pollOnce(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+  records(): Iterable<ReplicaRecord>;
+  /** Replicas that reported serving this model (any version). */
+  byModel(model: string): readonly ReplicaRecord[];
+  gpu(key: string | null): GpuRecord | undefined;
+  gpus(): Map<string, GpuRecord>;
+  /** A request to `r` succeeded after `seconds`. */
+  recordSuccess(r: ReplicaRecord, seconds: number): void;
+  /** A request to `r` failed in a way that counts against it (connection error, 5xx, deadline). */
+  recordFailure(r: ReplicaRecord, reason: string): void;
+}
+
+const NO_REPLICAS: readonly ReplicaRecord[] = [];
+const EWMA_ALPHA = 0.2;
+
+export function createInventory(options: InventoryOptions): Inventory {
+  const { pollIntervalMs, reserveBytes, criticalHeadroomBytes, ejection, clock, logger, onChange, onEject } = options;
+  const members = new Map<string, ReplicaRecord>();
+  let models = new Map<string, ReplicaRecord[]>();
+  let gpuMap = new Map<string, GpuRecord>();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let inFlightPoll: Promise<void> | undefined;
+  const pollTimeoutMs = Math.max(250, Math.min(pollIntervalMs, 2000));
+
+  function reindex(): void {
+    const next = new Map<string, ReplicaRecord[]>();
+    for (const r of members.values()) {
+      const model = r.measurement.stats?.model;
+      if (!model) continue;
+      let list = next.get(model);
+      if (!list) next.set(model, (list = []));
+      list.push(r);
+    }
+    for (const list of next.values()) list.sort((a, b) => (a.endpoint.id < b.endpoint.id ? -1 : 1));
+    models = next;
+    gpuMap = aggregateGpus(members.values(), reserveBytes, criticalHeadroomBytes);
+    onChange?.();
+  }
+
+  async function pollReplica(r: ReplicaRecord): Promise<void> {
+    const m = r.measurement;
+    try {
+      const res = await r.pool.request({
+        method: 'GET',
+        path: '/v1/stats',
+        headersTimeout: pollTimeoutMs,
+        bodyTimeout: pollTimeoutMs,
+        signal: AbortSignal.timeout(pollTimeoutMs),
+      });
+      const ownAtPoll = r.traffic.inFlight;
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new Error(`/v1/stats answered ${res.statusCode}`);
+      }
+      const parsed = ReplicaStats.safeParse(await res.body.json());
+      if (!parsed.success) throw new Error(`/v1/stats does not match the contract: ${parsed.error.message}`);
+      const stats = parsed.data;
+      m.stats = stats;
+      m.reachable = true;
+      m.lastError = null;
+      m.ownInFlightAtPoll = ownAtPoll;
+      r.gpuKey = gpuKeyOf(stats);
+      r.modelKey = modelKeyOf(stats.model, stats.version);
+      // Re-admission: the backoff has passed and the replica says it is healthy again.
+      if (r.traffic.ejectedUntil !== 0 && clock.now() >= r.traffic.ejectedUntil && stats.ready) {
+        r.traffic.ejectedUntil = 0;
+        r.traffic.consecutiveFailures = 0;
+        logger.info('replica re-admitted', { replica: r.endpoint.id });
+      }
+    } catch (err) {
+      m.reachable = false;
+      m.lastError = err instanceof Error ? err.message : String(err);
+    } finally {
+      m.lastPolledAt = clock.now();
+    }
+  }
+
+  async function pollOnce(): Promise<void> {
+    await Promise.all([...members.values()].map(pollReplica));
+    reindex();
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      inFlightPoll = pollOnce()
+        .catch((err: unknown) => logger.warn('poll round failed', { err }))
+        .finally(schedule);
+    }, pollIntervalMs);
+    timer.unref();
+  }
+
+  return {
+    setEndpoints(endpoints) {
+      const seen = new Set<string>();
+      const added: ReplicaRecord[] = [];
+      for (const e of endpoints) {
+        seen.add(e.id);
+        const existing = members.get(e.id);
+        if (existing && existing.endpoint.url === e.url) continue;
+        if (existing) void existing.pool.close();
+        const url = new URL(e.url);
+        const record = newRecord(
+          { id: e.id, url: url.origin },
+          new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }),
+        );
+        members.set(e.id, record);
+        added.push(record);
+      }
+      for (const [id, r] of members) {
+        if (seen.has(id)) continue;
+        members.delete(id);
+        void r.pool.close().catch(() => undefined);
+        logger.info('replica removed', { replica: id });
+      }
+      for (const r of added) logger.info('replica discovered', { replica: r.endpoint.id, url: r.endpoint.url });
+      reindex();
+      if (added.length > 0) void Promise.all(added.map(pollReplica)).then(reindex);
+    },
+    pollOnce,
+    start() {
+      running = true;
+      schedule();
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await inFlightPoll;
+      await Promise.all([...members.values()].map((r) => r.pool.destroy().catch(() => undefined)));
+      members.clear();
+    },
+    records: () => members.values(),
+    byModel: (model) => models.get(model) ?? NO_REPLICAS,
+    gpu: (key) => (key === null ? undefined : gpuMap.get(key)),
+    gpus: () => gpuMap,
+    recordSuccess(r, seconds) {
+      const t = r.traffic;
+      t.ewmaSeconds = t.ewmaSeconds === 0 ? seconds : t.ewmaSeconds + EWMA_ALPHA * (seconds - t.ewmaSeconds);
+      t.consecutiveFailures = 0;
+      if (t.ejectedUntil === 0) t.ejections = 0;
+    },
+    recordFailure(r, reason) {
+      const t = r.traffic;
+      t.consecutiveFailures++;
+      if (t.ejectedUntil !== 0 || t.consecutiveFailures < ejection.consecutiveFailures) return;
+      const backoff = Math.min(ejection.maxMs, ejection.baseMs * 2 ** t.ejections);
+      t.ejections++;
+      t.ejectedUntil = clock.now() + backoff;
+      logger.warn('replica ejected', { replica: r.endpoint.id, reason, backoffMs: backoff, failures: t.consecutiveFailures });
+      onEject?.(r);
+    },
+  };
+}

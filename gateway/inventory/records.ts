@@ -1,0 +1,79 @@
+import type { Pool } from 'undici';
+import type { ReplicaStats } from '../../replica/contract.js';
+import type { ReplicaEndpoint } from '../types.js';
+
+/** What a replica last reported, and how reaching it went: the measurements, apart from who exists. */
+export interface Measurement {
+  stats: ReplicaStats | null;
+  /** Last poll failed (connection, status, schema). */
+  reachable: boolean;
+  lastError: string | null;
+  lastPolledAt: number;
+  /** The gateway's own in-flight count when the stats came back: reported − this = other clients' work. */
+  ownInFlightAtPoll: number;
+}
+
+/** Gateway-side view of the traffic it sends to one replica. */
+export interface Traffic {
+  inFlight: number;
+  /** EWMA of the gateway-measured request latency, seconds (0 before the first response). */
+  ewmaSeconds: number;
+  consecutiveFailures: number;
+  /** Epoch ms until which the replica gets nothing; 0 when not ejected. */
+  ejectedUntil: number;
+  /** Ejections in a row (backoff exponent); reset on re-admission that holds. */
+  ejections: number;
+}
+
+export interface ReplicaRecord {
+  endpoint: ReplicaEndpoint;
+  /** Keep-alive connections to this replica, and only to it: the one way the gateway reaches an upstream. */
+  pool: Pool;
+  measurement: Measurement;
+  traffic: Traffic;
+  /** GPU key (uuid, else `<node>/<index>`, `<node>/cpu` for CPU replicas); null before the first stats. */
+  gpuKey: string | null;
+  /** `model:version` once known. */
+  modelKey: string | null;
+}
+
+export function newRecord(endpoint: ReplicaEndpoint, pool: Pool): ReplicaRecord {
+  return {
+    endpoint,
+    pool,
+    measurement: { stats: null, reachable: false, lastError: null, lastPolledAt: 0, ownInFlightAtPoll: 0 },
+    traffic: { inFlight: 0, ewmaSeconds: 0, consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 },
+    gpuKey: null,
+    modelKey: null,
+  };
+}
+
+/**
+ * Outstanding work: the gateway's own in-flight requests plus what others (other gateway copies, direct
+ * clients) had in flight at the last poll — reported in-flight minus ours at that moment, never negative.
+ */
+export function outstanding(r: ReplicaRecord): number {
+  const reported = r.measurement.stats?.inFlight ?? 0;
+  return r.traffic.inFlight + Math.max(0, reported - r.measurement.ownInFlightAtPoll);
+}
+
+/** Ejected until the backoff has passed AND a later /v1/stats poll finds it healthy (the poll clears it). */
+export function isEjected(r: ReplicaRecord): boolean {
+  return r.traffic.ejectedUntil !== 0;
+}
+
+export function gpuKeyOf(stats: ReplicaStats): string {
+  const d = stats.device;
+  if (d.uuid) return d.uuid;
+  if (d.index !== null) return `${d.node}/${d.index}`;
+  return `${d.node}/cpu`;
+}
+
+export function modelKeyOf(model: string, version: string): string {
+  return `${model}:${version}`;
+}
+
+/** Latency used for routing: the gateway's own EWMA, else the replica's reported batch service time. */
+export function latencySeconds(r: ReplicaRecord): number {
+  return r.traffic.ewmaSeconds > 0 ? r.traffic.ewmaSeconds : (r.measurement.stats?.ewmaServiceSeconds ?? 0);
+}

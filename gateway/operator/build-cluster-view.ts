@@ -1,0 +1,100 @@
+import type { Inventory } from '../inventory/inventory.js';
+import { busyReplicas, gpuInFlight, type GpuRecord } from '../inventory/gpus.js';
+import { outstanding, type ReplicaRecord } from '../inventory/records.js';
+import type { ClusterView, GpuView, ModelView, PlanView, ReplicaView } from './cluster-view.js';
+import type { RequestWindow } from './request-window.js';
+
+function replicaView(r: ReplicaRecord): ReplicaView {
+  const s = r.measurement.stats;
+  return {
+    id: r.endpoint.id,
+    url: r.endpoint.url,
+    model: s?.model ?? '',
+    version: s?.version ?? '',
+    state: r.measurement.reachable && s ? s.state : 'unreachable',
+    footprintBytes: s?.footprint.bytes ?? 0,
+    inFlight: outstanding(r),
+    queueLength: s?.queueLength ?? 0,
+    ewmaServiceSeconds: s?.ewmaServiceSeconds ?? 0,
+    ejected: r.traffic.ejectedUntil !== 0,
+    consecutiveFailures: r.traffic.consecutiveFailures,
+  };
+}
+
+function gpuView(g: GpuRecord): GpuView {
+  return {
+    id: g.key,
+    node: g.node,
+    index: g.index,
+    name: g.name,
+    virtual: g.kind === 'virtual',
+    memoryTotalBytes: g.capacityBytes,
+    memoryUsedBytes: g.usedBytes,
+    memoryReservedBytes: g.reserveBytes,
+    memoryHeadroomBytes: g.headroomBytes,
+    memoryUtilization: g.capacityBytes > 0 ? Math.min(1, g.usedBytes / g.capacityBytes) : 0,
+    critical: g.critical,
+    inFlight: gpuInFlight(g),
+    busyReplicas: busyReplicas(g),
+    replicas: g.replicas.map(replicaView),
+  };
+}
+
+/**
+ * The operator's picture: GPUs (sorted by node, then index) with their replicas; replicas that never
+ * answered /v1/stats under `unplaced`; per-model traffic over the sliding window; the scheduler's plan.
+ */
+export function buildClusterView(inventory: Inventory, window: RequestWindow, plan: PlanView | null, now = new Date()): ClusterView {
+  const gpus = [...inventory.gpus().values()]
+    .map(gpuView)
+    .sort((a, b) => (a.node === b.node ? (a.index ?? -1) - (b.index ?? -1) : a.node < b.node ? -1 : 1));
+  const unplaced: ClusterView['unplaced'] = [];
+  const models = new Map<string, { version: string; replicas: number; ready: number }>();
+  let replicas = 0;
+  let ready = 0;
+  for (const r of inventory.records()) {
+    replicas++;
+    const s = r.measurement.stats;
+    if (!s) {
+      unplaced.push({ id: r.endpoint.id, url: r.endpoint.url, state: r.measurement.lastError ? 'unreachable' : 'unknown', lastError: r.measurement.lastError });
+      continue;
+    }
+    const isReady = r.measurement.reachable && s.ready && r.traffic.ejectedUntil === 0;
+    if (isReady) ready++;
+    const key = `${s.model}:${s.version}`;
+    const m = models.get(key) ?? { version: s.version, replicas: 0, ready: 0 };
+    m.replicas++;
+    if (isReady) m.ready++;
+    models.set(key, m);
+  }
+  const modelViews: ModelView[] = [...models]
+    .map(([key, m]) => {
+      const name = key.slice(0, key.length - m.version.length - 1);
+      return { name, version: m.version, replicas: m.replicas, readyReplicas: m.ready, ...window.stats(name) };
+    })
+    .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));
+  let total = 0;
+  let used = 0;
+  let headroom = 0;
+  for (const g of gpus) {
+    total += g.memoryTotalBytes;
+    used += Math.min(g.memoryUsedBytes, g.memoryTotalBytes);
+    headroom += g.memoryHeadroomBytes;
+  }
+  return {
+    generatedAt: now.toISOString(),
+    totals: {
+      gpus: gpus.filter((g) => g.memoryTotalBytes > 0).length,
+      replicas,
+      readyReplicas: ready,
+      memoryTotalBytes: total,
+      memoryUsedBytes: used,
+      memoryHeadroomBytes: headroom,
+      memoryUtilization: total > 0 ? used / total : 0,
+    },
+    gpus,
+    unplaced,
+    models: modelViews,
+    plan,
+  };
+}

@@ -1,0 +1,118 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Inventory } from '../inventory/inventory.js';
+import { gpuInFlight } from '../inventory/gpus.js';
+
+export interface GatewayMetrics {
+  registry: Registry;
+  observeRequest(model: string, code: number, seconds: number): void;
+  retry(model: string, reason: string): void;
+  ejection(replica: string): void;
+}
+
+export interface MetricsOptions {
+  inventory: Inventory;
+  queueDepths: () => Map<string, number>;
+  /** prom-client's Node.js process metrics (their own lint warnings are exempt). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** The gateway's own registry: per-GPU memory and load (computed at scrape time), request outcomes. */
+export function createGatewayMetrics({ inventory, queueDepths, defaultMetrics = true }: MetricsOptions): GatewayMetrics {
+  const registry = new Registry();
+  if (defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'gpumux_gateway_' });
+  const gpuLabels = ['gpu', 'node', 'index', 'virtual'] as const;
+  const labelsOf = (g: { key: string; node: string; index: number | null; kind: string }) => ({
+    gpu: g.key,
+    node: g.node,
+    index: g.index === null ? '' : String(g.index),
+    virtual: g.kind === 'virtual' ? 'true' : 'false',
+  });
+  const gpuGauge = (name: string, help: string, value: (g: ReturnType<Inventory['gpus']> extends Map<string, infer G> ? G : never) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: gpuLabels,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const g of inventory.gpus().values()) if (g.kind !== 'cpu') this.set(labelsOf(g), value(g));
+      },
+    });
+  gpuGauge('gpumux_gpu_memory_total_bytes', 'GPU memory capacity.', (g) => g.capacityBytes);
+  gpuGauge('gpumux_gpu_memory_used_bytes', 'GPU memory in use (see docs/gateway.md for the virtual-GPU rule).', (g) => g.usedBytes);
+  gpuGauge('gpumux_gpu_memory_headroom_bytes', 'GPU memory free beyond the reserve: total - used - reserve.', (g) => g.headroomBytes);
+  gpuGauge('gpumux_gpu_replicas', 'Replicas on the GPU.', (g) => g.replicas.length);
+  gpuGauge('gpumux_gpu_in_flight_requests', 'Outstanding requests on the GPU replicas.', gpuInFlight);
+  new Gauge({
+    name: 'gpumux_cluster_memory_utilization_ratio',
+    help: 'Used over total GPU memory across the cluster, 0..1.',
+    registers: [registry],
+    collect() {
+      let total = 0;
+      let used = 0;
+      for (const g of inventory.gpus().values()) {
+        if (g.kind === 'cpu') continue;
+        total += g.capacityBytes;
+        used += Math.min(g.usedBytes, g.capacityBytes);
+      }
+      this.set(total > 0 ? used / total : 0);
+    },
+  });
+  new Gauge({
+    name: 'gpumux_gateway_queue_depth',
+    help: 'Requests waiting for a replica, per model.',
+    labelNames: ['model'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [model, depth] of queueDepths()) this.set({ model }, depth);
+    },
+  });
+  new Gauge({
+    name: 'gpumux_gateway_replicas',
+    help: 'Replicas known to the gateway by state.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>();
+      for (const r of inventory.records()) {
+        const state = r.measurement.reachable ? (r.measurement.stats?.state ?? 'unknown') : 'unreachable';
+        counts.set(state, (counts.get(state) ?? 0) + 1);
+      }
+      for (const [state, n] of counts) this.set({ state }, n);
+    },
+  });
+  const duration = new Histogram({
+    name: 'gpumux_gateway_request_duration_seconds',
+    help: 'Client request duration through the gateway, by model and HTTP status.',
+    labelNames: ['model', 'code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'gpumux_gateway_retries_total',
+    help: 'Requests re-sent to another replica.',
+    labelNames: ['model', 'reason'],
+    registers: [registry],
+  });
+  const ejections = new Counter({
+    name: 'gpumux_gateway_ejections_total',
+    help: 'Replicas ejected after consecutive failures.',
+    labelNames: ['replica'],
+    registers: [registry],
+  });
+  // Label lookups cost a hash per call; children are cached per (model, code).
+  const children = new Map<string, ReturnType<typeof duration.labels>>();
+  return {
+    registry,
+    observeRequest(model, code, seconds) {
+      const key = model + '\u0000' + code;
+      let child = children.get(key);
+      if (!child) children.set(key, (child = duration.labels(model, String(code))));
+      child.observe(seconds);
+    },
+    retry: (model, reason) => retries.inc({ model, reason }),
+    ejection: (replica) => ejections.inc({ replica }),
+  };
+}

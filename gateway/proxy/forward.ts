@@ -1,0 +1,169 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import { GpumuxError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { Inventory } from '../inventory/inventory.js';
+import type { ReplicaRecord } from '../inventory/records.js';
+import type { RoutingContext } from '../routing/types.js';
+import type { Admission } from './admission.js';
+import { bodyForUpstream, type HeldBody } from './body.js';
+import type { Cancellation } from './cancellation.js';
+import { upstreamHeaders } from './headers.js';
+import { StreamHandler, retryableStatus, type AttemptOutcome } from './stream-handler.js';
+
+/** Outcome hooks (metrics, sliding window). */
+export interface ForwardObserver {
+  done(model: string, status: number, seconds: number): void;
+  retry(model: string, reason: string): void;
+}
+
+export interface ForwarderOptions {
+  inventory: Inventory;
+  admission: Admission;
+  maxRetries: number;
+  observer: Pick<ForwardObserver, 'retry'>;
+  logger: Logger;
+}
+
+/** A request the HTTP layer has parsed and whose body it holds. */
+export interface ForwardRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  model: string;
+  version: string | null;
+  /** Path sent upstream; always one of the client API's routes, matched by the HTTP layer. */
+  path: string;
+  method: 'GET' | 'POST';
+  body: HeldBody;
+  requestId: string;
+  cancel: Cancellation;
+}
+
+export function newRequestId(header: string | string[] | undefined): string {
+  const v = Array.isArray(header) ? header[0] : header;
+  // Propagate a sane client id; anything else gets a fresh one (ids end up in logs).
+  return v !== undefined && v.length > 0 && v.length <= 128 && /^[\w.:-]+$/.test(v) ? v : randomUUID();
+}
+
+export interface Forwarder {
+  /**
+   * Sends the request to a replica and streams the answer to the client; on a refused/reset connection or a
+   * retryable status (502/503/504/429) tries another replica, at most maxRetries more, while the deadline
+   * allows. Resolves with the status the client got; rejects with a GpumuxError when nothing was sent.
+   */
+  forward(f: ForwardRequest): Promise<number>;
+  /** One request whose answer the caller reads (split multi-frame detect); routed and retried the same way. */
+  exchange(f: Omit<ForwardRequest, 'res' | 'req'> & { headers: Record<string, string | string[]> }): Promise<Dispatcher.ResponseData>;
+}
+
+export function createForwarder({ inventory, admission, maxRetries, observer, logger }: ForwarderOptions): Forwarder {
+  const gpuOf = (r: ReplicaRecord) => inventory.gpu(r.gpuKey);
+
+  function hasAlternative(model: string, exclude: ReadonlySet<ReplicaRecord>): boolean {
+    for (const r of inventory.byModel(model)) {
+      if (!exclude.has(r) && r.measurement.reachable && r.measurement.stats?.ready && r.traffic.ejectedUntil === 0) return true;
+    }
+    return false;
+  }
+
+  /** A failed attempt: who is to blame, and the error the client gets if there is no retry. */
+  function failure(replica: ReplicaRecord, cancel: Cancellation, err: unknown): GpumuxError | null {
+    if (cancel.aborted) {
+      if (cancel.expired) {
+        inventory.recordFailure(replica, 'deadline');
+        return new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err });
+      }
+      return new GpumuxError('CLIENT_CLOSED', 'client closed the request', { cause: err });
+    }
+    inventory.recordFailure(replica, 'connection');
+    logger.warn('upstream failed', { replica: replica.endpoint.id, err });
+    return null;
+  }
+
+  function settle(replica: ReplicaRecord, status: number, started: number): void {
+    if (status >= 500) inventory.recordFailure(replica, `status ${status}`);
+    else inventory.recordSuccess(replica, (performance.now() - started) / 1000);
+  }
+
+  return {
+    async forward(f) {
+      const headers = upstreamHeaders(f.req.headers, f.requestId, f.method === 'GET' ? null : f.body.length);
+      const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
+      let tried: Set<ReplicaRecord> | undefined;
+      for (let n = 0; ; n++) {
+        const replica = await admission.acquire(ctx, f.cancel, tried);
+        const started = performance.now();
+        // Retry on a status only if another replica could take it; otherwise the replica's answer goes out.
+        let retryOnStatus = false;
+        if (n < maxRetries) {
+          (tried ??= new Set()).add(replica);
+          retryOnStatus = hasAlternative(f.model, tried);
+        }
+        const outcome = await new Promise<AttemptOutcome>((resolve) => {
+          replica.pool.dispatch(
+            { path: f.path, method: f.method, headers, body: bodyForUpstream(f.body) },
+            new StreamHandler(f.res, f.requestId, retryOnStatus, f.cancel, resolve),
+          );
+        });
+        admission.release(replica);
+        switch (outcome.kind) {
+          case 'done':
+            settle(replica, outcome.status, started);
+            return outcome.status;
+          case 'retry':
+            if (outcome.status !== 429) inventory.recordFailure(replica, `status ${outcome.status}`);
+            observer.retry(f.model, String(outcome.status));
+            continue;
+          case 'broken':
+            failure(replica, f.cancel, outcome.error);
+            return outcome.status;
+          case 'failed': {
+            const final = failure(replica, f.cancel, outcome.error);
+            if (final) throw final;
+            if (n >= maxRetries) throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: outcome.error });
+            (tried ??= new Set()).add(replica);
+            observer.retry(f.model, 'connection');
+            continue;
+          }
+        }
+      }
+    },
+
+    async exchange(f) {
+      const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
+      const signal = f.cancel.signal();
+      let tried: Set<ReplicaRecord> | undefined;
+      for (let n = 0; ; n++) {
+        const replica = await admission.acquire(ctx, f.cancel, tried);
+        (tried ??= new Set()).add(replica);
+        const started = performance.now();
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await replica.pool.request({ path: f.path, method: f.method, headers: f.headers, body: bodyForUpstream(f.body), signal });
+        } catch (err) {
+          admission.release(replica);
+          const final = failure(replica, f.cancel, err);
+          if (final) throw final;
+          if (n >= maxRetries) throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: err });
+          observer.retry(f.model, 'connection');
+          continue;
+        }
+        if (retryableStatus(response.statusCode) && n < maxRetries && hasAlternative(f.model, tried)) {
+          await response.body.dump().catch(() => undefined);
+          admission.release(replica);
+          if (response.statusCode !== 429) inventory.recordFailure(replica, `status ${response.statusCode}`);
+          observer.retry(f.model, String(response.statusCode));
+          continue;
+        }
+        // The caller reads the body; the slot is given back once the body is finished with, either way.
+        response.body.once('close', () => {
+          admission.release(replica);
+          if (response.body.readableEnded) settle(replica, response.statusCode, started);
+          else inventory.recordFailure(replica, 'body');
+        });
+        return response;
+      }
+    },
+  };
+}

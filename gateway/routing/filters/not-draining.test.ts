@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest';
+import { contextFor, record, statsFor } from '../../inventory/fixtures.js';
+import { notDrainingFilter } from './not-draining.js';
+
+describe('notDrainingFilter', () => {
+  it('drops draining replicas even if they still say ready', () => {
+    const ok = record('ok', statsFor());
+    const draining = record('draining', statsFor({ state: 'draining', ready: true }));
+    expect(notDrainingFilter([ok, draining], contextFor([ok, draining]))).toEqual([ok]);
+  });
+});

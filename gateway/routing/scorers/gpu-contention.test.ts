@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { contextFor, record, statsFor } from '../../inventory/fixtures.js';
+import { gpuContentionScorer } from './gpu-contention.js';
+
+describe('gpuContentionScorer', () => {
+  it('scores an idle replica on a busy GPU below an idle replica on an idle GPU', () => {
+    const busy = record('a-busy', statsFor({ gpu: ['n', 0] }), { inFlight: 1 });
+    const idleSameGpu = record('b-idle', statsFor({ gpu: ['n', 0] }));
+    const idleOtherGpu = record('c-idle', statsFor({ gpu: ['n', 1] }));
+    const all = [busy, idleSameGpu, idleOtherGpu];
+    const ctx = contextFor(all);
+    // The busy replica itself is not contended by others on its GPU.
+    expect(gpuContentionScorer([idleSameGpu, idleOtherGpu], ctx)).toEqual([0, 1]);
+    expect(gpuContentionScorer(all, ctx)).toEqual([1, 0, 1]);
+  });
+});

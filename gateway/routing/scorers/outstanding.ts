@@ -1,0 +1,8 @@
+import { outstanding } from '../../inventory/records.js';
+import type { Scorer } from '../types.js';
+import { minMaxNormalize } from './normalize.js';
+
+/** Fewer outstanding requests on the replica (ours plus others') is better. */
+export const outstandingScorer: Scorer = function outstandingScorer(candidates) {
+  return minMaxNormalize(candidates.map(outstanding), true);
+};

@@ -1,0 +1,60 @@
+import type { Logger } from '../common/log.js';
+import type { PlanView } from './operator/cluster-view.js';
+import type { GatewayConfigInput } from './config.js';
+
+/** One replica that exists, as discovery sees it. `url`: `http://host:port`, no path. */
+export interface ReplicaEndpoint {
+  id: string;
+  url: string;
+}
+
+/** Who exists. The gateway learns model, version, GPU and state from each endpoint's `/v1/stats`. */
+export interface Discovery {
+  /** Calls onChange with the full current set now and whenever it changes. */
+  start(onChange: (endpoints: ReplicaEndpoint[]) => void): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Time source; tests inject one to drive ejection backoff and sliding windows. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface GatewayOptions {
+  /** Client port (0: any free port). Default 8080. */
+  port?: number;
+  /** Operator port (/v1/cluster, /metrics, /ui). Default 8090. */
+  adminPort?: number;
+  /** Default 0.0.0.0. */
+  host?: string;
+  /** Admin bind address; default `host`. */
+  adminHost?: string;
+  discovery: Discovery;
+  /** `name` or `name:version`: what /v2/health/ready requires. Default: every model seen. */
+  models?: string[];
+  pollIntervalMs?: number;
+  /** Default per-request deadline. */
+  timeoutMs?: number;
+  /** Per-GPU memory kept free (bytes). */
+  reserveBytes?: number;
+  /** Bearer tokens accepted on inference endpoints; none: open. */
+  authTokens?: string[];
+  /** Bearer tokens required on operator endpoints; none: open (they are on their own port). */
+  adminTokens?: string[];
+  /** What the scheduler plans next (the local stack passes its in-process plan). */
+  planSource?: () => Promise<PlanView | null>;
+  /** Fetches `<url>/v1/plan` when planSource is absent. */
+  schedulerUrl?: string;
+  /** Routing weights, limits, retries, ejection (the YAML `--config` file's content). */
+  config?: GatewayConfigInput;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface RunningGateway {
+  url: string;
+  adminUrl: string;
+  close(): Promise<void>;
+}

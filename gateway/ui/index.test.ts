@@ -1,0 +1,112 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { describe, expect, it } from 'vitest';
+import { clusterView, gpu, replica } from '../../test/ui/cluster-fixture.js';
+import { APP_JS } from './assets/app-js.js';
+import { uiRoutes } from './index.js';
+
+const view = clusterView([gpu('node-a', 0, [replica('r1')])]);
+
+async function readEvents(response: Response, count: number): Promise<string[]> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (text.split('\n\n').length - 1 < count) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel();
+  return text.split('\n\n').filter(Boolean);
+}
+
+describe('uiRoutes', () => {
+  it('serves the page with its own script and stylesheet, and a policy that forbids anything else', async () => {
+    const app = uiRoutes({ getClusterView: () => view });
+    const page = await app.request('/ui');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await page.text();
+    expect(html).toContain('src="/ui/app.js"');
+    expect(html).toContain('href="/ui/app.css"');
+    expect(html).not.toMatch(/https?:\/\//); // no CDN, no web font
+
+    const js = await app.request('/ui/app.js');
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await js.text()).toBe(APP_JS);
+    const css = await app.request('/ui/app.css');
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect(await css.text()).toContain('prefers-color-scheme: dark');
+  });
+
+  it('ships a script that parses and never uses innerHTML', () => {
+    expect(() => new Function(APP_JS)).not.toThrow();
+    expect(APP_JS).not.toMatch(/innerHTML|https?:\/\//);
+  });
+
+  it('redirects /ui/ to /ui', async () => {
+    const res = await uiRoutes({ getClusterView: () => view }).request('/ui/');
+    expect(res.status).toBe(308);
+    expect(res.headers.get('location')).toBe('/ui');
+  });
+
+  it('streams a ClusterView as a server-sent event every interval', async () => {
+    let calls = 0;
+    const app = uiRoutes({ getClusterView: () => ({ ...view, generatedAt: `t${++calls}` }), intervalMs: 20 });
+    const res = await app.request('/ui/events');
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const events = await readEvents(res, 2);
+    expect(events[0]).toContain('event: cluster');
+    expect(events[0]).toContain('retry: 2000');
+    const data = events.map((e) => JSON.parse(/^data: (.*)$/m.exec(e)![1]!) as { generatedAt: string });
+    expect(data[0]!.generatedAt).toBe('t1');
+    expect(data[1]!.generatedAt).toBe('t2');
+    expect(data[1]!).toMatchObject({ totals: { gpus: 1, replicas: 1 } });
+  });
+
+  it('keeps streaming when the view fails once, and stops asking when the client leaves', async () => {
+    let calls = 0;
+    const app = uiRoutes({
+      intervalMs: 10,
+      getClusterView: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('inventory not ready');
+        return view;
+      },
+    });
+    const events = await readEvents(await app.request('/ui/events'), 2);
+    expect(events[0]).toContain('event: problem');
+    expect(events[0]).toContain('inventory not ready');
+    expect(events[1]).toContain('event: cluster');
+    const after = calls;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(calls - after).toBeLessThanOrEqual(1); // at most the tick already under way
+  });
+
+  it('stops polling the view when a browser disconnects from a real server', async () => {
+    let calls = 0;
+    const app = uiRoutes({ intervalMs: 10, getClusterView: () => (calls++, view) });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const abort = new AbortController();
+      const res = await fetch(`http://127.0.0.1:${port}/ui/events`, { signal: abort.signal });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-accel-buffering')).toBe('no');
+      const reader = res.body!.getReader();
+      await reader.read();
+      abort.abort();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = calls;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(calls).toBe(after); // ~20 more calls had the loop gone on
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
+    }
+  });
+});

@@ -1,0 +1,139 @@
+{{- define "gpumux.replicaPod" -}}
+{{- $r := .Values.replica -}}
+{{- $ms := .Values.modelStorage -}}
+apiVersion: v1
+kind: Pod
+metadata:
+  labels:
+    {{- include "gpumux.labels" (dict "root" $ "component" "replica") | nindent 4 }}
+  {{- with $r.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with $r.runtimeClassName }}
+  runtimeClassName: {{ . }}
+  {{- end }}
+  # The scheduler replaces a failed replica (maybe elsewhere) instead of restarting it in place.
+  restartPolicy: Never
+  terminationGracePeriodSeconds: {{ $r.terminationGracePeriodSeconds }}
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  {{- with (include "gpumux.imagePullSecrets" .) }}{{ . | nindent 2 }}{{- end }}
+  securityContext:
+    {{- include "gpumux.podSecurityContext" . | nindent 4 }}
+  {{- with $r.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $r.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- if include "gpumux.needsFetch" . }}
+  initContainers:
+    - name: fetch-model
+      image: {{ include "gpumux.image" (dict "root" $ "image" $ms.fetch.image) }}
+      imagePullPolicy: {{ $ms.fetch.image.pullPolicy }}
+      command:
+        - /bin/sh
+        - -c
+        - |
+          {{- .Files.Get "files/fetch-model.sh" | nindent 10 }}
+        - fetch-model
+      args:
+        {{- range .Values.models }}
+        {{- if and (not .inImage) .url }}
+        - {{ printf "%s/%s/%s" $ms.mountPath .name (default "model.onnx" .file) | quote }}
+        - {{ .url | quote }}
+        - {{ .sha256 | quote }}
+        {{- end }}
+        {{- end }}
+      env:
+        - name: LOCK_TIMEOUT
+          value: {{ $ms.fetch.lockTimeoutSeconds | quote }}
+      resources:
+        {{- toYaml $ms.fetch.resources | nindent 8 }}
+      securityContext:
+        {{- include "gpumux.containerSecurityContext" . | nindent 8 }}
+      volumeMounts:
+        - name: models
+          mountPath: {{ $ms.mountPath }}
+        - name: tmp
+          mountPath: /tmp
+  {{- end }}
+  containers:
+    - name: replica
+      image: {{ include "gpumux.image" (dict "root" $ "image" $r.image) }}
+      imagePullPolicy: {{ $r.image.pullPolicy }}
+      {{- if or $r.maxBatch $r.threads $r.extraArgs }}
+      args:
+        {{- with $r.maxBatch }}
+        - --max-batch={{ . }}
+        {{- end }}
+        {{- with $r.threads }}
+        - --threads={{ . }}
+        {{- end }}
+        {{- range $r.extraArgs }}
+        - {{ . | quote }}
+        {{- end }}
+      {{- end }}
+      env:
+        - name: NODE_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: spec.nodeName
+        - name: POD_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.name
+        - name: GPUMUX_LOG_LEVEL
+          value: {{ $r.logLevel | quote }}
+        {{- with $r.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      ports:
+        - name: http
+          containerPort: {{ $r.port }}
+          protocol: TCP
+      # Ready only after warm-up at the largest shape (its footprint for life); allow for it here.
+      startupProbe:
+        httpGet:
+          path: /v2/health/ready
+          port: http
+        periodSeconds: {{ $r.startupProbe.periodSeconds }}
+        failureThreshold: {{ $r.startupProbe.failureThreshold }}
+      livenessProbe:
+        httpGet:
+          path: /v2/health/live
+          port: http
+        periodSeconds: 10
+        timeoutSeconds: 3
+        failureThreshold: 3
+      readinessProbe:
+        httpGet:
+          path: /v2/health/ready
+          port: http
+        periodSeconds: 5
+        timeoutSeconds: 3
+        failureThreshold: 2
+      resources:
+        {{- toYaml $r.resources | nindent 8 }}
+      securityContext:
+        {{- include "gpumux.containerSecurityContext" . | nindent 8 }}
+      volumeMounts:
+        {{- if include "gpumux.usesModelVolume" . }}
+        - name: models
+          mountPath: {{ $ms.mountPath }}
+          readOnly: true
+        {{- end }}
+        - name: tmp
+          mountPath: /tmp
+  volumes:
+    {{- if include "gpumux.usesModelVolume" . }}
+    {{- include "gpumux.modelVolume" . | nindent 4 }}
+    {{- end }}
+    - name: tmp
+      emptyDir:
+        sizeLimit: 256Mi
+{{- end -}}

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Exports MMDetection's Co-DINO 5-scale Swin-L (co_dino_5scale_swin_large_16e_o365tococo) to gpumux's ONNX.
+
+    images       uint8   [N,H,W,3]  RGB, resized keep-ratio into (2048, 1280) and padded bottom/right
+    pred_logits  float32 [N,900,80] last decoder layer, before sigmoid
+    pred_boxes   float32 [N,900,4]  cxcywh, normalised to the padded input
+
+Normalisation (mean 123.675/116.28/103.53, std 58.395/57.12/57.375) happens inside the graph. gpumux does the
+sigmoid, top-300 and class-aware NMS in TypeScript (manifest.json `outputs`, `postprocess`).
+
+Static shapes, merged into one file: every (batch, height, width) in the manifest — buckets x batch sizes
+1..maxBatch — is traced on its own at a fixed shape, then merge_buckets.py joins the graphs into one
+model.onnx that picks the graph by the input's shape (weights stored once). Why not dynamic H/W:
+  - the pure-PyTorch deformable attention splits and reshapes its value tensor by the level sizes held in
+    `spatial_shapes`, a tensor built with torch.as_tensor from Python ints: the tracer records the sizes of
+    the shape it traced as constants, so a graph traced at one size is wrong at another;
+  - Swin pads each stage to a multiple of its 12x12 window and crops back behind `if pad_r > 0 or pad_b > 0`,
+    a Python branch decided once at trace time (1152 needs no padding at stride 4, 1280 and 2048 do);
+  - static graphs let ONNX Runtime fold the positional encodings and Swin's shift masks into constants.
+The manifest names one ONNX file and a replica runs one session, so the merge keeps that contract.
+
+Opset 17 (>= 16, where GridSample entered the standard). No custom ops: mmcv's CUDA deformable attention is
+replaced by a pure-PyTorch path (codino_wrapper.patch_msda), and mmcv's old `register_extra_symbolics`
+(which exports grid_sample as the custom op mmcv::grid_sampler; Sense-X/Co-DETR issue #16) is never called.
+The script fails if any node of the result is outside the default ONNX domain.
+
+NOT RUN in the gpumux workplace (no GPU, no PyPI, no torch). Environment and steps: ../README.md.
+
+Example (from an MMDetection 3.x checkout, so `projects.CO-DETR` imports):
+  python /path/to/gpumux/models/codetr/export/export_onnx.py \
+    --config projects/CO-DETR/configs/codino/co_dino_5scale_swin_l_16xb1_16e_o365tococo.py \
+    --checkpoint co_dino_5scale_swin_large_16e_o365tococo-614254c9.pth \
+    --manifest /path/to/gpumux/models/codetr/manifest.json --out-dir export/ --device cuda:0
+"""
+import argparse
+import hashlib
+import inspect
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+OUTPUT_NAMES = ["pred_logits", "pred_boxes"]
+NUM_QUERIES, NUM_CLASSES = 900, 80
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, help="MMDetection config of the model")
+    p.add_argument("--checkpoint", required=True, help=".pth weights")
+    p.add_argument("--manifest", default=os.path.join(HERE, "..", "manifest.json"), help="gpumux manifest")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--device", default="cuda:0", help="cuda:N, or cpu (works in principle; tens of GB of RAM, slow)")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--msda", choices=["lowmem", "reference"], default="lowmem",
+                   help="pure-PyTorch deformable attention: level-by-level (default) or mmcv's own fallback")
+    p.add_argument("--batch-sizes", default=None, help="comma list; default 1..manifest batching.maxBatch")
+    p.add_argument("--with-mask", action="store_true",
+                   help="add input img_masks [N,H,W] uint8 (1 = padding), exact mmdet padding; the manifest then "
+                        "needs inputs.mask = {name: img_masks, datatype: UINT8}")
+    p.add_argument("--keep-buckets", action="store_true", help="keep the per-shape ONNX files after merging")
+    return p.parse_args(argv)
+
+
+def export_shapes(manifest, batch_sizes):
+    buckets = [tuple(b) for b in manifest["preprocess"]["buckets"]]  # [height, width]
+    if batch_sizes is None:
+        batch_sizes = list(range(1, manifest["batching"]["maxBatch"] + 1))
+    return [(n, h, w) for (h, w) in buckets for n in batch_sizes]
+
+
+def export_one(torch, wrapper, shape, path, opset, with_mask, device):
+    n, h, w = shape
+    # Random pixels, not zeros: the encoder's top-900 proposal selection must see varied scores while tracing.
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n, h, w, 3), dtype=torch.uint8, generator=gen).to(device)
+    args, input_names = (images,), ["images"]
+    if with_mask:
+        args = (images, torch.zeros((n, h, w), dtype=torch.uint8, device=device))
+        input_names.append("img_masks")
+    kwargs = dict(
+        export_params=True,
+        opset_version=opset,
+        do_constant_folding=True,
+        input_names=input_names,
+        output_names=OUTPUT_NAMES,
+        dynamic_axes=None,  # static on purpose, see the module docstring
+    )
+    # torch >= 2.5 has a second (dynamo) exporter; this model is traced with the TorchScript one, which
+    # mmdet/mmcv code is known to trace. Older torch has no `dynamo` argument.
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False
+    started = time.time()
+    with torch.no_grad():
+        torch.onnx.export(wrapper, args, path, **kwargs)
+    print(f"exported {n}x{h}x{w} -> {path} in {time.time() - started:.0f} s", file=sys.stderr)
+
+
+def check_graph(onnx, path, shape):
+    model = onnx.load(path)
+    onnx.checker.check_model(path)  # by path: works past protobuf's 2 GiB limit with external data
+    custom = sorted({node.domain for node in model.graph.node if node.domain not in ("", "ai.onnx")})
+    if custom:
+        raise SystemExit(f"{path}: custom-op domains {custom}; onnxruntime-node cannot load them")
+    ops = {node.op_type for node in model.graph.node}
+    if "GridSample" not in ops:
+        raise SystemExit(f"{path}: no GridSample node; the deformable attention did not take the PyTorch path")
+    n = shape[0]
+    want = {"pred_logits": [n, NUM_QUERIES, NUM_CLASSES], "pred_boxes": [n, NUM_QUERIES, 4]}
+    for out in model.graph.output:
+        dims = [d.dim_value for d in out.type.tensor_type.shape.dim]
+        if dims != want[out.name]:
+            raise SystemExit(f"{path}: output {out.name} has shape {dims}, expected {want[out.name]}")
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import onnx
+    import torch
+
+    from codino_wrapper import CoDinoOnnx, load_detector, patch_msda
+    from merge_buckets import PROTOBUF_LIMIT, merge
+
+    with open(args.manifest) as f:
+        manifest = json.load(f)
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes else None
+    shapes = export_shapes(manifest, batch_sizes)
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    detector = load_detector(args.config, args.checkpoint, args.device)
+    undo = patch_msda(args.msda)
+    try:
+        wrapper = CoDinoOnnx(detector, with_mask=args.with_mask).to(args.device).eval()
+        paths = []
+        for shape in shapes:
+            path = os.path.join(args.out_dir, "bucket-{}x{}x{}.onnx".format(*shape))
+            export_one(torch, wrapper, shape, path, args.opset, args.with_mask, args.device)
+            check_graph(onnx, path, shape)
+            paths.append(path)
+            if args.device.startswith("cuda"):
+                torch.cuda.empty_cache()  # each trace holds activations of the largest shape
+    finally:
+        undo()
+
+    merged, merged_shapes = merge([onnx.load(p) for p in paths])
+    out = os.path.join(args.out_dir, "model.onnx")
+    if merged.ByteSize() > PROTOBUF_LIMIT:
+        onnx.save(merged, out, save_as_external_data=True, location="model.onnx.data")
+    else:
+        onnx.save(merged, out)
+    onnx.checker.check_model(out)
+    if not args.keep_buckets:
+        for p in paths:
+            os.remove(p)
+    digest = sha256_of(out)
+    print(json.dumps({"file": out, "bytes": os.path.getsize(out), "sha256": digest,
+                      "shapes": ["x".join(map(str, s)) for s in merged_shapes], "opset": args.opset,
+                      "msda": args.msda}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Writes small static-shape "bucket" graphs with Co-DINO's I/O contract, for testing merge_buckets.py.
+
+Each graph: `images` uint8 [N,H,W,3] (static) -> `pred_logits` float32 [N,Q,C], `pred_boxes` float32 [N,Q,4].
+The outputs depend on the pixels (per-channel means), on a weight shared by every bucket (as Co-DINO's
+weights are) and on a constant that differs per bucket (as folded positional encodings do), and every graph
+ends in a static Reshape, so running a graph on another shape fails, like the real export.
+
+Usage: python3 make_fixture.py OUT_DIR [--with-mask] N,H,W [N,H,W ...]   -> OUT_DIR/bucket-NxHxW.onnx
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+QUERIES, CLASSES, OPSET = 5, 4, 17
+
+
+def bucket_graph(n, h, w, with_mask=False):
+    rng = np.random.default_rng(7)  # same seed for every bucket: the shared weights are byte-identical
+    shared_cls = rng.standard_normal((3, QUERIES * CLASSES)).astype(np.float32)
+    shared_box = rng.standard_normal((3, QUERIES * 4)).astype(np.float32)
+    per_bucket = np.full((QUERIES * CLASSES,), h / 1000.0 + w / 1e6, dtype=np.float32)
+    inits = [
+        numpy_helper.from_array(shared_cls, "cls_weight"),
+        # torch names folded copies arbitrarily: give the same bytes another name in odd buckets
+        numpy_helper.from_array(shared_box, "box_weight" if h % 2 == 0 else f"onnx::MatMul_{h}"),
+        numpy_helper.from_array(per_bucket, "pos_const"),
+        numpy_helper.from_array(np.array([0.0039215686] * 3, dtype=np.float32), "scale"),
+        numpy_helper.from_array(np.array([n, QUERIES, CLASSES], dtype=np.int64), "logits_shape"),
+        numpy_helper.from_array(np.array([n, QUERIES, 4], dtype=np.int64), "boxes_shape"),
+    ]
+    box_weight = inits[1].name
+    nodes = [
+        helper.make_node("Cast", ["images"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceMean", ["x"], ["mean"], axes=[1, 2], keepdims=0),
+        helper.make_node("Mul", ["mean", "scale"], ["m"]),
+        helper.make_node("MatMul", ["m", "cls_weight"], ["logits_flat"]),
+        helper.make_node("Add", ["logits_flat", "pos_const"], ["logits_pos"]),
+        helper.make_node("Reshape", ["logits_pos", "logits_shape"], ["pred_logits"]),
+        helper.make_node("MatMul", ["m", box_weight], ["boxes_flat"]),
+        helper.make_node("Sigmoid", ["boxes_in"], ["boxes_sig"]),
+        helper.make_node("Reshape", ["boxes_sig", "boxes_shape"], ["pred_boxes"]),
+    ]
+    inputs = [helper.make_tensor_value_info("images", TensorProto.UINT8, [n, h, w, 3])]
+    if with_mask:
+        # like --with-mask exports: img_masks [N,H,W] uint8 (1 = padding) changes the boxes
+        inputs.append(helper.make_tensor_value_info("img_masks", TensorProto.UINT8, [n, h, w]))
+        nodes[7:7] = [
+            helper.make_node("Cast", ["img_masks"], ["mask_f"], to=TensorProto.FLOAT),
+            helper.make_node("ReduceMean", ["mask_f"], ["pad_rows"], axes=[2], keepdims=0),  # [N,H]
+            helper.make_node("ReduceMean", ["pad_rows"], ["pad_share"], axes=[1], keepdims=1),  # [N,1]
+            helper.make_node("Add", ["boxes_flat", "pad_share"], ["boxes_in"]),
+        ]
+    else:
+        nodes.insert(7, helper.make_node("Identity", ["boxes_flat"], ["boxes_in"]))
+    graph = helper.make_graph(
+        nodes,
+        f"bucket_{n}x{h}x{w}",
+        inputs,
+        [
+            helper.make_tensor_value_info("pred_logits", TensorProto.FLOAT, [n, QUERIES, CLASSES]),
+            helper.make_tensor_value_info("pred_boxes", TensorProto.FLOAT, [n, QUERIES, 4]),
+        ],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8  # what onnxruntime and Debian's onnx both accept
+    onnx.checker.check_model(model)
+    return model
+
+
+def main(argv):
+    with_mask = "--with-mask" in argv
+    out_dir, *specs = [a for a in argv if a != "--with-mask"]
+    os.makedirs(out_dir, exist_ok=True)
+    for spec in specs:
+        n, h, w = (int(v) for v in spec.split(","))
+        onnx.save(bucket_graph(n, h, w, with_mask), os.path.join(out_dir, f"bucket-{n}x{h}x{w}.onnx"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

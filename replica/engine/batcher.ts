@@ -1,0 +1,194 @@
+import { performance } from 'node:perf_hooks';
+import { GpumuxError } from '../../common/errors.js';
+
+/**
+ * Dynamic batching that never waits when idle: a frame arriving at an idle runner runs at once (next
+ * microtask, so frames submitted in the same tick share a batch); frames arriving while a batch runs queue,
+ * and the next batch takes up to `maxBatch` queued frames of the oldest frame's key (shape bucket).
+ * One batch at a time: ONNX Runtime's session.run is not something to overlap on one GPU stream.
+ */
+
+export interface BatchInfo {
+  key: string;
+  size: number;
+  runSeconds: number;
+}
+
+export interface BatcherOptions<I, O> {
+  maxBatch: number;
+  maxQueue: number;
+  /** Runs one batch; must return one result per item, in order. */
+  run: (key: string, items: I[]) => Promise<O[]>;
+  /** Called with the queue length whenever it changes. */
+  onQueueDepth?: (depth: number) => void;
+  onBatch?: (info: BatchInfo) => void;
+  /** Smoothing of the service-time EWMA (weight of the newest batch). */
+  ewmaAlpha?: number;
+  now?: () => number;
+}
+
+export interface Submitted<O> {
+  result: O;
+  batchSize: number;
+  queueMs: number;
+  runMs: number;
+}
+
+interface Pending<I, O> {
+  key: string;
+  item: I;
+  enqueuedAt: number;
+  resolve: (value: Submitted<O>) => void;
+  reject: (err: unknown) => void;
+  detach: () => void;
+}
+
+export interface Batcher<I, O> {
+  submit(key: string, item: I, signal?: AbortSignal): Promise<Submitted<O>>;
+  /** Frames waiting (not in the running batch). */
+  readonly queueLength: number;
+  /** Frames in the running batch. */
+  readonly running: number;
+  /** EWMA of one batch's run time, seconds; 0 before the first batch. */
+  readonly ewmaServiceSeconds: number;
+  /** Resolves when nothing is queued or running. */
+  drain(): Promise<void>;
+}
+
+/**
+ * @example
+ * const batcher = createBatcher({ maxBatch: 8, maxQueue: 64, run: async (bucket, rows) => session.runRows(bucket, rows) });
+ * const { result, batchSize } = await batcher.submit('480x640', row);
+ */
+export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O> {
+  const {
+    maxBatch,
+    maxQueue,
+    run,
+    onQueueDepth,
+    onBatch,
+    ewmaAlpha = 0.2,
+    now = () => performance.now(),
+  } = options;
+  if (!(maxBatch >= 1)) throw new RangeError('maxBatch must be ≥ 1');
+  const queue: Pending<I, O>[] = [];
+  let running = 0;
+  let scheduled = false;
+  let ewma = 0;
+  let idleWaiters: (() => void)[] = [];
+
+  const depthChanged = () => {
+    try {
+      onQueueDepth?.(queue.length);
+    } catch {
+      // hooks observe; they never break batching
+    }
+  };
+
+  const settleIdle = () => {
+    if (running > 0 || queue.length > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  const schedule = () => {
+    if (scheduled || running > 0 || queue.length === 0) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      void pump();
+    });
+  };
+
+  async function pump(): Promise<void> {
+    if (running > 0 || queue.length === 0) return;
+    const key = queue[0]!.key;
+    const batch: Pending<I, O>[] = [];
+    for (let i = 0; i < queue.length && batch.length < maxBatch;) {
+      if (queue[i]!.key === key) batch.push(...queue.splice(i, 1));
+      else i++;
+    }
+    for (const p of batch) p.detach();
+    running = batch.length;
+    depthChanged();
+    const started = now();
+    let results: O[] | undefined;
+    let failure: unknown;
+    try {
+      results = await run(
+        key,
+        batch.map((p) => p.item),
+      );
+      if (!Array.isArray(results) || results.length !== batch.length) {
+        throw new GpumuxError(
+          'INFERENCE_FAILED',
+          `batch of ${batch.length} returned ${results?.length ?? 'no'} results`,
+        );
+      }
+    } catch (err) {
+      failure = err;
+    }
+    const runMs = now() - started;
+    ewma = ewma === 0 ? runMs / 1000 : ewma + ewmaAlpha * (runMs / 1000 - ewma);
+    try {
+      onBatch?.({ key, size: batch.length, runSeconds: runMs / 1000 });
+    } catch {
+      // hooks observe only
+    }
+    running = 0;
+    batch.forEach((p, i) => {
+      if (failure !== undefined) p.reject(failure);
+      else
+        p.resolve({ result: results![i]!, batchSize: batch.length, queueMs: started - p.enqueuedAt, runMs });
+    });
+    schedule();
+    settleIdle();
+  }
+
+  return {
+    submit(key, item, signal) {
+      if (signal?.aborted)
+        return Promise.reject(new GpumuxError('CLIENT_CLOSED', 'client closed the request'));
+      if (queue.length >= maxQueue) {
+        const waitSeconds = Math.max(ewma, 0.05) * (queue.length / maxBatch + 1);
+        return Promise.reject(
+          new GpumuxError('QUEUE_FULL', `queue is full (${queue.length} frames waiting)`, {
+            retryAfterSeconds: waitSeconds,
+          }),
+        );
+      }
+      return new Promise<Submitted<O>>((resolve, reject) => {
+        const pending: Pending<I, O> = { key, item, enqueuedAt: now(), resolve, reject, detach: () => {} };
+        if (signal) {
+          const onAbort = () => {
+            const at = queue.indexOf(pending);
+            if (at < 0) return; // already running: its result is simply not wanted
+            queue.splice(at, 1);
+            depthChanged();
+            reject(new GpumuxError('CLIENT_CLOSED', 'client closed the request'));
+            settleIdle();
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+          pending.detach = () => signal.removeEventListener('abort', onAbort);
+        }
+        queue.push(pending);
+        depthChanged();
+        schedule();
+      });
+    },
+    get queueLength() {
+      return queue.length;
+    },
+    get running() {
+      return running;
+    },
+    get ewmaServiceSeconds() {
+      return ewma;
+    },
+    drain() {
+      if (running === 0 && queue.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}

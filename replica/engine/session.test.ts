@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../common/log.js';
+import {
+  CUDA_INSTALL_HINT,
+  cudaProviderInstalled,
+  loadSession,
+  parseDevice,
+  sessionOptions,
+} from './session.js';
+
+const SHAPES = new URL('../../models/shapes/model.onnx', import.meta.url).pathname;
+// This machine's onnxruntime-node is the CPU build (no CUDA provider library), so asking for CUDA fails for real.
+const cudaInstalled = cudaProviderInstalled();
+
+describe('parseDevice', () => {
+  it.each([
+    ['cpu', { kind: 'cpu' }],
+    ['cuda', { kind: 'cuda', index: 0 }],
+    ['cuda:3', { kind: 'cuda', index: 3 }],
+    [' CUDA:1 ', { kind: 'cuda', index: 1 }],
+  ])('%j', (text, expected) => expect(parseDevice(text)).toEqual(expected));
+  it.each(['gpu', 'cuda:-1', 'cuda:x', ''])('refuses %j', (text) =>
+    expect(() => parseDevice(text)).toThrow(/invalid device/),
+  );
+});
+
+describe('sessionOptions', () => {
+  it('CPU: tuned threads, full graph optimisation, sequential', () => {
+    expect(sessionOptions({ kind: 'cpu' }, 3)).toEqual({
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      interOpNumThreads: 1,
+      intraOpNumThreads: 3,
+      executionProviders: ['cpu'],
+    });
+  });
+  it('CUDA: the cuda provider with the device id', () => {
+    expect(sessionOptions({ kind: 'cuda', index: 2 }).executionProviders).toEqual([
+      { name: 'cuda', deviceId: 2 },
+    ]);
+  });
+});
+
+describe('loadSession (real onnxruntime-node)', () => {
+  it('loads the shapes model on the CPU', async () => {
+    const { session, device, fellBack } = await loadSession({
+      onnxPath: SHAPES,
+      device: { kind: 'cpu' },
+      threads: 1,
+    });
+    expect([session.inputNames, device, fellBack]).toEqual([['images'], { kind: 'cpu' }, false]);
+    await session.release();
+  });
+
+  it.skipIf(cudaInstalled)(
+    'fails on cuda with install instructions when the CUDA provider is missing',
+    async () => {
+      const err = await loadSession({ onnxPath: SHAPES, device: { kind: 'cuda', index: 0 } }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12');
+      expect((err as Error).message).toContain(CUDA_INSTALL_HINT);
+    },
+  );
+
+  it.skipIf(cudaInstalled)(
+    'reports the same hint when the library check passes but ORT cannot load the provider',
+    async () => {
+      // the pre-check is told "installed", so the real onnxruntime-node tries CUDA and fails to load it
+      const err = await loadSession({
+        onnxPath: SHAPES,
+        device: { kind: 'cuda', index: 0 },
+        cudaInstalled: () => true,
+      }).catch((e: unknown) => e);
+      expect((err as Error).message).toContain(CUDA_INSTALL_HINT);
+      expect(String(((err as Error).cause as Error).message)).toMatch(/shared library/i);
+    },
+  );
+
+  it.skipIf(cudaInstalled)('falls back to the CPU only when allowed, with a warning', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({}, (line) => lines.push(line));
+    const { session, device, fellBack } = await loadSession({
+      onnxPath: SHAPES,
+      device: { kind: 'cuda', index: 0 },
+      allowCpuFallback: true,
+      logger,
+    });
+    expect([device, fellBack]).toEqual([{ kind: 'cpu' }, true]);
+    expect(lines.some((l) => JSON.parse(l).level === 'warn')).toBe(true);
+    await session.release();
+  });
+
+  it('does not mistake a broken model file for a missing provider', async () => {
+    await expect(
+      loadSession({ onnxPath: '/nonexistent/model.onnx', device: { kind: 'cpu' } }),
+    ).rejects.toThrow();
+  });
+});

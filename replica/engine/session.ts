@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import type { Logger } from '../../common/log.js';
+
+/**
+ * One onnxruntime-node InferenceSession on the requested device. A GPU request either gets the CUDA
+ * execution provider or fails loudly: a silent CPU fall-back would serve at a fraction of the speed while
+ * the scheduler believes a GPU is in use. `allowCpuFallback` is the explicit opt-in.
+ */
+
+export type DeviceRequest = { kind: 'cpu' } | { kind: 'cuda'; index: number };
+
+/** `cpu`, `cuda` (= cuda:0) or `cuda:<n>`. */
+export function parseDevice(device: string): DeviceRequest {
+  const text = device.trim().toLowerCase();
+  if (text === 'cpu') return { kind: 'cpu' };
+  const match = /^cuda(?::(\d+))?$/.exec(text);
+  if (!match) throw new Error(`invalid device "${device}": use cpu, cuda or cuda:<n>`);
+  return { kind: 'cuda', index: match[1] === undefined ? 0 : Number(match[1]) };
+}
+
+export interface SessionOptions {
+  onnxPath: string;
+  device: DeviceRequest;
+  allowCpuFallback?: boolean;
+  /** intra-op threads (CPU EP); default half the cores, at least 1. */
+  threads?: number;
+  logger?: Logger;
+  /** Whether the CUDA provider library is installed; injected for tests (default: look beside the binding). */
+  cudaInstalled?: () => boolean;
+  /** Injected for tests; defaults to ort.InferenceSession.create. */
+  create?: (path: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  /** What actually runs the model (cpu after a permitted fall-back). */
+  device: DeviceRequest;
+  fellBack: boolean;
+}
+
+export const CUDA_INSTALL_HINT =
+  'the CUDA execution provider of onnxruntime-node is not installed. Reinstall it with CUDA support: ' +
+  '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` (or `npm ci` with that variable set; needs ' +
+  'CUDA 12 and cuDNN 9 libraries on the library path), or run with --device cpu, or pass --allow-cpu-fallback';
+
+export function sessionOptions(device: DeviceRequest, threads?: number): ort.InferenceSession.SessionOptions {
+  const cpuThreads = threads ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
+  const common: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    intraOpNumThreads: cpuThreads,
+  };
+  return device.kind === 'cuda'
+    ? { ...common, executionProviders: [{ name: 'cuda', deviceId: device.index }] }
+    : { ...common, executionProviders: ['cpu'] };
+}
+
+/**
+ * Whether onnxruntime-node's CUDA provider library sits beside its native binding (the install script puts
+ * it there with ONNXRUNTIME_NODE_INSTALL=cuda12; the npm tarball alone has only the CPU build).
+ */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return existsSync(
+      path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** True when an error from session creation means the CUDA provider library could not be loaded. */
+export function isMissingCudaProvider(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /cuda|providers_shared|shared library|execution provider/i.test(message);
+}
+
+export async function loadSession(options: SessionOptions): Promise<LoadedSession> {
+  const {
+    onnxPath,
+    device,
+    allowCpuFallback = false,
+    threads,
+    logger,
+    cudaInstalled = cudaProviderInstalled,
+  } = options;
+  const create = options.create ?? ((p, o) => ort.InferenceSession.create(p, o));
+  if (device.kind === 'cpu') {
+    return { session: await create(onnxPath, sessionOptions(device, threads)), device, fellBack: false };
+  }
+  let missing: unknown;
+  if (!cudaInstalled()) {
+    // checked first: asking ORT anyway works too, but it prints a native error to stderr before failing
+    missing = new Error(
+      'libonnxruntime_providers_cuda.so is not installed beside the onnxruntime-node binding',
+    );
+  } else {
+    try {
+      return { session: await create(onnxPath, sessionOptions(device, threads)), device, fellBack: false };
+    } catch (err) {
+      // present but unloadable (e.g. CUDA 12 / cuDNN 9 libraries missing from the library path)
+      if (!isMissingCudaProvider(err)) throw err;
+      missing = err;
+    }
+  }
+  if (!allowCpuFallback)
+    throw new Error(`cannot use cuda:${device.index}: ${CUDA_INSTALL_HINT}`, { cause: missing });
+  logger?.warn(
+    'CUDA execution provider unavailable; falling back to the CPU as --allow-cpu-fallback permits',
+    {
+      device: `cuda:${device.index}`,
+      err: missing,
+    },
+  );
+  const cpu: DeviceRequest = { kind: 'cpu' };
+  return { session: await create(onnxPath, sessionOptions(cpu, threads)), device: cpu, fellBack: true };
+}

@@ -1,0 +1,79 @@
+import { Hono } from 'hono';
+import type { Logger } from '../../common/log.js';
+import type { Manifest } from '../../models/manifest/schema.js';
+import type { Engine } from '../engine/types.js';
+import type { ReplicaMetrics } from '../metrics/replica-metrics.js';
+import type { ReplicaEnv } from './env.js';
+import type { Lifecycle } from './lifecycle.js';
+import { createErrorHandler, notFoundHandler } from './errors.js';
+import { metricsRoute } from './metrics-route.js';
+import { createRequestTracker, type RequestTracker } from './request-tracking.js';
+import { adminRoutes } from './v1/admin.js';
+import { detectRoutes } from './v1/detect.js';
+import { v2Routes } from './v2/routes.js';
+import { gpumuxVersion } from './version.js';
+
+export interface ReplicaAppOptions {
+  engine: Engine;
+  metrics: ReplicaMetrics;
+  logger: Logger;
+  /** State, stats and drain as the server composes them (see lifecycle.ts). */
+  lifecycle: Lifecycle;
+  /** Effective max batch (the engine's, after `--max-batch`); sizes the v2 infer body limit. */
+  maxBatch?: number;
+  serverVersion?: string;
+}
+
+export interface ReplicaApp {
+  app: Hono<ReplicaEnv>;
+  /** In-flight HTTP requests, for draining. */
+  tracker: RequestTracker;
+}
+
+/**
+ * v2 infer carries raw tensors, which for a float model are far bigger than the encoded image: allow the
+ * largest legal request (max batch × largest bucket) as JSON text, or the manifest's limit if larger.
+ */
+export function inferBodyLimit(manifest: Manifest, maxBatch = manifest.batching.maxBatch): number {
+  const pixels = Math.max(...manifest.preprocess.buckets.map(([h, w]) => h * w));
+  const elements = pixels * 3 * maxBatch;
+  const charsPerElement = manifest.inputs.image.datatype === 'UINT8' ? 4 : 16; // "255," / "-1.2345678901234,"
+  return Math.max(manifest.limits.maxBodyBytes, elements * charsPerElement + 1024 * 1024);
+}
+
+/**
+ * The replica's HTTP API as one Hono app: KServe v2, /v1 detect, stats, drain and /metrics, with one error
+ * mapping and request tracking for metrics and draining.
+ *
+ * @example
+ * const { app } = createReplicaApp({ engine, metrics, logger, lifecycle: engineLifecycle(engine) });
+ * const res = await app.request('/v2/health/live');
+ */
+export function createReplicaApp({
+  engine,
+  metrics,
+  logger,
+  lifecycle,
+  maxBatch = engine.manifest.batching.maxBatch,
+  serverVersion = gpumuxVersion(),
+}: ReplicaAppOptions): ReplicaApp {
+  const tracker = createRequestTracker({ observe: (info) => metrics.observeRequest(info) });
+  metrics.bindHttpInFlight(() => tracker.inFlight());
+  const app = new Hono<ReplicaEnv>();
+  app.use('*', tracker.middleware);
+  app.route(
+    '/',
+    v2Routes({
+      engine,
+      lifecycle,
+      serverVersion,
+      maxInferBodyBytes: inferBodyLimit(engine.manifest, maxBatch),
+    }),
+  );
+  app.route('/', detectRoutes({ engine, lifecycle }));
+  app.route('/', adminRoutes({ lifecycle }));
+  app.route('/', metricsRoute({ registry: metrics.registry }));
+  app.notFound(notFoundHandler);
+  app.onError(createErrorHandler({ logger }));
+  return { app, tracker };
+}

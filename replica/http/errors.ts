@@ -1,0 +1,59 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import {
+  GpumuxError,
+  errorHeaders,
+  toGpumuxError,
+  v1ErrorBody,
+  v2ErrorBody,
+  type ErrorCode,
+} from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+
+/**
+ * The one place where a failure becomes an HTTP response: the protocol's shape on /v2
+ * (`{ error, code }`), ours elsewhere (`{ error: { code, message } }`), status from common/errors.ts and
+ * Retry-After on back-pressure.
+ */
+export function errorResponse(c: Context, err: GpumuxError): Response {
+  const body = c.req.path.startsWith('/v2') ? v2ErrorBody(err) : v1ErrorBody(err);
+  const headers = errorHeaders(err);
+  // The request body was not read to its end: the connection cannot carry another request.
+  if (err.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+  return c.json(body, err.status as 400, headers);
+}
+
+/** Maps hono's own HTTPExceptions (e.g. a malformed multipart body) onto stable codes. */
+function fromHttpException(err: HTTPException): GpumuxError {
+  const byStatus: Record<number, ErrorCode> = {
+    400: 'BAD_REQUEST',
+    401: 'UNAUTHORIZED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    413: 'PAYLOAD_TOO_LARGE',
+    415: 'UNSUPPORTED_MEDIA_TYPE',
+  };
+  const code = byStatus[err.status] ?? 'BAD_REQUEST';
+  return new GpumuxError(code, err.message || 'bad request', { cause: err });
+}
+
+/** `app.onError(...)`: logs 5xx with their cause, answers everything in the right shape. */
+export function createErrorHandler({ logger }: { logger: Logger }) {
+  return function handleError(err: unknown, c: Context): Response {
+    const gerr = err instanceof HTTPException ? fromHttpException(err) : toGpumuxError(err);
+    if (gerr.status >= 500 && gerr.code !== 'NOT_READY' && gerr.code !== 'DRAINING') {
+      logger.error('request failed', {
+        method: c.req.method,
+        path: c.req.path,
+        code: gerr.code,
+        err: gerr.cause ?? gerr,
+      });
+    }
+    return errorResponse(c, gerr);
+  };
+}
+
+/** `app.notFound(...)`: unknown paths answer NOT_FOUND in the path's protocol shape. */
+export function notFoundHandler(c: Context): Response {
+  return errorResponse(c, new GpumuxError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));
+}

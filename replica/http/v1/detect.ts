@@ -1,0 +1,131 @@
+import { Hono, type Context } from 'hono';
+import { GpumuxError, toGpumuxError, v1ErrorBody } from '../../../common/errors.js';
+import type { Engine, FrameResult } from '../../engine/types.js';
+import { limitBody } from '../body-limit.js';
+import { assertAccepting, type Lifecycle } from '../lifecycle.js';
+import type { ReplicaEnv } from '../env.js';
+import { assertServedModel } from '../model.js';
+import { endpoint } from '../request-tracking.js';
+
+/** Raw image bodies the detect endpoint takes; anything else but multipart is 415. */
+export const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
+
+export interface DetectRoutesOptions {
+  engine: Engine;
+  lifecycle: Lifecycle;
+}
+
+/** `?threshold=` in [0, 1]; undefined when absent (the manifest's default applies). */
+export function parseThreshold(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 1) {
+    throw new GpumuxError('INVALID_PARAMETER', `threshold must be a number between 0 and 1, got "${raw}"`);
+  }
+  return value;
+}
+
+function mediaType(c: Context): string {
+  return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** The frames of a request: one raw body, or every multipart `image` field in order. */
+async function readFrames(c: Context, maxFrames: number): Promise<Uint8Array[]> {
+  const type = mediaType(c);
+  if ((IMAGE_TYPES as readonly string[]).includes(type)) {
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    if (body.byteLength === 0)
+      throw new GpumuxError('EMPTY_BODY', 'the request body is empty; send an image');
+    return [body];
+  }
+  if (type === 'multipart/form-data') {
+    let form: FormData;
+    try {
+      form = await c.req.raw.formData();
+    } catch (err) {
+      throw new GpumuxError('BAD_REQUEST', `malformed multipart body: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const fields = form.getAll('image');
+    if (fields.length === 0) throw new GpumuxError('EMPTY_BODY', 'the multipart body has no "image" field');
+    if (fields.length > maxFrames) {
+      throw new GpumuxError(
+        'PAYLOAD_TOO_LARGE',
+        `${fields.length} images in one request; at most ${maxFrames}`,
+      );
+    }
+    return Promise.all(
+      fields.map(async (field) =>
+        typeof field === 'string'
+          ? new TextEncoder().encode(field)
+          : new Uint8Array(await field.arrayBuffer()),
+      ),
+    );
+  }
+  throw new GpumuxError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `content type "${type || '(none)'}" is not supported; send ${IMAGE_TYPES.join(', ')} or multipart/form-data with "image" fields`,
+  );
+}
+
+function frameBody(result: FrameResult) {
+  return {
+    width: result.width,
+    height: result.height,
+    detections: result.detections,
+    timings: result.timings,
+  };
+}
+
+/**
+ * `POST /v1/models/{m}[/versions/{v}]/detect`: encoded image(s) in, detections in original-image pixels out.
+ * Each frame joins the batcher on its own; in a multi-frame request a bad frame fails only its own slot.
+ * A client that goes away aborts its frames still queued (the request's signal).
+ *
+ * @example
+ * curl -s --data-binary @cat.jpg -H 'content-type: image/jpeg' localhost:8081/v1/models/shapes/detect?threshold=0.5
+ */
+export function detectRoutes({ engine, lifecycle }: DetectRoutesOptions): Hono<ReplicaEnv> {
+  const app = new Hono<ReplicaEnv>();
+  const { manifest } = engine;
+
+  const detect = async (c: Context<ReplicaEnv>): Promise<Response> => {
+    assertServedModel(manifest, c.req.param('model') ?? '', c.req.param('version'));
+    const threshold = parseThreshold(c.req.query('threshold'));
+    assertAccepting(lifecycle);
+    const frames = await readFrames(c, manifest.limits.maxFramesPerRequest);
+    const signal = c.req.raw.signal;
+    const options = threshold === undefined ? { signal } : { threshold, signal };
+
+    if (frames.length === 1 && mediaType(c) !== 'multipart/form-data') {
+      return c.json(frameBody(await engine.detect(frames[0]!, options)));
+    }
+    const settled = await Promise.allSettled(frames.map((frame) => engine.detect(frame, options)));
+    if (settled.length === 1) {
+      const only = settled[0]!;
+      if (only.status === 'rejected') throw only.reason;
+      return c.json(frameBody(only.value));
+    }
+    // When every frame was refused for back-pressure, the whole request is retryable: say so with its status.
+    const errors = settled.map((s) => (s.status === 'rejected' ? toGpumuxError(s.reason) : null));
+    const first = errors[0];
+    if (
+      first &&
+      (first.status === 429 || first.status === 503) &&
+      errors.every((e) => e?.code === first.code)
+    ) {
+      throw first;
+    }
+    return c.json({
+      results: settled.map((s, i) =>
+        s.status === 'fulfilled' ? frameBody(s.value) : v1ErrorBody(errors[i]!),
+      ),
+    });
+  };
+
+  for (const path of ['/v1/models/:model/detect', '/v1/models/:model/versions/:version/detect']) {
+    app.post(path, endpoint('detect'), limitBody(manifest.limits.maxBodyBytes), detect);
+  }
+  return app;
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import { GpumuxError } from '../../../common/errors.js';
+import type { RawTensor } from '../../engine/types.js';
+import { elementCount, flattenJson, fromBinary, fromJson, isDatatype } from './tensors.js';
+
+/**
+ * Parses a v2 `POST .../infer` body: plain JSON, or the binary tensor extension — the first
+ * `Inference-Header-Content-Length` bytes are the JSON header, the rest is the binary data of the inputs that
+ * carry `parameters.binary_data_size`, in the order those inputs appear.
+ */
+
+const Parameters = z.record(z.string(), z.unknown());
+
+const InferRequestHeader = z.object({
+  id: z.string().optional(),
+  parameters: Parameters.optional(),
+  inputs: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        shape: z.array(z.number()),
+        datatype: z.string(),
+        parameters: Parameters.optional(),
+        data: z.unknown().optional(),
+      }),
+    )
+    .min(1),
+  outputs: z.array(z.object({ name: z.string().min(1), parameters: Parameters.optional() })).optional(),
+});
+
+export interface RequestedOutput {
+  name: string;
+  binary: boolean;
+}
+
+export interface ParsedInferRequest {
+  id: string | undefined;
+  inputs: RawTensor[];
+  /** The outputs asked for, in order; null = all of the model's outputs, each `binary` per `binaryDefault`. */
+  outputs: RequestedOutput[] | null;
+  /** Request-level `binary_data_output`. */
+  binaryDefault: boolean;
+}
+
+export const HEADER_LENGTH = 'inference-header-content-length';
+
+function badParameter(message: string): GpumuxError {
+  return new GpumuxError('INVALID_PARAMETER', message);
+}
+
+function optionalBoolean(
+  params: Record<string, unknown> | undefined,
+  key: string,
+  where: string,
+): boolean | undefined {
+  const value = params?.[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw badParameter(`${where}: parameter "${key}" must be a boolean`);
+  return value;
+}
+
+/** Parameters this server does not implement are refused rather than silently ignored. */
+function refuseUnsupported(params: Record<string, unknown> | undefined, where: string): void {
+  for (const key of [
+    'shared_memory_region',
+    'shared_memory_byte_size',
+    'shared_memory_offset',
+    'classification',
+  ]) {
+    if (params?.[key] !== undefined)
+      throw badParameter(`${where}: parameter "${key}" is not supported by this server`);
+  }
+}
+
+export function parseInferRequest(
+  body: Uint8Array,
+  headerLengthValue: string | undefined,
+): ParsedInferRequest {
+  let jsonEnd = body.byteLength;
+  if (headerLengthValue !== undefined) {
+    const n = Number(headerLengthValue);
+    if (!/^\d+$/.test(headerLengthValue.trim()) || n > body.byteLength) {
+      throw new GpumuxError(
+        'BAD_REQUEST',
+        `Inference-Header-Content-Length "${headerLengthValue}" is not a byte count within the ${body.byteLength}-byte body`,
+      );
+    }
+    jsonEnd = n;
+  }
+  if (jsonEnd === 0) throw new GpumuxError('EMPTY_BODY', 'the inference request has no JSON header');
+
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.subarray(0, jsonEnd)));
+  } catch (err) {
+    throw new GpumuxError(
+      'INVALID_JSON',
+      `the inference request is not valid JSON: ${(err as Error).message}`,
+    );
+  }
+  const parsed = InferRequestHeader.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new GpumuxError(
+      'BAD_REQUEST',
+      `invalid inference request at ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+  }
+  const header = parsed.data;
+  refuseUnsupported(header.parameters, 'request');
+  const binaryDefault = optionalBoolean(header.parameters, 'binary_data_output', 'request') ?? false;
+
+  const binary = body.subarray(jsonEnd);
+  let offset = 0;
+  const seen = new Set<string>();
+  const inputs: RawTensor[] = header.inputs.map((input) => {
+    const where = `input "${input.name}"`;
+    if (seen.has(input.name)) throw new GpumuxError('INVALID_TENSOR', `${where} is given twice`);
+    seen.add(input.name);
+    refuseUnsupported(input.parameters, where);
+    if (!isDatatype(input.datatype)) {
+      throw new GpumuxError('INVALID_TENSOR', `${where}: datatype "${input.datatype}" is not supported`);
+    }
+    const count = elementCount(input.name, input.shape);
+    const size = input.parameters?.binary_data_size;
+    if (size !== undefined) {
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw badParameter(`${where}: binary_data_size must be a non-negative integer`);
+      }
+      if (input.data !== undefined) {
+        throw new GpumuxError('INVALID_TENSOR', `${where} has both "data" and binary_data_size`);
+      }
+      if (offset + size > binary.byteLength) {
+        throw new GpumuxError(
+          'INVALID_TENSOR',
+          `${where}: binary_data_size ${size} runs past the end of the body (${binary.byteLength - offset} bytes left)`,
+        );
+      }
+      const data = fromBinary(input.name, input.datatype, binary.subarray(offset, offset + size), count);
+      offset += size;
+      return { name: input.name, datatype: input.datatype, shape: input.shape, data };
+    }
+    if (input.data === undefined)
+      throw new GpumuxError('INVALID_TENSOR', `${where} has neither "data" nor binary_data_size`);
+    const values = flattenJson(input.name, input.data, count);
+    return {
+      name: input.name,
+      datatype: input.datatype,
+      shape: input.shape,
+      data: fromJson(input.name, input.datatype, values),
+    };
+  });
+  if (offset !== binary.byteLength) {
+    throw new GpumuxError(
+      'BAD_REQUEST',
+      `${binary.byteLength - offset} bytes after the JSON header belong to no input (check binary_data_size and Inference-Header-Content-Length)`,
+    );
+  }
+
+  const outputs =
+    header.outputs?.map((output): RequestedOutput => {
+      refuseUnsupported(output.parameters, `output "${output.name}"`);
+      return {
+        name: output.name,
+        binary: optionalBoolean(output.parameters, 'binary_data', `output "${output.name}"`) ?? binaryDefault,
+      };
+    }) ?? null;
+  if (outputs && new Set(outputs.map((o) => o.name)).size !== outputs.length) {
+    throw new GpumuxError('INVALID_TENSOR', 'an output is requested twice');
+  }
+  return { id: header.id, inputs, outputs, binaryDefault };
+}

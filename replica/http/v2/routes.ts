@@ -1,0 +1,129 @@
+import { Hono, type Context } from 'hono';
+import { GpumuxError } from '../../../common/errors.js';
+import type { Engine } from '../../engine/types.js';
+import { limitBody } from '../body-limit.js';
+import { assertAccepting, type Lifecycle } from '../lifecycle.js';
+import type { ReplicaEnv } from '../env.js';
+import { assertServedModel } from '../model.js';
+import { endpoint } from '../request-tracking.js';
+import { HEADER_LENGTH, parseInferRequest } from './infer-request.js';
+import { encodeInferResponse } from './infer-response.js';
+
+export interface V2RoutesOptions {
+  engine: Engine;
+  lifecycle: Lifecycle;
+  /** gpumux's version for server metadata. */
+  serverVersion: string;
+  /** Body limit for infer (tensors are bigger than encoded images). */
+  maxInferBodyBytes: number;
+}
+
+/** Extensions of the Open Inference Protocol this server implements. */
+export const V2_EXTENSIONS = ['binary_tensor_data'];
+
+/**
+ * KServe v2 / Open Inference Protocol REST routes.
+ *
+ * @example
+ * app.route('/', v2Routes({ engine, serverVersion: '0.1.0', maxInferBodyBytes: 64 << 20 }));
+ */
+export function v2Routes({
+  engine,
+  lifecycle,
+  serverVersion,
+  maxInferBodyBytes,
+}: V2RoutesOptions): Hono<ReplicaEnv> {
+  const app = new Hono<ReplicaEnv>();
+  const { manifest } = engine;
+  const modelParams = (c: Context): { model: string; version: string | undefined } => ({
+    model: c.req.param('model') ?? '',
+    version: c.req.param('version'),
+  });
+
+  app.get('/v2', endpoint('v2_server_metadata'), (c) =>
+    c.json({ name: 'gpumux', version: serverVersion, extensions: V2_EXTENSIONS }),
+  );
+  app.get('/v2/health/live', endpoint('v2_health'), (c) => c.json({ live: true }));
+  app.get('/v2/health/ready', endpoint('v2_health'), (c) => {
+    assertAccepting(lifecycle);
+    return c.json({ ready: true });
+  });
+
+  for (const base of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
+    app.get(base, endpoint('v2_model_metadata'), (c) => {
+      const { model, version } = modelParams(c);
+      assertServedModel(manifest, model, version);
+      const meta = engine.metadata();
+      return c.json({
+        name: manifest.name,
+        versions: [manifest.version],
+        platform: 'onnxruntime_onnx',
+        inputs: meta.inputs,
+        outputs: meta.outputs,
+      });
+    });
+
+    app.get(`${base}/ready`, endpoint('v2_model_ready'), (c) => {
+      const { model, version } = modelParams(c);
+      assertServedModel(manifest, model, version);
+      assertAccepting(lifecycle);
+      return c.json({ name: manifest.name, ready: true });
+    });
+
+    app.post(`${base}/infer`, endpoint('infer'), limitBody(maxInferBodyBytes), async (c) => {
+      const { model, version } = modelParams(c);
+      assertServedModel(manifest, model, version);
+      // Before the session exists the metadata has no outputs to validate against: answer 503, not 400.
+      assertAccepting(lifecycle);
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      if (body.byteLength === 0) throw new GpumuxError('EMPTY_BODY', 'the inference request body is empty');
+      const request = parseInferRequest(body, c.req.header(HEADER_LENGTH));
+
+      const meta = engine.metadata();
+      for (const input of request.inputs) {
+        const known = meta.inputs.find((i) => i.name === input.name);
+        if (!known) {
+          throw new GpumuxError(
+            'INVALID_TENSOR',
+            `model "${manifest.name}" has no input "${input.name}" (inputs: ${meta.inputs.map((i) => i.name).join(', ')})`,
+          );
+        }
+        if (known.datatype !== input.datatype) {
+          throw new GpumuxError(
+            'INVALID_TENSOR',
+            `input "${input.name}" must be ${known.datatype}, got ${input.datatype}`,
+          );
+        }
+      }
+      const requested =
+        request.outputs ?? meta.outputs.map((o) => ({ name: o.name, binary: request.binaryDefault }));
+      for (const output of requested) {
+        if (!meta.outputs.some((o) => o.name === output.name)) {
+          throw new GpumuxError(
+            'INVALID_TENSOR',
+            `model "${manifest.name}" has no output "${output.name}" (outputs: ${meta.outputs.map((o) => o.name).join(', ')})`,
+          );
+        }
+      }
+      const tensors = await engine.infer(request.inputs, {
+        signal: c.req.raw.signal,
+        outputs: requested.map((o) => o.name),
+      });
+      const byName = new Map(tensors.map((t) => [t.name, t]));
+      const ordered = requested.map((o) => {
+        const tensor = byName.get(o.name);
+        if (!tensor) throw new GpumuxError('INFERENCE_FAILED', `the model returned no output "${o.name}"`);
+        return tensor;
+      });
+      const encoded = encodeInferResponse({
+        modelName: manifest.name,
+        modelVersion: manifest.version,
+        id: request.id,
+        tensors: ordered,
+        requested,
+      });
+      return c.body(encoded.body as string, 200, encoded.headers);
+    });
+  }
+  return app;
+}

@@ -1,0 +1,188 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createLogger, type Logger } from '../common/log.js';
+import type { ReplicaStats } from './contract.js';
+import { createEngine as createRealEngine } from './engine/create-engine.js';
+import type { CreateEngine, Engine, EngineHooks, EngineOptions, EngineState } from './engine/types.js';
+import { createReplicaApp } from './http/app.js';
+import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
+
+/**
+ * The replica process, composed: engine + HTTP server + drain. The HTTP server listens first (live), the
+ * engine loads and warms up after (ready when it is), and draining refuses new work at once while every
+ * request already admitted runs to completion.
+ */
+
+export interface ReplicaServerOptions {
+  engine: Omit<EngineOptions, 'hooks'>;
+  port: number;
+  host: string;
+  logger?: Logger;
+  /** Injectable for tests; the real engine by default. */
+  createEngine?: CreateEngine;
+  /** Longest a drain waits for admitted requests before closing anyway. Default 30 s. */
+  drainTimeoutMs?: number;
+}
+
+export interface RunningReplica {
+  /** `http://host:port` (a wildcard host is reported as 127.0.0.1). */
+  url: string;
+  port: number;
+  engine: Engine;
+  metrics: ReplicaMetrics;
+  /** `engine.start()`: resolves when ready, rejects when loading failed. */
+  started: Promise<void>;
+  /** Lifecycle as clients see it: the engine's state, or `draining` once a drain began. */
+  state(): EngineState;
+  /** Refuse new work (503 DRAINING, readiness false), wait for admitted requests and the engine's queue. Idempotent. */
+  drain(): Promise<void>;
+  /** Drain, stop listening, release the model. Idempotent. */
+  close(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+async function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  port: number,
+  host: string,
+): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname: host });
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+export async function startReplicaServer({
+  engine: engineOptions,
+  port,
+  host,
+  logger = createLogger({ component: 'replica' }),
+  createEngine = createRealEngine,
+  drainTimeoutMs = 30_000,
+}: ReplicaServerOptions): Promise<RunningReplica> {
+  // The metrics need the manifest (labels) and the engine needs the metrics' hooks: forward through a holder.
+  let hooks: EngineHooks = {};
+  const engine = createEngine({
+    ...engineOptions,
+    hooks: {
+      onBatch: (info) => hooks.onBatch?.(info),
+      onQueueDepth: (depth) => hooks.onQueueDepth?.(depth),
+      onFrame: (info) => hooks.onFrame?.(info),
+    },
+  });
+  const { manifest } = engine;
+  const log = logger.child({
+    model: manifest.name,
+    version: manifest.version,
+    replicaId: engineOptions.replicaId,
+  });
+
+  let draining: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  const state = (): EngineState => {
+    if (draining && engine.state !== 'failed') return 'draining';
+    return engine.state;
+  };
+  const stats = (): ReplicaStats => {
+    const s = engine.stats();
+    const current = state();
+    return { ...s, state: current, ready: current === 'ready' };
+  };
+
+  const maxBatch = engine.stats().maxBatch;
+  const metrics = createReplicaMetrics({ model: manifest.name, version: manifest.version, maxBatch });
+  hooks = metrics.hooks;
+  metrics.bindStats(stats);
+
+  const drain = (): Promise<void> =>
+    (draining ??= (async () => {
+      log.info('draining', { inFlightRequests: tracker.inFlight(), inFlightFrames: engine.stats().inFlight });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), drainTimeoutMs);
+        timer.unref();
+      });
+      const done = await Promise.race([
+        tracker
+          .idle()
+          .then(() => engine.drain())
+          .then(() => 'done' as const),
+        timeout,
+      ]);
+      clearTimeout(timer);
+      if (done === 'timeout')
+        log.warn('drain timed out; closing with work outstanding', { inFlightRequests: tracker.inFlight() });
+      else log.info('drained');
+    })());
+
+  const { app, tracker } = createReplicaApp({
+    engine,
+    metrics,
+    logger: log,
+    maxBatch,
+    lifecycle: { state, stats, drain: () => void drain() },
+  });
+
+  const server = await listen(app.fetch, port, host);
+  const address = server.address() as AddressInfo;
+  const url = `http://${urlHost(host)}:${address.port}`;
+  log.info('listening', { url, port: address.port, host });
+
+  const started = engine.start().then(() => {
+    log.info('ready', { device: engine.stats().device.kind, footprintBytes: engine.stats().footprint.bytes });
+  });
+  started.catch(() => undefined); // the caller decides what a failed start means; never an unhandled rejection
+
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await drain();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive sockets with no request in them would hold close() open.
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      });
+      await engine.close();
+      log.info('closed');
+    })());
+
+  return { url, port: address.port, engine, metrics, started, state, drain, close };
+}
+
+/**
+ * SIGTERM (and SIGINT): drain, close, exit 0. A second signal exits at once with 1. `stopping()` says
+ * whether a signal arrived (a load cut short by SIGTERM is not a failed start).
+ * Only the CLI installs these; tests drive `drain()` / `close()` directly.
+ */
+export function installSignalHandlers(
+  replica: RunningReplica,
+  { logger, exit = (code: number) => process.exit(code) }: { logger: Logger; exit?: (code: number) => void },
+): { stopping(): boolean } {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      exit(1);
+      return;
+    }
+    stopping = true;
+    logger.info('signal received: draining', { signal });
+    replica.close().then(
+      () => exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return { stopping: () => stopping };
+}

@@ -1,0 +1,151 @@
+import type { DeviceStats, FootprintStats } from '../contract.js';
+import { createNvidiaSmi, type NvidiaSmi } from './nvidia-smi.js';
+import { processRssBytes } from './rss.js';
+
+/**
+ * What the replica reports about its device and footprint, by device kind:
+ * - `cuda`: nvidia-smi for the GPU; footprint = memory.used after warm-up − memory.used before the session
+ *   loaded (valid when replicas on one GPU start one at a time, as the scheduler does);
+ * - `virtual` (CPU standing for a configured GPU): footprint configured (else the manifest's declared bytes),
+ *   memoryUsed = used by others + footprint;
+ * - `cpu`: no GPU; footprint = process RSS.
+ */
+
+export interface VirtualGpu {
+  node: string;
+  index: number;
+  capacityBytes: number;
+  usedByOthersBytes: number;
+  footprintBytes?: number;
+}
+
+export interface DeviceTelemetryOptions {
+  kind: 'cuda' | 'cpu';
+  /** GPU index for `cuda`. */
+  index?: number;
+  node: string;
+  virtualGpu?: VirtualGpu;
+  declaredBytes: number;
+  smi?: NvidiaSmi;
+  rss?: () => number;
+}
+
+export interface DeviceTelemetry {
+  /** Before the session loads: remembers the GPU's used memory (cuda). */
+  beforeLoad(): Promise<void>;
+  /** After warm-up: fixes the footprint. */
+  afterWarmup(): Promise<void>;
+  /** Re-reads live numbers (nvidia-smi, RSS); errors leave the last values. */
+  refresh(): Promise<void>;
+  device(): DeviceStats;
+  footprint(): FootprintStats;
+}
+
+export function createDeviceTelemetry(options: DeviceTelemetryOptions): DeviceTelemetry {
+  const {
+    kind,
+    index = 0,
+    node,
+    virtualGpu,
+    declaredBytes,
+    smi = createNvidiaSmi(),
+    rss = processRssBytes,
+  } = options;
+  if (kind === 'cuda' && virtualGpu) throw new Error('a virtual GPU is only for CPU replicas');
+
+  if (kind === 'cpu' && virtualGpu) {
+    const bytes = virtualGpu.footprintBytes ?? declaredBytes;
+    const device: DeviceStats = {
+      kind: 'virtual',
+      node: virtualGpu.node,
+      index: virtualGpu.index,
+      uuid: `virtual-${virtualGpu.node}-${virtualGpu.index}`,
+      name: 'virtual',
+      memoryTotalBytes: virtualGpu.capacityBytes,
+      memoryUsedBytes: virtualGpu.usedByOthersBytes + bytes,
+      virtual: true,
+    };
+    const footprint: FootprintStats = { bytes, method: 'configured', peakBytes: bytes };
+    return {
+      beforeLoad: async () => {},
+      afterWarmup: async () => {},
+      refresh: async () => {},
+      device: () => ({ ...device }),
+      footprint: () => ({ ...footprint }),
+    };
+  }
+
+  if (kind === 'cpu') {
+    let bytes = 0;
+    let peak = 0;
+    const sample = () => {
+      const now = rss();
+      peak = Math.max(peak, now);
+      return now;
+    };
+    return {
+      beforeLoad: async () => void sample(),
+      afterWarmup: async () => void (bytes = sample()),
+      refresh: async () => void sample(),
+      device: () => ({
+        kind: 'cpu',
+        node,
+        index: null,
+        uuid: null,
+        name: null,
+        memoryTotalBytes: null,
+        memoryUsedBytes: null,
+        virtual: false,
+      }),
+      footprint: () => ({ bytes: bytes || sample(), method: 'rss', peakBytes: Math.max(peak, bytes) }),
+    };
+  }
+
+  // cuda
+  let baseline: number | null = null;
+  let last: DeviceStats = {
+    kind: 'cuda',
+    node,
+    index,
+    uuid: null,
+    name: null,
+    memoryTotalBytes: null,
+    memoryUsedBytes: null,
+    virtual: false,
+  };
+  let footprint: FootprintStats = { bytes: declaredBytes, method: 'declared', peakBytes: declaredBytes };
+  const read = async () => {
+    const gpu = await smi.query(index);
+    last = {
+      ...last,
+      uuid: gpu.uuid,
+      name: gpu.name,
+      memoryTotalBytes: gpu.memoryTotalBytes,
+      memoryUsedBytes: gpu.memoryUsedBytes,
+    };
+    return gpu;
+  };
+  return {
+    async beforeLoad() {
+      baseline = (await read()).memoryUsedBytes;
+    },
+    async afterWarmup() {
+      const used = (await read()).memoryUsedBytes;
+      if (baseline !== null && used !== null) {
+        const bytes = Math.max(0, used - baseline);
+        footprint = { bytes, method: 'gpu-used-delta', peakBytes: bytes };
+      }
+    },
+    async refresh() {
+      try {
+        // Live GPU numbers only: later growth on a shared GPU cannot be told apart from other replicas'
+        // (no PID matching in a pod), so the footprint stays the warm-up delta.
+        await read();
+      } catch {
+        // keep the last reading; nvidia-smi failing now and then must not break /v1/stats
+      }
+    },
+    device: () => ({ ...last }),
+    footprint: () => ({ ...footprint }),
+  };
+}

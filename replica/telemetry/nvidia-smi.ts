@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+
+/**
+ * GPU memory from `nvidia-smi` CSV queries. nvidia-smi reports MiB (with `nounits`); we keep bytes.
+ * Inside a pod, nvidia-smi sees the GPUs the container was given but cannot match processes by PID (PID
+ * namespaces), so per-process memory is not queried: the replica's footprint is a used-memory delta.
+ */
+
+export const NVIDIA_SMI_ARGS = [
+  '--query-gpu=index,uuid,name,memory.total,memory.used',
+  '--format=csv,noheader,nounits',
+] as const;
+
+export interface GpuInfo {
+  index: number;
+  uuid: string | null;
+  name: string | null;
+  /** null where nvidia-smi prints `[N/A]` or `[Not Supported]`. */
+  memoryTotalBytes: number | null;
+  memoryUsedBytes: number | null;
+}
+
+const MIB = 1024 * 1024;
+
+function field(text: string): string | null {
+  const t = text.trim();
+  return t === '' || /^\[.*\]$/.test(t) || t === 'N/A' ? null : t;
+}
+
+function mib(text: string): number | null {
+  const t = field(text);
+  if (t === null) return null;
+  const n = Number(t);
+  return Number.isFinite(n) && n >= 0 ? n * MIB : null;
+}
+
+/** Parses the CSV of NVIDIA_SMI_ARGS; lines that do not parse are skipped. */
+export function parseNvidiaSmi(csv: string): GpuInfo[] {
+  const gpus: GpuInfo[] = [];
+  for (const line of csv.split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    const parts = line.split(',');
+    if (parts.length < 5) continue;
+    // the product name may itself hold commas: index, uuid first; total, used last; the name between
+    const index = Number(parts[0]!.trim());
+    if (!Number.isInteger(index) || index < 0) continue;
+    gpus.push({
+      index,
+      uuid: field(parts[1]!),
+      name: field(parts.slice(2, -2).join(',')),
+      memoryTotalBytes: mib(parts.at(-2)!),
+      memoryUsedBytes: mib(parts.at(-1)!),
+    });
+  }
+  return gpus;
+}
+
+export type CommandRunner = (file: string, args: readonly string[]) => Promise<string>;
+
+export const runCommand: CommandRunner = (file, args) =>
+  new Promise((resolve, reject) => {
+    execFile(file, [...args], { timeout: 5000, maxBuffer: 1024 * 1024 }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    );
+  });
+
+export interface NvidiaSmiOptions {
+  /** Injected for tests (no GPU here); default runs the real binary. */
+  run?: CommandRunner;
+  binary?: string;
+}
+
+/**
+ * @example
+ * const smi = createNvidiaSmi();
+ * const gpu = await smi.query(0); // { index: 0, name: 'NVIDIA GeForce RTX 4090', memoryTotalBytes: 25757220864, ... }
+ */
+export function createNvidiaSmi(options: NvidiaSmiOptions = {}) {
+  const { run = runCommand, binary = process.env.GPUMUX_NVIDIA_SMI ?? 'nvidia-smi' } = options;
+  return {
+    async list(): Promise<GpuInfo[]> {
+      return parseNvidiaSmi(await run(binary, NVIDIA_SMI_ARGS));
+    },
+    /** The GPU with this index, or an error naming what nvidia-smi did report. */
+    async query(index: number): Promise<GpuInfo> {
+      const gpus = await this.list();
+      const gpu = gpus.find((g) => g.index === index);
+      if (!gpu)
+        throw new Error(
+          `nvidia-smi reports no GPU ${index} (found: ${gpus.map((g) => g.index).join(', ') || 'none'})`,
+        );
+      return gpu;
+    },
+  };
+}
+
+export type NvidiaSmi = ReturnType<typeof createNvidiaSmi>;

@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+// js-yaml through @kubernetes/client-node: a runtime dependency (the `yaml` package is dev-only here).
+import { loadYaml } from '@kubernetes/client-node';
+import { SchedulerConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a parsed YAML/JSON object; the error names every offending field. */
+export function parseSchedulerConfig(value: unknown, where = 'scheduler config'): SchedulerConfig {
+  const result = SchedulerConfig.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new ConfigError(`invalid ${where}:\n${lines.join('\n')}`);
+}
+
+/** Reads and validates a scheduler YAML file. */
+export async function loadSchedulerConfig(file: string): Promise<SchedulerConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read scheduler config ${file}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = loadYaml<unknown>(text);
+  } catch (err) {
+    throw new ConfigError(`scheduler config ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseSchedulerConfig(value, file);
+}

@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import { parseBytes } from '../../common/bytes.js';
+
+/**
+ * The scheduler's configuration (docs/contracts.md §4): a YAML file, rendered by Helm into the ConfigMap key
+ * `scheduler.yaml`. Sizes accept `24GiB`, `9830MiB` or bytes; durations accept `15s`, `500ms`, `5m` or
+ * milliseconds. Parsed values are numbers: bytes and milliseconds.
+ */
+
+/** `24GiB`, `9830MiB`, `512M` or a byte count → bytes. */
+export const Size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  try {
+    return parseBytes(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `15s`, `500ms`, `5m`, `1h` or a millisecond count → milliseconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`invalid duration: ${value}`);
+    return value;
+  }
+  const match = /^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!match) throw new Error(`invalid duration "${value}" (expected e.g. 15s, 500ms, 5m)`);
+  return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
+}
+
+export const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS label: lowercase letters, digits, "-"');
+
+export const StaticGpus = z
+  .object({
+    node: z.string().min(1),
+    count: z.number().int().positive().default(1),
+    memory: Size,
+    product: z.string().default('unknown'),
+  })
+  .strict();
+
+export const GpuSource = z
+  .object({
+    source: z.enum(['kubernetes', 'static']).default('kubernetes'),
+    /** Kubernetes: labels a node must carry to count as a GPU node. */
+    nodeSelector: z.record(z.string(), z.string()).default({}),
+    /** Per-GPU memory when the node lacks the `nvidia.com/gpu.memory` label. */
+    memory: Size.nullable().default(null),
+    static: z.array(StaticGpus).default([]),
+  })
+  .strict();
+
+export const ModelConfig = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/),
+    /** Manifest folder inside the replica image (and readable by the scheduler for the declared footprint). */
+    manifest: z.string().min(1),
+    onnx: z.string().min(1).optional(),
+    minReplicas: z.number().int().nonnegative().default(1),
+    maxReplicas: z.number().int().nonnegative().default(20),
+    /** Demand: scale up when mean in-flight per replica is above this, down when below half of it. */
+    targetInFlightPerReplica: z.number().positive().default(2),
+    /** Overrides the manifest's declared footprint (e.g. when the manifest is not readable by the scheduler). */
+    declaredFootprint: Size.optional(),
+    /** Version label; defaults to the manifest's version. */
+    version: z.string().optional(),
+  })
+  .strict()
+  .refine((m) => m.maxReplicas >= m.minReplicas, { message: 'maxReplicas must be ≥ minReplicas', path: ['maxReplicas'] });
+
+export const DemandConfig = z
+  .object({
+    interval: Duration.default(15_000),
+    scaleUpCooldown: Duration.default(30_000),
+    scaleDownCooldown: Duration.default(300_000),
+  })
+  .strict();
+
+export const OrchestratorConfig = z
+  .object({
+    kind: z.enum(['kubernetes', 'local']).default('kubernetes'),
+    namespace: dnsLabel.default('gpumux'),
+    /** Path of the replica pod template (YAML `v1.Pod`). */
+    replicaTemplate: z.string().default('/etc/gpumux/replica-pod.yaml'),
+    gpuMode: z.enum(['pinned', 'time-slicing']).default('pinned'),
+    replicaPort: z.number().int().min(1).max(65535).default(8081),
+    /** Prefix of replica pod names (`<release>-<model>-<hash>`). */
+    release: z.string().default('gpumux'),
+    owner: z
+      .object({ kind: z.string().min(1), name: z.string().min(1), apiVersion: z.string().default('apps/v1') })
+      .strict()
+      .nullable()
+      .default(null),
+    /** How long a drained replica may take to finish its in-flight work before it is deleted anyway. */
+    drainTimeout: Duration.default(60_000),
+    /** How long a new replica may take to become ready before the next one on that GPU starts anyway. */
+    readyTimeout: Duration.default(600_000),
+  })
+  .strict();
+
+export const LeaderElectionConfig = z
+  .object({
+    enabled: z.boolean().default(true),
+    leaseName: dnsLabel.default('gpumux-scheduler'),
+    leaseDuration: Duration.default(15_000),
+    renewDeadline: Duration.default(10_000),
+    retryPeriod: Duration.default(2_000),
+  })
+  .strict();
+
+export const ProfilesConfig = z
+  .object({
+    /** Kubernetes: ConfigMap holding measured footprints. */
+    configMap: dnsLabel.default('gpumux-profiles'),
+    /** Local: JSON file holding measured footprints (used instead of the ConfigMap when set). */
+    file: z.string().optional(),
+  })
+  .strict();
+
+export const SchedulerConfig = z
+  .object({
+    policy: z.enum(['binpack', 'spread']).default('binpack'),
+    /** Per-GPU memory kept free for the CUDA context, fragmentation and other tenants. */
+    reserve: Size.default(512 * 1024 ** 2),
+    /** At most this many replicas on one GPU; 0 = no cap. */
+    maxReplicasPerGpu: z.number().int().nonnegative().default(0),
+    /** A measured footprint is used as max observed × (1 + margin). */
+    footprintMargin: z.number().min(0).max(1).default(0.05),
+    gpus: GpuSource.default({ source: 'kubernetes', nodeSelector: {}, memory: null, static: [] }),
+    models: z.array(ModelConfig).min(1),
+    demand: DemandConfig.default({ interval: 15_000, scaleUpCooldown: 30_000, scaleDownCooldown: 300_000 }),
+    orchestrator: OrchestratorConfig.default({
+      kind: 'kubernetes',
+      namespace: 'gpumux',
+      replicaTemplate: '/etc/gpumux/replica-pod.yaml',
+      gpuMode: 'pinned',
+      replicaPort: 8081,
+      release: 'gpumux',
+      owner: null,
+      drainTimeout: 60_000,
+      readyTimeout: 600_000,
+    }),
+    leaderElection: LeaderElectionConfig.default({
+      enabled: true,
+      leaseName: 'gpumux-scheduler',
+      leaseDuration: 15_000,
+      renewDeadline: 10_000,
+      retryPeriod: 2_000,
+    }),
+    profiles: ProfilesConfig.default({ configMap: 'gpumux-profiles' }),
+    /** Port of GET /v1/plan, /healthz, /metrics. */
+    httpPort: z.number().int().min(0).max(65535).default(8070),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.gpus.source === 'static' && c.gpus.static.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['gpus', 'static'], message: 'gpus.source is static but gpus.static is empty' });
+    }
+    const names = new Set<string>();
+    c.models.forEach((m, i) => {
+      if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model ${m.name}` });
+      names.add(m.name);
+    });
+    if (c.leaderElection.renewDeadline >= c.leaderElection.leaseDuration) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['leaderElection', 'renewDeadline'],
+        message: 'renewDeadline must be shorter than leaseDuration',
+      });
+    }
+  });
+
+/** Config as written in YAML (sizes/durations as strings). */
+export type SchedulerConfigInput = z.input<typeof SchedulerConfig>;
+/** Config after parsing (bytes and milliseconds). */
+export type SchedulerConfig = z.output<typeof SchedulerConfig>;
+export type ModelConfig = z.output<typeof ModelConfig>;
+export type OrchestratorConfig = z.output<typeof OrchestratorConfig>;
+export type LeaderElectionConfig = z.output<typeof LeaderElectionConfig>;

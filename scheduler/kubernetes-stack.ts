@@ -1,0 +1,154 @@
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../common/log.js';
+import { loadModel } from '../models/manifest/load.js';
+import type { SchedulerConfig } from './config/schema.js';
+import { gpusFromNodes } from './inventory/from-nodes.js';
+import { createLeaseElector, type LeaseElector } from './leader/lease.js';
+import { loadKubeClient } from './orchestrators/kubernetes/kube-client.js';
+import { createKubernetesOrchestrator } from './orchestrators/kubernetes/orchestrator.js';
+import type { Orchestrator } from './orchestrators/types.js';
+import { configMapProfilePersistence } from './profiles/configmap-persistence.js';
+import { fileProfilePersistence } from './profiles/file-persistence.js';
+import { createProfileStore } from './profiles/store.js';
+import { createScheduler, type Scheduler, type SchedulerModel } from './scheduler.js';
+import type { Gpu } from './types.js';
+
+export interface KubernetesStackOptions {
+  config: SchedulerConfig;
+  /** Default: in-cluster service account, else ~/.kube/config. */
+  kubeConfig?: KubeConfig;
+  /** The replica pod template; default read from config.orchestrator.replicaTemplate. */
+  template?: V1Pod;
+  /** Lease holder identity; default POD_NAME, else host name + pid. */
+  identity?: string;
+  logger: Logger;
+}
+
+export interface KubernetesStack {
+  scheduler: Scheduler;
+  orchestrator: Orchestrator;
+  elector: LeaseElector | null;
+  isLeader(): boolean;
+  /** Starts watching, leader election and the reconcile loop. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Models from the config; the declared footprint from `declaredFootprint` or the manifest. */
+export async function schedulerModels(config: SchedulerConfig): Promise<SchedulerModel[]> {
+  return Promise.all(
+    config.models.map(async (m) => {
+      let declared = m.declaredFootprint;
+      let version = m.version;
+      if (declared === undefined || version === undefined) {
+        const { manifest } = await loadModel(m.manifest);
+        declared ??= manifest.memory.declaredBytes;
+        version ??= manifest.version;
+      }
+      return {
+        name: m.name,
+        version,
+        declaredBytes: declared,
+        manifest: m.manifest,
+        ...(m.onnx ? { onnx: m.onnx } : {}),
+        minReplicas: m.minReplicas,
+        maxReplicas: m.maxReplicas,
+        targetInFlightPerReplica: m.targetInFlightPerReplica,
+      };
+    }),
+  );
+}
+
+/** The scheduler on a cluster: node-label inventory, pods, a Lease, profiles in a ConfigMap. */
+export async function createKubernetesStack(options: KubernetesStackOptions): Promise<KubernetesStack> {
+  const { config, logger } = options;
+  const k8s = await loadKubeClient();
+  const kc = options.kubeConfig ?? (() => {
+    const c = new k8s.KubeConfig();
+    c.loadFromDefault();
+    return c;
+  })();
+  const namespace = config.orchestrator.namespace;
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const template = options.template ?? k8s.loadYaml<V1Pod>(await readFile(config.orchestrator.replicaTemplate, 'utf8'));
+  const identity = options.identity ?? process.env.POD_NAME ?? `${os.hostname()}-${process.pid}`;
+
+  let gpus: Gpu[] = [];
+  const inventory = async (): Promise<Gpu[]> => {
+    if (config.gpus.source === 'static') {
+      gpus = config.gpus.static.flatMap((s) => Array.from({ length: s.count }, (_, index) => ({ node: s.node, index, memoryBytes: s.memory, product: s.product })));
+    } else {
+      const nodes = await core.listNode();
+      gpus = gpusFromNodes(nodes.items, { nodeSelector: config.gpus.nodeSelector, memoryBytes: config.gpus.memory });
+    }
+    return gpus;
+  };
+  const productOf = (node: string): string => gpus.find((g) => g.node === node)?.product ?? 'unknown';
+
+  const orchestrator = createKubernetesOrchestrator({
+    kubeConfig: kc,
+    namespace,
+    template,
+    release: config.orchestrator.release,
+    gpuMode: config.orchestrator.gpuMode,
+    replicaPort: config.orchestrator.replicaPort,
+    owner: config.orchestrator.owner,
+    productOf,
+    logger: logger.child({ component: 'orchestrator' }),
+  });
+  const le = config.leaderElection;
+  const elector = le.enabled
+    ? createLeaseElector({
+        coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+        namespace,
+        name: le.leaseName,
+        identity,
+        leaseDurationMs: le.leaseDuration,
+        renewDeadlineMs: le.renewDeadline,
+        retryPeriodMs: le.retryPeriod,
+        logger: logger.child({ component: 'leader' }),
+        onChange: (leader) => {
+          if (leader) void scheduler.reconcile().catch(() => undefined);
+        },
+      })
+    : null;
+  const isLeader = (): boolean => (elector ? elector.isLeader() : true);
+  const persistence = config.profiles.file
+    ? fileProfilePersistence(config.profiles.file)
+    : configMapProfilePersistence({ core, namespace, name: config.profiles.configMap });
+  const profiles = createProfileStore({ margin: config.footprintMargin, persistence });
+  const scheduler = createScheduler({
+    models: await schedulerModels(config),
+    inventory,
+    orchestrator,
+    profiles,
+    policy: config.policy,
+    reserveBytes: config.reserve,
+    maxReplicasPerGpu: config.maxReplicasPerGpu,
+    demand: { intervalMs: config.demand.interval, scaleUpCooldownMs: config.demand.scaleUpCooldown, scaleDownCooldownMs: config.demand.scaleDownCooldown },
+    isLeader,
+    drainTimeoutMs: config.orchestrator.drainTimeout,
+    readyTimeoutMs: config.orchestrator.readyTimeout,
+    logger: logger.child({ component: 'scheduler' }),
+  });
+
+  return {
+    scheduler,
+    orchestrator,
+    elector,
+    isLeader,
+    async start() {
+      await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
+      await orchestrator.start();
+      elector?.start();
+      scheduler.start(Math.min(config.demand.interval, 5000));
+    },
+    async stop() {
+      await scheduler.stop();
+      await elector?.stop();
+      await orchestrator.stop();
+    },
+  };
+}

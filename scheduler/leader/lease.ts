@@ -1,0 +1,133 @@
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import type { Logger } from '../../common/log.js';
+
+/**
+ * Leader election with a coordination.k8s.io/v1 Lease, as client-go does it: take the lease when it is
+ * absent or expired (renewTime + leaseDuration in the past), renew it every retryPeriod while holding it;
+ * every write carries the resourceVersion read, so of two contenders one gets 409 Conflict and stays a
+ * follower. A leader that cannot renew within renewDeadline steps down before its lease can expire.
+ */
+export interface LeaseElectorOptions {
+  coordination: CoordinationV1Api;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  logger: Logger;
+  now?: () => number;
+  onChange?: (leader: boolean) => void;
+}
+
+export interface LeaseElector {
+  isLeader(): boolean;
+  /** One acquire-or-renew attempt; returns whether this instance leads afterwards. */
+  tryAcquireOrRenew(): Promise<boolean>;
+  start(): void;
+  /** Stops; a leader releases the lease (holder cleared) so another takes over at once. */
+  stop(): Promise<void>;
+}
+
+const conflictOrNotFound = (err: unknown): boolean => [404, 409].includes((err as { code?: number }).code ?? 0);
+
+export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
+  const { coordination, namespace, name, identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs, logger, now = Date.now, onChange } = options;
+  let leader = false;
+  let lastRenew = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let stopped = false;
+  let inflight: Promise<boolean> | null = null;
+
+  const set = (value: boolean): void => {
+    if (value === leader) return;
+    leader = value;
+    logger.info(value ? 'became leader' : 'lost leadership', { lease: name, identity });
+    onChange?.(value);
+  };
+
+  const spec = (acquireTime: Date, transitions: number): V1Lease['spec'] => ({
+    holderIdentity: identity,
+    leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+    acquireTime,
+    renewTime: new Date(now()),
+    leaseTransitions: transitions,
+  });
+
+  async function attempt(): Promise<boolean> {
+    let current: V1Lease | null = null;
+    try {
+      current = await coordination.readNamespacedLease({ namespace, name });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+    }
+    if (!current) {
+      await coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: spec(new Date(now()), 0) } });
+      return true;
+    }
+    const holder = current.spec?.holderIdentity ?? '';
+    const renewed = current.spec?.renewTime ? new Date(current.spec.renewTime).getTime() : 0;
+    const duration = (current.spec?.leaseDurationSeconds ?? 0) * 1000;
+    const mine = holder === identity;
+    if (!mine && holder && renewed + duration > now()) return false;
+    const acquire = mine && current.spec?.acquireTime ? new Date(current.spec.acquireTime) : new Date(now());
+    const transitions = (current.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1);
+    await coordination.replaceNamespacedLease({ namespace, name, body: { metadata: current.metadata!, spec: spec(acquire, transitions) } });
+    return true;
+  }
+
+  async function once(): Promise<boolean> {
+    if (stopped) return false;
+    try {
+      const ok = await attempt();
+      if (ok) lastRenew = now();
+      // A stop() during the attempt wins: a stopped instance never becomes leader.
+      set(ok && !stopped);
+    } catch (err) {
+      if (!conflictOrNotFound(err)) logger.warn('lease update failed', { lease: name, err });
+      // A conflict means someone else wrote the lease; other errors keep us leading only while the last
+      // renewal is younger than renewDeadline.
+      if (conflictOrNotFound(err) || now() - lastRenew >= renewDeadlineMs) set(false);
+    }
+    return elector.isLeader();
+  }
+
+  const elector: LeaseElector = {
+    isLeader: () => leader && now() - lastRenew < renewDeadlineMs,
+    tryAcquireOrRenew() {
+      inflight ??= once().finally(() => (inflight = null));
+      return inflight;
+    },
+    start() {
+      if (running) return;
+      running = true;
+      const tick = async (): Promise<void> => {
+        await elector.tryAcquireOrRenew();
+        if (running) timer = setTimeout(() => void tick(), retryPeriodMs);
+      };
+      void tick();
+    },
+    async stop() {
+      running = false;
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inflight;
+      if (!leader) return;
+      set(false);
+      try {
+        const current = await coordination.readNamespacedLease({ namespace, name });
+        if (current.spec?.holderIdentity === identity) {
+          await coordination.replaceNamespacedLease({
+            namespace,
+            name,
+            body: { metadata: current.metadata!, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
+          });
+        }
+      } catch (err) {
+        logger.warn('lease release failed', { err });
+      }
+    },
+  };
+  return elector;
+}

@@ -1,0 +1,139 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../common/log.js';
+import { orchestratorDiscovery, createLocalOrchestrator } from './orchestrators/local/orchestrator.js';
+import type { Orchestrator } from './orchestrators/types.js';
+import { parseGpuSpec } from './inventory/gpu-spec.js';
+import { loadModelByName, parseModelsSpec } from './models.js';
+import type { Policy } from './placement/policy.js';
+import { fileProfilePersistence } from './profiles/file-persistence.js';
+import { createProfileStore } from './profiles/store.js';
+import { createScheduler, type Scheduler, type SchedulerModel } from './scheduler.js';
+import { schedulerApp } from './http.js';
+import { listenApp } from './http-server.js';
+
+export interface LocalStackOptions {
+  /** `2x8GiB` or `node-a:2x24GiB,...` */
+  gpus: string;
+  /** `shapes=3` (exactly 3) or `shapes` (1 to as many as fit, following demand). */
+  models: string;
+  /** Real GPUs (CUDA_VISIBLE_DEVICES) instead of virtual ones on the CPU. */
+  realGpus?: boolean;
+  port: number;
+  adminPort: number;
+  host: string;
+  /** Scheduler's /v1/plan, /healthz, /metrics; null = not served. */
+  schedulerPort: number | null;
+  policy: Policy;
+  reserveBytes: number;
+  maxReplicasPerGpu: number;
+  profilesFile?: string;
+  replicaArgs?: string[];
+  logger: Logger;
+}
+
+export interface LocalStack {
+  url: string;
+  adminUrl: string;
+  schedulerUrl: string | null;
+  scheduler: Scheduler;
+  orchestrator: Orchestrator;
+  models: SchedulerModel[];
+  /** Resolves when every wanted replica is ready. */
+  ready(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function defaultProfilesFile(): string {
+  const base = process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state');
+  return path.join(base, 'gpumux', 'profiles.json');
+}
+
+/** `gpumux up`: scheduler + local orchestrator + gateway, in one process with replica children. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { logger } = options;
+  const gpus = parseGpuSpec(options.gpus, { virtual: !options.realGpus, product: options.realGpus ? 'cuda' : 'virtual' });
+  const models: SchedulerModel[] = [];
+  for (const { name, count } of parseModelsSpec(options.models)) {
+    const loaded = await loadModelByName(name);
+    const fixed = count !== undefined;
+    models.push({
+      name: loaded.manifest.name,
+      version: loaded.manifest.version,
+      declaredBytes: loaded.manifest.memory.declaredBytes,
+      manifest: loaded.dir,
+      minReplicas: fixed ? count : 1,
+      maxReplicas: fixed ? count : 64,
+      initialReplicas: fixed ? count : 1,
+      targetInFlightPerReplica: 2,
+    });
+  }
+  const anyDemand = models.some((m) => m.minReplicas !== m.maxReplicas);
+  const orchestrator = createLocalOrchestrator({ logger: logger.child({ component: 'orchestrator' }), replicaArgs: options.replicaArgs ?? [] });
+  const profiles = createProfileStore({ persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()) });
+  await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
+  const scheduler = createScheduler({
+    models,
+    inventory: async () => gpus,
+    orchestrator,
+    profiles,
+    policy: options.policy,
+    reserveBytes: options.reserveBytes,
+    maxReplicasPerGpu: options.maxReplicasPerGpu,
+    demand: anyDemand ? { intervalMs: 5000, scaleUpCooldownMs: 15_000, scaleDownCooldownMs: 60_000 } : null,
+    drainTimeoutMs: 15_000,
+    readyTimeoutMs: 120_000,
+    logger: logger.child({ component: 'scheduler' }),
+  });
+
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    await scheduler.stop();
+    for (const c of closers.splice(0).reverse()) await c().catch((err: unknown) => logger.warn('close failed', { err }));
+    await orchestrator.stop();
+  };
+  try {
+    await orchestrator.start();
+    let schedulerUrl: string | null = null;
+    if (options.schedulerPort !== null) {
+      const http = await listenApp(schedulerApp({ scheduler, isLeader: () => true }), options.schedulerPort, options.host);
+      closers.push(http.close);
+      schedulerUrl = http.url;
+    }
+    // The gateway is loaded lazily: `gpumux plan` and the Kubernetes scheduler never need it.
+    const { startGateway } = await import('../gateway/index.js');
+    const gateway = await startGateway({
+      port: options.port,
+      adminPort: options.adminPort,
+      host: options.host,
+      discovery: orchestratorDiscovery(orchestrator),
+      models: models.map((m) => m.name),
+      planSource: async () => scheduler.plan(),
+      reserveBytes: options.reserveBytes,
+      logger: logger.child({ component: 'gateway' }),
+    });
+    closers.push(() => gateway.close());
+    scheduler.start(2000);
+    return {
+      url: gateway.url,
+      adminUrl: gateway.adminUrl,
+      schedulerUrl,
+      scheduler,
+      orchestrator,
+      models,
+      async ready(timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const ready = orchestrator.replicas().filter((r) => r.phase === 'ready');
+          if (models.every((m) => ready.filter((r) => r.model === m.name).length >= (m.initialReplicas ?? m.minReplicas))) return;
+          if (Date.now() > deadline) throw new Error(`replicas not ready within ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,158 @@
+import type { CoreV1Api, KubeConfig, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../../../common/log.js';
+import { drainReplica } from '../drain.js';
+import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } from '../types.js';
+import { loadKubeClient } from './kube-client.js';
+import { podToReplica } from './pod-state.js';
+import { LABELS, renderReplicaPod } from './pod-template.js';
+
+export interface KubernetesOrchestratorOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  template: V1Pod;
+  release: string;
+  gpuMode: 'pinned' | 'time-slicing';
+  replicaPort: number;
+  /** Owner of replica pods; its uid is looked up at start. */
+  owner?: { apiVersion: string; kind: string; name: string } | null;
+  /** GPU product per node (profiles are per product). */
+  productOf?: (node: string) => string;
+  logger: Logger;
+}
+
+const statusCode = (err: unknown): number | undefined => (err as { code?: number }).code;
+
+/**
+ * Replica pods on Kubernetes: created from the template, watched (list, then watch from its
+ * resourceVersion; re-listed when the watch ends) to learn what really runs, drained then deleted.
+ */
+export function createKubernetesOrchestrator(options: KubernetesOrchestratorOptions): Orchestrator {
+  const { kubeConfig, namespace, template, release, gpuMode, replicaPort, owner = null, productOf = () => 'unknown', logger } = options;
+  const selector = `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`;
+  const pods = new Map<string, V1Pod>();
+  const listeners = new Set<(e: OrchestratorEvent) => void>();
+  const reportedFailures = new Set<string>();
+  const draining = new Set<string>();
+  let core: CoreV1Api | undefined;
+  let ownerRef: V1OwnerReference | null = null;
+  let watchAbort: AbortController | undefined;
+  let stopped = false;
+  let counter = 0;
+
+  const emit = (e: OrchestratorEvent): void => {
+    for (const l of listeners) l(e);
+  };
+  const toReplica = (pod: V1Pod): ManagedReplica | null => {
+    const r = podToReplica(pod, replicaPort, productOf);
+    if (r && draining.has(r.id)) return { ...r, phase: 'draining', draining: true };
+    return r;
+  };
+  const update = (pod: V1Pod, deleted = false): void => {
+    const name = pod.metadata?.name;
+    if (!name) return;
+    if (deleted) {
+      pods.delete(name);
+      draining.delete(name);
+    } else pods.set(name, pod);
+    const r = deleted ? null : toReplica(pod);
+    if (r?.phase === 'failed' && r.lastFailure && !reportedFailures.has(name)) {
+      reportedFailures.add(name);
+      emit({ type: 'failed', replica: r, failure: r.lastFailure });
+    }
+    emit({ type: 'changed' });
+  };
+
+  async function listAndWatch(): Promise<void> {
+    const k8s = await loadKubeClient();
+    const list = await core!.listNamespacedPod({ namespace, labelSelector: selector });
+    const seen = new Set<string>();
+    for (const pod of list.items) {
+      seen.add(pod.metadata!.name!);
+      pods.set(pod.metadata!.name!, pod);
+    }
+    for (const name of [...pods.keys()]) if (!seen.has(name)) pods.delete(name);
+    emit({ type: 'changed' });
+    for (const pod of list.items) update(pod);
+    if (stopped) return;
+    watchAbort = await new k8s.Watch(kubeConfig).watch(
+      `/api/v1/namespaces/${namespace}/pods`,
+      { labelSelector: selector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: false },
+      (type: string, pod: V1Pod) => {
+        if (type === 'ADDED' || type === 'MODIFIED') update(pod);
+        else if (type === 'DELETED') update(pod, true);
+      },
+      (err: unknown) => {
+        if (stopped) return;
+        if (err) logger.warn('pod watch ended', { err });
+        setTimeout(() => void relist(), err ? 1000 : 0).unref();
+      },
+    );
+  }
+
+  async function relist(): Promise<void> {
+    if (stopped) return;
+    try {
+      await listAndWatch();
+    } catch (err) {
+      logger.warn('pod list failed; retrying', { err });
+      setTimeout(() => void relist(), 2000).unref();
+    }
+  }
+
+  return {
+    kind: 'kubernetes',
+    async start() {
+      const k8s = await loadKubeClient();
+      core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+      if (owner) {
+        try {
+          const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+          const d = await apps.readNamespacedDeployment({ namespace, name: owner.name });
+          ownerRef = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: d.metadata!.uid! };
+        } catch (err) {
+          logger.warn('owner not found; replica pods get no owner reference', { owner: owner.name, err });
+        }
+      }
+      await listAndWatch();
+    },
+    replicas: () => [...pods.values()].map(toReplica).filter((r): r is ManagedReplica => r !== null),
+    async create(request: ReplicaRequest) {
+      const key = `${request.model}/${request.node}/${request.gpuIndex}/${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const pod = renderReplicaPod(
+        template,
+        { ...request, key },
+        { release, namespace, gpuMode, replicaPort, owner: ownerRef },
+      );
+      const created = await core!.createNamespacedPod({ namespace, body: pod });
+      update(created);
+      logger.info('replica pod created', { pod: created.metadata?.name, model: request.model, node: request.node, gpu: request.gpuIndex });
+      return toReplica(created)!;
+    },
+    async drain(id, timeoutMs) {
+      const pod = pods.get(id);
+      draining.add(id);
+      emit({ type: 'changed' });
+      const url = pod ? podToReplica(pod, replicaPort, productOf)?.url : null;
+      if (url) await drainReplica(url, { timeoutMs });
+    },
+    async remove(id) {
+      try {
+        await core!.deleteNamespacedPod({ namespace, name: id });
+        logger.info('replica pod deleted', { pod: id });
+      } catch (err) {
+        if (statusCode(err) !== 404) throw err;
+      }
+      pods.delete(id);
+      draining.delete(id);
+      emit({ type: 'changed' });
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async stop() {
+      stopped = true;
+      watchAbort?.abort();
+    },
+  };
+}

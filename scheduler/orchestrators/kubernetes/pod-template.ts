@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import type { V1Container, V1EnvVar, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+
+/**
+ * Turns the Helm-rendered replica pod template (a plain `v1.Pod` with one container named `replica`) into
+ * the pod of one placed replica (docs/contracts.md §4). Pure: the same inputs give the same pod.
+ */
+
+export const LABELS = {
+  partOf: 'app.kubernetes.io/part-of',
+  component: 'app.kubernetes.io/component',
+  managedBy: 'app.kubernetes.io/managed-by',
+  instance: 'app.kubernetes.io/instance',
+  model: 'gpumux.io/model',
+  version: 'gpumux.io/version',
+  node: 'gpumux.io/node',
+  gpu: 'gpumux.io/gpu',
+} as const;
+
+export const ANNOTATIONS = {
+  footprintBytes: 'gpumux.io/footprint-bytes',
+  replicaKey: 'gpumux.io/replica-key',
+} as const;
+
+/** The selector every gpumux replica pod matches (the gateway's Kubernetes discovery uses it too). */
+export const REPLICA_SELECTOR = `${LABELS.component}=replica,${LABELS.partOf}=gpumux`;
+
+export const REPLICA_CONTAINER = 'replica';
+
+/** One replica the plan calls for. */
+export interface ReplicaPodSpec {
+  model: string;
+  version: string;
+  node: string;
+  gpuIndex: number;
+  /** Footprint the placement counted for this replica, bytes (annotation; what the scheduler reserved). */
+  footprintBytes: number;
+  /** Manifest folder inside the image, e.g. /app/models/codetr. */
+  manifest: string;
+  /** ONNX path override (model volume), e.g. /models/codetr/model.onnx. */
+  onnx?: string;
+  /** Unique identity of this replica (the name's hash comes from it); a replacement gets a new key. */
+  key: string;
+}
+
+export interface RenderContext {
+  /** Name prefix (Helm release). */
+  release: string;
+  namespace: string;
+  gpuMode: 'pinned' | 'time-slicing';
+  replicaPort: number;
+  /** Owner of replica pods (the scheduler's Deployment, uid looked up); null = none. */
+  owner?: V1OwnerReference | null;
+}
+
+/** `<release>-<model>-<hash>`, a valid DNS label (≤ 63 characters). */
+export function replicaPodName(release: string, model: string, key: string): string {
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
+  const prefix = `${release}-${model}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63 - hash.length - 1)
+    .replace(/-+$/, '');
+  return `${prefix}-${hash}`;
+}
+
+/** Label values allow 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric. */
+function labelValue(value: string): string {
+  return value
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+}
+
+function setEnv(env: V1EnvVar[], name: string, value: string): V1EnvVar[] {
+  return [...env.filter((e) => e.name !== name), { name, value }];
+}
+
+export class PodTemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PodTemplateError';
+  }
+}
+
+/**
+ * Fills in the template for one replica: name, labels, annotations, owner reference, node and GPU pinning
+ * (pinned: `nodeName` + `NVIDIA_VISIBLE_DEVICES=<index>` and no device-plugin request; time-slicing:
+ * `nodeName` + `nvidia.com/gpu: 1`), env `GPUMUX_REPLICA_ID`/`GPUMUX_NODE`, and the container args.
+ * Args the template's container already has are kept after ours (extra replica flags such as --max-batch).
+ *
+ * @example
+ * const pod = renderReplicaPod(template, { model: 'codetr', version: '1', node: 'gpu-1', gpuIndex: 0,
+ *   footprintBytes: 10307502080, manifest: '/app/models/codetr', key: 'codetr/gpu-1/0/1' },
+ *   { release: 'gpumux', namespace: 'gpumux', gpuMode: 'pinned', replicaPort: 8081 });
+ */
+export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: RenderContext): V1Pod {
+  const pod = structuredClone(template);
+  const containers = pod.spec?.containers ?? [];
+  const index = containers.findIndex((c) => c.name === REPLICA_CONTAINER);
+  if (index < 0) throw new PodTemplateError(`replica pod template needs a container named "${REPLICA_CONTAINER}"`);
+  const name = replicaPodName(ctx.release, replica.model, replica.key);
+
+  pod.apiVersion = 'v1';
+  pod.kind = 'Pod';
+  const metadata = (pod.metadata ??= {});
+  delete metadata.generateName;
+  delete metadata.resourceVersion;
+  delete metadata.uid;
+  metadata.name = name;
+  metadata.namespace = ctx.namespace;
+  metadata.labels = {
+    ...metadata.labels,
+    [LABELS.partOf]: 'gpumux',
+    [LABELS.component]: 'replica',
+    [LABELS.managedBy]: 'gpumux-scheduler',
+    [LABELS.instance]: labelValue(ctx.release),
+    [LABELS.model]: labelValue(replica.model),
+    [LABELS.version]: labelValue(replica.version),
+    [LABELS.node]: labelValue(replica.node),
+    [LABELS.gpu]: String(replica.gpuIndex),
+  };
+  metadata.annotations = {
+    ...metadata.annotations,
+    [ANNOTATIONS.footprintBytes]: String(Math.round(replica.footprintBytes)),
+    [ANNOTATIONS.replicaKey]: replica.key,
+  };
+  if (ctx.owner) metadata.ownerReferences = [{ ...ctx.owner, controller: true, blockOwnerDeletion: true }];
+
+  const spec = pod.spec!;
+  spec.nodeName = replica.node;
+  // A replica that dies is replaced by the scheduler (possibly elsewhere), not restarted in place, so the
+  // plan sees the failure and an OOM can raise the footprint.
+  spec.restartPolicy ??= 'Never';
+
+  const container: V1Container = { ...containers[index]! };
+  let env = container.env ?? [];
+  env = setEnv(env, 'GPUMUX_REPLICA_ID', name);
+  env = setEnv(env, 'GPUMUX_NODE', replica.node);
+  const resources = { ...container.resources, limits: { ...container.resources?.limits } };
+  if (ctx.gpuMode === 'pinned') {
+    // Pinned replicas bypass the device plugin: it would otherwise choose the GPU (and override the env).
+    env = setEnv(env, 'NVIDIA_VISIBLE_DEVICES', String(replica.gpuIndex));
+    delete resources.limits['nvidia.com/gpu'];
+    if (resources.requests) {
+      resources.requests = { ...resources.requests };
+      delete resources.requests['nvidia.com/gpu'];
+    }
+  } else {
+    resources.limits['nvidia.com/gpu'] = '1';
+  }
+  container.env = env;
+  container.resources = resources;
+  const args = ['replica', '--model', replica.manifest];
+  if (replica.onnx) args.push('--onnx', replica.onnx);
+  args.push('--port', String(ctx.replicaPort), '--host', '0.0.0.0', '--device', 'cuda:0');
+  container.args = [...args, ...(container.args ?? [])];
+  if (!(container.ports ?? []).some((p) => p.containerPort === ctx.replicaPort)) {
+    container.ports = [...(container.ports ?? []), { name: 'http', containerPort: ctx.replicaPort, protocol: 'TCP' }];
+  }
+  spec.containers = containers.map((c, i) => (i === index ? container : c));
+  delete pod.status;
+  return pod;
+}

@@ -1,0 +1,275 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { formatBytes } from '../../../common/bytes.js';
+import type { Logger } from '../../../common/log.js';
+import { drainReplica } from '../drain.js';
+import { classifyFailure, type ManagedReplica, type Orchestrator, type OrchestratorEvent, type ReplicaRequest } from '../types.js';
+import { gpumuxLauncher, type Launcher } from './launcher.js';
+
+export interface LocalOrchestratorOptions {
+  logger: Logger;
+  launcher?: Launcher;
+  host?: string;
+  /** Restart backoff after a death: base × 2^(deaths in a row), at most max. */
+  restartBaseMs?: number;
+  restartMaxMs?: number;
+  /** SIGTERM, then SIGKILL after this long. */
+  stopGraceMs?: number;
+  /** Extra replica flags (e.g. ['--threads', '1']). */
+  replicaArgs?: string[];
+  env?: Record<string, string | undefined>;
+}
+
+interface Child {
+  replica: ManagedReplica;
+  request: ReplicaRequest;
+  process: ChildProcess | null;
+  logTail: string[];
+  stopping: boolean;
+  restartTimer: NodeJS.Timeout | null;
+  deathsInRow: number;
+  exited: Promise<void>;
+}
+
+/** Every child this process started; killed hard if the parent exits without stopping them. */
+const allChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of allChildren) c.kill('SIGKILL');
+  });
+}
+
+/**
+ * Replicas as local child processes (`gpumux replica --port 0`): on virtual GPUs with the CPU execution
+ * provider (`--virtual-gpu node:index:capacity`), on real GPUs with `CUDA_VISIBLE_DEVICES=<index>`.
+ * The URL comes from the replica's `listening` log line, readiness from /v2/health/ready. A replica that
+ * dies is restarted in place with exponential backoff and reported (`failed` event, log tail classified as
+ * OOM or crash) so the scheduler can raise footprints or cordon the GPU. stop(): SIGTERM, then SIGKILL.
+ */
+export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orchestrator {
+  const {
+    logger,
+    launcher = gpumuxLauncher(),
+    host = '127.0.0.1',
+    restartBaseMs = 1000,
+    restartMaxMs = 30_000,
+    stopGraceMs = 10_000,
+    replicaArgs = [],
+    env = {},
+  } = options;
+  const children = new Map<string, Child>();
+  const listeners = new Set<(e: OrchestratorEvent) => void>();
+  let counter = 0;
+  let stopped = false;
+  installExitHook();
+
+  const emit = (e: OrchestratorEvent): void => {
+    for (const l of listeners) l(e);
+  };
+  const changed = (): void => emit({ type: 'changed' });
+
+  function argsFor(child: Child): { args: string[]; env: NodeJS.ProcessEnv } {
+    const { request: r, replica } = child;
+    const args = ['replica', '--model', r.manifest, '--port', '0', '--host', host, '--replica-id', replica.id, '--node', r.node];
+    if (r.onnx) args.push('--onnx', r.onnx);
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+    if (r.virtual) {
+      // Others' footprints on this virtual GPU, so its reported used memory adds up like a real GPU's.
+      const others = [...children.values()]
+        .filter((c) => c !== child && c.request.node === r.node && c.request.gpuIndex === r.gpuIndex)
+        .reduce((s, c) => s + c.request.footprintBytes, 0);
+      args.push('--device', 'cpu', '--virtual-gpu', `${r.node}:${r.gpuIndex}:${r.gpuMemoryBytes}`);
+      args.push('--virtual-gpu-used', String(others), '--virtual-footprint', String(r.footprintBytes));
+    } else {
+      childEnv.CUDA_VISIBLE_DEVICES = String(r.gpuIndex);
+      args.push('--device', 'cuda:0');
+    }
+    return { args: [...args, ...replicaArgs], env: childEnv };
+  }
+
+  async function waitReady(child: Child, proc: ChildProcess): Promise<void> {
+    while (child.process === proc && !child.stopping && proc.exitCode === null) {
+      const url = child.replica.url;
+      if (url) {
+        const ok = await fetch(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
+          (r) => (r.body?.cancel(), r.status === 200),
+          () => false,
+        );
+        if (ok && child.process === proc && child.replica.phase === 'starting') {
+          child.replica.phase = 'ready';
+          logger.info('replica ready', { replica: child.replica.id, url });
+          changed();
+          return;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  function launch(child: Child): void {
+    const { args, env: childEnv } = argsFor(child);
+    const proc = spawn(launcher.command, [...launcher.args, ...args], { cwd: launcher.cwd, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    allChildren.add(proc);
+    child.process = proc;
+    child.replica.phase = 'starting';
+    child.replica.url = null;
+    child.replica.startedAt = Date.now();
+    const launchedAt = Date.now();
+    let buffered = '';
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!line.trim()) continue;
+        child.logTail.push(line);
+        if (child.logTail.length > 30) child.logTail.shift();
+        if (child.replica.url === null && line.includes('"listening"')) {
+          try {
+            const record = JSON.parse(line) as { msg?: string; url?: string };
+            if (record.msg === 'listening' && record.url) {
+              child.replica.url = record.url;
+              changed();
+              void waitReady(child, proc);
+            }
+          } catch {
+            // not a JSON log line
+          }
+        }
+      }
+    });
+    child.exited = new Promise((resolve) => {
+      proc.once('exit', (code, signal) => {
+        allChildren.delete(proc);
+        if (child.process !== proc) return resolve();
+        child.process = null;
+        resolve();
+        if (child.stopping || stopped) return;
+        const failure = classifyFailure(child.logTail.join('\n'), code);
+        if (signal) failure.message = `killed by ${signal}; ${failure.message}`;
+        // A replica that ran a minute counts as healthy again: the backoff starts over.
+        child.deathsInRow = Date.now() - launchedAt > 60_000 ? 1 : child.deathsInRow + 1;
+        child.replica.restarts += 1;
+        child.replica.lastFailure = failure;
+        child.replica.phase = 'pending';
+        child.replica.url = null;
+        const delay = Math.min(restartMaxMs, restartBaseMs * 2 ** (child.deathsInRow - 1));
+        logger.warn('replica died; restarting', { replica: child.replica.id, code, signal, kind: failure.kind, restartInMs: delay });
+        emit({ type: 'failed', replica: { ...child.replica }, failure });
+        changed();
+        child.restartTimer = setTimeout(() => {
+          child.restartTimer = null;
+          if (!child.stopping && !stopped) launch(child);
+        }, delay);
+      });
+    });
+    changed();
+  }
+
+  async function terminate(child: Child): Promise<void> {
+    child.stopping = true;
+    if (child.restartTimer) clearTimeout(child.restartTimer);
+    const proc = child.process;
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), stopGraceMs);
+      await child.exited;
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    kind: 'local',
+    async start() {},
+    replicas: () => [...children.values()].map((c) => ({ ...c.replica })),
+    async create(request) {
+      if (stopped) throw new Error('orchestrator stopped');
+      const id = `${request.model}-${request.node}-${request.gpuIndex}-${++counter}`;
+      const child: Child = {
+        replica: {
+          id,
+          model: request.model,
+          version: request.version,
+          node: request.node,
+          gpuIndex: request.gpuIndex,
+          footprintBytes: request.footprintBytes,
+          url: null,
+          phase: 'pending',
+          product: request.product,
+          startedAt: Date.now(),
+          restarts: 0,
+          lastFailure: null,
+        },
+        request,
+        process: null,
+        logTail: [],
+        stopping: false,
+        restartTimer: null,
+        deathsInRow: 0,
+        exited: Promise.resolve(),
+      };
+      children.set(id, child);
+      logger.info('starting replica', { replica: id, model: request.model, gpu: `${request.node}/${request.gpuIndex}`, footprint: formatBytes(request.footprintBytes) });
+      launch(child);
+      return { ...child.replica };
+    },
+    async drain(id, timeoutMs) {
+      const child = children.get(id);
+      if (!child) return;
+      child.replica.phase = 'draining';
+      child.replica.draining = true;
+      changed();
+      if (child.replica.url) await drainReplica(child.replica.url, { timeoutMs });
+    },
+    async remove(id) {
+      const child = children.get(id);
+      if (!child) return;
+      await terminate(child);
+      children.delete(id);
+      logger.info('replica stopped', { replica: id });
+      changed();
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all([...children.values()].map(terminate));
+      children.clear();
+    },
+  };
+}
+
+/** The gateway's Discovery fed by an orchestrator: every replica with a URL (the gateway reads its state). */
+export function orchestratorDiscovery(orchestrator: Orchestrator): {
+  start(onChange: (endpoints: { id: string; url: string }[]) => void): Promise<void>;
+  stop(): Promise<void>;
+} {
+  let off: (() => void) | undefined;
+  return {
+    async start(onChange) {
+      let last = '';
+      const push = (): void => {
+        const endpoints = orchestrator
+          .replicas()
+          .filter((r) => r.url && r.phase !== 'pending')
+          .map((r) => ({ id: r.id, url: r.url! }))
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
+        const key = JSON.stringify(endpoints);
+        if (key === last) return;
+        last = key;
+        onChange(endpoints);
+      };
+      off = orchestrator.on(push);
+      push();
+    },
+    async stop() {
+      off?.();
+    },
+  };
+}

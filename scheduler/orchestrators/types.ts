@@ -1,0 +1,75 @@
+import type { ExistingReplica } from '../types.js';
+
+/** Where a replica is in its life, as its orchestrator sees it. */
+export type ReplicaPhase = 'pending' | 'starting' | 'ready' | 'draining' | 'failed';
+
+export interface ReplicaFailure {
+  /** `oom`: CUDA (or host) out of memory; `crash`: any other death. */
+  kind: 'oom' | 'crash';
+  message: string;
+  exitCode: number | null;
+}
+
+/** A replica an orchestrator runs (or tries to). */
+export interface ManagedReplica extends ExistingReplica {
+  /** `http://host:port` once known. */
+  url: string | null;
+  phase: ReplicaPhase;
+  /** GPU product the replica runs on (profiles are per product). */
+  product: string;
+  /** Epoch ms when it was created (or last restarted). */
+  startedAt: number;
+  restarts: number;
+  lastFailure: ReplicaFailure | null;
+}
+
+/** What the scheduler asks an orchestrator to start. */
+export interface ReplicaRequest {
+  model: string;
+  version: string;
+  node: string;
+  gpuIndex: number;
+  product: string;
+  footprintBytes: number;
+  /** Manifest folder (inside the image on Kubernetes; on disk locally). */
+  manifest: string;
+  onnx?: string;
+  /** GPU memory capacity (virtual GPUs need it on the replica's command line). */
+  gpuMemoryBytes: number;
+  virtual?: boolean;
+}
+
+export type OrchestratorEvent =
+  | { type: 'changed' }
+  | { type: 'failed'; replica: ManagedReplica; failure: ReplicaFailure };
+
+/** Kubernetes pods or local child processes, behind one interface. */
+export interface Orchestrator {
+  readonly kind: 'kubernetes' | 'local';
+  /** Starts watching what runs (and adopts what already runs). */
+  start(): Promise<void>;
+  replicas(): ManagedReplica[];
+  create(request: ReplicaRequest): Promise<ManagedReplica>;
+  /** Marks it draining (no new work), POST /v1/drain, waits until its in-flight is 0 or the timeout. */
+  drain(id: string, timeoutMs: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  on(listener: (event: OrchestratorEvent) => void): () => void;
+  stop(): Promise<void>;
+}
+
+const OOM_PATTERNS = [
+  /out of memory/i,
+  /CUDA_ERROR_OUT_OF_MEMORY/,
+  /cudaErrorMemoryAllocation/,
+  /Failed to allocate memory/i,
+  /\bOOMKilled\b/,
+  /CUBLAS_STATUS_ALLOC_FAILED/,
+  /bad_alloc/,
+];
+
+/** Classifies a death from what it left behind (exit log tail, termination message/reason). */
+export function classifyFailure(text: string, exitCode: number | null): ReplicaFailure {
+  const oom = OOM_PATTERNS.some((p) => p.test(text));
+  const message = text.trim().split('\n').slice(-3).join(' | ').slice(0, 500) || `exit code ${exitCode}`;
+  return { kind: oom ? 'oom' : 'crash', message, exitCode };
+}

@@ -1,0 +1,54 @@
+/** The scheduler's own vocabulary, shared by inventory, placement, demand and the orchestrators. */
+
+/** One physical (or virtual) GPU: the unit of accounting (HAMi's DeviceUsage idea). */
+export interface Gpu {
+  node: string;
+  index: number;
+  memoryBytes: number;
+  product: string;
+  /** True for virtual GPUs (CPU replicas standing for a configured capacity). */
+  virtual?: boolean;
+}
+
+/** `<node>/<index>` */
+export function gpuId(gpu: { node: string; index: number }): string {
+  return `${gpu.node}/${gpu.index}`;
+}
+
+/** Sorts GPUs by node, then index: the order every deterministic tie-break falls back to. */
+export function compareGpus(a: { node: string; index: number }, b: { node: string; index: number }): number {
+  return a.node < b.node ? -1 : a.node > b.node ? 1 : a.index - b.index;
+}
+
+/** A model as the planner sees it: footprint to count and how many replicas are wanted. */
+export interface ModelPlan {
+  name: string;
+  version: string;
+  /** Bytes to count per replica (declared, or measured × (1 + margin)), possibly per GPU product. */
+  footprintBytes: number | ((gpu: Gpu) => number);
+  minReplicas: number;
+  /** Wanted replicas; Infinity = as many as fit (plan's fill mode). Clamped to [min, max] by the caller. */
+  desiredReplicas: number;
+}
+
+/** A replica that exists (running, starting or pending) as the orchestrator reports it. */
+export interface ExistingReplica {
+  id: string;
+  model: string;
+  version: string;
+  node: string;
+  gpuIndex: number;
+  footprintBytes: number;
+  /** Draining replicas are on their way out: they still hold memory but are not counted as wanted. */
+  draining?: boolean;
+}
+
+/** One replica in the desired state: kept (existingId set) or to be created. */
+export interface PlacedReplica {
+  model: string;
+  version: string;
+  node: string;
+  gpuIndex: number;
+  footprintBytes: number;
+  existingId: string | null;
+}

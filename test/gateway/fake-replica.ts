@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ReplicaStats } from '../../replica/contract.js';
+
+/**
+ * A purpose-built stand-in that speaks the replica contract (/v1/stats, v2 infer, v1 detect, model
+ * metadata) for what a real replica cannot do on demand: hang, fail, report a given GPU and memory, answer
+ * instantly (to measure the proxy, not the model). Used by the gateway tests and bench/gateway.ts.
+ */
+export interface FakeReplicaOptions {
+  id: string;
+  model?: string;
+  version?: string;
+  /** GPU this replica reports. */
+  gpu?: { node: string; index: number; capacityBytes: number; usedBytes?: number; kind?: 'cuda' | 'virtual' };
+  footprintBytes?: number;
+  maxBatch?: number;
+  /** Milliseconds each inference takes. */
+  delayMs?: number;
+}
+
+export interface FakeReplica {
+  url: string;
+  id: string;
+  /** Inference requests received, in order (path, headers). */
+  received: { path: string; headers: IncomingMessage['headers']; bytes: number }[];
+  /** Requests currently being served. */
+  inFlight(): number;
+  /** Inference requests whose connection closed before the answer (the gateway cancelled them). */
+  aborted: number;
+  /**
+   * `ok`: answer; `hang`: never answer inference; `fail`: 500 on inference; `unavailable`: 503 on inference
+   * (a dying replica); `unhealthy`: hang on inference and 503 on /v1/stats.
+   */
+  mode: 'ok' | 'hang' | 'fail' | 'unavailable' | 'unhealthy';
+  state: ReplicaStats['state'];
+  delayMs: number;
+  close(): Promise<void>;
+}
+
+export async function startFakeReplica(options: FakeReplicaOptions): Promise<FakeReplica> {
+  const { id, model = 'shapes', version = '1', gpu, footprintBytes = 2 * 1024 ** 3, maxBatch = 8 } = options;
+  let inFlight = 0;
+  let served = 0;
+  const statsBody = (): ReplicaStats => ({
+    replicaId: id,
+    model,
+    version,
+    state: fake.state,
+    ready: fake.state === 'ready',
+    device: gpu
+      ? {
+          kind: gpu.kind ?? 'virtual',
+          node: gpu.node,
+          index: gpu.index,
+          uuid: (gpu.kind ?? 'virtual') === 'virtual' ? `virtual-${gpu.node}-${gpu.index}` : `GPU-${gpu.node}-${gpu.index}`,
+          name: 'virtual',
+          memoryTotalBytes: gpu.capacityBytes,
+          memoryUsedBytes: (gpu.usedBytes ?? 0) + footprintBytes,
+          virtual: (gpu.kind ?? 'virtual') === 'virtual',
+        }
+      : { kind: 'cpu', node: 'local', index: null, uuid: null, name: null, memoryTotalBytes: null, memoryUsedBytes: null, virtual: true },
+    footprint: { bytes: footprintBytes, method: 'configured', peakBytes: footprintBytes },
+    queueLength: 0,
+    queueCapacity: 64,
+    inFlight,
+    maxBatch,
+    ewmaServiceSeconds: 0.01,
+    busyRatio: 0,
+    processRssBytes: 1e8,
+    startedAt: new Date().toISOString(),
+    uptimeSeconds: 1,
+    requestsTotal: served,
+    framesTotal: served,
+    errorsTotal: 0,
+  });
+  const json = (body: unknown) => Buffer.from(JSON.stringify(body));
+  const server: Server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/v1/stats') {
+      if (fake.mode === 'unhealthy') {
+        res.writeHead(503).end();
+        return;
+      }
+      const body = json(statsBody());
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+      return;
+    }
+    if (req.method === 'GET' && url.startsWith('/v2/models/')) {
+      const body = json({ name: model, versions: [version], platform: 'onnxruntime', inputs: [], outputs: [], served_by: id });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.on('close', () => {
+      if (!res.writableEnded) fake.aborted++;
+    });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const bytes = chunks.reduce((n, c) => n + c.length, 0);
+      fake.received.push({ path: url, headers: req.headers, bytes });
+      if (fake.mode === 'hang' || fake.mode === 'unhealthy') return; // never answers
+      inFlight++;
+      const answer = () => {
+        inFlight--;
+        served++;
+        if (fake.mode === 'fail' || fake.mode === 'unavailable') {
+          const code = fake.mode === 'fail' ? 'INFERENCE_FAILED' : 'DRAINING';
+          const body = json({ error: { code, message: 'failed on purpose' } });
+          res.writeHead(fake.mode === 'fail' ? 500 : 503, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+          return;
+        }
+        const body = json({ replica: id, bytes, path: url });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'x-served-by': id }).end(body);
+      };
+      if (fake.delayMs > 0) setTimeout(answer, fake.delayMs);
+      else answer();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const fake: FakeReplica = {
+    url: `http://127.0.0.1:${port}`,
+    id,
+    received: [],
+    inFlight: () => inFlight,
+    aborted: 0,
+    mode: 'ok',
+    state: 'ready',
+    delayMs: options.delayMs ?? 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  return fake;
+}

@@ -1,0 +1,51 @@
+import { createLogger } from '../../common/log.js';
+import { startGateway, type GatewayConfigInput } from '../../gateway/index.js';
+import type { Discovery, GatewayOptions, ReplicaEndpoint } from '../../gateway/types.js';
+
+/** A discovery the test controls: set() replaces the replica set as Kubernetes or the local stack would. */
+export function manualDiscovery(initial: ReplicaEndpoint[] = []): Discovery & { set(endpoints: ReplicaEndpoint[]): void } {
+  let current = initial;
+  let listener: ((e: ReplicaEndpoint[]) => void) | undefined;
+  return {
+    async start(onChange) {
+      listener = onChange;
+      onChange(current);
+    },
+    async stop() {
+      listener = undefined;
+    },
+    set(endpoints) {
+      current = endpoints;
+      listener?.(endpoints);
+    },
+  };
+}
+
+export const quietLogger = createLogger({}, () => undefined);
+
+/** A gateway on loopback ports 0 with fast polling, waiting until `readyReplicas` replicas are ready. */
+export async function gatewayFor(
+  endpoints: ReplicaEndpoint[],
+  options: Partial<GatewayOptions> & { config?: GatewayConfigInput; readyReplicas?: number } = {},
+) {
+  const { readyReplicas = endpoints.length, ...rest } = options;
+  const gateway = await startGateway({
+    port: 0,
+    adminPort: 0,
+    host: '127.0.0.1',
+    discovery: manualDiscovery(endpoints),
+    pollIntervalMs: 100,
+    logger: quietLogger,
+    ...rest,
+  });
+  await waitFor(async () => (await gateway.clusterView()).totals.readyReplicas >= readyReplicas, 15_000);
+  return gateway;
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { REPO_ROOT } from '../helpers/replica-process.js';
+
+export interface GatewayProcess {
+  url: string;
+  adminUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Runs `gpumux gateway` as its own process (the CLI as users run it), on ports 0; resolves once it listens. */
+export function startGatewayProcess(args: string[], env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO_ROOT, 'cli', 'main.ts'), 'gateway', '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', ...args],
+    { cwd: REPO_ROOT, env: { ...process.env, GPUMUX_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+  return new Promise((resolve, reject) => {
+    const tail: string[] = [];
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`gateway did not start:\n${tail.join('\n')}`));
+    }, 30_000);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      try {
+        const record = JSON.parse(line) as { msg?: string; url?: string; adminUrl?: string };
+        if (record.msg === 'gateway listening' && record.url && record.adminUrl) {
+          clearTimeout(timer);
+          resolve({ url: record.url, adminUrl: record.adminUrl, process: child, stop });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}:\n${tail.join('\n')}`));
+    });
+  });
+}

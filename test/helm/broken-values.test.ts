@@ -1,0 +1,29 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { helmTemplateRaw } from './chart.js';
+
+/** A broken values file must fail the render with the chart's own, actionable message. */
+
+const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'broken-values');
+
+const CASES: { file: string; message: RegExp }[] = [
+  { file: 'model-without-source.yaml', message: /models\[0\] \(codetr\) has no url and modelStorage\.preloaded is false: set models\[0\]\.url/ },
+  { file: 'url-without-sha256.yaml', message: /models\[0\] \(codetr\) has a url but no sha256: set models\[0\]\.sha256/ },
+  { file: 'nfs-without-server.yaml', message: /modelStorage\.type is nfs but modelStorage\.nfs\.server or modelStorage\.nfs\.path is empty/ },
+  { file: 'time-slicing-without-plugin-config.yaml', message: /scheduler\.gpuMode is time-slicing but timeSlicing\.enabled is false/ },
+  { file: 'duplicate-model.yaml', message: /the model name "shapes" appears twice/ },
+  { file: 'pdb-blocks-drain.yaml', message: /gateway\.podDisruptionBudget\.minAvailable \(1\) must be below gateway\.replicaCount \(1\)/ },
+  // values.schema.json: enums, patterns and constants.
+  { file: 'unknown-policy.yaml', message: /\/scheduler\/policy': value must be one of 'binpack', 'spread'/ },
+  { file: 'root-user.yaml', message: /\/securityContext\/pod\/runAsNonRoot/ },
+  { file: 'bad-sha256.yaml', message: /\/models\/0\/sha256/ },
+];
+
+describe('broken values files', () => {
+  it.each(CASES)('$file fails with the chart message', ({ file, message }) => {
+    const result = helmTemplateRaw([join(dir, file)]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+});

@@ -1,0 +1,120 @@
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { SchedulerConfig } from '../../scheduler/config/schema.js';
+import { renderReplicaPod } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
+import { find, helmTemplate, NAMESPACE, RELEASE, VALUE_SETS, type KubeObject } from './chart.js';
+import { validateObject } from './kube-validate.js';
+
+/**
+ * The chart renders exactly what the scheduler consumes: its ConfigMap key scheduler.yaml goes through the
+ * scheduler's own loader, and replica-pod.yaml through renderReplicaPod into the pod it will create — which
+ * must be schema-valid and discoverable by the gateway's selector.
+ *
+ * The config is parsed with the scheduler's zod schema directly: scheduler/config/load.ts imports
+ * @kubernetes/client-node at run time, whose undici 8 cannot load on Node 20 (see docs/k3s.md).
+ */
+
+const prefix = `${RELEASE}-gpumux`;
+
+function schedulerConfig(objects: KubeObject[]): SchedulerConfig {
+  const result = SchedulerConfig.safeParse(parse(configMapKey(objects, `${prefix}-scheduler`, 'scheduler.yaml')));
+  if (!result.success) throw new Error(`scheduler.yaml does not parse: ${JSON.stringify(result.error.issues)}`);
+  return result.data;
+}
+
+function configMapKey(objects: KubeObject[], name: string, key: string): string {
+  const cm = find<{ data: Record<string, string> }>(objects, 'ConfigMap', name);
+  const text = cm.data[key];
+  if (text === undefined) throw new Error(`${name} has no key ${key}`);
+  return text;
+}
+
+function selectorMatches(selector: string, labels: Record<string, string>): boolean {
+  return selector.split(',').every((term) => {
+    const [key, value] = term.split('=');
+    return labels[key!] === value;
+  });
+}
+
+describe.each(VALUE_SETS)('value set $name', ({ files }) => {
+  const objects = helmTemplate(files);
+
+  it('scheduler.yaml parses with the scheduler config schema and names the chart objects', () => {
+    const config = schedulerConfig(objects);
+    expect(config.orchestrator).toMatchObject({
+      kind: 'kubernetes',
+      namespace: NAMESPACE,
+      release: RELEASE,
+      replicaTemplate: '/etc/gpumux/replica-pod.yaml',
+      owner: { kind: 'Deployment', name: `${prefix}-scheduler`, apiVersion: 'apps/v1' },
+    });
+    expect(config.leaderElection.leaseName).toBe(`${prefix}-scheduler`);
+    expect(config.profiles.configMap).toBe(`${prefix}-profiles`);
+    expect(config.models.length).toBeGreaterThan(0);
+    // The names the scheduler will use are the ones RBAC grants.
+    const role = JSON.stringify(find(objects, 'Role', `${prefix}-scheduler`));
+    expect(role).toContain(config.leaderElection.leaseName);
+    expect(role).toContain(config.profiles.configMap);
+    // The scheduler Service exposes the port the config serves on.
+    const deployment = find<V1Deployment>(objects, 'Deployment', `${prefix}-scheduler`);
+    expect(deployment.spec!.template.spec!.containers[0]!.ports![0]!.containerPort).toBe(config.httpPort);
+  });
+
+  it('replica-pod.yaml renders through renderReplicaPod into a valid pod the gateway discovers', () => {
+    const config = schedulerConfig(objects);
+    const template = parse(configMapKey(objects, `${prefix}-replica-pod`, 'replica-pod.yaml')) as V1Pod;
+    const gateway = find<V1Deployment>(objects, 'Deployment', `${prefix}-gateway`).spec!.template.spec!.containers[0]!;
+    const selector = gateway.args!.find((a) => a.startsWith('--selector='))!.slice('--selector='.length);
+    const replicaPortArg = gateway.args!.find((a) => a.startsWith('--replica-port='))!;
+
+    for (const model of config.models) {
+      const pod = renderReplicaPod(
+        template,
+        {
+          model: model.name,
+          version: '1',
+          node: 'gpu-node-3',
+          gpuIndex: 2,
+          footprintBytes: 10_307_502_080,
+          manifest: model.manifest,
+          ...(model.onnx ? { onnx: model.onnx } : {}),
+          key: `${model.name}/gpu-node-3/2/1`,
+        },
+        {
+          release: config.orchestrator.release,
+          namespace: config.orchestrator.namespace,
+          gpuMode: config.orchestrator.gpuMode,
+          replicaPort: config.orchestrator.replicaPort,
+          owner: { apiVersion: 'apps/v1', kind: 'Deployment', name: `${prefix}-scheduler`, uid: '5f0c1c9e-0000-4000-8000-000000000001' },
+        },
+      );
+      expect(validateObject(pod as KubeObject)).toEqual([]);
+      expect(pod.metadata!.name).toMatch(new RegExp(`^${RELEASE}-${model.name}-[0-9a-f]{10}$`));
+      expect(pod.metadata!.namespace).toBe(NAMESPACE);
+      expect(selectorMatches(selector, pod.metadata!.labels!)).toBe(true);
+      expect(replicaPortArg).toBe(`--replica-port=${config.orchestrator.replicaPort}`);
+
+      const replica = pod.spec!.containers.find((c) => c.name === 'replica')!;
+      expect(replica.args!.slice(0, 3)).toEqual(['replica', '--model', model.manifest]);
+      expect(replica.args).toEqual(expect.arrayContaining(['--device', 'cuda:0', '--port', String(config.orchestrator.replicaPort)]));
+      const env = Object.fromEntries((replica.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
+      expect(env).toMatchObject({ GPUMUX_NODE: 'gpu-node-3', GPUMUX_REPLICA_ID: pod.metadata!.name, NODE_NAME: 'spec.nodeName' });
+      expect(pod.spec!.nodeName).toBe('gpu-node-3');
+      if (config.orchestrator.gpuMode === 'pinned') {
+        expect(env.NVIDIA_VISIBLE_DEVICES).toBe('2');
+        expect(replica.resources!.limits!['nvidia.com/gpu']).toBeUndefined();
+      } else {
+        expect(env.NVIDIA_VISIBLE_DEVICES).toBeUndefined();
+        expect(replica.resources!.limits!['nvidia.com/gpu']).toBe('1');
+      }
+      // The ONNX path the replica is told to load is where the fetch initContainer puts it.
+      if (model.onnx) {
+        const fetch = pod.spec!.initContainers?.find((c) => c.name === 'fetch-model');
+        const preloaded = !fetch;
+        if (!preloaded) expect(fetch!.args).toContain(model.onnx);
+        expect(replica.volumeMounts!.some((m) => m.name === 'models' && model.onnx!.startsWith(m.mountPath + '/'))).toBe(true);
+      }
+    }
+  });
+});

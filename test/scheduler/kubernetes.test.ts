@@ -1,0 +1,169 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { V1Pod } from '@kubernetes/client-node';
+import { createLogger } from '../../common/log.js';
+import { SchedulerConfig, type SchedulerConfigInput } from '../../scheduler/config/schema.js';
+import { createKubernetesStack, type KubernetesStack } from '../../scheduler/kubernetes-stack.js';
+import { LABELS, REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
+import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
+import { REPO_ROOT } from '../helpers/replica-process.js';
+import path from 'node:path';
+
+// The scheduler against a Kubernetes-API-shaped server, through the real @kubernetes/client-node over HTTP.
+
+const NS = 'gpumux';
+const template: V1Pod = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { labels: { 'app.kubernetes.io/name': 'gpumux' } },
+  spec: {
+    runtimeClassName: 'nvidia',
+    containers: [{ name: 'replica', image: 'gpumux:test', args: ['--max-batch', '2'], resources: { limits: { 'nvidia.com/gpu': '1' } } }],
+  },
+};
+
+function config(over: Partial<SchedulerConfigInput> = {}): SchedulerConfig {
+  return SchedulerConfig.parse({
+    models: [{ name: 'codetr', manifest: path.join(REPO_ROOT, 'models/codetr'), minReplicas: 3, maxReplicas: 3 }],
+    // Port 1 refuses connections at once: these pods have no replica behind them.
+    orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: 1, drainTimeout: '1s' },
+    demand: { interval: '150ms' },
+    leaderElection: { enabled: false },
+    ...over,
+  } satisfies SchedulerConfigInput);
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const gpuOf = (p: KubeObject): string => `${p.spec?.nodeName}/${p.metadata.labels?.[LABELS.gpu]}`;
+
+describe('scheduler on Kubernetes', () => {
+  let api: KubeApiServer;
+  const stacks: KubernetesStack[] = [];
+  const logger = createLogger({ test: 'kubernetes' }, process.env.DEBUG_K8S ? undefined : () => undefined);
+
+  beforeEach(async () => {
+    api = await startKubeApiServer();
+    api.addNode('gpu-a', { 'nvidia.com/gpu.count': '2', 'nvidia.com/gpu.memory': '24564', 'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090' });
+    api.addNode('gpu-b', { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564', 'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090' });
+    api.addNode('cpu-only', {});
+  });
+  afterEach(async () => {
+    for (const s of stacks.splice(0)) await s.stop();
+    await api.close();
+  });
+
+  async function start(cfg: SchedulerConfig, identity = 'scheduler-a'): Promise<KubernetesStack> {
+    const stack = await createKubernetesStack({ config: cfg, kubeConfig: api.kubeConfig(NS), template, identity, logger });
+    stacks.push(stack);
+    await stack.start();
+    return stack;
+  }
+  const pods = (): KubeObject[] => api.list('pods', NS, REPLICA_SELECTOR);
+
+  it('creates the pods the plan calls for, one starting replica per GPU at a time', async () => {
+    await start(config());
+    // Binpack: two on gpu-a/0, one on gpu-a/1; the second on gpu-a/0 waits for the first to be ready.
+    await until('first pods', () => pods().length === 2);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(pods().map(gpuOf).sort()).toEqual(['gpu-a/0', 'gpu-a/1']);
+    api.runPods(NS, REPLICA_SELECTOR);
+    await until('third pod', () => pods().length === 3);
+    expect(pods().map(gpuOf).sort()).toEqual(['gpu-a/0', 'gpu-a/0', 'gpu-a/1']);
+
+    const pod = pods().find((p) => p.metadata.labels?.[LABELS.gpu] === '1')!;
+    const container = (pod.spec as unknown as V1Pod['spec'])!.containers[0]!;
+    expect(pod.metadata.name).toMatch(/^gpumux-codetr-[0-9a-f]{10}$/);
+    expect(pod.metadata.labels).toMatchObject({ [LABELS.model]: 'codetr', [LABELS.version]: '1', [LABELS.node]: 'gpu-a', 'app.kubernetes.io/name': 'gpumux' });
+    expect(pod.metadata.annotations?.['gpumux.io/footprint-bytes']).toBe(String(9830 * 1024 ** 2));
+    expect(container.env).toEqual(
+      expect.arrayContaining([
+        { name: 'NVIDIA_VISIBLE_DEVICES', value: '1' },
+        { name: 'GPUMUX_REPLICA_ID', value: pod.metadata.name },
+        { name: 'GPUMUX_NODE', value: 'gpu-a' },
+      ]),
+    );
+    expect(container.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
+    expect(container.args).toEqual(['replica', '--model', path.join(REPO_ROOT, 'models/codetr'), '--port', '1', '--host', '0.0.0.0', '--device', 'cuda:0', '--max-batch', '2']);
+  });
+
+  it('notices a deleted pod and replaces it', async () => {
+    const cfg = config();
+    await start(cfg);
+    await until('two pods', () => pods().length === 2);
+    api.runPods(NS, REPLICA_SELECTOR);
+    await until('three pods', () => pods().length === 3);
+    api.runPods(NS, REPLICA_SELECTOR);
+    const victim = pods()[0]!.metadata.name!;
+    api.remove('pods', NS, victim);
+    await until('replacement', () => pods().length === 3 && !pods().some((p) => p.metadata.name === victim));
+  });
+
+  it('a node that disappears gets its replicas re-placed', async () => {
+    await start(config({ policy: 'spread' }));
+    await until('three pods', () => pods().length === 3);
+    expect(pods().map(gpuOf).sort()).toEqual(['gpu-a/0', 'gpu-a/1', 'gpu-b/0']);
+    api.runPods(NS, REPLICA_SELECTOR);
+    api.removeNode('gpu-b');
+    await until('re-placed', () => {
+      const gpus = pods().map(gpuOf).sort();
+      return gpus.length === 3 && !gpus.includes('gpu-b/0') ? gpus : undefined;
+    });
+  });
+
+  it('OOM feedback: a replica killed by CUDA OOM raises the footprint and the plan spreads out', async () => {
+    const stack = await start(config());
+    await until('two pods', () => pods().length === 2);
+    api.runPods(NS, REPLICA_SELECTOR);
+    await until('three pods', () => pods().length === 3);
+    api.runPods(NS, REPLICA_SELECTOR);
+    const onShared = pods().find((p) => p.metadata.labels?.[LABELS.gpu] === '0')!;
+    api.setPodStatus(NS, onShared.metadata.name!, {
+      phase: 'Failed',
+      containerStatuses: [{ name: 'replica', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, reason: 'Error', message: 'CUDA failure 2: out of memory' } } }],
+    });
+    // 9830 MiB × 1.25 = 12288 MiB: two no longer fit a 24564 MiB GPU with the reserve, so one per GPU.
+    await until('one per GPU', () => {
+      const gpus = pods().map(gpuOf).sort();
+      return JSON.stringify(gpus) === JSON.stringify(['gpu-a/0', 'gpu-a/1', 'gpu-b/0']) || (api.runPods(NS, REPLICA_SELECTOR), undefined);
+    });
+    const cm = await until('profiles saved', () => api.get('configmaps', NS, 'gpumux-profiles'));
+    const saved = JSON.parse((cm.data as Record<string, string>)['profiles.json']!) as { profiles: { model: string; oomEvents: number; oomFloorBytes: number }[] };
+    expect(saved.profiles).toEqual([expect.objectContaining({ model: 'codetr', oomEvents: 1, oomFloorBytes: Math.ceil(9830 * 1024 ** 2 * 1.25) })]);
+    expect(stack.scheduler.plan()?.memoryUtilization).toBeLessThan(0.55);
+  });
+
+  it('of two scheduler instances only the lease holder acts; the other takes over when it stops', async () => {
+    const le = { enabled: true, leaseName: 'gpumux-scheduler', leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '100ms' };
+    const a = await start(config({ leaderElection: le }), 'scheduler-a');
+    const b = await start(config({ leaderElection: le }), 'scheduler-b');
+    await until('a leader', () => a.isLeader() !== b.isLeader());
+    for (let i = 0; i < 5; i++) {
+      api.runPods(NS, REPLICA_SELECTOR);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await until('three pods', () => pods().length === 3);
+    await new Promise((r) => setTimeout(r, 500));
+    // Never more than the plan: nobody but the leader created pods.
+    expect(pods()).toHaveLength(3);
+    expect(api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods' && r.status === 201)).toHaveLength(3);
+    expect([a, b].filter((s) => s.isLeader())).toHaveLength(1);
+    const lease = api.get('leases', NS, 'gpumux-scheduler')!;
+    const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
+    expect((lease.spec as { holderIdentity: string }).holderIdentity).toBe(leader === a ? 'scheduler-a' : 'scheduler-b');
+
+    await leader.stop();
+    stacks.splice(stacks.indexOf(leader), 1);
+    await until('follower leads', () => follower.isLeader());
+    const victim = pods()[0]!.metadata.name!;
+    api.remove('pods', NS, victim);
+    await until('replaced by the new leader', () => pods().length === 3 && !pods().some((p) => p.metadata.name === victim));
+  });
+});

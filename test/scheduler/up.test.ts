@@ -1,0 +1,124 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterView } from '../../gateway/operator/cluster-view.js';
+import { drawImage } from '../helpers/images.js';
+import { REPO_ROOT } from '../helpers/replica-process.js';
+
+// `gpumux up` (npm start's stack) as a real child process on ports 0: scheduler + replica processes on
+// two virtual GPUs + gateway.
+
+/** Replica processes started by `pid` (its other children, e.g. tsx's esbuild service, do not count). */
+const childrenOf = (pid: number): number[] => {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => / replica --model /.test(line))
+      .map((line) => Number(line.trim().split(/\s+/)[0]))
+      .filter((n) => n > 0);
+  } catch {
+    return [];
+  }
+};
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('gpumux up', () => {
+  let up: ChildProcess;
+  let stdout = '';
+  let stderr = '';
+  let dir: string;
+  const urls: Record<string, string> = {};
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'gpumux-up-'));
+    up = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), 'up', '--port', '0', '--admin-port', '0', '--scheduler-port', '0', '--profiles', path.join(dir, 'profiles.json')],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GPUMUX_LOG_LEVEL: 'info' } },
+    );
+    up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    up.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
+    await until('the ready line', () => stdout.includes('ready:') || (up.exitCode !== null && Promise.reject(new Error(`up exited: ${stderr}`))), 120_000);
+    for (const name of ['clients', 'operators', 'scheduler']) urls[name] = /https?:\/\/[^\s]+/.exec(new RegExp(`${name}:\\s+(\\S+)`).exec(stdout)![1]!)![0]!.replace(/\/v1\/plan$/, '');
+  }, 150_000);
+
+  afterAll(async () => {
+    if (up && up.exitCode === null) {
+      up.kill('SIGKILL');
+      for (const pid of childrenOf(up.pid!)) process.kill(pid, 'SIGKILL');
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const detect = async (): Promise<{ status: number; body: { detections: { name: string; box: number[] }[] } }> => {
+    const jpeg = await drawImage({ width: 640, height: 480, rects: [{ box: [100, 120, 300, 260], color: 'red' }] });
+    const res = await fetch(`${urls.clients}/v1/models/shapes/detect`, { method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' } });
+    return { status: res.status, body: (await res.json()) as { detections: { name: string; box: number[] }[] } };
+  };
+  const cluster = async (): Promise<ClusterView> => (await fetch(`${urls.operators}/v1/cluster`)).json() as Promise<ClusterView>;
+
+  it('prints the URLs and packs three shapes replicas on one virtual GPU (binpack)', async () => {
+    expect(stdout).toMatch(/ready: shapes@local\/0 shapes@local\/0 shapes@local\/0/);
+    const plan = (await (await fetch(`${urls.scheduler}/v1/plan`)).json()) as { policy: string; memoryUtilization: number };
+    expect(plan.policy).toBe('binpack');
+    // 3 × 2 GiB on 2 × 8 GiB
+    expect(plan.memoryUtilization).toBeCloseTo(6 / 16, 5);
+    const view = await until('gateway sees 3 ready replicas', async () => {
+      const v = await cluster();
+      return v.totals.readyReplicas === 3 ? v : undefined;
+    });
+    expect(view.gpus.find((g) => g.id.includes('local-0') || g.index === 0)?.replicas).toHaveLength(3);
+  });
+
+  it('serves a detection through the gateway', async () => {
+    const { status, body } = await detect();
+    expect(status).toBe(200);
+    expect(body.detections).toHaveLength(1);
+    expect(body.detections[0]!.name).toBe('red');
+    const [x1, y1, x2, y2] = body.detections[0]!.box;
+    expect(Math.abs(x1! - 100) + Math.abs(y1! - 120) + Math.abs(x2! - 300) + Math.abs(y2! - 260)).toBeLessThan(12);
+  });
+
+  it('replaces a killed replica', async () => {
+    const before = childrenOf(up.pid!);
+    expect(before).toHaveLength(3);
+    process.kill(before[0]!, 'SIGKILL');
+    await until('a new replica process', () => {
+      const now = childrenOf(up.pid!);
+      return now.length === 3 && !now.includes(before[0]!);
+    });
+    await until('3 ready replicas again', async () => (await cluster()).totals.readyReplicas === 3);
+    expect((await detect()).status).toBe(200);
+    const metrics = await (await fetch(`${urls.scheduler}/metrics`)).text();
+    expect(metrics).toMatch(/gpumux_scheduler_replica_failures_total\{model="shapes",kind="crash"\} 1/);
+  });
+
+  it('stops cleanly on SIGINT, leaving no replica process', async () => {
+    const replicas = childrenOf(up.pid!);
+    expect(replicas.length).toBeGreaterThan(0);
+    up.kill('SIGINT');
+    const [code] = (await once(up, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(replicas.filter(alive)).toEqual([]);
+  });
+});

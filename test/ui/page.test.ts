@@ -1,0 +1,150 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, segmentBoxes, waitForAttribute, waitForCount, watchProblems } from './browser.js';
+import { clusterView, gpu, replica } from './cluster-fixture.js';
+import { startFixtureServer } from './fixture-server.js';
+
+// Page behaviour with a hand-built ClusterView (the real stack is in operator-view.test.ts).
+const GiB = 1024 ** 3;
+
+function twoNodes() {
+  return clusterView(
+    [
+      gpu('node-a', 0, [
+        replica('a0-1', { footprintBytes: 1 * GiB }),
+        replica('a0-2', { footprintBytes: 3 * GiB, state: 'warming' }),
+      ]),
+      gpu(
+        'node-b',
+        0,
+        [replica('b0-1', { footprintBytes: 6 * GiB, model: 'codetr', inFlight: 2, queueLength: 1 })],
+        24 * GiB,
+        512 * 1024 ** 2,
+      ),
+    ],
+    {
+      plan: {
+        generatedAt: new Date().toISOString(),
+        policy: 'binpack',
+        memoryUtilization: 0.5,
+        actions: [
+          { type: 'create', model: 'shapes', node: 'node-b', gpuIndex: 0, replicaId: null, reason: 'demand' },
+        ],
+      },
+    },
+  );
+}
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('operator view page', () => {
+  it('draws bars to capacity scale, groups by node, and survives a GPU disappearing', async () => {
+    const server = await startFixtureServer(twoNodes());
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const problems = watchProblems(page);
+    try {
+      await page.goto(`${server.url}/ui`);
+      await page.waitForSelector('li.seg.replica');
+      expect(
+        await page.$$eval('[data-node]', (nodes) => nodes.map((n) => n.getAttribute('data-node'))),
+      ).toEqual(['node-a', 'node-b']);
+      // the 8 GiB bar is a third of the 24 GiB one
+      const tracks = await page.$$eval('ol.track', (ts) => ts.map((t) => t.getBoundingClientRect().width));
+      expect(tracks[0]! / tracks[1]!).toBeCloseTo(8 / 24, 2);
+      const boxes = await segmentBoxes(page);
+      const expected: Record<string, number> = { 'a0-1': 1 / 8, 'a0-2': 3 / 8, 'b0-1': 6 / 24 };
+      for (const box of boxes)
+        expect(Math.abs(box.width - expected[box.id]! * box.trackWidth)).toBeLessThan(1.5);
+      expect(boxes.find((b) => b.id === 'a0-2')!.state).toBe('warming');
+      expect(await page.textContent('#plan')).toContain('add a shapes replica on node-b / GPU 0');
+      expect(await page.getAttribute('#connection', 'data-mode')).toBe('live');
+
+      // node-b's GPU goes away: one bar left, and the change is written down
+      const view = twoNodes();
+      server.setView(clusterView([view.gpus[0]!]));
+      await waitForCount(page, 'ol.track', 1);
+      expect(await page.textContent('#changes')).toMatch(/GPU node-b \/ GPU 0 is gone/);
+      expect(await page.textContent('#changes')).toMatch(/replica b0-1 \(codetr\) left node-b \/ GPU 0/);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  });
+
+  it('falls back to polling /v1/cluster when server-sent events fail, and says when the gateway is gone', async () => {
+    const server = await startFixtureServer(twoNodes(), { breakEvents: true });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/ui`);
+      await page.waitForSelector('li.seg.replica');
+      expect(await page.getAttribute('#connection', 'data-mode')).toBe('polling');
+      expect(await page.$$eval('li.seg.replica', (s) => s.length)).toBe(3);
+
+      await server.close();
+      await waitForAttribute(page, '#connection', 'data-mode', 'offline');
+      expect(await page.textContent('#connection-mode')).toMatch(/unreachable/);
+      // the last picture stays readable
+      expect(await page.$$eval('li.seg.replica', (s) => s.length)).toBe(3);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('follows a dark colour scheme and keeps segment text readable in both', async () => {
+    const server = await startFixtureServer(twoNodes());
+    try {
+      for (const colorScheme of ['light', 'dark'] as const) {
+        const page = await browser.newPage({ colorScheme });
+        await page.goto(`${server.url}/ui`);
+        await page.waitForSelector('li.seg.replica');
+        const colours = await page.evaluate<Colours>(`(() => {
+          const style = (el) => getComputedStyle(el);
+          return {
+            body: style(document.body).backgroundColor,
+            text: style(document.body).color,
+            segments: Array.from(document.querySelectorAll('li.seg.replica[data-state="ready"]'), (li) => ({
+              fg: style(li).color,
+              bg: style(li).backgroundColor,
+            })),
+          };
+        })()`);
+        const bodyLuminance = luminance(colours.body);
+        if (colorScheme === 'dark') expect(bodyLuminance).toBeLessThan(0.05);
+        else expect(bodyLuminance).toBeGreaterThan(0.8);
+        expect(contrast(colours.text, colours.body)).toBeGreaterThanOrEqual(7);
+        expect(colours.segments.length).toBe(2);
+        for (const { fg, bg } of colours.segments) expect(contrast(fg, bg)).toBeGreaterThanOrEqual(4.5); // WCAG AA
+        await page.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+interface Colours {
+  body: string;
+  text: string;
+  segments: { fg: string; bg: string }[];
+}
+
+/** WCAG relative luminance of a CSS `rgb(r, g, b)` colour. */
+function luminance(css: string): number {
+  const [r, g, b] = (css.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+function contrast(a: string, b: string): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
