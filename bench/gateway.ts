@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     const large = path.join(dir, 'large.bin');
     writeFileSync(large, Buffer.alloc(200 * 1024, 0x5a));
     const path_ = '/v2/models/shapes/infer';
-    const rows: { body: string; target: string; result: WrkResult }[] = [];
+    const rows: { body: string; target: string; result: WrkResult; idle: WrkResult }[] = [];
     for (const [body, file] of [
       ['tiny (13 B)', tiny],
       ['200 KiB', large],
@@ -213,29 +213,42 @@ async function main(): Promise<void> {
         ['gateway', gatewayUrl],
       ] as const) {
         await wrk(base + path_, script, 1, connections); // warm-up (JIT, keep-alive pools)
-        rows.push({ body, target, result: await wrk(base + path_, script, seconds, connections) });
+        const result = await wrk(base + path_, script, seconds, connections);
+        // One connection: latency with no queueing, what a proxy adds to a single request.
+        const idle = await wrk(base + path_, script, Math.min(seconds, 3), 1);
+        rows.push({ body, target, result, idle });
       }
     }
-    const table = rows.map(({ body, target, result }) => {
-      const direct = rows.find((r) => r.body === body && r.target === 'direct')!.result;
+    const table = rows.map(({ body, target, result, idle }) => {
+      const direct = rows.find((r) => r.body === body && r.target === 'direct')!;
       return {
         body,
         target,
         rps: Math.round(result.rps),
         p50Ms: Number(result.p50Ms.toFixed(3)),
         p99Ms: Number(result.p99Ms.toFixed(3)),
-        addedP50Ms: Number((result.p50Ms - direct.p50Ms).toFixed(3)),
         errors: result.errors,
+        c1P50Ms: Number(idle.p50Ms.toFixed(3)),
+        c1P99Ms: Number(idle.p99Ms.toFixed(3)),
+        c1AddedP50Ms: Number((idle.p50Ms - direct.idle.p50Ms).toFixed(3)),
       };
     });
     const ratios = ['tiny (13 B)', '200 KiB'].map((body) => {
       const g = rows.find((r) => r.body === body && r.target === 'gateway')!.result;
       const n = rows.find((r) => r.body === body && r.target === 'nginx')!.result;
-      return { body, gatewayOverNginxThroughput: Number((g.rps / n.rps).toFixed(3)), gatewayMinusNginxP50Ms: Number((g.p50Ms - n.p50Ms).toFixed(3)) };
+      const gi = rows.find((r) => r.body === body && r.target === 'gateway')!.idle;
+      const ni = rows.find((r) => r.body === body && r.target === 'nginx')!.idle;
+      const di = rows.find((r) => r.body === body && r.target === 'direct')!.idle;
+      return {
+        body,
+        gatewayOverNginxThroughput: Number((g.rps / n.rps).toFixed(3)),
+        gatewayAddedP50Ms: Number((gi.p50Ms - di.p50Ms).toFixed(3)),
+        nginxAddedP50Ms: Number((ni.p50Ms - di.p50Ms).toFixed(3)),
+      };
     });
     if (args.json) process.stdout.write(JSON.stringify({ seconds, connections, table, ratios }, null, 2) + '\n');
     else {
-      console.log(`wrk -t1 -c${connections} -d${seconds}s, POST ${path_}; upstream: stand-in replica (instant JSON answer)`);
+      console.log(`wrk -t1 -c${connections} -d${seconds}s (and -c1 for the c1 columns), POST ${path_}; upstream: stand-in replica (instant JSON answer)`);
       console.table(table);
       console.table(ratios);
     }

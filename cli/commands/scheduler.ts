@@ -1,8 +1,49 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger } from '../../common/log.js';
+import { loadSchedulerConfig } from '../../scheduler/config/load.js';
+import { schedulerApp } from '../../scheduler/http.js';
+import { listenApp } from '../../scheduler/http-server.js';
+import { createKubernetesStack } from '../../scheduler/kubernetes-stack.js';
 
-// Placeholder until the scheduler issue lands; owned by whoever builds scheduler.
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0..65535');
+  return n;
+}
+
+/**
+ * `gpumux scheduler --config scheduler.yaml`: the scheduler on a cluster (orchestrator kubernetes):
+ * GPU inventory from node labels, replica pods from the template, leader election through a Lease,
+ * `GET /v1/plan`, `/healthz`, `/metrics` on --http-port. For a local stack use `gpumux up`.
+ */
 export function schedulerCommand(): Command {
-  return new Command('scheduler').description('(not built yet)').action(() => {
-    throw new Error('gpumux scheduler is not built yet');
-  });
+  return new Command('scheduler')
+    .description('run the scheduler on Kubernetes: pack replica pods onto GPUs by measured footprint')
+    .requiredOption('--config <file>', 'scheduler YAML (docs/contracts.md §4)', '/etc/gpumux/scheduler.yaml')
+    .option('--http-port <port>', 'port of /v1/plan, /healthz, /metrics (default: the config\'s httpPort, 8070)', port)
+    .option('--host <host>', 'address to bind', '0.0.0.0')
+    .action(async (flags: { config: string; httpPort?: number; host: string }) => {
+      const logger = createLogger({ component: 'scheduler' });
+      const config = await loadSchedulerConfig(flags.config);
+      if (config.orchestrator.kind !== 'kubernetes') {
+        throw new Error('gpumux scheduler runs the kubernetes orchestrator; for local replicas use `gpumux up`');
+      }
+      const stack = await createKubernetesStack({ config, logger });
+      const http = await listenApp(schedulerApp({ scheduler: stack.scheduler, isLeader: stack.isLeader }), flags.httpPort ?? config.httpPort, flags.host);
+      logger.info('scheduler listening', { url: http.url, namespace: config.orchestrator.namespace, policy: config.policy });
+      await stack.start();
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) process.exit(130);
+        stopping = true;
+        logger.info('stopping', { signal });
+        // Stopping releases the lease so a standby takes over at once.
+        void Promise.all([stack.stop(), http.close()]).then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
 }

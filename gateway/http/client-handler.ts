@@ -3,7 +3,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { GpumuxError, toGpumuxError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { EMPTY_BODY, readBody } from '../proxy/body.js';
+import { HeldBody } from '../proxy/body.js';
 import { deadlineMs } from '../proxy/deadline.js';
 import { newRequestId, type ForwardObserver, type Forwarder } from '../proxy/forward.js';
 import { writeError } from '../proxy/respond.js';
@@ -47,7 +47,9 @@ export function createClientHandler(options: ClientHandlerOptions): (req: Incomi
       const ms = deadlineMs(req.headers['timeout'], defaultTimeoutMs);
       timer = setTimeout(() => cancel.cancel(true), ms);
       res.once('close', onClose);
-      const body = route.method === 'POST' ? await readBody(req, maxBodyBytes) : EMPTY_BODY;
+      const body = route.method === 'POST' ? HeldBody.read(req, maxBodyBytes) : HeldBody.empty();
+      // Small bodies are sent whole (one write upstream); large ones start streaming at once (HeldBody).
+      if (!body.streams) await body.whole();
       const base = {
         model: route.model,
         version: route.version,

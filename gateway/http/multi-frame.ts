@@ -1,9 +1,10 @@
 import { GpumuxError, isErrorCode, statusOf, toGpumuxError, v1ErrorBody } from '../../common/errors.js';
-import type { HeldBody } from '../proxy/body.js';
+import { HeldBody } from '../proxy/body.js';
 import type { Forwarder, ForwardRequest } from '../proxy/forward.js';
 
 /** The parts of a multipart detect request: its `image` fields in order. */
 export async function imageFields(contentType: string, body: HeldBody): Promise<Blob[]> {
+  await body.whole();
   let form: FormData;
   try {
     form = await new Response(Buffer.concat(body.chunks, body.length), { headers: { 'content-type': contentType } }).formData();
@@ -40,7 +41,7 @@ export async function detectFramesAcross(
         ...f,
         path,
         method: 'POST',
-        body: { chunks: [bytes], length: bytes.length },
+        body: HeldBody.of(bytes),
         headers: {
           'content-type': sniffImageType(bytes, frame.type),
           'content-length': String(bytes.length),

@@ -47,7 +47,8 @@ export function createInventory(options: InventoryOptions): Inventory {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlightPoll: Promise<void> | undefined;
-  const pollTimeoutMs = Math.max(250, Math.min(pollIntervalMs, 2000));
+  // Generous: a busy replica (or a loaded host) answering late is not a dead one; refused connections fail fast anyway.
+  const pollTimeoutMs = Math.max(1000, Math.min(2 * pollIntervalMs, 5000));
 
   function reindex(): void {
     const next = new Map<string, ReplicaRecord[]>();

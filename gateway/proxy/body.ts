@@ -1,64 +1,123 @@
 import type { IncomingMessage } from 'node:http';
 import { GpumuxError } from '../../common/errors.js';
 
-/** A request body held as the chunks Node delivered (never concatenated): sent, and re-sent on a retry. */
-export interface HeldBody {
-  chunks: Buffer[];
-  length: number;
-}
-
-export const EMPTY_BODY: HeldBody = { chunks: [], length: 0 };
+/** Bodies declared larger than this are streamed to the replica while they arrive (see HeldBody). */
+export const STREAM_THRESHOLD_BYTES = 64 * 1024;
 
 /**
- * Reads the request body up to `limit` bytes (413 PAYLOAD_TOO_LARGE beyond, checked against Content-Length
- * first so an oversized upload is refused before it is read).
+ * A request body, held once as the chunks Node delivers (bounded by the body limit) and never copied on the
+ * way in. Small bodies are sent as one Buffer once complete. Large ones (declared Content-Length above
+ * STREAM_THRESHOLD_BYTES) are streamed to the first replica as they arrive — a tee: the same chunks stay
+ * held, so a retry on another replica re-sends them from memory. Memory stays bounded by the body limit
+ * times the requests admitted (the per-model queue is bounded too).
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<HeldBody> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
+export class HeldBody {
+  chunks: Buffer[] = [];
+  length = 0;
+  complete = false;
+  error: GpumuxError | null = null;
+  /** Content-Length the client declared (null: chunked). */
+  declared: number | null = null;
+  private wake: (() => void) | null = null;
+
+  static empty(): HeldBody {
+    const b = new HeldBody();
+    b.complete = true;
+    b.declared = 0;
+    return b;
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
+
+  static of(bytes: Buffer): HeldBody {
+    const b = new HeldBody();
+    b.chunks = [bytes];
+    b.length = b.declared = bytes.length;
+    b.complete = true;
+    return b;
+  }
+
+  /** Starts holding `req`'s body; 413 PAYLOAD_TOO_LARGE beyond `limit` (checked on Content-Length first). */
+  static read(req: IncomingMessage, limit: number): HeldBody {
+    const b = new HeldBody();
+    const header = req.headers['content-length'];
+    b.declared = header === undefined ? null : Number(header);
+    if (b.declared !== null && b.declared > limit) {
+      b.fail(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
+      req.resume();
+      return b;
+    }
     const onData = (chunk: Buffer): void => {
-      length += chunk.length;
-      if (length > limit) {
+      b.length += chunk.length;
+      if (b.length > limit) {
         cleanup();
         req.resume();
-        reject(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
+        b.fail(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
         return;
       }
-      chunks.push(chunk);
+      b.chunks.push(chunk);
+      b.notify();
     };
     const onEnd = (): void => {
       cleanup();
-      resolve({ chunks, length });
+      b.complete = true;
+      b.notify();
     };
-    const onError = (err: Error): void => {
+    const onError = (): void => {
       cleanup();
-      reject(new GpumuxError('CLIENT_CLOSED', 'client closed the request', { cause: err }));
+      b.fail(new GpumuxError('CLIENT_CLOSED', 'client closed the request'));
     };
-    const onAborted = (): void => onError(new Error('aborted'));
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
-      req.off('aborted', onAborted);
+      req.off('aborted', onError);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
-    req.on('aborted', onAborted);
-  });
-}
+    req.on('aborted', onError);
+    return b;
+  }
 
-/**
- * The body in the form undici sends fastest: one Buffer, written in one go. Several chunks are joined once
- * (and the join is kept, so a retry re-sends the same Buffer without copying again).
- */
-export function bodyForUpstream(body: HeldBody): Buffer | null {
-  if (body.chunks.length === 0) return null;
-  if (body.chunks.length > 1) body.chunks = [Buffer.concat(body.chunks, body.length)];
-  return body.chunks[0]!;
+  /** Resolves once the whole body is held; rejects with its error (413, client gone). */
+  async whole(): Promise<void> {
+    while (!this.complete) {
+      if (this.error) throw this.error;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    if (this.error) throw this.error;
+  }
+
+  /** True when this body should be streamed rather than sent whole. */
+  get streams(): boolean {
+    return !this.complete && this.declared !== null && this.declared > STREAM_THRESHOLD_BYTES;
+  }
+
+  /** One Buffer for undici's fastest path (several chunks are joined once, and the join kept for retries). */
+  buffer(): Buffer | null {
+    if (this.chunks.length === 0) return null;
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.length)];
+    return this.chunks[0]!;
+  }
+
+  /** The chunks as they arrive, for streaming to the first replica. */
+  async *stream(): AsyncGenerator<Buffer> {
+    let i = 0;
+    for (;;) {
+      while (i < this.chunks.length) yield this.chunks[i++]!;
+      if (this.error) throw this.error;
+      if (this.complete) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private fail(err: GpumuxError): void {
+    this.error = err;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
 }

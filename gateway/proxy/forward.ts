@@ -7,7 +7,8 @@ import type { Inventory } from '../inventory/inventory.js';
 import type { ReplicaRecord } from '../inventory/records.js';
 import type { RoutingContext } from '../routing/types.js';
 import type { Admission } from './admission.js';
-import { bodyForUpstream, type HeldBody } from './body.js';
+import type { Readable } from 'node:stream';
+import type { HeldBody } from './body.js';
 import type { Cancellation } from './cancellation.js';
 import { upstreamHeaders } from './headers.js';
 import { StreamHandler, retryableStatus, type AttemptOutcome } from './stream-handler.js';
@@ -88,7 +89,8 @@ export function createForwarder({ inventory, admission, maxRetries, observer, lo
 
   return {
     async forward(f) {
-      const headers = upstreamHeaders(f.req.headers, f.requestId, f.method === 'GET' ? null : f.body.length);
+      const { body } = f;
+      const headers = upstreamHeaders(f.req.headers, f.requestId, f.method === 'GET' ? null : body.complete ? body.length : body.declared);
       const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
       let tried: Set<ReplicaRecord> | undefined;
       for (let n = 0; ; n++) {
@@ -100,9 +102,12 @@ export function createForwarder({ inventory, admission, maxRetries, observer, lo
           (tried ??= new Set()).add(replica);
           retryOnStatus = hasAlternative(f.model, tried);
         }
+        // The first attempt may stream a large body as it arrives; a retry re-sends the held chunks.
+        if (n > 0) await body.whole();
+        const payload = body.streams ? (body.stream() as unknown as Readable) : body.buffer(); // undici takes async iterables
         const outcome = await new Promise<AttemptOutcome>((resolve) => {
           replica.pool.dispatch(
-            { path: f.path, method: f.method, headers, body: bodyForUpstream(f.body) },
+            { path: f.path, method: f.method, headers, body: payload },
             new StreamHandler(f.res, f.requestId, retryOnStatus, f.cancel, resolve),
           );
         });
@@ -119,6 +124,7 @@ export function createForwarder({ inventory, admission, maxRetries, observer, lo
             failure(replica, f.cancel, outcome.error);
             return outcome.status;
           case 'failed': {
+            if (body.error) throw body.error; // the client's body failed (too large, client gone): not the replica's fault
             const final = failure(replica, f.cancel, outcome.error);
             if (final) throw final;
             if (n >= maxRetries) throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: outcome.error });
@@ -140,7 +146,7 @@ export function createForwarder({ inventory, admission, maxRetries, observer, lo
         const started = performance.now();
         let response: Dispatcher.ResponseData;
         try {
-          response = await replica.pool.request({ path: f.path, method: f.method, headers: f.headers, body: bodyForUpstream(f.body), signal });
+          response = await replica.pool.request({ path: f.path, method: f.method, headers: f.headers, body: f.body.buffer(), signal });
         } catch (err) {
           admission.release(replica);
           const final = failure(replica, f.cancel, err);

@@ -29,6 +29,9 @@ export class StreamHandler implements Dispatcher.DispatchHandler {
   private streaming = false;
   private retrying = false;
   private finished = false;
+  /** The first body chunk, held back so that a one-chunk answer leaves in a single write with res.end(). */
+  private first: Buffer | null = null;
+  private wroteBody = false;
   private readonly offCancel: () => void;
 
   constructor(
@@ -59,6 +62,15 @@ export class StreamHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.retrying) return;
+    if (!this.wroteBody && this.first === null) {
+      this.first = chunk;
+      return;
+    }
+    this.wroteBody = true;
+    if (this.first !== null) {
+      this.res.write(this.first);
+      this.first = null;
+    }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', () => controller.resume());
@@ -67,7 +79,9 @@ export class StreamHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.retrying) return this.finish({ kind: 'retry', status: this.status });
-    this.res.end();
+    if (this.first !== null) this.res.end(this.first);
+    else this.res.end();
+    this.first = null;
     this.finish({ kind: 'done', status: this.status });
   }
 

@@ -5,6 +5,13 @@ const SHAPES: Bucket[] = [
   [480, 640],
   [640, 480],
 ];
+// Co-DETR as shipped: host buckets in input pixels; the graph enlarges them 1.6× to the ones below
+const CODETR_HOST: Bucket[] = [
+  [720, 1280],
+  [800, 1280],
+  [1280, 720],
+  [1280, 800],
+];
 const CODETR: Bucket[] = [
   [1152, 2048],
   [1280, 2048],
@@ -26,6 +33,10 @@ describe('letterbox', () => {
     ['Co-DETR 1920×1280', 1920, 1280, [2048, 1280], CODETR, [1920, 1280], [1280, 2048]],
     ['Co-DETR portrait 720×1280', 720, 1280, [2048, 1280], CODETR, [1152, 2048], [2048, 1152]],
     ['Co-DETR square 1000', 1000, 1000, [2048, 1280], CODETR, [1280, 1280], [1280, 2048]],
+    ['Co-DETR host 1280×720 stays 1:1', 1280, 720, [1280, 800], CODETR_HOST, [1280, 720], [720, 1280]],
+    ['Co-DETR host 1920×1080 shrinks', 1920, 1080, [1280, 800], CODETR_HOST, [1280, 720], [720, 1280]],
+    ['Co-DETR host 640×480 enlarges', 640, 480, [1280, 800], CODETR_HOST, [1067, 800], [800, 1280]],
+    ['Co-DETR host portrait 720×1280', 720, 1280, [1280, 800], CODETR_HOST, [720, 1280], [1280, 720]],
   ] as const)('%s', (_name, w, h, scale, buckets, resized, bucket) => {
     const lb = letterbox(w, h, { scale, buckets });
     expect([lb.resizedWidth, lb.resizedHeight]).toEqual(resized);

@@ -30,6 +30,33 @@ describe('postprocess: boxes kind', () => {
     ]);
   });
 
+  it('divides by graphUpscale first: boxes of a graph that enlarged its input are in its own pixels', () => {
+    // Co-DETR geometry: 1280×720 copied 1:1 into host bucket [720, 1280], enlarged 1.6× in the graph
+    const codetr = letterbox(1280, 720, {
+      scale: [1280, 800],
+      buckets: [
+        [720, 1280],
+        [800, 1280],
+      ],
+    });
+    expect([codetr.resizedWidth, codetr.scaleX]).toEqual([1280, 1]);
+    const out = postprocess(
+      // (160, 192)–(480, 416) in the graph's 2048×1152 pixels = (100, 120)–(300, 260) in the frame
+      { kind: 'boxes', boxes: [160, 192, 480, 416, 0, 1150, 3000, 1200], scores: [0.9, 0.8], labels: [0, 1] },
+      { ...base, letterbox: codetr, graphUpscale: 1.6 },
+    );
+    expect(out.map((d) => d.box.map((v) => +v.toFixed(9)))).toEqual([
+      [100, 120, 300, 260],
+      [0, 718.75, 1280, 720], // clamped to the frame
+    ]);
+    // without the factor the same outputs would land 1.6× too far (the bug this option exists for)
+    const unscaled = postprocess(
+      { kind: 'boxes', boxes: [160, 192, 480, 416], scores: [0.9], labels: [0] },
+      { ...base, letterbox: codetr },
+    );
+    expect(unscaled[0]!.box).toEqual([160, 192, 480, 416]);
+  });
+
   it('drops boxes that clamping leaves empty (in the padding)', () => {
     const out = postprocess({ kind: 'boxes', boxes: [10, 400, 50, 470], scores: [0.9], labels: [0] }, base);
     expect(out).toEqual([]);
@@ -96,6 +123,17 @@ describe('postprocess: logits kind', () => {
     expect(out.map((d) => d.label)).toEqual([0, 1, 0]);
     expect(out.map((d) => +d.score.toFixed(6))).toEqual([0.6, 0.4, 0.333333]);
     expect(out[1]!.box.map((v) => +v.toFixed(6))).toEqual([640, 240, 1280, 720]);
+  });
+
+  it('ignores graphUpscale: normalised boxes are the same fraction of the host bucket and of the graph input', () => {
+    const logits = [logit(0.9), -9, -9, -9, -9, -9];
+    const run = (graphUpscale?: number) =>
+      postprocess(
+        { kind: 'logits', logits, boxes, numQueries: 3, numClasses: 2, activation: 'sigmoid' },
+        { ...base, ...(graphUpscale ? { graphUpscale } : {}) },
+      );
+    expect(run(1.6)).toEqual(run());
+    expect(run(1.6)[0]!.box.map((v) => +v.toFixed(6))).toEqual([128, 96, 384, 288]);
   });
 
   it('sigmoid is the logistic function', () => expect(sigmoid(0)).toBe(0.5));

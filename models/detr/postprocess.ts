@@ -5,8 +5,10 @@ import { topK } from './topk.js';
 /**
  * DETR-family post-processing for one image: model outputs → detections in original-image pixels.
  * Two output contracts (see the manifest's `outputs.kind`):
- * - `boxes`: already post-processed xyxy boxes in model-input pixels with scores and labels;
+ * - `boxes`: already post-processed xyxy boxes in the graph's pixels with scores and labels;
  * - `logits`: raw heads `pred_logits` [Q, C] and `pred_boxes` [Q, 4] (cxcywh, normalised to the padded input).
+ * A graph that enlarges its input (manifest `preprocess.graphUpscale`) reports `boxes` in its enlarged pixels;
+ * normalised boxes are the same at either size.
  */
 
 export interface PostprocessOptions {
@@ -15,11 +17,13 @@ export interface PostprocessOptions {
   threshold: number;
   topK: number;
   nms: { iouThreshold: number; classAware: boolean } | null;
+  /** The graph's in-graph resize factor (manifest `preprocess.graphUpscale`); default 1. */
+  graphUpscale?: number;
 }
 
 export interface BoxesOutputs {
   kind: 'boxes';
-  /** [K, 4] xyxy in model-input pixels. */
+  /** [K, 4] xyxy in the graph's pixels (input pixels × graphUpscale). */
   boxes: ArrayLike<number>;
   /** [K]. */
   scores: ArrayLike<number>;
@@ -42,7 +46,8 @@ export interface LogitsOutputs {
 export type DetrOutputs = BoxesOutputs | LogitsOutputs;
 
 export function postprocess(outputs: DetrOutputs, options: PostprocessOptions): ScoredBox[] {
-  const candidates = outputs.kind === 'boxes' ? fromBoxes(outputs) : fromLogits(outputs, options);
+  const candidates =
+    outputs.kind === 'boxes' ? fromBoxes(outputs, options.graphUpscale ?? 1) : fromLogits(outputs, options);
   const mapped: ScoredBox[] = [];
   for (const c of candidates) {
     if (!(c.score >= options.threshold)) continue;
@@ -54,12 +59,14 @@ export function postprocess(outputs: DetrOutputs, options: PostprocessOptions): 
   return kept.sort((a, b) => b.score - a.score).slice(0, options.topK);
 }
 
-function fromBoxes(o: BoxesOutputs): ScoredBox[] {
+/** xyxy in the graph's pixels → input (bucket) pixels, where the letterbox maps from. */
+function fromBoxes(o: BoxesOutputs, graphUpscale: number): ScoredBox[] {
   const out: ScoredBox[] = [];
+  const input = (v: number | undefined) => Number(v) / graphUpscale;
   for (let i = 0; i < o.scores.length; i++) {
     const b = i * 4;
     out.push({
-      box: [Number(o.boxes[b]), Number(o.boxes[b + 1]), Number(o.boxes[b + 2]), Number(o.boxes[b + 3])],
+      box: [input(o.boxes[b]), input(o.boxes[b + 1]), input(o.boxes[b + 2]), input(o.boxes[b + 3])],
       score: Number(o.scores[i]),
       label: Number(o.labels[i]),
     });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { loadModel, parseManifest, ManifestError } from './load.js';
+import { graphBucket } from './schema.js';
 
 const shapes = JSON.parse(readFileSync(new URL('../shapes/manifest.json', import.meta.url), 'utf8')) as Record<
   string,
@@ -27,7 +28,32 @@ describe('manifest', () => {
     const { manifest } = await loadModel('models/codetr');
     expect(manifest.memory.declaredBytes).toBe(9830 * 1024 * 1024);
     expect(manifest.labels).toHaveLength(80);
-    expect(manifest.preprocess.resize.scale).toEqual([2048, 1280]);
+    // the host resizes into (1280, 800); the graph enlarges 1.6× to mmdet's Large test scale (2048, 1280)
+    expect(manifest.preprocess.resize.scale).toEqual([1280, 800]);
+    expect(manifest.preprocess.graphUpscale).toBe(1.6);
+    expect(manifest.preprocess.buckets.map((b) => graphBucket(b, 1.6))).toEqual([
+      [1152, 2048],
+      [1280, 2048],
+      [2048, 1152],
+      [2048, 1280],
+    ]);
+  });
+
+  it('defaults graphUpscale to 1, so manifests without it keep their meaning', () => {
+    expect('graphUpscale' in (shapes.preprocess as object)).toBe(false);
+    expect(parseManifest(shapes).preprocess.graphUpscale).toBe(1);
+    const upscaled = parseManifest({ ...shapes, preprocess: { ...(shapes.preprocess as object), graphUpscale: 2 } });
+    expect(upscaled.preprocess.graphUpscale).toBe(2);
+    expect(graphBucket([480, 640], 2)).toEqual([960, 1280]);
+  });
+
+  it.each([
+    ['below 1 (the graph enlarges; shrinking belongs on the host)', 0.5, 'preprocess.graphUpscale'],
+    ['not a number', '1.6', 'preprocess.graphUpscale'],
+    ['that makes a graph side fractional (480 × 1.001 = 480.48)', 1.001, 'preprocess.buckets[0]'],
+  ])('refuses a graphUpscale %s', (_what, graphUpscale, field) => {
+    const err = errorOf({ ...shapes, preprocess: { ...(shapes.preprocess as object), graphUpscale } });
+    expect(err.message).toContain(field);
   });
 
   it.each([

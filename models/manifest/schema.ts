@@ -54,6 +54,12 @@ export const Preprocess = z
       .strict(),
     /** Static input shapes [height, width]; the image is resized then padded bottom/right into the smallest that fits. */
     buckets: z.array(shape2).min(1),
+    /**
+     * The graph resizes its input by this factor (bilinear) before the backbone; host-side `resize.scale` and
+     * `buckets` are in input pixels. Lets the host decode at camera size and copy rows while the GPU enlarges
+     * (Co-DETR: 1280×720 in, 2048×1152 to the backbone). `boxes`-kind outputs are then in the graph's pixels.
+     */
+    graphUpscale: z.number().min(1).default(1),
     /** Round each bucket's sides to a multiple of this (mmdet pads to 32). */
     padValue: z.number().min(0).max(255).default(0),
     colorSpace: z.enum(['RGB', 'BGR']).default('RGB'),
@@ -165,10 +171,31 @@ export const Manifest = z
         message: 'a UINT8 image input is normalised inside the graph: set { "inGraph": true }',
       });
     }
+    const { graphUpscale, buckets } = m.preprocess;
+    buckets.forEach(([h, w], i) => {
+      // the graph's own shape must be whole pixels, or its Resize rounds and the geometry drifts
+      if (!isWhole(h * graphUpscale) || !isWhole(w * graphUpscale)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['preprocess', 'buckets', i],
+          message: `bucket [${h}, ${w}] × graphUpscale ${graphUpscale} is not a whole number of pixels`,
+        });
+      }
+    });
     if (m.inputs.image.datatype === 'UINT8' && m.inputs.image.layout !== 'NHWC') {
       ctx.addIssue({ code: 'custom', path: ['inputs', 'image', 'layout'], message: 'UINT8 image inputs must be NHWC' });
     }
   });
+
+/** Within float error of an integer (1.6 × 720 is 1152.0000000000002 in doubles). */
+function isWhole(v: number): boolean {
+  return Math.abs(v - Math.round(v)) < 1e-6;
+}
+
+/** A bucket [height, width] in the graph's own pixels (after its in-graph resize). */
+export function graphBucket(bucket: readonly [number, number], graphUpscale: number): [number, number] {
+  return [Math.round(bucket[0] * graphUpscale), Math.round(bucket[1] * graphUpscale)];
+}
 
 export type Manifest = z.infer<typeof Manifest>;
 export type Preprocess = z.infer<typeof Preprocess>;

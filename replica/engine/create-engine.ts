@@ -221,6 +221,7 @@ export const createEngine: CreateEngine = (options) => {
           threshold,
           topK: manifest.postprocess.topK,
           nms: manifest.postprocess.nms,
+          graphUpscale: manifest.preprocess.graphUpscale,
         });
         const detections: Detection[] = boxes.map((b) => ({
           box: b.box.map((v) => Math.round(v * 100) / 100) as Detection['box'],

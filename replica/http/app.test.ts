@@ -183,6 +183,11 @@ describe('KServe v2 metadata and health', () => {
       name: 'shapes',
       versions: ['1'],
       inputs: [{ name: 'images', datatype: 'UINT8' }],
+      outputs: [
+        { name: 'boxes', datatype: 'FP32' },
+        { name: 'scores', datatype: 'FP32' },
+        { name: 'labels', datatype: 'INT64' },
+      ],
     });
     const other = await app.request('/v2/models/cats');
     expect(other.status).toBe(404);
@@ -404,7 +409,11 @@ describe('POST /v2/models/{m}/infer', () => {
     const json = JSON.parse(raw.subarray(0, jsonLength).toString()) as {
       outputs: { name: string; parameters?: { binary_data_size: number }; data?: number[] }[];
     };
-    expect(json.outputs[0]).toMatchObject({ name: 'scores', parameters: { binary_data_size: 12 } });
+    expect(json.outputs[0]).toMatchObject({
+      name: 'scores',
+      datatype: 'FP32',
+      parameters: { binary_data_size: 12 },
+    });
     expect(json.outputs[1]).toMatchObject({ name: 'labels', data: [0, 1, 2] });
     const scores = new Float32Array(
       raw.subarray(jsonLength).buffer.slice(raw.byteOffset + jsonLength, raw.byteOffset + jsonLength + 12),
@@ -451,7 +460,7 @@ describe('POST /v2/models/{m}/infer', () => {
       'a wrong datatype',
       {
         body: JSON.stringify({
-          inputs: [{ name: 'images', datatype: 'FLOAT32', shape: [1, 1, 1, 3], data: [1, 2, 3] }],
+          inputs: [{ name: 'images', datatype: 'FP32', shape: [1, 1, 1, 3], data: [1, 2, 3] }],
         }),
       },
       400,

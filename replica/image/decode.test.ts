@@ -37,6 +37,23 @@ describe('createDecoder (real sharp)', () => {
     expect(g! + b!).toBeLessThan(60);
   });
 
+  it('copies a frame already at the host scale without resampling (Co-DETR: 1280×720 into [720, 1280])', async () => {
+    const raw = Buffer.alloc(1280 * 720 * 3);
+    for (let i = 0, s = 1; i < raw.length; i++) raw[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+    const png = await sharp(raw, { raw: { width: 1280, height: 720, channels: 3 } }).png().toBuffer();
+    const codetr = createDecoder({
+      scale: [1280, 800],
+      buckets: [
+        [720, 1280],
+        [800, 1280],
+      ],
+      maxPixels: 40_000_000,
+    });
+    const d = await codetr(png);
+    expect([d.letterbox.resizedWidth, d.letterbox.resizedHeight, d.letterbox.scaleX]).toEqual([1280, 720, 1]);
+    expect(d.pixels.equals(raw)).toBe(true); // lossless in, identical out: no filter touched it
+  });
+
   it('applies EXIF orientation before anything else', async () => {
     // displayed 480×640 (portrait), stored 640×480 with orientation 6
     const jpeg = await drawImage({

@@ -86,17 +86,14 @@ export function createDecoder(options: DecodeOptions) {
     }
     const lb = letterbox(width, height, { scale, buckets, allowUpscale });
     try {
-      const { data, info } = await sharp(bytes, {
-        limitInputPixels: maxPixels,
-        failOn: 'error',
-        sequentialRead: true,
-      })
+      let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', sequentialRead: true })
         .rotate()
         .removeAlpha()
-        .toColourspace('srgb')
-        .resize(lb.resizedWidth, lb.resizedHeight, { fit: 'fill', kernel, fastShrinkOnLoad })
-        .raw()
-        .toBuffer({ resolveWithObject: true });
+        .toColourspace('srgb');
+      // 1:1 (a camera frame at the model's host scale, e.g. Co-DETR's 1280×720): decode only, no resampling
+      if (lb.resizedWidth !== width || lb.resizedHeight !== height)
+        pipeline = pipeline.resize(lb.resizedWidth, lb.resizedHeight, { fit: 'fill', kernel, fastShrinkOnLoad });
+      const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
       if (info.channels !== 3 || info.width !== lb.resizedWidth || info.height !== lb.resizedHeight) {
         throw new Error(`unexpected decode result ${info.width}×${info.height}×${info.channels}`);
       }

@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicaStats } from '../../replica/contract.js';
 import { drawImage } from '../helpers/images.js';
 import { sampleValue } from '../helpers/prometheus.js';
-import { startReplica } from '../helpers/replica-process.js';
+import {
+  startReplica as startReplicaProcess,
+  type ReplicaProcess,
+  type StartReplicaOptions,
+} from '../helpers/replica-process.js';
 
 /** Start-up, drain and SIGTERM of real replica processes. */
 
@@ -12,6 +16,17 @@ const detect = (url: string, body: Buffer, type = 'image/png') =>
 async function stats(url: string): Promise<ReplicaStats> {
   return ReplicaStats.parse(await (await fetch(`${url}/v1/stats`)).json());
 }
+
+/** Every replica a test starts is killed after it, whatever the test did (a failed assertion included). */
+const started: ReplicaProcess[] = [];
+async function startReplica(options: StartReplicaOptions): Promise<ReplicaProcess> {
+  const replica = await startReplicaProcess(options);
+  started.push(replica);
+  return replica;
+}
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((r) => r.stop('SIGKILL', 1000)));
+});
 
 describe('replica lifecycle (real processes)', () => {
   it('SIGTERM during load: admitted requests complete, new ones get 503 DRAINING, exit code 0', async () => {

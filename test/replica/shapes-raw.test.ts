@@ -43,7 +43,7 @@ describe('models/shapes-raw (real replica)', () => {
     }
   });
 
-  it('infers from a binary FLOAT32 NCHW tensor and returns the raw heads', async () => {
+  it('infers from a binary FP32 NCHW tensor and returns the raw heads', async () => {
     const [h, w] = [480, 640];
     const px = drawPixels({ width: w, height: h, rects: [{ box: [64, 48, 320, 240], color: 'green' }] });
     const input = new Float32Array(3 * h * w);
@@ -56,7 +56,7 @@ describe('models/shapes-raw (real replica)', () => {
         inputs: [
           {
             name: 'images',
-            datatype: 'FLOAT32',
+            datatype: 'FP32',
             shape: [1, 3, h, w],
             parameters: { binary_data_size: bytes.byteLength },
           },
@@ -99,6 +99,23 @@ describe('models/shapes-raw (real replica)', () => {
     const logits = logitsOut!.data!;
     expect(logits[1 * 3 + 1]).toBeGreaterThan(5); // green query, green class: sigmoid ≈ 1
     expect(logits[0]).toBeLessThan(-5); // red query finds nothing
+  });
+
+  it('accepts ONNX spelling FLOAT32 as an alias of FP32 in JSON requests', async () => {
+    const [h, w] = [640, 480]; // the portrait bucket
+    const res = await fetch(`${replica.url}/v2/models/shapes-raw/infer`, {
+      method: 'POST',
+      body: JSON.stringify({
+        inputs: [
+          { name: 'images', datatype: 'FLOAT32', shape: [1, 3, h, w], data: new Array(3 * h * w).fill(-2) },
+        ],
+        outputs: [{ name: 'pred_logits' }],
+      }),
+    });
+    const body = (await res.json()) as { outputs: { datatype: string; data: number[] }[] };
+    expect(res.status, JSON.stringify(body).slice(0, 200)).toBe(200);
+    expect(body.outputs[0]!.datatype).toBe('FP32');
+    expect(Math.max(...body.outputs[0]!.data)).toBeLessThan(-5); // an all-dark frame: nothing found
   });
 
   it('refuses a UINT8 tensor for the float input', async () => {

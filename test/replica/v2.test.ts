@@ -82,7 +82,7 @@ describe('KServe v2 (real replica)', () => {
       name: 'shapes',
       versions: ['1'],
       inputs: [{ name: 'images', datatype: 'UINT8' }],
-      outputs: expect.arrayContaining([expect.objectContaining({ name: 'boxes', datatype: 'FLOAT32' })]),
+      outputs: expect.arrayContaining([expect.objectContaining({ name: 'boxes', datatype: 'FP32' })]),
     });
   });
 
@@ -144,7 +144,7 @@ describe('KServe v2 (real replica)', () => {
     const [boxes, scores, labels] = body.outputs;
     expect(boxes).toMatchObject({
       name: 'boxes',
-      datatype: 'FLOAT32',
+      datatype: 'FP32', // the protocol's name, not ONNX's FLOAT32
       shape: [2, 3, 4],
       parameters: { binary_data_size: 2 * 3 * 4 * 4 },
     });
@@ -183,7 +183,7 @@ describe('KServe v2 (real replica)', () => {
     const raw = Buffer.from(await res.arrayBuffer());
     const body = JSON.parse(raw.subarray(0, jsonLength).toString()) as V2Response;
     expect(body.outputs).toEqual([
-      { name: 'boxes', datatype: 'FLOAT32', shape: [1, 3, 4], parameters: { binary_data_size: 48 } },
+      { name: 'boxes', datatype: 'FP32', shape: [1, 3, 4], parameters: { binary_data_size: 48 } },
     ]);
     const boxes = new Float32Array(new Uint8Array(raw.subarray(jsonLength)).buffer);
     expect(Array.from(boxes.subarray(0, 4))).toEqual([50, 60, 250, 300]);
@@ -232,7 +232,7 @@ describe('KServe v2 (real replica)', () => {
     [
       'a wrong datatype',
       '/v2/models/shapes',
-      () => ({ body: tensor({ datatype: 'FLOAT32' }) }),
+      () => ({ body: tensor({ datatype: 'FP32' }) }),
       400,
       'INVALID_TENSOR',
     ],

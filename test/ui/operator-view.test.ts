@@ -141,7 +141,7 @@ describe('operator view on the local stack', () => {
     // gone from its bar, or drawn as failed/unreachable/warming: anything but ready
     await waitForAttributeNot(page, segment, 'data-state', 'ready');
     const seenAfterMs = Date.now() - killedAt;
-    const shownAs = (await page.getAttribute(segment, 'data-state').catch(() => null)) ?? 'gone';
+    const shownAs = (await (await page.$(segment))?.getAttribute('data-state')) ?? 'gone';
     console.info(JSON.stringify({ msg: 'killed replica shown', replica: victim, shownAs, seenAfterMs }));
     expect(seenAfterMs).toBeLessThan(5000);
     expect(await page.textContent('#changes')).toContain(victim);

@@ -85,6 +85,17 @@ def patch_msda(mode):
 class CoDinoOnnx(nn.Module):
     """images uint8 [N,H,W,3] RGB -> pred_logits [N,900,80] (pre-sigmoid), pred_boxes [N,900,4] (cxcywh, 0..1).
 
+    graph_upscale (the manifest's preprocess.graphUpscale, 1.6 for gpumux's Co-DETR): `images` arrive at the
+    host bucket (e.g. 720x1280, a 1280x720 camera frame copied as is) and the graph enlarges them bilinearly
+    (F.interpolate, align_corners=False: ONNX Resize linear / pytorch_half_pixel) to the backbone's size
+    (1152x2048, mmdet's Large test scale) before normalising, on the GPU. mmdet resizes the original image with
+    cv2.resize(INTER_LINEAR) straight to that size: the same half-pixel bilinear sampling, but cv2 computes
+    uint8 with 11-bit fixed-point weights and rounds to uint8, while this stays float (within ~0.5-1 grey
+    level, < 0.02 after normalisation). Frames larger than the host scale are shrunk on the host first (1920x1080
+    -> 1280x720 -> 2048x1152 here, vs 1920x1080 -> 2048x1152 in mmdet), so they lose the detail between.
+    pred_boxes are normalised, hence the same relative to the host bucket and to the enlarged input; with
+    with_mask, img_masks arrive at the host bucket too and are enlarged (nearest) where pixels are zeroed.
+
     Re-implements CoDINOHead.forward's inference part instead of calling it, because that forward builds the
     padding masks from `img_metas` (Python ints: batch_input_shape, img_shape) and returns every decoder layer
     plus the encoder's feature maps for the auxiliary heads; the export needs neither.
@@ -102,21 +113,30 @@ class CoDinoOnnx(nn.Module):
     padded input" in both variants.
     """
 
-    def __init__(self, detector, with_mask=False):
+    def __init__(self, detector, with_mask=False, graph_upscale=1.0):
         super().__init__()
+        if graph_upscale < 1:
+            raise ValueError(f"graph_upscale must be >= 1, got {graph_upscale}")
         self.detector = detector
         self.head = detector.query_head
         self.with_mask = with_mask
+        self.graph_upscale = float(graph_upscale)
         self.register_buffer("mean", torch.tensor(MEAN, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(STD, dtype=torch.float32).view(1, 3, 1, 1))
 
     def forward(self, images, img_masks=None):
         x = images.permute(0, 3, 1, 2).to(torch.float32)
+        if self.graph_upscale != 1.0:
+            # before normalising, as mmdet resizes pixels before its data_preprocessor normalises them
+            x = F.interpolate(x, scale_factor=self.graph_upscale, mode="bilinear", align_corners=False)
         x = (x - self.mean) / self.std
         pad = None
         if self.with_mask:
-            pad = img_masks.to(torch.float32).unsqueeze(1)  # [N,1,H,W]
-            x = x * (1.0 - pad)
+            pad = img_masks.to(torch.float32).unsqueeze(1)  # [N,1,h,w] at the host bucket
+            # nearest keeps it binary; the transformer's per-level masks and the valid ratios below are taken
+            # from `pad` itself (a nearest resize to each level gives the same cells from either size)
+            pad_full = pad if self.graph_upscale == 1.0 else F.interpolate(pad, size=x.shape[-2:], mode="nearest")
+            x = x * (1.0 - pad_full)
         # CoDETR.extract_feat: Swin-L backbone (4 levels) + ChannelMapper neck (num_outs=5: strides 4..64)
         feats = self.detector.extract_feat(x)
         logits, boxes = self.decode(list(feats), pad)

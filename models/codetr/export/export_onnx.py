@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Exports MMDetection's Co-DINO 5-scale Swin-L (co_dino_5scale_swin_large_16e_o365tococo) to gpumux's ONNX.
 
-    images       uint8   [N,H,W,3]  RGB, resized keep-ratio into (2048, 1280) and padded bottom/right
+    images       uint8   [N,h,w,3]  RGB at the host bucket: resized keep-ratio into (1280, 800) and padded
+                                    bottom/right (a 1280x720 frame is copied as is into 720x1280)
     pred_logits  float32 [N,900,80] last decoder layer, before sigmoid
-    pred_boxes   float32 [N,900,4]  cxcywh, normalised to the padded input
+    pred_boxes   float32 [N,900,4]  cxcywh, normalised to the padded input (host bucket = enlarged input)
 
-Normalisation (mean 123.675/116.28/103.53, std 58.395/57.12/57.375) happens inside the graph. gpumux does the
-sigmoid, top-300 and class-aware NMS in TypeScript (manifest.json `outputs`, `postprocess`).
+The graph first enlarges `images` by the manifest's preprocess.graphUpscale (1.6: bilinear, ONNX Resize) to
+mmdet's Large test scale (2048, 1280), e.g. 720x1280 -> 1152x2048, then normalises (mean
+123.675/116.28/103.53, std 58.395/57.12/57.375), on the GPU: the replica's CPU only decodes and copies rows
+(codino_wrapper.CoDinoOnnx explains how this compares to mmdet's cv2 resize). gpumux does the sigmoid,
+top-300 and class-aware NMS in TypeScript (manifest.json `outputs`, `postprocess`).
 
 Static shapes, merged into one file: every (batch, height, width) in the manifest — buckets x batch sizes
 1..maxBatch — is traced on its own at a fixed shape, then merge_buckets.py joins the graphs into one
@@ -66,10 +70,45 @@ def parse_args(argv):
 
 
 def export_shapes(manifest, batch_sizes):
+    """(batch, height, width) of every graph to trace, at the host buckets (the graph's input shape)."""
     buckets = [tuple(b) for b in manifest["preprocess"]["buckets"]]  # [height, width]
     if batch_sizes is None:
         batch_sizes = list(range(1, manifest["batching"]["maxBatch"] + 1))
     return [(n, h, w) for (h, w) in buckets for n in batch_sizes]
+
+
+def graph_upscale_of(manifest):
+    return float(manifest["preprocess"].get("graphUpscale", 1))
+
+
+def backbone_size(h, w, upscale):
+    """The enlarged size the backbone sees; whole pixels and a multiple of 32 (mmdet's pad_size_divisor), or
+    the export would not be the model mmdet runs."""
+    size = []
+    for side in (h, w):
+        big = side * upscale
+        if abs(big - round(big)) > 1e-6 or round(big) % 32:
+            raise SystemExit(f"bucket side {side} x graphUpscale {upscale} = {big:g}: not a whole multiple of 32")
+        size.append(int(round(big)))
+    return tuple(size)
+
+
+def check_upscale(model, upscale):
+    """The enlargement must be in the graph as a bilinear half-pixel Resize (what F.interpolate(...,
+    align_corners=False) exports), and only when the manifest asks for one."""
+    if upscale == 1:
+        return
+    found = []
+    for node in model.graph.node:
+        if node.op_type == "Resize":
+            attrs = {a.name: a.s.decode() for a in node.attribute if a.type == a.STRING}
+            found.append(attrs)
+            if attrs.get("mode") == "linear" and attrs.get("coordinate_transformation_mode") in (
+                "half_pixel",
+                "pytorch_half_pixel",
+            ):
+                return
+    raise SystemExit(f"graphUpscale {upscale}: no bilinear half-pixel Resize in the graph (Resize nodes: {found})")
 
 
 def export_one(torch, wrapper, shape, path, opset, with_mask, device):
@@ -99,8 +138,9 @@ def export_one(torch, wrapper, shape, path, opset, with_mask, device):
     print(f"exported {n}x{h}x{w} -> {path} in {time.time() - started:.0f} s", file=sys.stderr)
 
 
-def check_graph(onnx, path, shape):
+def check_graph(onnx, path, shape, upscale=1.0):
     model = onnx.load(path)
+    check_upscale(model, upscale)
     onnx.checker.check_model(path)  # by path: works past protobuf's 2 GiB limit with external data
     custom = sorted({node.domain for node in model.graph.node if node.domain not in ("", "ai.onnx")})
     if custom:
@@ -136,17 +176,20 @@ def main(argv=None):
         manifest = json.load(f)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes else None
     shapes = export_shapes(manifest, batch_sizes)
+    upscale = graph_upscale_of(manifest)
+    for _, h, w in shapes:
+        backbone_size(h, w, upscale)  # fails before the (slow) model load
     os.makedirs(args.out_dir, exist_ok=True)
 
     detector = load_detector(args.config, args.checkpoint, args.device)
     undo = patch_msda(args.msda)
     try:
-        wrapper = CoDinoOnnx(detector, with_mask=args.with_mask).to(args.device).eval()
+        wrapper = CoDinoOnnx(detector, with_mask=args.with_mask, graph_upscale=upscale).to(args.device).eval()
         paths = []
         for shape in shapes:
             path = os.path.join(args.out_dir, "bucket-{}x{}x{}.onnx".format(*shape))
             export_one(torch, wrapper, shape, path, args.opset, args.with_mask, args.device)
-            check_graph(onnx, path, shape)
+            check_graph(onnx, path, shape, upscale)
             paths.append(path)
             if args.device.startswith("cuda"):
                 torch.cuda.empty_cache()  # each trace holds activations of the largest shape
@@ -166,7 +209,7 @@ def main(argv=None):
     digest = sha256_of(out)
     print(json.dumps({"file": out, "bytes": os.path.getsize(out), "sha256": digest,
                       "shapes": ["x".join(map(str, s)) for s in merged_shapes], "opset": args.opset,
-                      "msda": args.msda}, indent=2))
+                      "graph_upscale": upscale, "msda": args.msda}, indent=2))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@ The outputs depend on the pixels (per-channel means), on a weight shared by ever
 weights are) and on a constant that differs per bucket (as folded positional encodings do), and every graph
 ends in a static Reshape, so running a graph on another shape fails, like the real export.
 
+Also the in-graph enlargement alone (upscale_graph): `images` uint8 [N,H,W,3] -> `upscaled` float32
+[N,3,H*g,W*g], the Cast, Transpose and Resize (linear, pytorch_half_pixel, scales) that
+F.interpolate(scale_factor=g, mode="bilinear", align_corners=False) exports to at opset 17.
+
 Usage: python3 make_fixture.py OUT_DIR [--with-mask] N,H,W [N,H,W ...]   -> OUT_DIR/bucket-NxHxW.onnx
+       python3 make_fixture.py OUT_DIR --upscale G N,H,W [N,H,W ...]      -> OUT_DIR/upscale-NxHxW.onnx
 """
 import os
 import sys
@@ -72,13 +77,49 @@ def bucket_graph(n, h, w, with_mask=False):
     return model
 
 
+def upscale_graph(n, h, w, upscale, mode="linear"):
+    """codino_wrapper's first ops with graph_upscale: uint8 NHWC -> float NCHW -> bilinear Resize by `upscale`."""
+    out_h, out_w = round(h * upscale), round(w * upscale)
+    nodes = [
+        helper.make_node("Cast", ["images"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("Transpose", ["x"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node(
+            "Resize",
+            ["nchw", "", "scales"],
+            ["upscaled"],
+            mode=mode,
+            coordinate_transformation_mode="pytorch_half_pixel",
+            nearest_mode="floor",
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        f"upscale_{n}x{h}x{w}",
+        [helper.make_tensor_value_info("images", TensorProto.UINT8, [n, h, w, 3])],
+        [helper.make_tensor_value_info("upscaled", TensorProto.FLOAT, [n, 3, out_h, out_w])],
+        initializer=[numpy_helper.from_array(np.array([1, 1, upscale, upscale], dtype=np.float32), "scales")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def main(argv):
     with_mask = "--with-mask" in argv
+    upscale = None
+    if "--upscale" in argv:
+        at = argv.index("--upscale")
+        upscale = float(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
     out_dir, *specs = [a for a in argv if a != "--with-mask"]
     os.makedirs(out_dir, exist_ok=True)
     for spec in specs:
         n, h, w = (int(v) for v in spec.split(","))
-        onnx.save(bucket_graph(n, h, w, with_mask), os.path.join(out_dir, f"bucket-{n}x{h}x{w}.onnx"))
+        if upscale is not None:
+            onnx.save(upscale_graph(n, h, w, upscale), os.path.join(out_dir, f"upscale-{n}x{h}x{w}.onnx"))
+        else:
+            onnx.save(bucket_graph(n, h, w, with_mask), os.path.join(out_dir, f"bucket-{n}x{h}x{w}.onnx"))
 
 
 if __name__ == "__main__":

@@ -22,3 +22,19 @@ describe.skipIf(!pythonNumpy)('verify_onnx.py helpers', () => {
     expect(run.status, run.stderr).toBe(0);
   });
 });
+
+// export_onnx.py's shape and graphUpscale checks (test_export_helpers.py) need onnx too, not torch.
+const pythonOnnx = spawnSync(PYTHON, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
+if (!pythonOnnx)
+  console.warn('export_onnx.py helper tests skipped: /usr/bin/python3 cannot import onnx (python3-onnx)');
+
+describe.skipIf(!pythonOnnx)('export_onnx.py helpers', () => {
+  it('pass the Python unit tests', () => {
+    const run = spawnSync(PYTHON, ['-B', '-m', 'unittest', '-v', 'test_export_helpers.py'], {
+      cwd: HERE,
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toMatch(/Ran 6 tests/);
+    expect(run.status, run.stderr).toBe(0);
+  });
+});

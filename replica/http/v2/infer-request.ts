@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { GpumuxError } from '../../../common/errors.js';
 import type { RawTensor } from '../../engine/types.js';
-import { elementCount, flattenJson, fromBinary, fromJson, isDatatype } from './tensors.js';
+import { elementCount, flattenJson, fromBinary, fromJson, fromProtocolDatatype } from './tensors.js';
 
 /**
  * Parses a v2 `POST .../infer` body: plain JSON, or the binary tensor extension — the first
@@ -118,8 +118,12 @@ export function parseInferRequest(
     if (seen.has(input.name)) throw new GpumuxError('INVALID_TENSOR', `${where} is given twice`);
     seen.add(input.name);
     refuseUnsupported(input.parameters, where);
-    if (!isDatatype(input.datatype)) {
-      throw new GpumuxError('INVALID_TENSOR', `${where}: datatype "${input.datatype}" is not supported`);
+    const datatype = fromProtocolDatatype(input.datatype);
+    if (!datatype) {
+      throw new GpumuxError(
+        'INVALID_TENSOR',
+        `${where}: datatype "${input.datatype}" is not supported (UINT8, INT32, INT64, FP16, FP32, BOOL)`,
+      );
     }
     const count = elementCount(input.name, input.shape);
     const size = input.parameters?.binary_data_size;
@@ -136,19 +140,14 @@ export function parseInferRequest(
           `${where}: binary_data_size ${size} runs past the end of the body (${binary.byteLength - offset} bytes left)`,
         );
       }
-      const data = fromBinary(input.name, input.datatype, binary.subarray(offset, offset + size), count);
+      const data = fromBinary(input.name, datatype, binary.subarray(offset, offset + size), count);
       offset += size;
-      return { name: input.name, datatype: input.datatype, shape: input.shape, data };
+      return { name: input.name, datatype, shape: input.shape, data };
     }
     if (input.data === undefined)
       throw new GpumuxError('INVALID_TENSOR', `${where} has neither "data" nor binary_data_size`);
     const values = flattenJson(input.name, input.data, count);
-    return {
-      name: input.name,
-      datatype: input.datatype,
-      shape: input.shape,
-      data: fromJson(input.name, input.datatype, values),
-    };
+    return { name: input.name, datatype, shape: input.shape, data: fromJson(input.name, datatype, values) };
   });
   if (offset !== binary.byteLength) {
     throw new GpumuxError(

@@ -1,6 +1,6 @@
 import type { RawTensor } from '../../engine/types.js';
 import { HEADER_LENGTH, type RequestedOutput } from './infer-request.js';
-import { toBinary, toJson } from './tensors.js';
+import { toBinary, toJson, toProtocolDatatype } from './tensors.js';
 
 export interface EncodedResponse {
   body: Uint8Array | string;
@@ -28,7 +28,7 @@ export function encodeInferResponse({
 }): EncodedResponse {
   const binaries: Uint8Array[] = [];
   const outputs = tensors.map((tensor, i) => {
-    const base = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape };
+    const base = { name: tensor.name, datatype: toProtocolDatatype(tensor.datatype), shape: tensor.shape };
     if (requested[i]?.binary) {
       const bytes = toBinary(tensor);
       binaries.push(bytes);

@@ -8,6 +8,7 @@ import { assertServedModel } from '../model.js';
 import { endpoint } from '../request-tracking.js';
 import { HEADER_LENGTH, parseInferRequest } from './infer-request.js';
 import { encodeInferResponse } from './infer-response.js';
+import { toProtocolDatatype } from './tensors.js';
 
 export interface V2RoutesOptions {
   engine: Engine;
@@ -58,8 +59,8 @@ export function v2Routes({
         name: manifest.name,
         versions: [manifest.version],
         platform: 'onnxruntime_onnx',
-        inputs: meta.inputs,
-        outputs: meta.outputs,
+        inputs: meta.inputs.map((t) => ({ ...t, datatype: toProtocolDatatype(t.datatype) })),
+        outputs: meta.outputs.map((t) => ({ ...t, datatype: toProtocolDatatype(t.datatype) })),
       });
     });
 
@@ -91,7 +92,7 @@ export function v2Routes({
         if (known.datatype !== input.datatype) {
           throw new GpumuxError(
             'INVALID_TENSOR',
-            `input "${input.name}" must be ${known.datatype}, got ${input.datatype}`,
+            `input "${input.name}" must be ${toProtocolDatatype(known.datatype)}, got ${toProtocolDatatype(input.datatype)}`,
           );
         }
       }

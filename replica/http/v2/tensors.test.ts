@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   elementCount,
   flattenJson,
+  fromProtocolDatatype,
   floatToHalf,
   fromBinary,
   fromJson,
   halfToFloat,
   toBinary,
   toJson,
+  toProtocolDatatype,
 } from './tensors.js';
 
 describe('v2 tensor conversions', () => {
@@ -83,5 +85,17 @@ describe('v2 tensor conversions', () => {
     ]);
     const data = new Float32Array([1, 2]);
     expect(toBinary({ name: 'f', datatype: 'FLOAT32', shape: [2], data }).byteLength).toBe(8);
+  });
+});
+
+describe('protocol datatype names', () => {
+  it('maps FP32/FP16 to the engine names, accepts the ONNX spelling and refuses the rest', () => {
+    expect(fromProtocolDatatype('FP32')).toBe('FLOAT32');
+    expect(fromProtocolDatatype('FP16')).toBe('FLOAT16');
+    expect(fromProtocolDatatype('FLOAT32')).toBe('FLOAT32');
+    expect(fromProtocolDatatype('BYTES')).toBeUndefined();
+    expect(fromProtocolDatatype('toString')).toBeUndefined();
+    expect(toProtocolDatatype('FLOAT32')).toBe('FP32');
+    expect(toProtocolDatatype('INT64')).toBe('INT64');
   });
 });

@@ -18,8 +18,36 @@ export const BYTES_PER_ELEMENT: Record<Datatype, number> = {
   INT64: 8,
 };
 
-export function isDatatype(value: string): value is Datatype {
-  return (DATATYPES as readonly string[]).includes(value);
+/**
+ * The protocol names tensor types FP32/FP16 where the engine (and ONNX) say FLOAT32/FLOAT16. Requests may use
+ * either (the ONNX spelling is accepted as an alias); responses always use the protocol's.
+ */
+const FROM_PROTOCOL: Record<string, Datatype> = {
+  UINT8: 'UINT8',
+  INT32: 'INT32',
+  INT64: 'INT64',
+  BOOL: 'BOOL',
+  FP32: 'FLOAT32',
+  FP16: 'FLOAT16',
+  FLOAT32: 'FLOAT32',
+  FLOAT16: 'FLOAT16',
+};
+
+/** A request's datatype as the engine's, or undefined when this server does not support it. */
+export function fromProtocolDatatype(value: string): Datatype | undefined {
+  return Object.hasOwn(FROM_PROTOCOL, value) ? FROM_PROTOCOL[value] : undefined;
+}
+
+/** The protocol's name for an engine/ONNX datatype (`FLOAT32` → `FP32`, `DOUBLE`/`FLOAT64` → `FP64`). */
+export function toProtocolDatatype(value: string): string {
+  const names: Record<string, string> = {
+    FLOAT32: 'FP32',
+    FLOAT16: 'FP16',
+    FLOAT64: 'FP64',
+    DOUBLE: 'FP64',
+    FLOAT: 'FP32',
+  };
+  return names[value] ?? value;
 }
 
 const invalid = (message: string): GpumuxError => new GpumuxError('INVALID_TENSOR', message);

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { V1Node } from '@kubernetes/client-node';
+import { gpusFromNodes } from './from-nodes.js';
+import { parseGpuSpec } from './gpu-spec.js';
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+describe('parseGpuSpec', () => {
+  it.each<[string, string[]]>([
+    ['2x24GiB', ['local/0:24', 'local/1:24']],
+    ['24GiB', ['local/0:24']],
+    ['node-a:2x24GiB,node-b:1x16GiB', ['node-a/0:24', 'node-a/1:24', 'node-b/0:16']],
+    ['node-a:1x8GiB,node-a:1x16GiB', ['node-a/0:8', 'node-a/1:16']],
+  ])('%s', (spec, expected) => {
+    expect(parseGpuSpec(spec).map((g) => `${g.node}/${g.index}:${g.memoryBytes / GiB}`)).toEqual(expected);
+  });
+
+  it.each(['', '0x24GiB', '2xlots', 'a:b:1x1GiB'])('refuses %j', (spec) => expect(() => parseGpuSpec(spec)).toThrow());
+});
+
+describe('gpusFromNodes', () => {
+  const node = (name: string, labels: Record<string, string>, extra: Partial<V1Node> = {}): V1Node => ({
+    metadata: { name, labels },
+    status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    ...extra,
+  });
+
+  it('one record per GPU from GPU feature discovery labels; skips non-GPU, unready and unschedulable nodes', () => {
+    const gpus = gpusFromNodes([
+      node('a', { 'nvidia.com/gpu.count': '2', 'nvidia.com/gpu.memory': '24564', 'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090' }),
+      node('cpu', {}),
+      node('down', { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' }, { status: { conditions: [{ type: 'Ready', status: 'False' }] } }),
+      node('cordoned', { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' }, { spec: { unschedulable: true } }),
+    ]);
+    expect(gpus).toEqual([
+      { node: 'a', index: 0, memoryBytes: 24564 * MiB, product: 'NVIDIA-GeForce-RTX-4090' },
+      { node: 'a', index: 1, memoryBytes: 24564 * MiB, product: 'NVIDIA-GeForce-RTX-4090' },
+    ]);
+  });
+
+  it('falls back to the configured memory and honours the node selector', () => {
+    const nodes = [node('a', { 'nvidia.com/gpu.count': '1', pool: 'gpu' }), node('b', { 'nvidia.com/gpu.count': '1', pool: 'other' })];
+    expect(gpusFromNodes(nodes, { nodeSelector: { pool: 'gpu' }, memoryBytes: 16 * GiB })).toEqual([{ node: 'a', index: 0, memoryBytes: 16 * GiB, product: 'unknown' }]);
+    expect(gpusFromNodes(nodes)).toEqual([]);
+  });
+});
