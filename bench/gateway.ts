@@ -56,7 +56,12 @@ function freePort(): Promise<number> {
   });
 }
 
-function firstLine(child: ChildProcess, stream: 'stdout' | 'stderr', match: (line: string) => string | null, what: string): Promise<string> {
+function firstLine(
+  child: ChildProcess,
+  stream: 'stdout' | 'stderr',
+  match: (line: string) => string | null,
+  what: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 30_000);
     createInterface({ input: child[stream]! }).on('line', (line) => {
@@ -84,15 +89,33 @@ async function waitHttp(url: string): Promise<void> {
 
 function wrk(url: string, script: string, seconds: number, connections: number): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      '/usr/bin/wrk',
+      ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => {
       const m = /BENCH (\{.*\})/.exec(out);
       if (code !== 0 || !m) return reject(new Error(`wrk failed (${code}): ${out}`));
-      const r = JSON.parse(m[1]!) as { requests: number; duration_us: number; p50_us: number; p99_us: number; errors: number; non2xx: number };
+      const r = JSON.parse(m[1]!) as {
+        requests: number;
+        duration_us: number;
+        p50_us: number;
+        p99_us: number;
+        errors: number;
+        non2xx: number;
+      };
       const secondsRun = r.duration_us / 1e6;
-      resolve({ requests: r.requests, seconds: secondsRun, rps: r.requests / secondsRun, p50Ms: r.p50_us / 1000, p99Ms: r.p99_us / 1000, errors: r.errors + r.non2xx });
+      resolve({
+        requests: r.requests,
+        seconds: secondsRun,
+        rps: r.requests / secondsRun,
+        p50Ms: r.p50_us / 1000,
+        p99Ms: r.p99_us / 1000,
+        errors: r.errors + r.non2xx,
+      });
     });
   });
 }
@@ -161,15 +184,38 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gpumux-bench-'));
   const children: ChildProcess[] = [];
   const node = (argv: string[], env: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', ...argv], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     return child;
   };
   try {
     const upstreamChild = node([fileURLToPath(import.meta.url), '--upstream']);
-    const upstream = await firstLine(upstreamChild, 'stdout', (l) => (l.startsWith('http://') ? l.trim() : null), 'upstream');
+    const upstream = await firstLine(
+      upstreamChild,
+      'stdout',
+      (l) => (l.startsWith('http://') ? l.trim() : null),
+      'upstream',
+    );
 
-    const gatewayChild = node(['cli/main.ts', 'gateway', '--replica', upstream, '--port', '0', '--admin-port', '0', '--host', '127.0.0.1'], { GPUMUX_LOG_LEVEL: 'info' });
+    const gatewayChild = node(
+      [
+        'cli/main.ts',
+        'gateway',
+        '--replica',
+        upstream,
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+        '--host',
+        '127.0.0.1',
+      ],
+      { GPUMUX_LOG_LEVEL: 'info' },
+    );
     const gatewayUrl = await firstLine(
       gatewayChild,
       'stderr',
@@ -191,7 +237,11 @@ async function main(): Promise<void> {
     }
 
     const nginxPort = await freePort();
-    const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', nginxConfig(dir, nginxPort, upstream), '-e', path.join(dir, 'nginx-error.log')], { stdio: 'ignore' });
+    const nginx = spawn(
+      '/usr/sbin/nginx',
+      ['-p', dir, '-c', nginxConfig(dir, nginxPort, upstream), '-e', path.join(dir, 'nginx-error.log')],
+      { stdio: 'ignore' },
+    );
     children.push(nginx);
     const nginxUrl = `http://127.0.0.1:${nginxPort}`;
     await waitHttp(`${nginxUrl}/v1/stats`);
@@ -246,9 +296,12 @@ async function main(): Promise<void> {
         nginxAddedP50Ms: Number((ni.p50Ms - di.p50Ms).toFixed(3)),
       };
     });
-    if (args.json) process.stdout.write(JSON.stringify({ seconds, connections, table, ratios }, null, 2) + '\n');
+    if (args.json)
+      process.stdout.write(JSON.stringify({ seconds, connections, table, ratios }, null, 2) + '\n');
     else {
-      console.log(`wrk -t1 -c${connections} -d${seconds}s (and -c1 for the c1 columns), POST ${path_}; upstream: stand-in replica (instant JSON answer)`);
+      console.log(
+        `wrk -t1 -c${connections} -d${seconds}s (and -c1 for the c1 columns), POST ${path_}; upstream: stand-in replica (instant JSON answer)`,
+      );
       console.table(table);
       console.table(ratios);
     }

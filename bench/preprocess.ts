@@ -5,16 +5,18 @@
  *
  *   npx tsx bench/preprocess.ts [--frames 60]
  *
- * Paths: `shapes` (UINT8 NHWC into 640×480, normalisation in the graph: the fast path), `codetr-uint8` (the
- * Co-DETR manifest as shipped: UINT8 NHWC into 2048×1152) and `codetr-float32` (the same geometry as FLOAT32
- * NCHW normalised on the host, like a plain export).
+ * Paths: `shapes` (UINT8 NHWC into 640×480, normalisation in the graph: the fast path), `codetr` (the Co-DETR
+ * manifest as shipped: UINT8 NHWC, host scale (1280, 800), a 1280×720 frame copied 1:1 into [720, 1280]; the
+ * graph enlarges it 1.6× to 2048×1152 on the GPU), and for comparison `codetr-host-upscale` (the previous
+ * manifest: the host enlarges to 2048×1152 with libvips, graphUpscale 1) and `codetr-float32` (that geometry
+ * as FLOAT32 NCHW normalised on the host, like a plain export).
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import type { KernelEnum } from 'sharp';
 import { parseManifest } from '../models/manifest/load.js';
-import type { Manifest } from '../models/manifest/schema.js';
+import { graphBucket, type Manifest } from '../models/manifest/schema.js';
 import { createPreprocessor } from '../replica/image/preprocess.js';
 import { configureSharp } from '../replica/image/sharp-config.js';
 
@@ -78,11 +80,22 @@ async function main(): Promise<void> {
 
   const shapes = manifestOf('shapes');
   const codetr = manifestOf('codetr');
-  const codetrFloat: Manifest = {
+  // The previous Co-DETR manifest: the same geometry, with the 1.6× enlargement done by libvips on the host.
+  const g = codetr.preprocess.graphUpscale;
+  const codetrHostUpscale: Manifest = {
     ...codetr,
-    inputs: { image: { name: 'images', datatype: 'FLOAT32', layout: 'NCHW' } },
     preprocess: {
       ...codetr.preprocess,
+      resize: { ...codetr.preprocess.resize, scale: graphBucket(codetr.preprocess.resize.scale, g) }, // × g per side
+      buckets: codetr.preprocess.buckets.map((b) => graphBucket(b, g)),
+      graphUpscale: 1,
+    },
+  };
+  const codetrFloat: Manifest = {
+    ...codetrHostUpscale,
+    inputs: { image: { name: 'images', datatype: 'FLOAT32', layout: 'NCHW' } },
+    preprocess: {
+      ...codetrHostUpscale.preprocess,
       normalize: { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] },
     },
   };
@@ -121,8 +134,12 @@ async function main(): Promise<void> {
 
   for (const [name, manifest] of [
     ['shapes (UINT8 NHWC → 640×360 in 480×640)', shapes],
-    ['codetr-uint8 (UINT8 NHWC → 2048×1152)', codetr],
-    ['codetr-float32 (FLOAT32 NCHW normalised → 2048×1152)', codetrFloat],
+    [`codetr as shipped (UINT8 NHWC 1280×720 1:1 in 720×1280; the graph enlarges ${g}× on the GPU)`, codetr],
+    [
+      'codetr-host-upscale, previous manifest (UINT8 NHWC → 2048×1152 by libvips on the host)',
+      codetrHostUpscale,
+    ],
+    ['codetr-float32 (FLOAT32 NCHW normalised → 2048×1152 on the host)', codetrFloat],
   ] as const) {
     console.log(`\n== ${name}`);
     for (const s of settings) {

@@ -35,13 +35,38 @@ const seed = Number(values.seed);
 
 const gpus = parseGpuSpec('10x24564MiB', { product: 'NVIDIA GeForce RTX 4090', virtual: false });
 const FOOTPRINT = 9830 * MiB;
-const codetr = { name: 'codetr', version: '1', footprintBytes: FOOTPRINT, minReplicas: 0, desiredReplicas: Infinity };
-const ort = (r: ReturnType<typeof planPlacement>['replicas'][number]): SimReplica => ({ ...r, idleBytes: FOOTPRINT, peakBytes: FOOTPRINT });
+const codetr = {
+  name: 'codetr',
+  version: '1',
+  footprintBytes: FOOTPRINT,
+  minReplicas: 0,
+  desiredReplicas: Infinity,
+};
+const ort = (r: ReturnType<typeof planPlacement>['replicas'][number]): SimReplica => ({
+  ...r,
+  idleBytes: FOOTPRINT,
+  peakBytes: FOOTPRINT,
+});
 
-const seedPlan = planPlacement({ gpus, models: [codetr], reserveBytes: 512 * MiB, maxReplicasPerGpu: 1, policy: 'spread' }).replicas.map(ort);
+const seedPlan = planPlacement({
+  gpus,
+  models: [codetr],
+  reserveBytes: 512 * MiB,
+  maxReplicasPerGpu: 1,
+  policy: 'spread',
+}).replicas.map(ort);
 const packedPlan = planPlacement({ gpus, models: [codetr], reserveBytes: 512 * MiB, policy: 'binpack' });
 const naive: SimReplica[] = gpus.flatMap((g) =>
-  [0, 1, 2].map(() => ({ model: 'codetr', version: '1', node: g.node, gpuIndex: g.index, footprintBytes: 2.4e9, existingId: null, idleBytes: 2.4e9, peakBytes: 9.6e9 })),
+  [0, 1, 2].map(() => ({
+    model: 'codetr',
+    version: '1',
+    node: g.node,
+    gpuIndex: g.index,
+    footprintBytes: 2.4e9,
+    existingId: null,
+    idleBytes: 2.4e9,
+    peakBytes: 9.6e9,
+  })),
 );
 
 const setups: { name: string; replicas: SimReplica[]; routing: 'gpumux' | 'random' }[] = [
@@ -57,7 +82,15 @@ for (const kind of ['poisson', 'bursty'] as const) {
   for (const load of loads) {
     const times = arrivals(kind, load, durationS, rng(seed));
     for (const s of setups) {
-      const r = simulate({ gpus, replicas: s.replicas, frameSeconds: 0.2, offGpuShare: offGpu, routing: s.routing, arrivals: times, random: rng(seed + 1) });
+      const r = simulate({
+        gpus,
+        replicas: s.replicas,
+        frameSeconds: 0.2,
+        offGpuShare: offGpu,
+        routing: s.routing,
+        arrivals: times,
+        random: rng(seed + 1),
+      });
       rows.push({ arrivals: kind, load, setup: s.name, replicas: s.replicas.length, ...r });
     }
   }
@@ -68,11 +101,42 @@ if (values.json) {
   process.stdout.write(JSON.stringify({ durationS, offGpuShare: offGpu, rows }, null, 2) + '\n');
 } else {
   const ms = (s: number): string => (Number.isFinite(s) ? `${Math.round(s * 1000)}` : '-');
-  const header = ['arrivals', 'load fps', 'setup', 'replicas', 'mem util', 'fps', 'p50 ms', 'p95 ms', 'p99 ms', 'OOM', '429'];
-  const table = [header, ...rows.map((r) => [r.arrivals, String(r.load), r.setup, String(r.replicas), `${(r.memoryUtilization * 100).toFixed(0)} %`, r.throughput.toFixed(1), ms(r.p50), ms(r.p95), ms(r.p99), String(r.failedOom), String(r.rejected)])];
+  const header = [
+    'arrivals',
+    'load fps',
+    'setup',
+    'replicas',
+    'mem util',
+    'fps',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'OOM',
+    '429',
+  ];
+  const table = [
+    header,
+    ...rows.map((r) => [
+      r.arrivals,
+      String(r.load),
+      r.setup,
+      String(r.replicas),
+      `${(r.memoryUtilization * 100).toFixed(0)} %`,
+      r.throughput.toFixed(1),
+      ms(r.p50),
+      ms(r.p95),
+      ms(r.p99),
+      String(r.failedOom),
+      String(r.rejected),
+    ]),
+  ];
   const w = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   const line = (row: string[]): string => '| ' + row.map((c, i) => c.padEnd(w[i]!)).join(' | ') + ' |';
-  const out = [line(header), '|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|', ...table.slice(1).map(line)];
+  const out = [
+    line(header),
+    '|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|',
+    ...table.slice(1).map(line),
+  ];
   process.stdout.write(
     `simulated ${durationS} s per cell; 10 × 24564 MiB; Co-DETR 9830 MiB, 0.2 s/frame on a free GPU, ${Math.round(offGpu * 100)} % of it off the GPU; seed ${seed}\n` +
       `gpumux plan: ${packedPlan.replicas.length} replicas, memory utilisation ${(packedPlan.memoryUtilization * 100).toFixed(1)} % (seed: ${seedPlan.length}, 40.0 %)\n\n` +

@@ -10,6 +10,11 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /**
+   * An info line written whatever the level: for lines other processes parse (a replica's `listening`
+   * line carries its URL to the orchestrator and the tests), so GPUMUX_LOG_LEVEL=warn cannot break them.
+   */
+  announce(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
 }
 
@@ -33,8 +38,8 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
 ): Logger {
   const min = threshold();
-  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[level] < min) return;
+  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>, force = false): void => {
+    if (!force && ORDER[level] < min) return;
     const record: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...bindings };
     if (fields) for (const [k, v] of Object.entries(fields)) record[k] = serialise(v);
     write(JSON.stringify(record));
@@ -44,6 +49,7 @@ export function createLogger(
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
+    announce: (m, f) => emit('info', m, f, true),
     child: (fields) => createLogger({ ...bindings, ...fields }, write),
   };
 }

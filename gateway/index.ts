@@ -13,7 +13,7 @@ import { adminApp } from './operator/admin-app.js';
 import { createGatewayMetrics } from './operator/metrics.js';
 import { schedulerPlanSource } from './operator/plan-source.js';
 import { createRequestWindow } from './operator/request-window.js';
-import { createAdmission, type Admission } from './proxy/admission.js';
+import { createAdmission } from './proxy/admission.js';
 import { createForwarder } from './proxy/forward.js';
 import { createRouter } from './routing/router.js';
 import { systemClock, type GatewayOptions, type RunningGateway } from './types.js';
@@ -35,7 +35,8 @@ function listen(server: Server, port: number, host: string): Promise<string> {
     server.listen(port, host, () => {
       server.off('error', reject);
       const { port: bound } = server.address() as AddressInfo;
-      const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      const shown =
+        host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       resolve(`http://${shown}:${bound}`);
     });
   });
@@ -78,16 +79,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const logger = options.logger ?? createLogger({ component: 'gateway' });
 
-  let admission: Admission | undefined;
+  // The inventory is built first and told about admission/metrics afterwards (they need the inventory).
+  let wakeQueued: () => void = () => undefined;
   let onEject: (replica: string) => void = () => undefined;
   const inventory = createInventory({
     pollIntervalMs: config.pollInterval,
     reserveBytes: config.reserve,
     criticalHeadroomBytes: config.routing.criticalHeadroom,
-    ejection: { consecutiveFailures: config.ejection.consecutiveFailures, baseMs: config.ejection.base, maxMs: config.ejection.max },
+    ejection: {
+      consecutiveFailures: config.ejection.consecutiveFailures,
+      baseMs: config.ejection.base,
+      maxMs: config.ejection.max,
+    },
     clock,
     logger,
-    onChange: () => admission?.wakeAll(),
+    onChange: () => wakeQueued(),
     onEject: (r) => onEject(r.endpoint.id),
   });
   const maxInFlight = config.limits.maxInFlightPerReplica;
@@ -96,9 +102,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     picker: config.routing.picker,
     capacityOf: (r) => (maxInFlight > 0 ? maxInFlight : 2 * (r.measurement.stats?.maxBatch ?? 1)),
   });
-  admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
-  const queue = admission;
-  const metrics = createGatewayMetrics({ inventory, queueDepths: () => queue.depths() });
+  const admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
+  wakeQueued = () => admission.wakeAll();
+  const metrics = createGatewayMetrics({ inventory, queueDepths: () => admission.depths() });
   onEject = metrics.ejection;
   const window = createRequestWindow({ windowMs: config.statsWindow, now: () => clock.now() });
   const forwarder = createForwarder({
@@ -110,7 +116,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   const plan = planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : async () => null);
-  const clusterView = async (): Promise<ClusterView> => buildClusterView(inventory, window, await plan().catch(() => null), new Date(clock.now()));
+  const clusterView = async (): Promise<ClusterView> =>
+    buildClusterView(inventory, window, await plan().catch(() => null), new Date(clock.now()));
 
   const authorize = authTokens.length > 0 ? createBearerCheck(authTokens) : undefined;
   const clientServer = createServer(
@@ -138,7 +145,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics,
     authorize: adminTokens.length > 0 ? createBearerCheck(adminTokens) : undefined,
   });
-  const adminServer = createServer({ maxHeaderSize: config.limits.maxHeaderBytes }, getRequestListener(admin.fetch));
+  const adminServer = createServer(
+    { maxHeaderSize: config.limits.maxHeaderBytes },
+    getRequestListener(admin.fetch),
+  );
 
   const url = await listen(clientServer, port, host);
   let adminUrl: string;

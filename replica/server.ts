@@ -134,7 +134,7 @@ export async function startReplicaServer({
   const server = await listen(app.fetch, port, host);
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(host)}:${address.port}`;
-  log.info('listening', { url, port: address.port, host });
+  log.announce('listening', { url, port: address.port, host });
 
   const started = engine.start().then(() => {
     log.info('ready', { device: engine.stats().device.kind, footprintBytes: engine.stats().footprint.bytes });

@@ -34,7 +34,10 @@ export function createGpuHealth(options: GpuHealthOptions = {}): GpuHealth {
     },
     cordoned() {
       const t = now();
-      return [...until].filter(([, u]) => u > t).map(([g]) => g).sort();
+      return [...until]
+        .filter(([, u]) => u > t)
+        .map(([g]) => g)
+        .sort();
     },
   };
 }

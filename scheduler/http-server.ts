@@ -4,7 +4,11 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 
 /** Serves a Hono app on host:port (0 = any free port); resolves with its URL and a close(). */
-export async function listenApp(app: Hono, port: number, host: string): Promise<{ url: string; close(): Promise<void> }> {
+export async function listenApp(
+  app: Hono,
+  port: number,
+  host: string,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(getRequestListener(app.fetch));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

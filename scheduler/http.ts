@@ -18,8 +18,16 @@ export function schedulerApp(options: { scheduler: Scheduler; isLeader: () => bo
     }
     return c.json(plan);
   });
-  app.get('/healthz', (c) => c.json({ status: 'ok', leader: isLeader(), planned: scheduler.plan() !== null }));
-  app.get('/metrics', async (c) => c.text(await scheduler.metrics.registry.metrics(), 200, { 'content-type': scheduler.metrics.registry.contentType }));
-  app.notFound((c) => c.json(v1ErrorBody(new GpumuxError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)), 404));
+  app.get('/healthz', (c) =>
+    c.json({ status: 'ok', leader: isLeader(), planned: scheduler.plan() !== null }),
+  );
+  app.get('/metrics', async (c) =>
+    c.text(await scheduler.metrics.registry.metrics(), 200, {
+      'content-type': scheduler.metrics.registry.contentType,
+    }),
+  );
+  app.notFound((c) =>
+    c.json(v1ErrorBody(new GpumuxError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)), 404),
+  );
   return app;
 }

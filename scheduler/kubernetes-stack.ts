@@ -65,23 +65,36 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
 export async function createKubernetesStack(options: KubernetesStackOptions): Promise<KubernetesStack> {
   const { config, logger } = options;
   const k8s = await loadKubeClient();
-  const kc = options.kubeConfig ?? (() => {
-    const c = new k8s.KubeConfig();
-    c.loadFromDefault();
-    return c;
-  })();
+  const kc =
+    options.kubeConfig ??
+    (() => {
+      const c = new k8s.KubeConfig();
+      c.loadFromDefault();
+      return c;
+    })();
   const namespace = config.orchestrator.namespace;
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const template = options.template ?? k8s.loadYaml<V1Pod>(await readFile(config.orchestrator.replicaTemplate, 'utf8'));
+  const template =
+    options.template ?? k8s.loadYaml<V1Pod>(await readFile(config.orchestrator.replicaTemplate, 'utf8'));
   const identity = options.identity ?? process.env.POD_NAME ?? `${os.hostname()}-${process.pid}`;
 
   let gpus: Gpu[] = [];
   const inventory = async (): Promise<Gpu[]> => {
     if (config.gpus.source === 'static') {
-      gpus = config.gpus.static.flatMap((s) => Array.from({ length: s.count }, (_, index) => ({ node: s.node, index, memoryBytes: s.memory, product: s.product })));
+      gpus = config.gpus.static.flatMap((s) =>
+        Array.from({ length: s.count }, (_, index) => ({
+          node: s.node,
+          index,
+          memoryBytes: s.memory,
+          product: s.product,
+        })),
+      );
     } else {
       const nodes = await core.listNode();
-      gpus = gpusFromNodes(nodes.items, { nodeSelector: config.gpus.nodeSelector, memoryBytes: config.gpus.memory });
+      gpus = gpusFromNodes(nodes.items, {
+        nodeSelector: config.gpus.nodeSelector,
+        memoryBytes: config.gpus.memory,
+      });
     }
     return gpus;
   };
@@ -127,7 +140,11 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     policy: config.policy,
     reserveBytes: config.reserve,
     maxReplicasPerGpu: config.maxReplicasPerGpu,
-    demand: { intervalMs: config.demand.interval, scaleUpCooldownMs: config.demand.scaleUpCooldown, scaleDownCooldownMs: config.demand.scaleDownCooldown },
+    demand: {
+      intervalMs: config.demand.interval,
+      scaleUpCooldownMs: config.demand.scaleUpCooldown,
+      scaleDownCooldownMs: config.demand.scaleDownCooldown,
+    },
     isLeader,
     drainTimeoutMs: config.orchestrator.drainTimeout,
     readyTimeoutMs: config.orchestrator.readyTimeout,

@@ -52,7 +52,10 @@ export function defaultProfilesFile(): string {
 /** `gpumux up`: scheduler + local orchestrator + gateway, in one process with replica children. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { logger } = options;
-  const gpus = parseGpuSpec(options.gpus, { virtual: !options.realGpus, product: options.realGpus ? 'cuda' : 'virtual' });
+  const gpus = parseGpuSpec(options.gpus, {
+    virtual: !options.realGpus,
+    product: options.realGpus ? 'cuda' : 'virtual',
+  });
   const models: SchedulerModel[] = [];
   for (const { name, count } of parseModelsSpec(options.models)) {
     const loaded = await loadModelByName(name);
@@ -69,8 +72,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
   }
   const anyDemand = models.some((m) => m.minReplicas !== m.maxReplicas);
-  const orchestrator = createLocalOrchestrator({ logger: logger.child({ component: 'orchestrator' }), replicaArgs: options.replicaArgs ?? [] });
-  const profiles = createProfileStore({ persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()) });
+  const orchestrator = createLocalOrchestrator({
+    logger: logger.child({ component: 'orchestrator' }),
+    replicaArgs: options.replicaArgs ?? [],
+  });
+  const profiles = createProfileStore({
+    persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),
+  });
   await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
   const scheduler = createScheduler({
     models,
@@ -89,14 +97,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const closers: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
     await scheduler.stop();
-    for (const c of closers.splice(0).reverse()) await c().catch((err: unknown) => logger.warn('close failed', { err }));
+    for (const c of closers.splice(0).reverse())
+      await c().catch((err: unknown) => logger.warn('close failed', { err }));
     await orchestrator.stop();
   };
   try {
     await orchestrator.start();
     let schedulerUrl: string | null = null;
     if (options.schedulerPort !== null) {
-      const http = await listenApp(schedulerApp({ scheduler, isLeader: () => true }), options.schedulerPort, options.host);
+      const http = await listenApp(
+        schedulerApp({ scheduler, isLeader: () => true }),
+        options.schedulerPort,
+        options.host,
+      );
       closers.push(http.close);
       schedulerUrl = http.url;
     }
@@ -125,7 +138,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         const deadline = Date.now() + timeoutMs;
         for (;;) {
           const ready = orchestrator.replicas().filter((r) => r.phase === 'ready');
-          if (models.every((m) => ready.filter((r) => r.model === m.name).length >= (m.initialReplicas ?? m.minReplicas))) return;
+          if (
+            models.every(
+              (m) => ready.filter((r) => r.model === m.name).length >= (m.initialReplicas ?? m.minReplicas),
+            )
+          )
+            return;
           if (Date.now() > deadline) throw new Error(`replicas not ready within ${timeoutMs} ms`);
           await new Promise((r) => setTimeout(r, 200));
         }

@@ -35,9 +35,17 @@ export function planToJson(result: PlacementResult, reserveBytes: number): PlanJ
       reservedBytes: reserveBytes,
       headroomBytes: Math.max(0, u.gpu.memoryBytes - u.usedBytes - reserveBytes),
       memoryUtilization: u.usedBytes / u.gpu.memoryBytes,
-      replicas: result.replicas.filter((r) => r.node === u.gpu.node && r.gpuIndex === u.gpu.index).map((r) => r.model),
+      replicas: result.replicas
+        .filter((r) => r.node === u.gpu.node && r.gpuIndex === u.gpu.index)
+        .map((r) => r.model),
     })),
-    replicas: result.replicas.map(({ model, version, node, gpuIndex, footprintBytes }) => ({ model, version, node, gpuIndex, footprintBytes })),
+    replicas: result.replicas.map(({ model, version, node, gpuIndex, footprintBytes }) => ({
+      model,
+      version,
+      node,
+      gpuIndex,
+      footprintBytes,
+    })),
     unplaced: result.unplaced,
     memoryUtilization: result.memoryUtilization,
   };
@@ -62,14 +70,24 @@ export function formatPlanTable(plan: PlanJson, baseline: PlanJson | null): stri
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const perModel = new Map<string, number>();
   for (const r of plan.replicas) perModel.set(r.model, (perModel.get(r.model) ?? 0) + 1);
   lines.push('');
-  lines.push(`policy ${plan.policy}; replicas: ${[...perModel].map(([m, n]) => `${m} ${n}`).join(', ') || 'none'}`);
+  lines.push(
+    `policy ${plan.policy}; replicas: ${[...perModel].map(([m, n]) => `${m} ${n}`).join(', ') || 'none'}`,
+  );
   lines.push(`cluster memory utilisation: ${pct(plan.memoryUtilization)}`);
-  if (baseline) lines.push(`one replica per GPU (the seed's setup): ${pct(baseline.memoryUtilization)} with ${baseline.replicas.length} replicas`);
+  if (baseline)
+    lines.push(
+      `one replica per GPU (the seed's setup): ${pct(baseline.memoryUtilization)} with ${baseline.replicas.length} replicas`,
+    );
   for (const u of plan.unplaced) lines.push(`unplaced: ${u.count} × ${u.model} (${u.reason})`);
   return lines.join('\n') + '\n';
 }

@@ -82,7 +82,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     logger,
     now = Date.now,
   } = options;
-  const desired = new Map(models.map((m) => [m.name, Math.min(m.maxReplicas, Math.max(m.minReplicas, m.initialReplicas ?? m.minReplicas))]));
+  const desired = new Map(
+    models.map((m) => [
+      m.name,
+      Math.min(m.maxReplicas, Math.max(m.minReplicas, m.initialReplicas ?? m.minReplicas)),
+    ]),
+  );
   const autoscaler = demand ? createAutoscaler({ ...demand, now }) : null;
   let lastDemandAt = -Infinity;
   let gpus: Gpu[] = [];
@@ -100,20 +105,35 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       metrics.failures.inc({ model: replica.model, kind: failure.kind });
       if (failure.kind === 'oom') {
         const model = models.find((m) => m.name === replica.model);
-        const counted = model ? profiles.footprint(model.name, replica.product, model.declaredBytes) : replica.footprintBytes;
+        const counted = model
+          ? profiles.footprint(model.name, replica.product, model.declaredBytes)
+          : replica.footprintBytes;
         const raised = profiles.recordOom(replica.model, replica.product, counted);
-        logger.warn('replica died of out-of-memory: footprint raised', { replica: replica.id, model: replica.model, product: replica.product, footprintBytes: raised });
-        void profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
+        logger.warn('replica died of out-of-memory: footprint raised', {
+          replica: replica.id,
+          model: replica.model,
+          product: replica.product,
+          footprintBytes: raised,
+        });
+        // Every instance learns; only the leader writes (one writer for the ConfigMap).
+        if (isLeader())
+          void profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
       } else if (gpuHealth.recordFailure(gpuId({ node: replica.node, index: replica.gpuIndex }), failure)) {
-        logger.warn('GPU cordoned after repeated crashes', { gpu: gpuId({ node: replica.node, index: replica.gpuIndex }) });
+        logger.warn('GPU cordoned after repeated crashes', {
+          gpu: gpuId({ node: replica.node, index: replica.gpuIndex }),
+        });
       }
     }
-    if (!stopped && !soon) soon = setTimeout(() => ((soon = undefined), void scheduler.reconcile().catch(() => undefined)), 100);
+    if (!stopped && !soon)
+      soon = setTimeout(() => ((soon = undefined), void scheduler.reconcile().catch(() => undefined)), 100);
   });
 
-  const footprintOf = (model: SchedulerModel) => (gpu: Gpu) => profiles.footprint(model.name, gpu.product, model.declaredBytes);
+  const footprintOf = (model: SchedulerModel) => (gpu: Gpu) =>
+    profiles.footprint(model.name, gpu.product, model.declaredBytes);
 
-  async function observe(replicas: ManagedReplica[]): Promise<Map<string, { inFlight: number; ready: number }>> {
+  async function observe(
+    replicas: ManagedReplica[],
+  ): Promise<Map<string, { inFlight: number; ready: number }>> {
     const load = new Map(models.map((m) => [m.name, { inFlight: 0, ready: 0 }]));
     const measured = replicas.filter((r) => r.url && (r.phase === 'ready' || r.phase === 'starting'));
     const stats = await Promise.all(measured.map((r) => fetchReplicaStats(r.url!, 1500)));
@@ -122,7 +142,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (!s) return;
       if (s.ready && s.footprint.method === 'gpu-used-delta') {
         if (profiles.observe(r.model, r.product, Math.max(s.footprint.bytes, s.footprint.peakBytes))) {
-          logger.info('measured footprint', { model: r.model, product: r.product, bytes: s.footprint.bytes, peakBytes: s.footprint.peakBytes });
+          logger.info('measured footprint', {
+            model: r.model,
+            product: r.product,
+            bytes: s.footprint.bytes,
+            peakBytes: s.footprint.peakBytes,
+          });
         }
       }
       const l = load.get(r.model);
@@ -173,13 +198,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
       })();
     };
-    for (const r of replicas) if (r.phase === 'failed') drainAndRemove(r.id, r.model, r.lastFailure?.message ?? 'failed', false);
-    for (const { replica, reason } of result.removed) drainAndRemove(replica.id, replica.model, reason, byId.get(replica.id)?.url != null);
+    for (const r of replicas)
+      if (r.phase === 'failed') drainAndRemove(r.id, r.model, r.lastFailure?.message ?? 'failed', false);
+    for (const { replica, reason } of result.removed)
+      drainAndRemove(replica.id, replica.model, reason, byId.get(replica.id)?.url != null);
 
     // One starting replica per GPU at a time: its footprint is the GPU's used-memory delta.
     const busy = new Set(
       replicas
-        .filter((r) => (r.phase === 'pending' || r.phase === 'starting') && now() - r.startedAt < readyTimeoutMs)
+        .filter(
+          (r) => (r.phase === 'pending' || r.phase === 'starting') && now() - r.startedAt < readyTimeoutMs,
+        )
         .map((r) => gpuId({ node: r.node, index: r.gpuIndex })),
     );
     for (const p of result.replicas) {
@@ -211,12 +240,41 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   function toView(result: PlacementResult, replicas: ManagedReplica[]): PlanView {
     const actions: PlanAction[] = [];
-    for (const r of replicas) if (r.phase === 'failed') actions.push({ type: 'delete', model: r.model, node: r.node, gpuIndex: r.gpuIndex, replicaId: r.id, reason: r.lastFailure?.message ?? 'failed' });
-    for (const { replica, reason } of result.removed) actions.push({ type: 'drain', model: replica.model, node: replica.node, gpuIndex: replica.gpuIndex, replicaId: replica.id, reason });
+    for (const r of replicas)
+      if (r.phase === 'failed')
+        actions.push({
+          type: 'delete',
+          model: r.model,
+          node: r.node,
+          gpuIndex: r.gpuIndex,
+          replicaId: r.id,
+          reason: r.lastFailure?.message ?? 'failed',
+        });
+    for (const { replica, reason } of result.removed)
+      actions.push({
+        type: 'drain',
+        model: replica.model,
+        node: replica.node,
+        gpuIndex: replica.gpuIndex,
+        replicaId: replica.id,
+        reason,
+      });
     for (const p of result.replicas.filter((x) => !x.existingId)) {
-      actions.push({ type: 'create', model: p.model, node: p.node, gpuIndex: p.gpuIndex, replicaId: null, reason: `${p.model}: ${desired.get(p.model)} wanted` });
+      actions.push({
+        type: 'create',
+        model: p.model,
+        node: p.node,
+        gpuIndex: p.gpuIndex,
+        replicaId: null,
+        reason: `${p.model}: ${desired.get(p.model)} wanted`,
+      });
     }
-    return { generatedAt: new Date(now()).toISOString(), policy, memoryUtilization: result.memoryUtilization, actions };
+    return {
+      generatedAt: new Date(now()).toISOString(),
+      policy,
+      memoryUtilization: result.memoryUtilization,
+      actions,
+    };
   }
 
   async function pass(): Promise<PlanView> {
@@ -239,12 +297,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       .filter((r) => r.phase !== 'failed' && !removing.has(r.id))
       .map((r) => ({ ...r, draining: r.draining || r.phase === 'draining' }));
     // What is being removed still holds memory until it is gone.
-    for (const r of replicas) if (removing.has(r.id) && r.phase !== 'failed') existing.push({ ...r, draining: true });
-    const result = planPlacement({ gpus, models: plans, existing, policy, reserveBytes, maxReplicasPerGpu, cordoned: gpuHealth.cordoned() });
+    for (const r of replicas)
+      if (removing.has(r.id) && r.phase !== 'failed') existing.push({ ...r, draining: true });
+    const result = planPlacement({
+      gpus,
+      models: plans,
+      existing,
+      policy,
+      reserveBytes,
+      maxReplicasPerGpu,
+      cordoned: gpuHealth.cordoned(),
+    });
     const leader = isLeader();
     metrics.leader.set(leader ? 1 : 0);
-    if (leader) await act(result, replicas);
-    await profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
+    if (leader) {
+      await act(result, replicas);
+      await profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
+    }
 
     metrics.gpus.set(gpus.length);
     metrics.memoryUtilization.set(result.memoryUtilization);
@@ -252,10 +321,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       metrics.desiredReplicas.set({ model: m.name }, desired.get(m.name)!);
       metrics.unplaced.set({ model: m.name }, result.unplaced.find((u) => u.model === m.name)?.count ?? 0);
       for (const product of new Set(gpus.map((g) => g.product))) {
-        metrics.footprintBytes.set({ model: m.name, product, source: profiles.source(m.name, product) }, profiles.footprint(m.name, product, m.declaredBytes));
+        metrics.footprintBytes.set(
+          { model: m.name, product, source: profiles.source(m.name, product) },
+          profiles.footprint(m.name, product, m.declaredBytes),
+        );
       }
       for (const phase of ['pending', 'starting', 'ready', 'draining', 'failed'] as const) {
-        metrics.replicas.set({ model: m.name, phase }, replicas.filter((r) => r.model === m.name && r.phase === phase).length);
+        metrics.replicas.set(
+          { model: m.name, phase },
+          replicas.filter((r) => r.model === m.name && r.phase === phase).length,
+        );
       }
     }
     placement = result;

@@ -88,7 +88,16 @@ function stats(replica: SimReplica, gpu: { memoryBytes: number }, usedBytes: num
     version: replica.version,
     state: 'ready',
     ready: true,
-    device: { kind: 'cuda', node: replica.node, index: replica.gpuIndex, uuid: null, name: 'sim', memoryTotalBytes: gpu.memoryBytes, memoryUsedBytes: usedBytes, virtual: false },
+    device: {
+      kind: 'cuda',
+      node: replica.node,
+      index: replica.gpuIndex,
+      uuid: null,
+      name: 'sim',
+      memoryTotalBytes: gpu.memoryBytes,
+      memoryUsedBytes: usedBytes,
+      virtual: false,
+    },
     footprint: { bytes: replica.footprintBytes, method: 'gpu-used-delta', peakBytes: replica.peakBytes },
     queueLength: 0,
     queueCapacity: 32,
@@ -105,24 +114,44 @@ function stats(replica: SimReplica, gpu: { memoryBytes: number }, usedBytes: num
   };
 }
 
-const quantile = (sorted: number[], q: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN);
+const quantile = (sorted: number[], q: number): number =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
 
 export function simulate(options: SimOptions): SimResult {
   const { frameSeconds, offGpuShare, routing, random, queueLimit = 256 } = options;
   const gatewayConfig = parseGatewayConfig({});
   const reserveBytes = gatewayConfig.reserve;
-  const router = createRouter({ weights: gatewayConfig.routing.weights, picker: gatewayConfig.routing.picker, capacityOf: (r) => 2 * (r.measurement.stats?.maxBatch ?? 1) });
+  const router = createRouter({
+    weights: gatewayConfig.routing.weights,
+    picker: gatewayConfig.routing.picker,
+    capacityOf: (r) => 2 * (r.measurement.stats?.maxBatch ?? 1),
+  });
 
   const gpus = new Map<string, Gpu>();
-  for (const g of options.gpus) gpus.set(`${g.node}/${g.index}`, { key: `${g.node}/${g.index}`, capacity: g.memoryBytes, active: new Map(), last: 0, version: 0, replicas: [] });
+  for (const g of options.gpus)
+    gpus.set(`${g.node}/${g.index}`, {
+      key: `${g.node}/${g.index}`,
+      capacity: g.memoryBytes,
+      active: new Map(),
+      last: 0,
+      version: 0,
+      replicas: [],
+    });
   const used = new Map<string, number>();
-  for (const r of options.replicas) used.set(`${r.node}/${r.gpuIndex}`, (used.get(`${r.node}/${r.gpuIndex}`) ?? 0) + r.footprintBytes);
+  for (const r of options.replicas)
+    used.set(`${r.node}/${r.gpuIndex}`, (used.get(`${r.node}/${r.gpuIndex}`) ?? 0) + r.footprintBytes);
   const replicas: Replica[] = options.replicas.map((spec, i) => {
     const gpu = gpus.get(`${spec.node}/${spec.gpuIndex}`)!;
     const record: ReplicaRecord = {
       endpoint: { id: `r${i}`, url: `http://sim/${i}` },
       pool: {} as Pool, // never used: the simulation routes, it does not send
-      measurement: { stats: stats(spec, { memoryBytes: gpu.capacity }, used.get(gpu.key)!), reachable: true, lastError: null, lastPolledAt: 0, ownInFlightAtPoll: 0 },
+      measurement: {
+        stats: stats(spec, { memoryBytes: gpu.capacity }, used.get(gpu.key)!),
+        reachable: true,
+        lastError: null,
+        lastPolledAt: 0,
+        ownInFlightAtPoll: 0,
+      },
       traffic: { inFlight: 0, ewmaSeconds: 0, consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 },
       gpuKey: gpu.key,
       modelKey: `${spec.model}:${spec.version}`,
@@ -177,7 +206,8 @@ export function simulate(options: SimOptions): SimResult {
       latencies.push(now - frame.arrival);
       lastDone = now;
       const t = r.record.traffic;
-      t.ewmaSeconds = t.ewmaSeconds === 0 ? now - frame.dispatched : 0.8 * t.ewmaSeconds + 0.2 * (now - frame.dispatched);
+      t.ewmaSeconds =
+        t.ewmaSeconds === 0 ? now - frame.dispatched : 0.8 * t.ewmaSeconds + 0.2 * (now - frame.dispatched);
     }
     syncRecord(r);
     start(r, now);
@@ -190,8 +220,17 @@ export function simulate(options: SimOptions): SimResult {
     if (routing === 'random') {
       target = replicas[Math.floor(random() * replicas.length)]!;
     } else {
-      const gpuRecords: Map<string, GpuRecord> = aggregateGpus(records, reserveBytes, gatewayConfig.routing.criticalHeadroom);
-      const res = router.route(records, { model: 'codetr', version: null, now: now * 1000, gpuOf: (x) => (x.gpuKey ? gpuRecords.get(x.gpuKey) : undefined) });
+      const gpuRecords: Map<string, GpuRecord> = aggregateGpus(
+        records,
+        reserveBytes,
+        gatewayConfig.routing.criticalHeadroom,
+      );
+      const res = router.route(records, {
+        model: 'codetr',
+        version: null,
+        now: now * 1000,
+        gpuOf: (x) => (x.gpuKey ? gpuRecords.get(x.gpuKey) : undefined),
+      });
       if (res.kind !== 'replica') return false;
       target = byRecord.get(res.replica)!;
     }

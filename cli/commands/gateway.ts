@@ -32,7 +32,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 function port(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${flag} must be a port number, got "${value}"`);
   return n;
 }
 
@@ -44,15 +45,34 @@ export function gatewayCommand(): Command {
     .option('--admin-port <port>', 'operator port (/v1/cluster, /metrics, /ui)', '8090')
     .option('--host <host>', 'bind address', '0.0.0.0')
     .option('--replica <url>', 'replica URL for static discovery (repeatable)', collect, [])
-    .addOption(new Option('--discovery <kind>', 'where replicas come from').choices(['static', 'kubernetes']).default('static'))
-    .option('--namespace <ns>', 'kubernetes: namespace of the replica pods', process.env.POD_NAMESPACE ?? 'default')
-    .option('--selector <k=v,...>', 'kubernetes: label selector of the replica pods', DEFAULT_REPLICA_SELECTOR)
-    .option('--replica-port <port>', 'kubernetes: the replicas\' port', '8081')
+    .addOption(
+      new Option('--discovery <kind>', 'where replicas come from')
+        .choices(['static', 'kubernetes'])
+        .default('static'),
+    )
+    .option(
+      '--namespace <ns>',
+      'kubernetes: namespace of the replica pods',
+      process.env.POD_NAMESPACE ?? 'default',
+    )
+    .option(
+      '--selector <k=v,...>',
+      'kubernetes: label selector of the replica pods',
+      DEFAULT_REPLICA_SELECTOR,
+    )
+    .option('--replica-port <port>', "kubernetes: the replicas' port", '8081')
     .option('--models <name[:version],...>', 'models /v2/health/ready requires (default: every model seen)')
-    .option('--poll-interval <duration>', 'how often each replica\'s /v1/stats is polled', '1s')
-    .option('--timeout <duration>', 'default request deadline (a request\'s `timeout` header overrides it)', '30s')
+    .option('--poll-interval <duration>', "how often each replica's /v1/stats is polled", '1s')
+    .option(
+      '--timeout <duration>',
+      "default request deadline (a request's `timeout` header overrides it)",
+      '30s',
+    )
     .option('--reserve <size>', 'GPU memory kept free per GPU', '512MiB')
-    .option('--auth-token-file <path>', 'bearer tokens for the client API, one per line (or env GPUMUX_AUTH_TOKENS)')
+    .option(
+      '--auth-token-file <path>',
+      'bearer tokens for the client API, one per line (or env GPUMUX_AUTH_TOKENS)',
+    )
     .option('--admin-token-file <path>', 'bearer tokens for the operator API')
     .option('--scheduler-url <url>', 'scheduler to fetch the plan from (<url>/v1/plan)')
     .option('--config <file.yaml>', 'routing weights, limits, retries, ejection (docs/gateway.md)')
@@ -60,7 +80,9 @@ export function gatewayCommand(): Command {
       // An explicit flag beats the config file; a flag's default only fills what the file leaves out.
       const explicit = (name: string) => command.getOptionValueSource(name) !== 'default';
       const logger = createLogger({ component: 'gateway' });
-      const config = flags.config ? (parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) ?? {} : {};
+      const config = flags.config
+        ? ((parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) ?? {})
+        : {};
       let discovery;
       if (flags.discovery === 'kubernetes') {
         discovery = kubernetesDiscovery({
@@ -70,7 +92,8 @@ export function gatewayCommand(): Command {
           logger,
         });
       } else {
-        if (flags.replica.length === 0) throw new Error('static discovery needs at least one --replica <url>');
+        if (flags.replica.length === 0)
+          throw new Error('static discovery needs at least one --replica <url>');
         discovery = staticDiscovery(flags.replica);
       }
       const gateway = await startGateway({
@@ -78,10 +101,19 @@ export function gatewayCommand(): Command {
         adminPort: port(flags.adminPort, '--admin-port'),
         host: flags.host,
         discovery,
-        models: flags.models?.split(',').map((m) => m.trim()).filter((m) => m !== ''),
-        ...((explicit('pollInterval') || config.pollInterval === undefined) && { pollIntervalMs: parseDurationMs(flags.pollInterval) }),
-        ...((explicit('timeout') || config.timeout === undefined) && { timeoutMs: parseDurationMs(flags.timeout) }),
-        ...((explicit('reserve') || config.reserve === undefined) && { reserveBytes: parseBytes(flags.reserve) }),
+        models: flags.models
+          ?.split(',')
+          .map((m) => m.trim())
+          .filter((m) => m !== ''),
+        ...((explicit('pollInterval') || config.pollInterval === undefined) && {
+          pollIntervalMs: parseDurationMs(flags.pollInterval),
+        }),
+        ...((explicit('timeout') || config.timeout === undefined) && {
+          timeoutMs: parseDurationMs(flags.timeout),
+        }),
+        ...((explicit('reserve') || config.reserve === undefined) && {
+          reserveBytes: parseBytes(flags.reserve),
+        }),
         authTokens: loadTokens({ file: flags.authTokenFile, env: process.env.GPUMUX_AUTH_TOKENS }),
         adminTokens: loadTokens({ file: flags.adminTokenFile }),
         ...(flags.schedulerUrl !== undefined && { schedulerUrl: flags.schedulerUrl }),

@@ -19,10 +19,16 @@ interface PlanFlags {
 /** `gpumux plan`: what a cluster of GPUs becomes with these models, before installing anything. */
 export function planCommand(): Command {
   return new Command('plan')
-    .description('plan replicas onto GPUs from the models\' declared footprints and print the placement')
+    .description("plan replicas onto GPUs from the models' declared footprints and print the placement")
     .option('--gpus <spec>', 'GPUs: 10x24564MiB, or node-a:4x24GiB,node-b:2x16GiB', '10x24564MiB')
-    .option('--models <spec>', 'models (folders under models/ or paths), name=N for exactly N replicas; without =N as many as fit', 'codetr')
-    .addOption(new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'))
+    .option(
+      '--models <spec>',
+      'models (folders under models/ or paths), name=N for exactly N replicas; without =N as many as fit',
+      'codetr',
+    )
+    .addOption(
+      new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'),
+    )
     .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
     .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', '0')
     .option('--product <name>', 'GPU product name to show', 'NVIDIA GeForce RTX 4090')
@@ -31,7 +37,8 @@ export function planCommand(): Command {
       const gpus = parseGpuSpec(flags.gpus, { product: flags.product, virtual: false });
       const reserveBytes = parseBytes(flags.reserve);
       const maxReplicasPerGpu = Number(flags.maxPerGpu);
-      if (!Number.isInteger(maxReplicasPerGpu) || maxReplicasPerGpu < 0) throw new Error('--max-per-gpu must be a whole number ≥ 0');
+      if (!Number.isInteger(maxReplicasPerGpu) || maxReplicasPerGpu < 0)
+        throw new Error('--max-per-gpu must be a whole number ≥ 0');
       const models: ModelPlan[] = [];
       for (const { name, count } of parseModelsSpec(flags.models)) {
         const { manifest } = await loadModelByName(name);
@@ -51,6 +58,7 @@ export function planCommand(): Command {
       }
       const seed = planPlacement({ gpus, models, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
       process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
-      if (result.unplaced.some((u) => u.count > 0 && models.find((m) => m.name === u.model)?.minReplicas)) process.exitCode = 2;
+      if (result.unplaced.some((u) => u.count > 0 && models.find((m) => m.name === u.model)?.minReplicas))
+        process.exitCode = 2;
     });
 }

@@ -20,17 +20,31 @@ export function schedulerCommand(): Command {
   return new Command('scheduler')
     .description('run the scheduler on Kubernetes: pack replica pods onto GPUs by measured footprint')
     .requiredOption('--config <file>', 'scheduler YAML (docs/contracts.md §4)', '/etc/gpumux/scheduler.yaml')
-    .option('--http-port <port>', 'port of /v1/plan, /healthz, /metrics (default: the config\'s httpPort, 8070)', port)
+    .option(
+      '--http-port <port>',
+      "port of /v1/plan, /healthz, /metrics (default: the config's httpPort, 8070)",
+      port,
+    )
     .option('--host <host>', 'address to bind', '0.0.0.0')
     .action(async (flags: { config: string; httpPort?: number; host: string }) => {
       const logger = createLogger({ component: 'scheduler' });
       const config = await loadSchedulerConfig(flags.config);
       if (config.orchestrator.kind !== 'kubernetes') {
-        throw new Error('gpumux scheduler runs the kubernetes orchestrator; for local replicas use `gpumux up`');
+        throw new Error(
+          'gpumux scheduler runs the kubernetes orchestrator; for local replicas use `gpumux up`',
+        );
       }
       const stack = await createKubernetesStack({ config, logger });
-      const http = await listenApp(schedulerApp({ scheduler: stack.scheduler, isLeader: stack.isLeader }), flags.httpPort ?? config.httpPort, flags.host);
-      logger.info('scheduler listening', { url: http.url, namespace: config.orchestrator.namespace, policy: config.policy });
+      const http = await listenApp(
+        schedulerApp({ scheduler: stack.scheduler, isLeader: stack.isLeader }),
+        flags.httpPort ?? config.httpPort,
+        flags.host,
+      );
+      logger.info('scheduler listening', {
+        url: http.url,
+        namespace: config.orchestrator.namespace,
+        policy: config.policy,
+      });
       await stack.start();
       let stopping = false;
       const stop = (signal: string): void => {

@@ -5,7 +5,8 @@ import { startLocalStack } from '../../scheduler/local-stack.js';
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0..65535 (0 = any free port)');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port 0..65535 (0 = any free port)');
   return n;
 }
 
@@ -34,16 +35,38 @@ export function upCommand(): Command {
   return new Command('up')
     .description('run the local stack: scheduler + replicas on (virtual) GPUs + gateway')
     .option('--gpus <spec>', 'GPUs (virtual unless --real-gpus): 2x8GiB or node-a:2x24GiB,...', '2x8GiB')
-    .option('--models <spec>', 'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load)', 'shapes=3')
-    .option('--real-gpus', 'start replicas on real GPUs (CUDA_VISIBLE_DEVICES) instead of virtual ones on the CPU')
+    .option(
+      '--models <spec>',
+      'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load)',
+      'shapes=3',
+    )
+    .option(
+      '--real-gpus',
+      'start replicas on real GPUs (CUDA_VISIBLE_DEVICES) instead of virtual ones on the CPU',
+    )
     .option('--port <port>', 'client port (0 = any free port)', port, 8080)
-    .option('--admin-port <port>', 'operator port: /ui, /v1/cluster, /metrics (0 = any free port)', port, 8090)
-    .option('--scheduler-port <port>', "scheduler's /v1/plan, /healthz, /metrics (0 = any free port)", port, 8070)
+    .option(
+      '--admin-port <port>',
+      'operator port: /ui, /v1/cluster, /metrics (0 = any free port)',
+      port,
+      8090,
+    )
+    .option(
+      '--scheduler-port <port>',
+      "scheduler's /v1/plan, /healthz, /metrics (0 = any free port)",
+      port,
+      8070,
+    )
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .addOption(new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'))
+    .addOption(
+      new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'),
+    )
     .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
     .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', '0')
-    .option('--profiles <file>', 'where measured footprints persist (default $XDG_STATE_HOME/gpumux/profiles.json)')
+    .option(
+      '--profiles <file>',
+      'where measured footprints persist (default $XDG_STATE_HOME/gpumux/profiles.json)',
+    )
     .option('--replica-threads <n>', 'ONNX Runtime threads per replica (CPU)', '1')
     .option('--ready-timeout <seconds>', 'give up when replicas are not ready by then', '180')
     .action(async (flags: UpFlags) => {
@@ -81,7 +104,9 @@ export function upCommand(): Command {
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-      process.stdout.write(`gpumux up\n  clients:   ${stack.url}\n  operators: ${stack.adminUrl}  (UI: ${stack.adminUrl}/ui)\n`);
+      process.stdout.write(
+        `gpumux up\n  clients:   ${stack.url}\n  operators: ${stack.adminUrl}  (UI: ${stack.adminUrl}/ui)\n`,
+      );
       if (stack.schedulerUrl) process.stdout.write(`  scheduler: ${stack.schedulerUrl}/v1/plan\n`);
       try {
         await stack.ready(Number(flags.readyTimeout) * 1000);
@@ -95,6 +120,8 @@ export function upCommand(): Command {
         .map((r) => `${r.model}@${r.node}/${r.gpuIndex}`)
         .sort()
         .join(' ');
-      process.stdout.write(`  ready: ${placed}\n  try: curl -s -X POST --data-binary @image.jpg -H 'content-type: image/jpeg' ${stack.url}/v1/models/${stack.models[0]!.name}/detect\n`);
+      process.stdout.write(
+        `  ready: ${placed}\n  try: curl -s -X POST --data-binary @image.jpg -H 'content-type: image/jpeg' ${stack.url}/v1/models/${stack.models[0]!.name}/detect\n`,
+      );
     });
 }

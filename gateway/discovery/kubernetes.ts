@@ -3,7 +3,8 @@ import { createLogger, type Logger } from '../../common/log.js';
 import type { Discovery, ReplicaEndpoint } from '../types.js';
 import { loadKubeClient } from './load-kube-client.js';
 
-export const DEFAULT_REPLICA_SELECTOR = 'app.kubernetes.io/component=replica,app.kubernetes.io/part-of=gpumux';
+export const DEFAULT_REPLICA_SELECTOR =
+  'app.kubernetes.io/component=replica,app.kubernetes.io/part-of=gpumux';
 
 export interface KubernetesDiscoveryOptions {
   namespace: string;
@@ -60,11 +61,13 @@ export function kubernetesDiscovery({
 
   async function listAndWatch(): Promise<void> {
     const k8s = await loadKubeClient();
-    const kc = kubeConfig ?? (() => {
-      const c = new k8s.KubeConfig();
-      c.loadFromDefault();
-      return c;
-    })();
+    const kc =
+      kubeConfig ??
+      (() => {
+        const c = new k8s.KubeConfig();
+        c.loadFromDefault();
+        return c;
+      })();
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const list = await core.listNamespacedPod({ namespace, labelSelector: selector });
     pods.clear();

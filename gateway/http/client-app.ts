@@ -27,22 +27,30 @@ export function clientApp({ inventory, models }: ClientAppOptions): Hono {
   app.get('/v2/health/live', (c) => c.json({ live: true }));
   app.get('/v2/health/ready', (c) => {
     const missing = notReadyModels(inventory, models);
-    if (missing === null) return fail(new GpumuxError('NOT_READY', 'no replica discovered yet', { retryAfterSeconds: 1 }));
+    if (missing === null)
+      return fail(new GpumuxError('NOT_READY', 'no replica discovered yet', { retryAfterSeconds: 1 }));
     if (missing.length > 0) {
-      return fail(new GpumuxError('NOT_READY', `no ready replica for ${missing.join(', ')}`, { retryAfterSeconds: 1 }));
+      return fail(
+        new GpumuxError('NOT_READY', `no ready replica for ${missing.join(', ')}`, { retryAfterSeconds: 1 }),
+      );
     }
     return c.json({ ready: true });
   });
   const modelReadyRoute = (model: string, version: string | null) => {
-    if (inventory.byModel(model).length === 0) return fail(new GpumuxError('MODEL_NOT_FOUND', `model ${model} is not served here`));
+    if (inventory.byModel(model).length === 0)
+      return fail(new GpumuxError('MODEL_NOT_FOUND', `model ${model} is not served here`));
     if (!modelReady(inventory, model, version)) {
       return fail(new GpumuxError('NOT_READY', `no ready replica for ${model}`, { retryAfterSeconds: 1 }));
     }
     return Response.json({ name: model, ready: true });
   };
   app.get('/v2/models/:model/ready', (c) => modelReadyRoute(c.req.param('model'), null));
-  app.get('/v2/models/:model/versions/:version/ready', (c) => modelReadyRoute(c.req.param('model'), c.req.param('version')));
+  app.get('/v2/models/:model/versions/:version/ready', (c) =>
+    modelReadyRoute(c.req.param('model'), c.req.param('version')),
+  );
   app.notFound(() => fail(new GpumuxError('NOT_FOUND', 'no such route')));
-  app.onError((err) => fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error')));
+  app.onError((err) =>
+    fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error')),
+  );
   return app;
 }

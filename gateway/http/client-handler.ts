@@ -30,11 +30,28 @@ export interface ClientHandlerOptions {
  * straight on Node's req/res — no Request/Response objects, body held once as Node's chunks, response
  * streamed back — because that path is what the proxy benchmark measures. Everything else goes to Hono.
  */
-export function createClientHandler(options: ClientHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { app, forwarder, inventory, observer, defaultTimeoutMs, maxBodyBytes, maxFramesPerRequest, authorize, logger } = options;
+export function createClientHandler(
+  options: ClientHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const {
+    app,
+    forwarder,
+    inventory,
+    observer,
+    defaultTimeoutMs,
+    maxBodyBytes,
+    maxFramesPerRequest,
+    authorize,
+    logger,
+  } = options;
   const honoListener = getRequestListener(app.fetch);
 
-  async function proxy(req: IncomingMessage, res: ServerResponse, route: ProxyRoute, url: string): Promise<void> {
+  async function proxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: ProxyRoute,
+    url: string,
+  ): Promise<void> {
     const started = performance.now();
     const requestId = newRequestId(req.headers['x-request-id']);
     const cancel = new Cancellation();
@@ -60,20 +77,31 @@ export function createClientHandler(options: ClientHandlerOptions): (req: Incomi
       if (route.kind === 'detect' && contentType.startsWith('multipart/form-data')) {
         const frames = await imageFields(contentType, body);
         if (frames.length > maxFramesPerRequest) {
-          throw new GpumuxError('PAYLOAD_TOO_LARGE', `${frames.length} images in one request; at most ${maxFramesPerRequest}`);
+          throw new GpumuxError(
+            'PAYLOAD_TOO_LARGE',
+            `${frames.length} images in one request; at most ${maxFramesPerRequest}`,
+          );
         }
         if (frames.length > 1) {
           const q = url.indexOf('?');
-          const merged = JSON.stringify(await detectFramesAcross(forwarder, { ...base, query: q < 0 ? '' : url.slice(q) }, frames));
+          const merged = JSON.stringify(
+            await detectFramesAcross(forwarder, { ...base, query: q < 0 ? '' : url.slice(q) }, frames),
+          );
           status = 200;
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(merged), 'x-request-id': requestId });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(merged),
+            'x-request-id': requestId,
+          });
           res.end(merged);
           return;
         }
       }
       status = await forwarder.forward({ ...base, req, res, path: url, method: route.method, body });
     } catch (err) {
-      const e = toGpumuxError(cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err);
+      const e = toGpumuxError(
+        cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err,
+      );
       status = e.status;
       if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
       if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId);

@@ -7,9 +7,13 @@ export async function imageFields(contentType: string, body: HeldBody): Promise<
   await body.whole();
   let form: FormData;
   try {
-    form = await new Response(Buffer.concat(body.chunks, body.length), { headers: { 'content-type': contentType } }).formData();
+    form = await new Response(Buffer.concat(body.chunks, body.length), {
+      headers: { 'content-type': contentType },
+    }).formData();
   } catch (err) {
-    throw new GpumuxError('BAD_REQUEST', `malformed multipart body: ${(err as Error).message}`, { cause: err });
+    throw new GpumuxError('BAD_REQUEST', `malformed multipart body: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return form.getAll('image').map((f) => (typeof f === 'string' ? new Blob([f]) : f));
 }
@@ -32,7 +36,10 @@ export async function detectFramesAcross(
   f: Omit<ForwardRequest, 'res' | 'req' | 'body' | 'path' | 'method'> & { query: string },
   frames: Blob[],
 ): Promise<unknown> {
-  const base = f.version === null ? `/v1/models/${f.model}/detect` : `/v1/models/${f.model}/versions/${f.version}/detect`;
+  const base =
+    f.version === null
+      ? `/v1/models/${f.model}/detect`
+      : `/v1/models/${f.model}/versions/${f.version}/detect`;
   const path = base + f.query;
   const settled = await Promise.allSettled(
     frames.map(async (frame) => {
@@ -54,11 +61,16 @@ export async function detectFramesAcross(
       // Keep the replica's own code so the merged answer reads as the replica's would.
       const known = isErrorCode(code) ? code : 'INFERENCE_FAILED';
       const backOff = statusOf(known) === 429 || statusOf(known) === 503;
-      throw new GpumuxError(known, json.error?.message ?? `replica answered ${response.statusCode}`, backOff ? { retryAfterSeconds: 1 } : {});
+      throw new GpumuxError(
+        known,
+        json.error?.message ?? `replica answered ${response.statusCode}`,
+        backOff ? { retryAfterSeconds: 1 } : {},
+      );
     }),
   );
   const errors = settled.map((s) => (s.status === 'rejected' ? toGpumuxError(s.reason) : null));
   const first = errors[0];
-  if (first && errors.every((e) => e?.code === first.code) && [429, 503, 504, 499].includes(first.status)) throw first;
+  if (first && errors.every((e) => e?.code === first.code) && [429, 503, 504, 499].includes(first.status))
+    throw first;
   return { results: settled.map((s, i) => (s.status === 'fulfilled' ? s.value : v1ErrorBody(errors[i]!))) };
 }

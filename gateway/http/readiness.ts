@@ -17,7 +17,10 @@ export function modelReady(inventory: Inventory, model: string, version: string 
  * Models that are not ready: of the configured ones (`name` or `name:version`), else of every model any
  * replica reports. With nothing configured and nothing seen, the gateway is not ready either.
  */
-export function notReadyModels(inventory: Inventory, configured: readonly string[] | undefined): string[] | null {
+export function notReadyModels(
+  inventory: Inventory,
+  configured: readonly string[] | undefined,
+): string[] | null {
   let required: string[];
   if (configured && configured.length > 0) required = [...configured];
   else {

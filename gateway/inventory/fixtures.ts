@@ -5,7 +5,13 @@ import { gpuKeyOf, modelKeyOf, newRecord, type ReplicaRecord } from './records.j
 import type { RoutingContext } from '../routing/types.js';
 
 /** Test fixtures: records as the inventory would hold them after a poll (the pool is never connected). */
-export function statsFor(overrides: Partial<ReplicaStats> & { gpu?: [node: string, index: number] | null; usedBytes?: number; capacityBytes?: number } = {}): ReplicaStats {
+export function statsFor(
+  overrides: Partial<ReplicaStats> & {
+    gpu?: [node: string, index: number] | null;
+    usedBytes?: number;
+    capacityBytes?: number;
+  } = {},
+): ReplicaStats {
   const { gpu = ['node-a', 0], usedBytes, capacityBytes = 24 * 1024 ** 3, ...rest } = overrides;
   const footprint = rest.footprint?.bytes ?? 2 * 1024 ** 3;
   return {
@@ -15,8 +21,26 @@ export function statsFor(overrides: Partial<ReplicaStats> & { gpu?: [node: strin
     state: 'ready',
     ready: true,
     device: gpu
-      ? { kind: 'virtual', node: gpu[0], index: gpu[1], uuid: `virtual-${gpu[0]}-${gpu[1]}`, name: 'virtual', memoryTotalBytes: capacityBytes, memoryUsedBytes: usedBytes ?? footprint, virtual: true }
-      : { kind: 'cpu', node: 'local', index: null, uuid: null, name: null, memoryTotalBytes: null, memoryUsedBytes: null, virtual: true },
+      ? {
+          kind: 'virtual',
+          node: gpu[0],
+          index: gpu[1],
+          uuid: `virtual-${gpu[0]}-${gpu[1]}`,
+          name: 'virtual',
+          memoryTotalBytes: capacityBytes,
+          memoryUsedBytes: usedBytes ?? footprint,
+          virtual: true,
+        }
+      : {
+          kind: 'cpu',
+          node: 'local',
+          index: null,
+          uuid: null,
+          name: null,
+          memoryTotalBytes: null,
+          memoryUsedBytes: null,
+          virtual: true,
+        },
     footprint: { bytes: footprint, method: 'configured', peakBytes: footprint },
     queueLength: 0,
     queueCapacity: 64,
@@ -36,7 +60,11 @@ export function statsFor(overrides: Partial<ReplicaStats> & { gpu?: [node: strin
 
 const unusedPool = new Pool('http://127.0.0.1:9');
 
-export function record(id: string, stats: ReplicaStats | null, traffic: Partial<ReplicaRecord['traffic']> = {}): ReplicaRecord {
+export function record(
+  id: string,
+  stats: ReplicaStats | null,
+  traffic: Partial<ReplicaRecord['traffic']> = {},
+): ReplicaRecord {
   const r = newRecord({ id, url: `http://${id}.invalid:8081` }, unusedPool);
   if (stats) {
     r.measurement = { stats, reachable: true, lastError: null, lastPolledAt: 0, ownInFlightAtPoll: 0 };
@@ -49,7 +77,12 @@ export function record(id: string, stats: ReplicaStats | null, traffic: Partial<
 
 export function contextFor(
   records: readonly ReplicaRecord[],
-  { model = 'shapes', version = null, reserveBytes = 512 * 1024 ** 2, criticalHeadroomBytes = 0 }: { model?: string; version?: string | null; reserveBytes?: number; criticalHeadroomBytes?: number } = {},
+  {
+    model = 'shapes',
+    version = null,
+    reserveBytes = 512 * 1024 ** 2,
+    criticalHeadroomBytes = 0,
+  }: { model?: string; version?: string | null; reserveBytes?: number; criticalHeadroomBytes?: number } = {},
 ): RoutingContext & { gpus: Map<string, GpuRecord> } {
   const gpus = aggregateGpus(records, reserveBytes, criticalHeadroomBytes);
   return { model, version, now: 0, gpus, gpuOf: (r) => (r.gpuKey ? gpus.get(r.gpuKey) : undefined) };

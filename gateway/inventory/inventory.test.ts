@@ -28,10 +28,16 @@ function make(ejectAfter = 2): Inventory {
 
 describe('inventory', () => {
   it('keeps who exists (discovery) apart from what they report (polls)', async () => {
-    const a = await startFakeReplica({ id: 'a', gpu: { node: 'n', index: 0, capacityBytes: 24 * 1024 ** 3 } });
+    const a = await startFakeReplica({
+      id: 'a',
+      gpu: { node: 'n', index: 0, capacityBytes: 24 * 1024 ** 3 },
+    });
     fakes.push(a);
     const inv = make();
-    inv.setEndpoints([{ id: 'a', url: a.url }, { id: 'dead', url: 'http://127.0.0.1:1' }]);
+    inv.setEndpoints([
+      { id: 'a', url: a.url },
+      { id: 'dead', url: 'http://127.0.0.1:1' },
+    ]);
     await inv.pollOnce();
     const [ra, dead] = [...inv.records()];
     expect(ra!.measurement.stats?.replicaId).toBe('a');

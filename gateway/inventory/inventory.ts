@@ -40,7 +40,8 @@ const NO_REPLICAS: readonly ReplicaRecord[] = [];
 const EWMA_ALPHA = 0.2;
 
 export function createInventory(options: InventoryOptions): Inventory {
-  const { pollIntervalMs, reserveBytes, criticalHeadroomBytes, ejection, clock, logger, onChange, onEject } = options;
+  const { pollIntervalMs, reserveBytes, criticalHeadroomBytes, ejection, clock, logger, onChange, onEject } =
+    options;
   const members = new Map<string, ReplicaRecord>();
   let models = new Map<string, ReplicaRecord[]>();
   let gpuMap = new Map<string, GpuRecord>();
@@ -141,7 +142,8 @@ export function createInventory(options: InventoryOptions): Inventory {
         void r.pool.close().catch(() => undefined);
         logger.info('replica removed', { replica: id });
       }
-      for (const r of added) logger.info('replica discovered', { replica: r.endpoint.id, url: r.endpoint.url });
+      for (const r of added)
+        logger.info('replica discovered', { replica: r.endpoint.id, url: r.endpoint.url });
       reindex();
       if (added.length > 0) void Promise.all(added.map(pollReplica)).then(reindex);
     },
@@ -174,7 +176,12 @@ export function createInventory(options: InventoryOptions): Inventory {
       const backoff = Math.min(ejection.maxMs, ejection.baseMs * 2 ** t.ejections);
       t.ejections++;
       t.ejectedUntil = clock.now() + backoff;
-      logger.warn('replica ejected', { replica: r.endpoint.id, reason, backoffMs: backoff, failures: t.consecutiveFailures });
+      logger.warn('replica ejected', {
+        replica: r.endpoint.id,
+        reason,
+        backoffMs: backoff,
+        failures: t.consecutiveFailures,
+      });
       onEject?.(r);
     },
   };

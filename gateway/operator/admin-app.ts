@@ -23,7 +23,9 @@ export function adminApp({ getClusterView, metrics, authorize }: AdminAppOptions
   if (authorize) {
     app.use('*', async (c, next) => {
       if (!authorize(c.req.header('authorization'))) {
-        return fail(new GpumuxError('UNAUTHORIZED', 'missing or invalid bearer token'), { 'www-authenticate': 'Bearer' });
+        return fail(new GpumuxError('UNAUTHORIZED', 'missing or invalid bearer token'), {
+          'www-authenticate': 'Bearer',
+        });
       }
       await next();
     });
@@ -35,6 +37,8 @@ export function adminApp({ getClusterView, metrics, authorize }: AdminAppOptions
   });
   app.route('/', uiRoutes({ getClusterView }));
   app.notFound(() => fail(new GpumuxError('NOT_FOUND', 'no such route')));
-  app.onError((err) => fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error')));
+  app.onError((err) =>
+    fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error')),
+  );
   return app;
 }

@@ -44,7 +44,12 @@ function gpuView(g: GpuRecord): GpuView {
  * The operator's picture: GPUs (sorted by node, then index) with their replicas; replicas that never
  * answered /v1/stats under `unplaced`; per-model traffic over the sliding window; the scheduler's plan.
  */
-export function buildClusterView(inventory: Inventory, window: RequestWindow, plan: PlanView | null, now = new Date()): ClusterView {
+export function buildClusterView(
+  inventory: Inventory,
+  window: RequestWindow,
+  plan: PlanView | null,
+  now = new Date(),
+): ClusterView {
   const gpus = [...inventory.gpus().values()]
     .map(gpuView)
     .sort((a, b) => (a.node === b.node ? (a.index ?? -1) - (b.index ?? -1) : a.node < b.node ? -1 : 1));
@@ -56,7 +61,12 @@ export function buildClusterView(inventory: Inventory, window: RequestWindow, pl
     replicas++;
     const s = r.measurement.stats;
     if (!s) {
-      unplaced.push({ id: r.endpoint.id, url: r.endpoint.url, state: r.measurement.lastError ? 'unreachable' : 'unknown', lastError: r.measurement.lastError });
+      unplaced.push({
+        id: r.endpoint.id,
+        url: r.endpoint.url,
+        state: r.measurement.lastError ? 'unreachable' : 'unknown',
+        lastError: r.measurement.lastError,
+      });
       continue;
     }
     const isReady = r.measurement.reachable && s.ready && r.traffic.ejectedUntil === 0;
@@ -70,7 +80,13 @@ export function buildClusterView(inventory: Inventory, window: RequestWindow, pl
   const modelViews: ModelView[] = [...models]
     .map(([key, m]) => {
       const name = key.slice(0, key.length - m.version.length - 1);
-      return { name, version: m.version, replicas: m.replicas, readyReplicas: m.ready, ...window.stats(name) };
+      return {
+        name,
+        version: m.version,
+        replicas: m.replicas,
+        readyReplicas: m.ready,
+        ...window.stats(name),
+      };
     })
     .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));
   let total = 0;

@@ -17,7 +17,11 @@ export interface MetricsOptions {
 }
 
 /** The gateway's own registry: per-GPU memory and load (computed at scrape time), request outcomes. */
-export function createGatewayMetrics({ inventory, queueDepths, defaultMetrics = true }: MetricsOptions): GatewayMetrics {
+export function createGatewayMetrics({
+  inventory,
+  queueDepths,
+  defaultMetrics = true,
+}: MetricsOptions): GatewayMetrics {
   const registry = new Registry();
   if (defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'gpumux_gateway_' });
   const gpuLabels = ['gpu', 'node', 'index', 'virtual'] as const;
@@ -27,7 +31,11 @@ export function createGatewayMetrics({ inventory, queueDepths, defaultMetrics = 
     index: g.index === null ? '' : String(g.index),
     virtual: g.kind === 'virtual' ? 'true' : 'false',
   });
-  const gpuGauge = (name: string, help: string, value: (g: ReturnType<Inventory['gpus']> extends Map<string, infer G> ? G : never) => number) =>
+  const gpuGauge = (
+    name: string,
+    help: string,
+    value: (g: ReturnType<Inventory['gpus']> extends Map<string, infer G> ? G : never) => number,
+  ) =>
     new Gauge({
       name,
       help,
@@ -39,8 +47,16 @@ export function createGatewayMetrics({ inventory, queueDepths, defaultMetrics = 
       },
     });
   gpuGauge('gpumux_gpu_memory_total_bytes', 'GPU memory capacity.', (g) => g.capacityBytes);
-  gpuGauge('gpumux_gpu_memory_used_bytes', 'GPU memory in use (see docs/gateway.md for the virtual-GPU rule).', (g) => g.usedBytes);
-  gpuGauge('gpumux_gpu_memory_headroom_bytes', 'GPU memory free beyond the reserve: total - used - reserve.', (g) => g.headroomBytes);
+  gpuGauge(
+    'gpumux_gpu_memory_used_bytes',
+    'GPU memory in use (see docs/gateway.md for the virtual-GPU rule).',
+    (g) => g.usedBytes,
+  );
+  gpuGauge(
+    'gpumux_gpu_memory_headroom_bytes',
+    'GPU memory free beyond the reserve: total - used - reserve.',
+    (g) => g.headroomBytes,
+  );
   gpuGauge('gpumux_gpu_replicas', 'Replicas on the GPU.', (g) => g.replicas.length);
   gpuGauge('gpumux_gpu_in_flight_requests', 'Outstanding requests on the GPU replicas.', gpuInFlight);
   new Gauge({

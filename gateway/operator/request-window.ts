@@ -23,13 +23,22 @@ interface Ring {
   size: number;
 }
 
-export function createRequestWindow({ windowMs = 30_000, now = Date.now }: { windowMs?: number; now?: () => number } = {}): RequestWindow {
+export function createRequestWindow({
+  windowMs = 30_000,
+  now = Date.now,
+}: { windowMs?: number; now?: () => number } = {}): RequestWindow {
   const rings = new Map<string, Ring>();
   return {
     record(model, seconds, failed) {
       let ring = rings.get(model);
       if (!ring) {
-        ring = { at: new Float64Array(CAPACITY), seconds: new Float32Array(CAPACITY), failed: new Uint8Array(CAPACITY), next: 0, size: 0 };
+        ring = {
+          at: new Float64Array(CAPACITY),
+          seconds: new Float32Array(CAPACITY),
+          failed: new Uint8Array(CAPACITY),
+          next: 0,
+          size: 0,
+        };
         rings.set(model, ring);
       }
       const i = ring.next;

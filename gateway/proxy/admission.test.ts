@@ -10,7 +10,10 @@ import { Cancellation } from './cancellation.js';
 function setup(records: ReplicaRecord[], queuePerModel = 1) {
   const ctx = contextFor(records);
   const inventory = { byModel: () => records } as unknown as Inventory;
-  const router = createRouter({ weights: { outstanding: 1, contention: 0, latency: 0, headroom: 0 }, capacityOf: () => 1 });
+  const router = createRouter({
+    weights: { outstanding: 1, contention: 0, latency: 0, headroom: 0 },
+    capacityOf: () => 1,
+  });
   return { ctx, admission: createAdmission({ inventory, router, queuePerModel }) };
 }
 
@@ -45,6 +48,8 @@ describe('admission', () => {
 
   it('rejects at once when no replica can ever serve', async () => {
     const { ctx, admission } = setup([]);
-    await expect(admission.acquire(ctx, new Cancellation())).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(admission.acquire(ctx, new Cancellation())).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+    });
   });
 });

@@ -26,7 +26,11 @@ export interface Admission {
    * every replica is saturated; rejects with OVERLOADED (429) when that queue is full, NO_REPLICA (503),
    * MODEL_NOT_FOUND / VERSION_NOT_FOUND (404), or when the request is cancelled (deadline, client gone).
    */
-  acquire(ctx: RoutingContext, cancel: Cancellation, exclude?: ReadonlySet<ReplicaRecord>): Promise<ReplicaRecord>;
+  acquire(
+    ctx: RoutingContext,
+    cancel: Cancellation,
+    exclude?: ReadonlySet<ReplicaRecord>,
+  ): Promise<ReplicaRecord>;
   /** Gives back the in-flight slot taken by acquire and lets a waiter in. */
   release(r: ReplicaRecord): void;
   /** Re-tries the queued requests (after a poll round changed the picture). */
@@ -35,7 +39,10 @@ export interface Admission {
   depths(): Map<string, number>;
 }
 
-function unavailable(result: Extract<RouteResult, { kind: 'unavailable' }>, ctx: RoutingContext): GpumuxError {
+function unavailable(
+  result: Extract<RouteResult, { kind: 'unavailable' }>,
+  ctx: RoutingContext,
+): GpumuxError {
   const target = ctx.version === null ? ctx.model : `${ctx.model} version ${ctx.version}`;
   if (result.code === 'NO_REPLICA') {
     return new GpumuxError('NO_REPLICA', `no ready replica serves ${target}`, { retryAfterSeconds: 1 });

@@ -18,7 +18,8 @@ export class HeldBody {
   error: GpumuxError | null = null;
   /** Content-Length the client declared (null: chunked). */
   declared: number | null = null;
-  private wake: (() => void) | null = null;
+  /** Waiters for the next chunk or the end (the streaming attempt and a retry may both wait). */
+  private wakers: (() => void)[] = [];
 
   static empty(): HeldBody {
     const b = new HeldBody();
@@ -82,7 +83,7 @@ export class HeldBody {
   async whole(): Promise<void> {
     while (!this.complete) {
       if (this.error) throw this.error;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await new Promise<void>((resolve) => this.wakers.push(resolve));
     }
     if (this.error) throw this.error;
   }
@@ -106,7 +107,7 @@ export class HeldBody {
       while (i < this.chunks.length) yield this.chunks[i++]!;
       if (this.error) throw this.error;
       if (this.complete) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await new Promise<void>((resolve) => this.wakers.push(resolve));
     }
   }
 
@@ -116,8 +117,9 @@ export class HeldBody {
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+    if (this.wakers.length === 0) return;
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
   }
 }

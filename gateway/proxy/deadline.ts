@@ -14,7 +14,10 @@ export function deadlineMs(header: string | string[] | undefined, defaultMs: num
   try {
     ms = parseDurationMs(value);
   } catch {
-    throw new GpumuxError('INVALID_PARAMETER', `invalid timeout header "${value}" (milliseconds, or e.g. 2s)`);
+    throw new GpumuxError(
+      'INVALID_PARAMETER',
+      `invalid timeout header "${value}" (milliseconds, or e.g. 2s)`,
+    );
   }
   if (!(ms > 0)) throw new GpumuxError('INVALID_PARAMETER', 'timeout must be positive');
   return Math.min(ms, MAX_DEADLINE_MS);

@@ -55,15 +55,29 @@ export interface Forwarder {
    */
   forward(f: ForwardRequest): Promise<number>;
   /** One request whose answer the caller reads (split multi-frame detect); routed and retried the same way. */
-  exchange(f: Omit<ForwardRequest, 'res' | 'req'> & { headers: Record<string, string | string[]> }): Promise<Dispatcher.ResponseData>;
+  exchange(
+    f: Omit<ForwardRequest, 'res' | 'req'> & { headers: Record<string, string | string[]> },
+  ): Promise<Dispatcher.ResponseData>;
 }
 
-export function createForwarder({ inventory, admission, maxRetries, observer, logger }: ForwarderOptions): Forwarder {
+export function createForwarder({
+  inventory,
+  admission,
+  maxRetries,
+  observer,
+  logger,
+}: ForwarderOptions): Forwarder {
   const gpuOf = (r: ReplicaRecord) => inventory.gpu(r.gpuKey);
 
   function hasAlternative(model: string, exclude: ReadonlySet<ReplicaRecord>): boolean {
     for (const r of inventory.byModel(model)) {
-      if (!exclude.has(r) && r.measurement.reachable && r.measurement.stats?.ready && r.traffic.ejectedUntil === 0) return true;
+      if (
+        !exclude.has(r) &&
+        r.measurement.reachable &&
+        r.measurement.stats?.ready &&
+        r.traffic.ejectedUntil === 0
+      )
+        return true;
     }
     return false;
   }
@@ -90,7 +104,11 @@ export function createForwarder({ inventory, admission, maxRetries, observer, lo
   return {
     async forward(f) {
       const { body } = f;
-      const headers = upstreamHeaders(f.req.headers, f.requestId, f.method === 'GET' ? null : body.complete ? body.length : body.declared);
+      const headers = upstreamHeaders(
+        f.req.headers,
+        f.requestId,
+        f.method === 'GET' ? null : body.complete ? body.length : body.declared,
+      );
       const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
       let tried: Set<ReplicaRecord> | undefined;
       for (let n = 0; ; n++) {
@@ -127,7 +145,8 @@ export function createForwarder({ inventory, admission, maxRetries, observer, lo
             if (body.error) throw body.error; // the client's body failed (too large, client gone): not the replica's fault
             const final = failure(replica, f.cancel, outcome.error);
             if (final) throw final;
-            if (n >= maxRetries) throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: outcome.error });
+            if (n >= maxRetries)
+              throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: outcome.error });
             (tried ??= new Set()).add(replica);
             observer.retry(f.model, 'connection');
             continue;
@@ -146,7 +165,13 @@ export function createForwarder({ inventory, admission, maxRetries, observer, lo
         const started = performance.now();
         let response: Dispatcher.ResponseData;
         try {
-          response = await replica.pool.request({ path: f.path, method: f.method, headers: f.headers, body: f.body.buffer(), signal });
+          response = await replica.pool.request({
+            path: f.path,
+            method: f.method,
+            headers: f.headers,
+            body: f.body.buffer(),
+            signal,
+          });
         } catch (err) {
           admission.release(replica);
           const final = failure(replica, f.cancel, err);

@@ -17,7 +17,14 @@ const DROP_REQUEST = new Set([
   'x-request-id',
 ]);
 
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-connection']);
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+]);
 
 /** Headers for the upstream request: the client's minus hop-by-hop and credentials, plus id and length. */
 export function upstreamHeaders(

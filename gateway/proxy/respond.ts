@@ -1,5 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import { errorHeaders, toGpumuxError, v1ErrorBody, v2ErrorBody, type GpumuxError } from '../../common/errors.js';
+import {
+  errorHeaders,
+  toGpumuxError,
+  v1ErrorBody,
+  v2ErrorBody,
+  type GpumuxError,
+} from '../../common/errors.js';
 
 /** Writes an error in the API's own shape (/v1: `{error:{code,message}}`, /v2: `{error, code}`). */
 export function writeError(

@@ -49,7 +49,11 @@ export class StreamHandler implements Dispatcher.DispatchHandler {
     if (this.cancel.aborted) controller.abort(new Error('cancelled'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
     if (statusCode < 200) return; // 1xx: wait for the real answer
     this.status = statusCode;
     if (this.retryOnStatus && retryableStatus(statusCode)) {

@@ -44,7 +44,10 @@ describe('router', () => {
     const b = record('b', statsFor());
     const all = [a, b];
     expect(router.route(all, contextFor(all), new Set([a]))).toEqual({ kind: 'replica', replica: b });
-    expect(router.route(all, contextFor(all), new Set([a, b]))).toEqual({ kind: 'unavailable', code: 'NO_REPLICA' });
+    expect(router.route(all, contextFor(all), new Set([a, b]))).toEqual({
+      kind: 'unavailable',
+      code: 'NO_REPLICA',
+    });
   });
 
   it('weights decide between load and headroom', () => {
@@ -52,7 +55,10 @@ describe('router', () => {
     const idleTight = record('b', statsFor({ gpu: ['n', 1], usedBytes: 20 * 1024 ** 3 }));
     const all = [loadedRoomy, idleTight];
     expect(pick(all)).toEqual({ kind: 'replica', replica: idleTight });
-    const headroomOnly = createRouter({ weights: { outstanding: 0, contention: 0, latency: 0, headroom: 1 }, capacityOf: () => 4 });
+    const headroomOnly = createRouter({
+      weights: { outstanding: 0, contention: 0, latency: 0, headroom: 1 },
+      capacityOf: () => 4,
+    });
     expect(headroomOnly.route(all, contextFor(all))).toEqual({ kind: 'replica', replica: loadedRoomy });
   });
 });

@@ -34,7 +34,11 @@ export type RouteResult =
   | { kind: 'unavailable'; code: 'MODEL_NOT_FOUND' | 'VERSION_NOT_FOUND' | 'NO_REPLICA' };
 
 export interface Router {
-  route(candidates: readonly ReplicaRecord[], ctx: RoutingContext, exclude?: ReadonlySet<ReplicaRecord>): RouteResult;
+  route(
+    candidates: readonly ReplicaRecord[],
+    ctx: RoutingContext,
+    exclude?: ReadonlySet<ReplicaRecord>,
+  ): RouteResult;
 }
 
 /** Eligibility filters in order; the model filter runs first so a wrong name can answer 404. */

@@ -40,7 +40,9 @@ describe('createDecoder (real sharp)', () => {
   it('copies a frame already at the host scale without resampling (Co-DETR: 1280×720 into [720, 1280])', async () => {
     const raw = Buffer.alloc(1280 * 720 * 3);
     for (let i = 0, s = 1; i < raw.length; i++) raw[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
-    const png = await sharp(raw, { raw: { width: 1280, height: 720, channels: 3 } }).png().toBuffer();
+    const png = await sharp(raw, { raw: { width: 1280, height: 720, channels: 3 } })
+      .png()
+      .toBuffer();
     const codetr = createDecoder({
       scale: [1280, 800],
       buckets: [

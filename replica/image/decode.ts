@@ -92,7 +92,11 @@ export function createDecoder(options: DecodeOptions) {
         .toColourspace('srgb');
       // 1:1 (a camera frame at the model's host scale, e.g. Co-DETR's 1280×720): decode only, no resampling
       if (lb.resizedWidth !== width || lb.resizedHeight !== height)
-        pipeline = pipeline.resize(lb.resizedWidth, lb.resizedHeight, { fit: 'fill', kernel, fastShrinkOnLoad });
+        pipeline = pipeline.resize(lb.resizedWidth, lb.resizedHeight, {
+          fit: 'fill',
+          kernel,
+          fastShrinkOnLoad,
+        });
       const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
       if (info.channels !== 3 || info.width !== lb.resizedWidth || info.height !== lb.resizedHeight) {
         throw new Error(`unexpected decode result ${info.width}×${info.height}×${info.channels}`);

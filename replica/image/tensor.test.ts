@@ -25,6 +25,30 @@ describe('buildImageRow', () => {
     expect(Array.from(row)).toEqual([1, 2, 3, 4, 5, 6, 0, 0, 0]);
   });
 
+  it('UINT8 NHWC RGB that fills the bucket is the row itself: a Uint8Array view, no copy', () => {
+    const pixels = Buffer.from([1, 2, 3, 4, 5, 6]);
+    const row = buildImageRow({ pixels, width: 2, height: 1 }, [1, 2], {
+      datatype: 'UINT8',
+      layout: 'NHWC',
+      colorSpace: 'RGB',
+      padValue: 116,
+    });
+    expect(row.constructor).toBe(Uint8Array); // not Buffer: batch concatenation copies the constructor
+    expect(Array.from(row)).toEqual([1, 2, 3, 4, 5, 6]);
+    pixels[0] = 99;
+    expect(row[0]).toBe(99); // same memory
+  });
+
+  it('UINT8 NHWC pads only the padding: a strip right of each row and the rows below', () => {
+    const row = buildImageRow(image, [3, 3], {
+      datatype: 'UINT8',
+      layout: 'NHWC',
+      colorSpace: 'RGB',
+      padValue: 5,
+    });
+    expect(Array.from(row)).toEqual([10, 20, 30, 40, 50, 60, 5, 5, 5, ...Array<number>(18).fill(5)]);
+  });
+
   it('UINT8 NHWC BGR swaps channels', () => {
     const row = buildImageRow(image, [1, 2], {
       datatype: 'UINT8',

@@ -24,7 +24,7 @@ export interface ResizedPixels {
 }
 
 /**
- * Writes `image` into a new bucket-sized row.
+ * Writes `image` into a new bucket-sized row (UINT8 RGB that fills the bucket exactly: a view of its pixels).
  * @example
  * const row = buildImageRow({ pixels, width: 640, height: 360 }, [480, 640], { datatype: 'UINT8', layout: 'NHWC', colorSpace: 'RGB', padValue: 0 });
  */
@@ -44,9 +44,19 @@ export function buildImageRow(
 }
 
 function uint8Nhwc(image: ResizedPixels, bh: number, bw: number, l: TensorLayout): Uint8Array {
-  const out = new Uint8Array(bh * bw * 3);
-  if (l.padValue !== 0) out.fill(l.padValue);
   const { pixels, width, height } = image;
+  if (l.colorSpace === 'RGB' && width === bw && height === bh) {
+    // the image is the row (a camera frame that fills its bucket, e.g. Co-DETR's 1280×720): no copy at all.
+    // A plain Uint8Array view, not the Buffer, so that batch concatenation builds a Uint8Array.
+    return new Uint8Array(pixels.buffer, pixels.byteOffset, bh * bw * 3);
+  }
+  const out = new Uint8Array(bh * bw * 3);
+  if (l.padValue !== 0) {
+    // only the padding: right of each image row, then the rows below the image
+    for (let y = 0; y < height && width < bw; y++)
+      out.fill(l.padValue, (y * bw + width) * 3, (y + 1) * bw * 3);
+    out.fill(l.padValue, height * bw * 3);
+  }
   if (l.colorSpace === 'RGB') {
     if (width === bw)
       out.set(pixels.subarray(0, width * height * 3), 0); // contiguous rows: one copy

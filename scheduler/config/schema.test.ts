@@ -10,8 +10,19 @@ describe('scheduler config', () => {
     expect(c.footprintMargin).toBe(0.05);
     expect(c.models[0]).toMatchObject({ minReplicas: 1, maxReplicas: 20, targetInFlightPerReplica: 2 });
     expect(c.demand).toEqual({ interval: 15_000, scaleUpCooldown: 30_000, scaleDownCooldown: 300_000 });
-    expect(c.orchestrator).toMatchObject({ kind: 'kubernetes', namespace: 'gpumux', gpuMode: 'pinned', replicaPort: 8081, owner: null });
-    expect(c.leaderElection).toMatchObject({ enabled: true, leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000 });
+    expect(c.orchestrator).toMatchObject({
+      kind: 'kubernetes',
+      namespace: 'gpumux',
+      gpuMode: 'pinned',
+      replicaPort: 8081,
+      owner: null,
+    });
+    expect(c.leaderElection).toMatchObject({
+      enabled: true,
+      leaseDuration: 15_000,
+      renewDeadline: 10_000,
+      retryPeriod: 2_000,
+    });
     expect(c.profiles.configMap).toBe('gpumux-profiles');
     expect(c.gpus).toEqual({ source: 'kubernetes', nodeSelector: {}, memory: null, static: [] });
   });
@@ -22,22 +33,66 @@ describe('scheduler config', () => {
       reserve: '1GiB',
       maxReplicasPerGpu: 2,
       footprintMargin: 0.1,
-      gpus: { source: 'static', static: [{ node: 'gpu-1', count: 1, memory: '24564MiB', product: 'NVIDIA GeForce RTX 4090' }] },
-      models: [{ name: 'codetr', manifest: '/app/models/codetr', onnx: '/models/codetr/model.onnx', minReplicas: 1, maxReplicas: 20 }],
-      orchestrator: { kind: 'kubernetes', namespace: 'gpumux', gpuMode: 'time-slicing', owner: { kind: 'Deployment', name: 'gpumux-scheduler' } },
+      gpus: {
+        source: 'static',
+        static: [{ node: 'gpu-1', count: 1, memory: '24564MiB', product: 'NVIDIA GeForce RTX 4090' }],
+      },
+      models: [
+        {
+          name: 'codetr',
+          manifest: '/app/models/codetr',
+          onnx: '/models/codetr/model.onnx',
+          minReplicas: 1,
+          maxReplicas: 20,
+        },
+      ],
+      orchestrator: {
+        kind: 'kubernetes',
+        namespace: 'gpumux',
+        gpuMode: 'time-slicing',
+        owner: { kind: 'Deployment', name: 'gpumux-scheduler' },
+      },
       profiles: { configMap: 'gpumux-profiles' },
     });
     expect(c.gpus.static[0]!.memory).toBe(24564 * 1024 ** 2);
-    expect(c.orchestrator.owner).toEqual({ kind: 'Deployment', name: 'gpumux-scheduler', apiVersion: 'apps/v1' });
+    expect(c.orchestrator.owner).toEqual({
+      kind: 'Deployment',
+      name: 'gpumux-scheduler',
+      apiVersion: 'apps/v1',
+    });
   });
 
   it.each<[string, unknown, RegExp]>([
     ['no models', {}, /models/],
-    ['min above max', { models: [{ name: 'a', manifest: 'x', minReplicas: 3, maxReplicas: 1 }] }, /maxReplicas must be ≥ minReplicas/],
+    [
+      'min above max',
+      { models: [{ name: 'a', manifest: 'x', minReplicas: 3, maxReplicas: 1 }] },
+      /maxReplicas must be ≥ minReplicas/,
+    ],
     ['bad size', { reserve: 'lots', models: [{ name: 'a', manifest: 'x' }] }, /reserve: invalid size/],
-    ['static without GPUs', { gpus: { source: 'static' }, models: [{ name: 'a', manifest: 'x' }] }, /gpus.static/],
-    ['duplicate model', { models: [{ name: 'a', manifest: 'x' }, { name: 'a', manifest: 'y' }] }, /duplicate model a/],
-    ['renewDeadline ≥ leaseDuration', { models: [{ name: 'a', manifest: 'x' }], leaderElection: { leaseDuration: '5s', renewDeadline: '5s' } }, /renewDeadline/],
+    [
+      'static without GPUs',
+      { gpus: { source: 'static' }, models: [{ name: 'a', manifest: 'x' }] },
+      /gpus.static/,
+    ],
+    [
+      'duplicate model',
+      {
+        models: [
+          { name: 'a', manifest: 'x' },
+          { name: 'a', manifest: 'y' },
+        ],
+      },
+      /duplicate model a/,
+    ],
+    [
+      'renewDeadline ≥ leaseDuration',
+      {
+        models: [{ name: 'a', manifest: 'x' }],
+        leaderElection: { leaseDuration: '5s', renewDeadline: '5s' },
+      },
+      /renewDeadline/,
+    ],
     ['unknown key', { models: [{ name: 'a', manifest: 'x' }], polcy: 'spread' }, /polcy/],
   ])('refuses %s', (_name, input, message) => expect(() => parseSchedulerConfig(input)).toThrow(message));
 

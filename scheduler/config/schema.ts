@@ -39,7 +39,9 @@ export const Duration = z.union([z.number(), z.string()]).transform((value, ctx)
   }
 });
 
-const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS label: lowercase letters, digits, "-"');
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS label: lowercase letters, digits, "-"');
 
 export const StaticGpus = z
   .object({
@@ -77,7 +79,10 @@ export const ModelConfig = z
     version: z.string().optional(),
   })
   .strict()
-  .refine((m) => m.maxReplicas >= m.minReplicas, { message: 'maxReplicas must be ≥ minReplicas', path: ['maxReplicas'] });
+  .refine((m) => m.maxReplicas >= m.minReplicas, {
+    message: 'maxReplicas must be ≥ minReplicas',
+    path: ['maxReplicas'],
+  });
 
 export const DemandConfig = z
   .object({
@@ -165,11 +170,16 @@ export const SchedulerConfig = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.gpus.source === 'static' && c.gpus.static.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['gpus', 'static'], message: 'gpus.source is static but gpus.static is empty' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gpus', 'static'],
+        message: 'gpus.source is static but gpus.static is empty',
+      });
     }
     const names = new Set<string>();
     c.models.forEach((m, i) => {
-      if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model ${m.name}` });
+      if (names.has(m.name))
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model ${m.name}` });
       names.add(m.name);
     });
     if (c.leaderElection.renewDeadline >= c.leaderElection.leaseDuration) {

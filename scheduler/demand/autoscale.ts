@@ -39,9 +39,16 @@ export function createAutoscaler(options: DemandOptions): Autoscaler {
         const needed = clamp(Math.ceil(input.inFlight / input.targetInFlightPerReplica), input);
         if (needed > current && since >= scaleUpCooldownMs) {
           lastChange.set(input.model, now());
-          return { replicas: needed, reason: `in-flight ${perReplica.toFixed(1)}/replica > target ${input.targetInFlightPerReplica}` };
+          return {
+            replicas: needed,
+            reason: `in-flight ${perReplica.toFixed(1)}/replica > target ${input.targetInFlightPerReplica}`,
+          };
         }
-      } else if (perReplica < input.targetInFlightPerReplica / 2 && current > input.minReplicas && since >= scaleDownCooldownMs) {
+      } else if (
+        perReplica < input.targetInFlightPerReplica / 2 &&
+        current > input.minReplicas &&
+        since >= scaleDownCooldownMs
+      ) {
         lastChange.set(input.model, now());
         return { replicas: current - 1, reason: `in-flight ${perReplica.toFixed(1)}/replica < half target` };
       }

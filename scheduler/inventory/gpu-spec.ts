@@ -7,7 +7,10 @@ import type { Gpu } from '../types.js';
  *
  * @example parseGpuSpec('node-a:2x24GiB') // [{ node: 'node-a', index: 0, ... }, { node: 'node-a', index: 1, ... }]
  */
-export function parseGpuSpec(spec: string, options: { defaultNode?: string; product?: string; virtual?: boolean } = {}): Gpu[] {
+export function parseGpuSpec(
+  spec: string,
+  options: { defaultNode?: string; product?: string; virtual?: boolean } = {},
+): Gpu[] {
   const { defaultNode = 'local', product = 'virtual', virtual = true } = options;
   const gpus: Gpu[] = [];
   const next = new Map<string, number>();

@@ -16,7 +16,9 @@ describe('parseGpuSpec', () => {
     expect(parseGpuSpec(spec).map((g) => `${g.node}/${g.index}:${g.memoryBytes / GiB}`)).toEqual(expected);
   });
 
-  it.each(['', '0x24GiB', '2xlots', 'a:b:1x1GiB'])('refuses %j', (spec) => expect(() => parseGpuSpec(spec)).toThrow());
+  it.each(['', '0x24GiB', '2xlots', 'a:b:1x1GiB'])('refuses %j', (spec) =>
+    expect(() => parseGpuSpec(spec)).toThrow(),
+  );
 });
 
 describe('gpusFromNodes', () => {
@@ -28,10 +30,22 @@ describe('gpusFromNodes', () => {
 
   it('one record per GPU from GPU feature discovery labels; skips non-GPU, unready and unschedulable nodes', () => {
     const gpus = gpusFromNodes([
-      node('a', { 'nvidia.com/gpu.count': '2', 'nvidia.com/gpu.memory': '24564', 'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090' }),
+      node('a', {
+        'nvidia.com/gpu.count': '2',
+        'nvidia.com/gpu.memory': '24564',
+        'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
+      }),
       node('cpu', {}),
-      node('down', { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' }, { status: { conditions: [{ type: 'Ready', status: 'False' }] } }),
-      node('cordoned', { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' }, { spec: { unschedulable: true } }),
+      node(
+        'down',
+        { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' },
+        { status: { conditions: [{ type: 'Ready', status: 'False' }] } },
+      ),
+      node(
+        'cordoned',
+        { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' },
+        { spec: { unschedulable: true } },
+      ),
     ]);
     expect(gpus).toEqual([
       { node: 'a', index: 0, memoryBytes: 24564 * MiB, product: 'NVIDIA-GeForce-RTX-4090' },
@@ -40,8 +54,13 @@ describe('gpusFromNodes', () => {
   });
 
   it('falls back to the configured memory and honours the node selector', () => {
-    const nodes = [node('a', { 'nvidia.com/gpu.count': '1', pool: 'gpu' }), node('b', { 'nvidia.com/gpu.count': '1', pool: 'other' })];
-    expect(gpusFromNodes(nodes, { nodeSelector: { pool: 'gpu' }, memoryBytes: 16 * GiB })).toEqual([{ node: 'a', index: 0, memoryBytes: 16 * GiB, product: 'unknown' }]);
+    const nodes = [
+      node('a', { 'nvidia.com/gpu.count': '1', pool: 'gpu' }),
+      node('b', { 'nvidia.com/gpu.count': '1', pool: 'other' }),
+    ];
+    expect(gpusFromNodes(nodes, { nodeSelector: { pool: 'gpu' }, memoryBytes: 16 * GiB })).toEqual([
+      { node: 'a', index: 0, memoryBytes: 16 * GiB, product: 'unknown' },
+    ]);
     expect(gpusFromNodes(nodes)).toEqual([]);
   });
 });

@@ -29,10 +29,22 @@ export interface LeaseElector {
   stop(): Promise<void>;
 }
 
-const conflictOrNotFound = (err: unknown): boolean => [404, 409].includes((err as { code?: number }).code ?? 0);
+const conflictOrNotFound = (err: unknown): boolean =>
+  [404, 409].includes((err as { code?: number }).code ?? 0);
 
 export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
-  const { coordination, namespace, name, identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs, logger, now = Date.now, onChange } = options;
+  const {
+    coordination,
+    namespace,
+    name,
+    identity,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    logger,
+    now = Date.now,
+    onChange,
+  } = options;
   let leader = false;
   let lastRenew = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -63,7 +75,10 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
       if ((err as { code?: number }).code !== 404) throw err;
     }
     if (!current) {
-      await coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: spec(new Date(now()), 0) } });
+      await coordination.createNamespacedLease({
+        namespace,
+        body: { metadata: { name, namespace }, spec: spec(new Date(now()), 0) },
+      });
       return true;
     }
     const holder = current.spec?.holderIdentity ?? '';
@@ -73,7 +88,11 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
     if (!mine && holder && renewed + duration > now()) return false;
     const acquire = mine && current.spec?.acquireTime ? new Date(current.spec.acquireTime) : new Date(now());
     const transitions = (current.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1);
-    await coordination.replaceNamespacedLease({ namespace, name, body: { metadata: current.metadata!, spec: spec(acquire, transitions) } });
+    await coordination.replaceNamespacedLease({
+      namespace,
+      name,
+      body: { metadata: current.metadata!, spec: spec(acquire, transitions) },
+    });
     return true;
   }
 
@@ -121,7 +140,10 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
           await coordination.replaceNamespacedLease({
             namespace,
             name,
-            body: { metadata: current.metadata!, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
+            body: {
+              metadata: current.metadata!,
+              spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 },
+            },
           });
         }
       } catch (err) {

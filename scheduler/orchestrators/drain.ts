@@ -17,11 +17,17 @@ export async function fetchReplicaStats(url: string, timeoutMs = 2000): Promise<
  * to it, seeing `draining` in its stats), then waits until its in-flight reaches 0 or the timeout passes.
  * Resolves true when it emptied, false on timeout or when it could not be reached.
  */
-export async function drainReplica(url: string, options: { timeoutMs: number; pollMs?: number }): Promise<boolean> {
+export async function drainReplica(
+  url: string,
+  options: { timeoutMs: number; pollMs?: number },
+): Promise<boolean> {
   const { timeoutMs, pollMs = 250 } = options;
   const deadline = Date.now() + timeoutMs;
   try {
-    const res = await fetch(`${url}/v1/drain`, { method: 'POST', signal: AbortSignal.timeout(Math.min(5000, timeoutMs)) });
+    const res = await fetch(`${url}/v1/drain`, {
+      method: 'POST',
+      signal: AbortSignal.timeout(Math.min(5000, timeoutMs)),
+    });
     await res.body?.cancel();
     if (!res.ok) return false;
   } catch {

@@ -40,8 +40,7 @@ export interface ReplicaRequest {
 }
 
 export type OrchestratorEvent =
-  | { type: 'changed' }
-  | { type: 'failed'; replica: ManagedReplica; failure: ReplicaFailure };
+  { type: 'changed' } | { type: 'failed'; replica: ManagedReplica; failure: ReplicaFailure };
 
 /** Kubernetes pods or local child processes, behind one interface. */
 export interface Orchestrator {

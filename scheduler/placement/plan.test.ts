@@ -6,7 +6,12 @@ import { overCommitted, planPlacement, type PlacementInput } from './plan.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-const model = (name: string, footprintBytes: number, desiredReplicas: number, minReplicas = 0): ModelPlan => ({
+const model = (
+  name: string,
+  footprintBytes: number,
+  desiredReplicas: number,
+  minReplicas = 0,
+): ModelPlan => ({
   name,
   version: '1',
   footprintBytes,
@@ -16,13 +21,24 @@ const model = (name: string, footprintBytes: number, desiredReplicas: number, mi
 /** `node/index:model,model` per GPU, for compact expectations. */
 const layout = (input: PlacementInput): string[] => {
   const r = planPlacement(input);
-  return r.usage.map((u) => `${u.gpu.node}/${u.gpu.index}:${r.replicas.filter((x) => x.node === u.gpu.node && x.gpuIndex === u.gpu.index).map((x) => x.model).sort().join(',')}`);
+  return r.usage.map(
+    (u) =>
+      `${u.gpu.node}/${u.gpu.index}:${r.replicas
+        .filter((x) => x.node === u.gpu.node && x.gpuIndex === u.gpu.index)
+        .map((x) => x.model)
+        .sort()
+        .join(',')}`,
+  );
 };
 
 describe('planPlacement', () => {
   it('packs Co-DETR two per RTX 4090 (the done-when check: ≥ 0.79, nothing over capacity)', () => {
     const gpus = parseGpuSpec('10x24564MiB');
-    const result = planPlacement({ gpus, models: [model('codetr', 9830 * MiB, Infinity)], reserveBytes: 512 * MiB });
+    const result = planPlacement({
+      gpus,
+      models: [model('codetr', 9830 * MiB, Infinity)],
+      reserveBytes: 512 * MiB,
+    });
     expect(result.replicas).toHaveLength(20);
     expect(result.memoryUtilization).toBeGreaterThanOrEqual(0.79);
     expect(result.memoryUtilization).toBeCloseTo(19660 / 24564, 6);
@@ -78,13 +94,28 @@ describe('planPlacement', () => {
 
   it('never exceeds capacity − reserve over many random clusters and is deterministic', () => {
     let seed = 42;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 200; trial++) {
-      const gpus = parseGpuSpec(`a:${1 + Math.floor(rand() * 4)}x${8 + Math.floor(rand() * 40)}GiB,b:${1 + Math.floor(rand() * 4)}x24GiB`);
-      const models = [0, 1, 2].map((i) => model(`m${i}`, Math.floor((0.5 + rand() * 12) * GiB), rand() < 0.3 ? Infinity : Math.floor(rand() * 8), Math.floor(rand() * 2)));
+      const gpus = parseGpuSpec(
+        `a:${1 + Math.floor(rand() * 4)}x${8 + Math.floor(rand() * 40)}GiB,b:${1 + Math.floor(rand() * 4)}x24GiB`,
+      );
+      const models = [0, 1, 2].map((i) =>
+        model(
+          `m${i}`,
+          Math.floor((0.5 + rand() * 12) * GiB),
+          rand() < 0.3 ? Infinity : Math.floor(rand() * 8),
+          Math.floor(rand() * 2),
+        ),
+      );
       const reserveBytes = Math.floor(rand() * 1024) * MiB;
       const policy = rand() < 0.5 ? 'binpack' : 'spread';
-      const input: PlacementInput = { gpus, models, reserveBytes, policy, maxReplicasPerGpu: Math.floor(rand() * 4) };
+      const input: PlacementInput = {
+        gpus,
+        models,
+        reserveBytes,
+        policy,
+        maxReplicasPerGpu: Math.floor(rand() * 4),
+      };
       const first = planPlacement(input);
       expect(overCommitted(first, reserveBytes)).toEqual([]);
       for (const u of first.usage) {
@@ -94,13 +125,19 @@ describe('planPlacement', () => {
       }
       // Same input in another order gives the same plan.
       const again = planPlacement({ ...input, gpus: [...gpus].reverse(), models: [...models].reverse() });
-      expect(again.replicas.map((r) => `${r.model}@${r.node}/${r.gpuIndex}`).sort()).toEqual(first.replicas.map((r) => `${r.model}@${r.node}/${r.gpuIndex}`).sort());
+      expect(again.replicas.map((r) => `${r.model}@${r.node}/${r.gpuIndex}`).sort()).toEqual(
+        first.replicas.map((r) => `${r.model}@${r.node}/${r.gpuIndex}`).sort(),
+      );
     }
   });
 
   describe('with existing replicas', () => {
     const gpus = parseGpuSpec('2x8GiB');
-    const running = (id: string, gpuIndex: number, extra: Partial<ExistingReplica> = {}): ExistingReplica => ({
+    const running = (
+      id: string,
+      gpuIndex: number,
+      extra: Partial<ExistingReplica> = {},
+    ): ExistingReplica => ({
       id,
       model: 'a',
       version: '1',
@@ -113,7 +150,11 @@ describe('planPlacement', () => {
     it('keeps what runs and only creates the difference (scale up)', () => {
       const result = planPlacement({ gpus, models: [model('a', 2 * GiB, 4)], existing: [running('r1', 1)] });
       expect(result.replicas.filter((r) => r.existingId).map((r) => r.existingId)).toEqual(['r1']);
-      expect(result.replicas.filter((r) => !r.existingId).map((r) => `${r.node}/${r.gpuIndex}`)).toEqual(['local/1', 'local/1', 'local/1']);
+      expect(result.replicas.filter((r) => !r.existingId).map((r) => `${r.node}/${r.gpuIndex}`)).toEqual([
+        'local/1',
+        'local/1',
+        'local/1',
+      ]);
       expect(result.removed).toEqual([]);
     });
 
@@ -127,13 +168,26 @@ describe('planPlacement', () => {
     });
 
     it('re-places replicas of a GPU that disappeared', () => {
-      const result = planPlacement({ gpus: parseGpuSpec('1x8GiB'), models: [model('a', 2 * GiB, 2)], existing: [running('r1', 0), running('r2', 1)] });
-      expect(result.removed).toEqual([{ replica: expect.objectContaining({ id: 'r2' }), reason: 'GPU local/1 is gone' }]);
-      expect(result.replicas.map((r) => [r.existingId, r.gpuIndex])).toEqual([['r1', 0], [null, 0]]);
+      const result = planPlacement({
+        gpus: parseGpuSpec('1x8GiB'),
+        models: [model('a', 2 * GiB, 2)],
+        existing: [running('r1', 0), running('r2', 1)],
+      });
+      expect(result.removed).toEqual([
+        { replica: expect.objectContaining({ id: 'r2' }), reason: 'GPU local/1 is gone' },
+      ]);
+      expect(result.replicas.map((r) => [r.existingId, r.gpuIndex])).toEqual([
+        ['r1', 0],
+        [null, 0],
+      ]);
     });
 
     it('counts draining replicas until they are gone', () => {
-      const result = planPlacement({ gpus: parseGpuSpec('1x6GiB'), models: [model('a', 2 * GiB, 3)], existing: [running('old', 0, { draining: true })] });
+      const result = planPlacement({
+        gpus: parseGpuSpec('1x6GiB'),
+        models: [model('a', 2 * GiB, 3)],
+        existing: [running('old', 0, { draining: true })],
+      });
       expect(result.replicas).toHaveLength(2);
       expect(result.unplaced).toEqual([{ model: 'a', count: 1, reason: 'no GPU has enough headroom' }]);
     });
@@ -141,14 +195,30 @@ describe('planPlacement', () => {
     it('OOM feedback: a raised footprint evicts what no longer fits and plans fewer per GPU', () => {
       const profiles = createProfileStore({ margin: 0.05 });
       const declared = 3 * GiB;
-      const existing = [running('r1', 0, { footprintBytes: declared }), running('r2', 0, { footprintBytes: declared })];
+      const existing = [
+        running('r1', 0, { footprintBytes: declared }),
+        running('r2', 0, { footprintBytes: declared }),
+      ];
       const footprint = (): number => profiles.footprint('a', 'virtual', declared);
-      const before = planPlacement({ gpus: parseGpuSpec('2x7GiB'), models: [{ ...model('a', 0, 2), footprintBytes: footprint }], existing });
+      const before = planPlacement({
+        gpus: parseGpuSpec('2x7GiB'),
+        models: [{ ...model('a', 0, 2), footprintBytes: footprint }],
+        existing,
+      });
       expect(before.removed).toEqual([]);
       profiles.recordOom('a', 'virtual', declared); // 3 GiB × 1.25 = 3.75 GiB: two no longer fit in 7 GiB
-      const after = planPlacement({ gpus: parseGpuSpec('2x7GiB'), models: [{ ...model('a', 0, 2), footprintBytes: footprint }], existing });
-      expect(after.removed.map((r) => [r.replica.id, r.reason])).toEqual([['r2', 'no longer fits its GPU (footprint raised)']]);
-      expect(after.replicas.map((r) => [r.existingId, r.gpuIndex])).toEqual([['r1', 0], [null, 1]]);
+      const after = planPlacement({
+        gpus: parseGpuSpec('2x7GiB'),
+        models: [{ ...model('a', 0, 2), footprintBytes: footprint }],
+        existing,
+      });
+      expect(after.removed.map((r) => [r.replica.id, r.reason])).toEqual([
+        ['r2', 'no longer fits its GPU (footprint raised)'],
+      ]);
+      expect(after.replicas.map((r) => [r.existingId, r.gpuIndex])).toEqual([
+        ['r1', 0],
+        [null, 1],
+      ]);
       expect(overCommitted(after, 0)).toEqual([]);
     });
 
@@ -158,13 +228,18 @@ describe('planPlacement', () => {
         models: [{ ...model('a', 2 * GiB, 1), version: '2' }],
         existing: [running('r1', 0), running('x', 1, { model: 'gone' })],
       });
-      expect(result.removed.map((r) => r.reason).sort()).toEqual(['model no longer configured', 'version 1 replaced by 2']);
+      expect(result.removed.map((r) => r.reason).sort()).toEqual([
+        'model no longer configured',
+        'version 1 replaced by 2',
+      ]);
       expect(result.replicas).toHaveLength(1);
     });
   });
 
   it('reports a model that fits no GPU at all', () => {
     const result = planPlacement({ gpus: parseGpuSpec('2x8GiB'), models: [model('huge', 9 * GiB, 1, 1)] });
-    expect(result.unplaced).toEqual([{ model: 'huge', count: 1, reason: 'footprint exceeds every GPU (capacity − reserve)' }]);
+    expect(result.unplaced).toEqual([
+      { model: 'huge', count: 1, reason: 'footprint exceeds every GPU (capacity − reserve)' },
+    ]);
   });
 });

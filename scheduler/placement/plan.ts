@@ -1,4 +1,11 @@
-import { compareGpus, gpuId, type ExistingReplica, type Gpu, type ModelPlan, type PlacedReplica } from '../types.js';
+import {
+  compareGpus,
+  gpuId,
+  type ExistingReplica,
+  type Gpu,
+  type ModelPlan,
+  type PlacedReplica,
+} from '../types.js';
 import { fits, pickGpu, type GpuUsage, type Policy } from './policy.js';
 
 export interface PlacementInput {
@@ -65,7 +72,11 @@ export function planPlacement(input: PlacementInput): PlacementResult {
   };
 
   // 1. What is draining still holds memory until it is gone.
-  const sortedExisting = [...existing].sort((a, b) => compareGpus({ node: a.node, index: a.gpuIndex }, { node: b.node, index: b.gpuIndex }) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sortedExisting = [...existing].sort(
+    (a, b) =>
+      compareGpus({ node: a.node, index: a.gpuIndex }, { node: b.node, index: b.gpuIndex }) ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
   for (const r of sortedExisting.filter((r) => r.draining)) {
     const u = byId.get(`${r.node}/${r.gpuIndex}`);
     if (u) count(u, r.model, r.footprintBytes);
@@ -78,13 +89,23 @@ export function planPlacement(input: PlacementInput): PlacementResult {
     const u = byId.get(`${r.node}/${r.gpuIndex}`);
     if (!model) removed.push({ replica: r, reason: 'model no longer configured' });
     else if (!u) removed.push({ replica: r, reason: `GPU ${r.node}/${r.gpuIndex} is gone` });
-    else if (r.version !== model.version) removed.push({ replica: r, reason: `version ${r.version} replaced by ${model.version}` });
-    else wantedByModel.set(r.model, [...(wantedByModel.get(r.model) ?? []), r]);
+    else if (r.version !== model.version)
+      removed.push({ replica: r, reason: `version ${r.version} replaced by ${model.version}` });
+    else {
+      const list = wantedByModel.get(r.model);
+      if (list) list.push(r);
+      else wantedByModel.set(r.model, [r]);
+    }
   }
   // Per-GPU load of the candidates decides which surplus replicas go first: binpack drains the emptiest
   // GPUs (consolidates), spread the fullest.
   const candidateLoad = new Map<string, number>();
-  for (const list of wantedByModel.values()) for (const r of list) candidateLoad.set(`${r.node}/${r.gpuIndex}`, (candidateLoad.get(`${r.node}/${r.gpuIndex}`) ?? 0) + r.footprintBytes);
+  for (const list of wantedByModel.values())
+    for (const r of list)
+      candidateLoad.set(
+        `${r.node}/${r.gpuIndex}`,
+        (candidateLoad.get(`${r.node}/${r.gpuIndex}`) ?? 0) + r.footprintBytes,
+      );
   for (const model of models) {
     const list = wantedByModel.get(model.name) ?? [];
     const load = (r: ExistingReplica): number => candidateLoad.get(`${r.node}/${r.gpuIndex}`) ?? 0;
@@ -99,7 +120,14 @@ export function planPlacement(input: PlacementInput): PlacementResult {
         return removed.push({ replica: r, reason: 'no longer fits its GPU (footprint raised)' });
       }
       count(u, r.model, footprint);
-      replicas.push({ model: r.model, version: r.version, node: r.node, gpuIndex: r.gpuIndex, footprintBytes: footprint, existingId: r.id });
+      replicas.push({
+        model: r.model,
+        version: r.version,
+        node: r.node,
+        gpuIndex: r.gpuIndex,
+        footprintBytes: footprint,
+        existingId: r.id,
+      });
     });
   }
 
@@ -119,7 +147,8 @@ export function planPlacement(input: PlacementInput): PlacementResult {
       progress = false;
       for (const model of order) {
         if (blocked.has(model.name)) continue;
-        const target = phase === 'min' ? model.minReplicas : Math.max(model.minReplicas, model.desiredReplicas);
+        const target =
+          phase === 'min' ? model.minReplicas : Math.max(model.minReplicas, model.desiredReplicas);
         if ((have.get(model.name) ?? 0) >= target) continue;
         const footprintOf = footprintFn(model);
         const u = pickGpu(policy, usage, footprintOf, model.name, fitOptions);
@@ -129,7 +158,14 @@ export function planPlacement(input: PlacementInput): PlacementResult {
         }
         const footprint = footprintOf(u.gpu);
         count(u, model.name, footprint);
-        replicas.push({ model: model.name, version: model.version, node: u.gpu.node, gpuIndex: u.gpu.index, footprintBytes: footprint, existingId: null });
+        replicas.push({
+          model: model.name,
+          version: model.version,
+          node: u.gpu.node,
+          gpuIndex: u.gpu.index,
+          footprintBytes: footprint,
+          existingId: null,
+        });
         have.set(model.name, (have.get(model.name) ?? 0) + 1);
         progress = true;
       }
@@ -141,8 +177,14 @@ export function planPlacement(input: PlacementInput): PlacementResult {
     const target = Math.max(model.minReplicas, model.desiredReplicas);
     const missing = target - (have.get(model.name) ?? 0);
     if (missing > 0 && Number.isFinite(missing)) {
-      const anyFits = usage.some((u) => !u.cordoned && u.gpu.memoryBytes - reserveBytes >= footprintFn(model)(u.gpu));
-      unplaced.push({ model: model.name, count: missing, reason: anyFits ? 'no GPU has enough headroom' : 'footprint exceeds every GPU (capacity − reserve)' });
+      const anyFits = usage.some(
+        (u) => !u.cordoned && u.gpu.memoryBytes - reserveBytes >= footprintFn(model)(u.gpu),
+      );
+      unplaced.push({
+        model: model.name,
+        count: missing,
+        reason: anyFits ? 'no GPU has enough headroom' : 'footprint exceeds every GPU (capacity − reserve)',
+      });
     }
   }
 
@@ -153,5 +195,7 @@ export function planPlacement(input: PlacementInput): PlacementResult {
 
 /** Asserts the invariant every plan keeps (used by tests and the simulation). */
 export function overCommitted(result: PlacementResult, reserveBytes: number): string[] {
-  return result.usage.filter((u) => !fits({ ...u, cordoned: false, replicas: 0 }, 0, { reserveBytes, maxReplicasPerGpu: 0 })).map((u) => gpuId(u.gpu));
+  return result.usage
+    .filter((u) => !fits({ ...u, cordoned: false, replicas: 0 }, 0, { reserveBytes, maxReplicasPerGpu: 0 }))
+    .map((u) => gpuId(u.gpu));
 }

@@ -60,7 +60,10 @@ export function pickGpu(
     const footprint = footprintOf(usage.gpu);
     if (!fits(usage, footprint, options)) continue;
     const s = score(policy, usage, footprint, model);
-    if (s > bestScore + 1e-12 || (Math.abs(s - bestScore) <= 1e-12 && best && compareGpus(usage.gpu, best.gpu) < 0)) {
+    if (
+      s > bestScore + 1e-12 ||
+      (Math.abs(s - bestScore) <= 1e-12 && best && compareGpus(usage.gpu, best.gpu) < 0)
+    ) {
       best = usage;
       bestScore = s;
     }

@@ -8,7 +8,11 @@ function statusCode(err: unknown): number | undefined {
 }
 
 /** Profiles in a ConfigMap key `profiles.json` (Kubernetes). Creates it on first save; replaces guarded by resourceVersion. */
-export function configMapProfilePersistence(options: { core: CoreV1Api; namespace: string; name: string }): ProfilePersistence {
+export function configMapProfilePersistence(options: {
+  core: CoreV1Api;
+  namespace: string;
+  name: string;
+}): ProfilePersistence {
   const { core, namespace, name } = options;
   return {
     async load() {
@@ -22,7 +26,10 @@ export function configMapProfilePersistence(options: { core: CoreV1Api; namespac
       }
     },
     async save(data) {
-      const body = { metadata: { name, labels: { 'app.kubernetes.io/part-of': 'gpumux' } }, data: { [KEY]: JSON.stringify(data, null, 2) } };
+      const body = {
+        metadata: { name, labels: { 'app.kubernetes.io/part-of': 'gpumux' } },
+        data: { [KEY]: JSON.stringify(data, null, 2) },
+      };
       try {
         const current = await core.readNamespacedConfigMap({ namespace, name });
         await core.replaceNamespacedConfigMap({

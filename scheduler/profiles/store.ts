@@ -58,7 +58,15 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   const get = (model: string, product: string): ProfileRecord => {
     let r = records.get(key(model, product));
     if (!r) {
-      r = { model, product, maxObservedBytes: 0, samples: 0, oomFloorBytes: 0, oomEvents: 0, updatedAt: now().toISOString() };
+      r = {
+        model,
+        product,
+        maxObservedBytes: 0,
+        samples: 0,
+        oomFloorBytes: 0,
+        oomEvents: 0,
+        updatedAt: now().toISOString(),
+      };
       records.set(key(model, product), r);
     }
     return r;
@@ -68,7 +76,8 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     footprint(model, product, declaredBytes) {
       const r = records.get(key(model, product));
       if (!r) return declaredBytes;
-      const measured = r.maxObservedBytes > 0 ? Math.ceil(r.maxObservedBytes * (1 + margin) - 1e-6) : declaredBytes;
+      const measured =
+        r.maxObservedBytes > 0 ? Math.ceil(r.maxObservedBytes * (1 + margin) - 1e-6) : declaredBytes;
       return Math.max(measured, r.oomFloorBytes);
     },
     source(model, product) {
@@ -95,7 +104,8 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       dirty = true;
       return r.oomFloorBytes;
     },
-    records: () => [...records.values()].sort((a, b) => key(a.model, a.product).localeCompare(key(b.model, b.product))),
+    records: () =>
+      [...records.values()].sort((a, b) => key(a.model, a.product).localeCompare(key(b.model, b.product))),
     async load() {
       const data = await persistence?.load();
       for (const r of data?.profiles ?? []) records.set(key(r.model, r.product), { ...r });

@@ -53,13 +53,25 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
           kind: gpu.kind ?? 'virtual',
           node: gpu.node,
           index: gpu.index,
-          uuid: (gpu.kind ?? 'virtual') === 'virtual' ? `virtual-${gpu.node}-${gpu.index}` : `GPU-${gpu.node}-${gpu.index}`,
+          uuid:
+            (gpu.kind ?? 'virtual') === 'virtual'
+              ? `virtual-${gpu.node}-${gpu.index}`
+              : `GPU-${gpu.node}-${gpu.index}`,
           name: 'virtual',
           memoryTotalBytes: gpu.capacityBytes,
           memoryUsedBytes: (gpu.usedBytes ?? 0) + footprintBytes,
           virtual: (gpu.kind ?? 'virtual') === 'virtual',
         }
-      : { kind: 'cpu', node: 'local', index: null, uuid: null, name: null, memoryTotalBytes: null, memoryUsedBytes: null, virtual: true },
+      : {
+          kind: 'cpu',
+          node: 'local',
+          index: null,
+          uuid: null,
+          name: null,
+          memoryTotalBytes: null,
+          memoryUsedBytes: null,
+          virtual: true,
+        },
     footprint: { bytes: footprintBytes, method: 'configured', peakBytes: footprintBytes },
     queueLength: 0,
     queueCapacity: 64,
@@ -87,7 +99,14 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
       return;
     }
     if (req.method === 'GET' && url.startsWith('/v2/models/')) {
-      const body = json({ name: model, versions: [version], platform: 'onnxruntime', inputs: [], outputs: [], served_by: id });
+      const body = json({
+        name: model,
+        versions: [version],
+        platform: 'onnxruntime',
+        inputs: [],
+        outputs: [],
+        served_by: id,
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
       return;
     }
@@ -111,11 +130,22 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
         if (fake.mode === 'fail' || fake.mode === 'unavailable') {
           const code = fake.mode === 'fail' ? 'INFERENCE_FAILED' : 'DRAINING';
           const body = json({ error: { code, message: 'failed on purpose' } });
-          res.writeHead(fake.mode === 'fail' ? 500 : 503, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+          res
+            .writeHead(fake.mode === 'fail' ? 500 : 503, {
+              'content-type': 'application/json',
+              'content-length': body.length,
+            })
+            .end(body);
           return;
         }
         const body = json({ replica: id, bytes, path: url });
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'x-served-by': id }).end(body);
+        res
+          .writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            'x-served-by': id,
+          })
+          .end(body);
       };
       if (fake.delayMs > 0) setTimeout(answer, fake.delayMs);
       else answer();

@@ -3,7 +3,9 @@ import { startGateway, type GatewayConfigInput } from '../../gateway/index.js';
 import type { Discovery, GatewayOptions, ReplicaEndpoint } from '../../gateway/types.js';
 
 /** A discovery the test controls: set() replaces the replica set as Kubernetes or the local stack would. */
-export function manualDiscovery(initial: ReplicaEndpoint[] = []): Discovery & { set(endpoints: ReplicaEndpoint[]): void } {
+export function manualDiscovery(
+  initial: ReplicaEndpoint[] = [],
+): Discovery & { set(endpoints: ReplicaEndpoint[]): void } {
   let current = initial;
   let listener: ((e: ReplicaEndpoint[]) => void) | undefined;
   return {
@@ -42,7 +44,11 @@ export async function gatewayFor(
   return gateway;
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 50): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  stepMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);

@@ -11,11 +11,30 @@ export interface GatewayProcess {
 }
 
 /** Runs `gpumux gateway` as its own process (the CLI as users run it), on ports 0; resolves once it listens. */
-export function startGatewayProcess(args: string[], env: Record<string, string> = {}): Promise<GatewayProcess> {
+export function startGatewayProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO_ROOT, 'cli', 'main.ts'), 'gateway', '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', ...args],
-    { cwd: REPO_ROOT, env: { ...process.env, GPUMUX_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    [
+      '--import',
+      'tsx',
+      path.join(REPO_ROOT, 'cli', 'main.ts'),
+      'gateway',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      ...args,
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, GPUMUX_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   const stop = () =>
     new Promise<void>((resolve) => {

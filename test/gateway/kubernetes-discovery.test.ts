@@ -4,7 +4,11 @@ import type { ReplicaEndpoint } from '../../gateway/types.js';
 import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
 import { quietLogger, waitFor } from './gateway-harness.js';
 
-const LABELS = { 'app.kubernetes.io/component': 'replica', 'app.kubernetes.io/part-of': 'gpumux', 'gpumux.io/model': 'shapes' };
+const LABELS = {
+  'app.kubernetes.io/component': 'replica',
+  'app.kubernetes.io/part-of': 'gpumux',
+  'gpumux.io/model': 'shapes',
+};
 let api: KubeApiServer | undefined;
 let stopDiscovery: (() => Promise<void>) | undefined;
 
@@ -14,13 +18,24 @@ afterEach(async () => {
 });
 
 function pod(name: string, labels: Record<string, string> = LABELS): KubeObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'gpumux', labels }, spec: { containers: [{ name: 'replica', image: 'x' }] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'gpumux', labels },
+    spec: { containers: [{ name: 'replica', image: 'x' }] },
+  };
 }
 
 async function start(): Promise<{ seen: ReplicaEndpoint[][]; latest: () => ReplicaEndpoint[] }> {
   api ??= await startKubeApiServer();
   const seen: ReplicaEndpoint[][] = [];
-  const discovery = kubernetesDiscovery({ namespace: 'gpumux', replicaPort: 8081, kubeConfig: api.kubeConfig('gpumux'), relistDelayMs: 100, logger: quietLogger });
+  const discovery = kubernetesDiscovery({
+    namespace: 'gpumux',
+    replicaPort: 8081,
+    kubeConfig: api.kubeConfig('gpumux'),
+    relistDelayMs: 100,
+    logger: quietLogger,
+  });
   await discovery.start((e) => seen.push(e));
   stopDiscovery = () => discovery.stop();
   return { seen, latest: () => seen.at(-1) ?? [] };

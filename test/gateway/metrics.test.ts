@@ -15,8 +15,12 @@ beforeAll(async () => {
     startFakeReplica({ id: 'b', gpu: { node: 'n', index: 0, capacityBytes: 24 * GiB } }),
     startFakeReplica({ id: 'c', gpu: { node: 'n', index: 1, capacityBytes: 24 * GiB, usedBytes: 10 * GiB } }),
   ]);
-  gateway = await gatewayFor(replicas.map((r) => ({ id: r.id, url: r.url })), { reserveBytes: GiB });
-  for (let i = 0; i < 5; i++) await (await fetch(`${gateway.url}/v2/models/shapes/infer`, { method: 'POST', body: 'x' })).arrayBuffer();
+  gateway = await gatewayFor(
+    replicas.map((r) => ({ id: r.id, url: r.url })),
+    { reserveBytes: GiB },
+  );
+  for (let i = 0; i < 5; i++)
+    await (await fetch(`${gateway.url}/v2/models/shapes/infer`, { method: 'POST', body: 'x' })).arrayBuffer();
   await (await fetch(`${gateway.url}/v2/models/nope/infer`, { method: 'POST', body: 'x' })).arrayBuffer();
 });
 
@@ -36,7 +40,8 @@ function ownFamilies(text: string): string {
 describe('gateway /metrics', () => {
   it('shows per-GPU memory, headroom, replicas and cluster utilisation', async () => {
     const text = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
-    const value = (name: string, gpu: string) => Number(new RegExp(`^${name}\\{gpu="${gpu}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    const value = (name: string, gpu: string) =>
+      Number(new RegExp(`^${name}\\{gpu="${gpu}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
     expect(value('gpumux_gpu_memory_total_bytes', 'virtual-n-0')).toBe(24 * GiB);
     expect(value('gpumux_gpu_memory_used_bytes', 'virtual-n-0')).toBe(4 * GiB);
     expect(value('gpumux_gpu_memory_headroom_bytes', 'virtual-n-0')).toBe(19 * GiB);
@@ -57,7 +62,10 @@ describe('gateway /metrics', () => {
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
     // And the check is real: a counter without _total is flagged.
-    const bad = spawnSync(PROMTOOL, ['check', 'metrics'], { input: '# HELP x_requests r\n# TYPE x_requests counter\nx_requests 1\n', encoding: 'utf8' });
+    const bad = spawnSync(PROMTOOL, ['check', 'metrics'], {
+      input: '# HELP x_requests r\n# TYPE x_requests counter\nx_requests 1\n',
+      encoding: 'utf8',
+    });
     expect(bad.status).not.toBe(0);
   });
 
@@ -65,13 +73,25 @@ describe('gateway /metrics', () => {
     const view = await gateway.clusterView();
     const http = await (await fetch(`${gateway.adminUrl}/v1/cluster`)).json();
     expect(http).toMatchObject({ totals: view.totals });
-    expect(view.totals).toMatchObject({ gpus: 2, replicas: 3, readyReplicas: 3, memoryTotalBytes: 48 * GiB, memoryUsedBytes: 16 * GiB });
+    expect(view.totals).toMatchObject({
+      gpus: 2,
+      replicas: 3,
+      readyReplicas: 3,
+      memoryTotalBytes: 48 * GiB,
+      memoryUsedBytes: 16 * GiB,
+    });
     expect(view.gpus.map((g) => [g.id, g.replicas.map((r) => r.id)])).toEqual([
       ['virtual-n-0', ['a', 'b']],
       ['virtual-n-1', ['c']],
     ]);
-    expect(view.gpus[1]).toMatchObject({ memoryReservedBytes: GiB, memoryHeadroomBytes: 11 * GiB, memoryUtilization: 0.5 });
-    expect(view.models).toEqual([expect.objectContaining({ name: 'shapes', version: '1', replicas: 3, readyReplicas: 3, errorRate: 0 })]);
+    expect(view.gpus[1]).toMatchObject({
+      memoryReservedBytes: GiB,
+      memoryHeadroomBytes: 11 * GiB,
+      memoryUtilization: 0.5,
+    });
+    expect(view.models).toEqual([
+      expect.objectContaining({ name: 'shapes', version: '1', replicas: 3, readyReplicas: 3, errorRate: 0 }),
+    ]);
     expect(view.models[0]!.requestRate).toBeGreaterThan(0);
     expect(view.plan).toBeNull();
   });

@@ -21,7 +21,10 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'gpumux-gw-'));
   const config = path.join(dir, 'gateway.yaml');
   writeFileSync(config, 'limits:\n  maxInFlightPerReplica: 2\n  queuePerModel: 8\npollInterval: 200ms\n');
-  gateway = await startGatewayProcess(['--config', config, ...replicas.flatMap((r) => ['--replica', r.url])], { GPUMUX_LOG_LEVEL: 'info' });
+  gateway = await startGatewayProcess(
+    ['--config', config, ...replicas.flatMap((r) => ['--replica', r.url])],
+    { GPUMUX_LOG_LEVEL: 'info' },
+  );
   await waitFor(async () => (await fetch(`${gateway.url}/v2/health/ready`)).status === 200, 10_000);
 });
 
@@ -41,7 +44,11 @@ describe('overload', () => {
     const worker = async () => {
       while (sent < total) {
         sent++;
-        const res = await request(`${gateway.url}/v2/models/shapes/infer`, { method: 'POST', body, dispatcher });
+        const res = await request(`${gateway.url}/v2/models/shapes/infer`, {
+          method: 'POST',
+          body,
+          dispatcher,
+        });
         await res.body.dump();
         counts.set(res.statusCode, (counts.get(res.statusCode) ?? 0) + 1);
         if (res.statusCode === 429 && !res.headers['retry-after']) retryAfterMissing++;
@@ -59,6 +66,9 @@ describe('overload', () => {
     expect((await fetch(`${gateway.url}/v2/health/live`)).status).toBe(200);
     const peak = await processPeakRssBytes(gateway.process.pid!);
     expect(peak).not.toBeNull();
+    console.info(
+      `overload: ${ok} × 200, ${refused} × 429, gateway peak RSS ${(peak! / 1024 ** 2).toFixed(0)} MiB`,
+    );
     // Bodies are held only for admitted or queued requests: 200 clients × 100 KB would be 20 MB anyway.
     expect(peak!).toBeLessThan(400 * 1024 ** 2);
     const metrics = await (await fetch(`${gateway.adminUrl}/metrics`)).text();

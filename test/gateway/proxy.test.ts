@@ -10,10 +10,21 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function fake(id: string, gpu?: [string, number], extra: { usedBytes?: number; delayMs?: number } = {}): Promise<FakeReplica> {
+async function fake(
+  id: string,
+  gpu?: [string, number],
+  extra: { usedBytes?: number; delayMs?: number } = {},
+): Promise<FakeReplica> {
   const f = await startFakeReplica({
     id,
-    ...(gpu && { gpu: { node: gpu[0], index: gpu[1], capacityBytes: 24 * GiB, ...(extra.usedBytes !== undefined && { usedBytes: extra.usedBytes }) } }),
+    ...(gpu && {
+      gpu: {
+        node: gpu[0],
+        index: gpu[1],
+        capacityBytes: 24 * GiB,
+        ...(extra.usedBytes !== undefined && { usedBytes: extra.usedBytes }),
+      },
+    }),
     ...(extra.delayMs !== undefined && { delayMs: extra.delayMs }),
   });
   cleanups.push(() => f.close());
@@ -21,7 +32,10 @@ async function fake(id: string, gpu?: [string, number], extra: { usedBytes?: num
 }
 
 async function gateway(fakes: FakeReplica[], options: Parameters<typeof gatewayFor>[1] = {}) {
-  const gw = await gatewayFor(fakes.map((f) => ({ id: f.id, url: f.url })), options);
+  const gw = await gatewayFor(
+    fakes.map((f) => ({ id: f.id, url: f.url })),
+    options,
+  );
   cleanups.push(() => gw.close());
   return gw;
 }
@@ -37,7 +51,11 @@ describe('gateway proxy (stand-in replicas)', () => {
     for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;
     const res = await infer(gw.url, {
       body,
-      headers: { 'inference-header-content-length': '42', 'content-type': 'application/octet-stream', 'x-request-id': 'req-123' },
+      headers: {
+        'inference-header-content-length': '42',
+        'content-type': 'application/octet-stream',
+        'x-request-id': 'req-123',
+      },
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('req-123');
@@ -55,12 +73,17 @@ describe('gateway proxy (stand-in replicas)', () => {
     const gw = await gateway([a], { models: ['shapes', 'codetr'] });
     expect((await fetch(`${gw.url}/v2/health/ready`)).status).toBe(503);
     expect((await fetch(`${gw.url}/v2/models/shapes/ready`)).status).toBe(200);
-    const missing = await infer(gw.url.replace(/$/, '')).then(() => fetch(`${gw.url}/v2/models/codetr/infer`, { method: 'POST', body: 'x' }));
+    const missing = await infer(gw.url.replace(/$/, '')).then(() =>
+      fetch(`${gw.url}/v2/models/codetr/infer`, { method: 'POST', body: 'x' }),
+    );
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ code: 'MODEL_NOT_FOUND' });
     const detectMissing = await fetch(`${gw.url}/v1/models/codetr/detect`, { method: 'POST', body: 'x' });
     expect(await detectMissing.json()).toMatchObject({ error: { code: 'MODEL_NOT_FOUND' } });
-    expect(await (await fetch(`${gw.url}/v2/models/shapes`)).json()).toMatchObject({ name: 'shapes', served_by: 'a' });
+    expect(await (await fetch(`${gw.url}/v2/models/shapes`)).json()).toMatchObject({
+      name: 'shapes',
+      served_by: 'a',
+    });
     const only = await gateway([a], { models: ['shapes'] });
     expect((await fetch(`${only.url}/v2/health/ready`)).status).toBe(200);
   });
@@ -73,7 +96,9 @@ describe('gateway proxy (stand-in replicas)', () => {
     const first = infer(gw.url);
     await waitFor(() => a.inFlight() + b.inFlight() + c.inFlight() === 1);
     const second = infer(gw.url);
-    const served = await Promise.all([first, second].map(async (p) => ((await (await p).json()) as { replica: string }).replica));
+    const served = await Promise.all(
+      [first, second].map(async (p) => ((await (await p).json()) as { replica: string }).replica),
+    );
     const gpuOf = (id: string) => (id === 'c' ? 1 : 0);
     expect(new Set(served.map(gpuOf)).size).toBe(2);
     // Headroom breaks the idle tie: GPU 1 (one replica) has more room than GPU 0 (two).
@@ -84,11 +109,16 @@ describe('gateway proxy (stand-in replicas)', () => {
     const full = await fake('full', ['n', 0], { usedBytes: 23.9 * GiB });
     const ok = await fake('ok', ['n', 1]);
     const gw = await gateway([full, ok]);
-    const results = await Promise.all(Array.from({ length: 20 }, () => infer(gw.url).then((r) => r.json() as Promise<{ replica: string }>)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => infer(gw.url).then((r) => r.json() as Promise<{ replica: string }>)),
+    );
     expect(results.every((r) => r.replica === 'ok')).toBe(true);
     expect(full.received).toHaveLength(0);
     const view = await gw.clusterView();
-    expect(view.gpus.find((g) => g.id === 'virtual-n-0')).toMatchObject({ critical: true, memoryHeadroomBytes: 0 });
+    expect(view.gpus.find((g) => g.id === 'virtual-n-0')).toMatchObject({
+      critical: true,
+      memoryHeadroomBytes: 0,
+    });
   });
 
   it('a hanging replica: 504 at the deadline, ejected, re-admitted when healthy', async () => {
@@ -118,7 +148,9 @@ describe('gateway proxy (stand-in replicas)', () => {
   it('retries on another replica when one is dying (503, refused connections) and ejects it', async () => {
     const bad = await fake('a-bad');
     const good = await fake('b-good');
-    const gw = await gateway([bad, good], { config: { routing: { weights: { headroom: 0 } }, ejection: { consecutiveFailures: 1, base: 60_000 } } });
+    const gw = await gateway([bad, good], {
+      config: { routing: { weights: { headroom: 0 } }, ejection: { consecutiveFailures: 1, base: 60_000 } },
+    });
     bad.mode = 'unavailable';
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await infer(gw.url)).status);
@@ -131,11 +163,48 @@ describe('gateway proxy (stand-in replicas)', () => {
     expect((await gw.clusterView()).gpus[0]!.replicas.find((r) => r.id === 'a-bad')!.ejected).toBe(true);
   });
 
+  it('a large body streamed to a failing replica is re-sent whole to the next one', async () => {
+    const bad = await fake('a-bad');
+    const good = await fake('b-good');
+    bad.mode = 'unavailable';
+    const gw = await gateway([bad, good], {
+      config: { routing: { weights: { headroom: 0 } }, ejection: { consecutiveFailures: 5 } },
+    });
+    const body = Buffer.alloc(1_000_000, 3);
+    const res = await infer(gw.url, { body });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ replica: 'b-good', bytes: body.length });
+    expect(bad.received[0]!.bytes).toBe(body.length);
+  });
+
+  it('a chunked body over the limit is refused with 413 while it streams', async () => {
+    const a = await fake('a');
+    const gw = await gateway([a], { config: { limits: { maxBodyBytes: 100_000 } } });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${gw.url}/v2/models/shapes/infer`,
+        { method: 'POST', headers: { 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
+      req.on('error', reject);
+      for (let i = 0; i < 4; i++) req.write(Buffer.alloc(50_000));
+      req.end();
+    });
+    expect(status).toBe(413);
+    expect(a.received).toHaveLength(0);
+  });
+
   it('a replica that died since the last poll: the refused connection is retried elsewhere', async () => {
     const dead = await fake('a-dead');
     const good = await fake('b-good');
     // Polls far apart: the gateway still believes the dead replica is ready when requests arrive.
-    const gw = await gateway([dead, good], { pollIntervalMs: 60_000, config: { routing: { weights: { headroom: 0 } } } });
+    const gw = await gateway([dead, good], {
+      pollIntervalMs: 60_000,
+      config: { routing: { weights: { headroom: 0 } } },
+    });
     await dead.close();
     for (let i = 0; i < 4; i++) {
       const res = await infer(gw.url);
@@ -196,8 +265,13 @@ describe('gateway proxy (stand-in replicas)', () => {
     // The authorization header is the gateway's business, not the replica's.
     expect(a.received.at(-1)!.headers.authorization).toBeUndefined();
     expect((await fetch(`${gw.adminUrl}/v1/cluster`)).status).toBe(401);
-    expect((await fetch(`${gw.adminUrl}/v1/cluster`, { headers: { authorization: 'Bearer client-token' } })).status).toBe(401);
-    expect((await fetch(`${gw.adminUrl}/v1/cluster`, { headers: { authorization: 'Bearer admin-token' } })).status).toBe(200);
+    expect(
+      (await fetch(`${gw.adminUrl}/v1/cluster`, { headers: { authorization: 'Bearer client-token' } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${gw.adminUrl}/v1/cluster`, { headers: { authorization: 'Bearer admin-token' } })).status,
+    ).toBe(200);
   });
 
   it('limits body and header sizes', async () => {
@@ -240,8 +314,12 @@ describe('gateway proxy (stand-in replicas)', () => {
     const b = await fake('b', ['n', 1], { delayMs: 100 });
     const gw = await gateway([a, b]);
     const form = new FormData();
-    for (let i = 0; i < 4; i++) form.append('image', new Blob([Buffer.alloc(100 + i)], { type: 'image/png' }), `f${i}.png`);
-    const res = await fetch(`${gw.url}/v1/models/shapes/detect?threshold=0.4`, { method: 'POST', body: form });
+    for (let i = 0; i < 4; i++)
+      form.append('image', new Blob([Buffer.alloc(100 + i)], { type: 'image/png' }), `f${i}.png`);
+    const res = await fetch(`${gw.url}/v1/models/shapes/detect?threshold=0.4`, {
+      method: 'POST',
+      body: form,
+    });
     expect(res.status).toBe(200);
     const { results } = (await res.json()) as { results: { replica: string; bytes: number; path: string }[] };
     expect(results.map((r) => r.bytes)).toEqual([100, 101, 102, 103]);

@@ -19,10 +19,15 @@ const specs: Record<string, string[]> = {
 
 beforeAll(async () => {
   const started = await Promise.all(
-    Object.entries(specs).map(async ([id, args]) => [id, await startReplica({ args: [...args, '--replica-id', id] })] as const),
+    Object.entries(specs).map(
+      async ([id, args]) => [id, await startReplica({ args: [...args, '--replica-id', id] })] as const,
+    ),
   );
   replicas = Object.fromEntries(started);
-  gateway = await gatewayFor(started.map(([id, r]) => ({ id, url: r.url })), { config: { timeout: '20s' } });
+  gateway = await gatewayFor(
+    started.map(([id, r]) => ({ id, url: r.url })),
+    { config: { timeout: '20s' } },
+  );
 });
 
 afterAll(async () => {
@@ -47,8 +52,17 @@ function expectBox(actual: readonly number[], expected: readonly number[], toler
 
 describe('gateway over real replicas (models/shapes)', () => {
   it('detect: a red rectangle comes back where it was drawn', async () => {
-    const image = await drawImage({ width: 800, height: 600, rects: [{ box: [100, 120, 300, 260], color: 'red' }], format: 'jpeg' });
-    const res = await fetch(`${gateway.url}/v1/models/shapes/detect`, { method: 'POST', body: image, headers: { 'content-type': 'image/jpeg' } });
+    const image = await drawImage({
+      width: 800,
+      height: 600,
+      rects: [{ box: [100, 120, 300, 260], color: 'red' }],
+      format: 'jpeg',
+    });
+    const res = await fetch(`${gateway.url}/v1/models/shapes/detect`, {
+      method: 'POST',
+      body: image,
+      headers: { 'content-type': 'image/jpeg' },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { width: number; height: number; detections: Detection[] };
     expect(body.width).toBe(800);
@@ -58,17 +72,31 @@ describe('gateway over real replicas (models/shapes)', () => {
   });
 
   it('v2 infer with the binary tensor extension passes through untouched', async () => {
-    const { data } = drawPixels({ width: 640, height: 480, rects: [{ box: [40, 50, 200, 150], color: 'blue' }] });
+    const { data } = drawPixels({
+      width: 640,
+      height: 480,
+      rects: [{ box: [40, 50, 200, 150], color: 'blue' }],
+    });
     const header = Buffer.from(
       JSON.stringify({
-        inputs: [{ name: 'images', shape: [1, 480, 640, 3], datatype: 'UINT8', parameters: { binary_data_size: data.byteLength } }],
+        inputs: [
+          {
+            name: 'images',
+            shape: [1, 480, 640, 3],
+            datatype: 'UINT8',
+            parameters: { binary_data_size: data.byteLength },
+          },
+        ],
         parameters: { binary_data_output: false },
       }),
     );
     const res = await fetch(`${gateway.url}/v2/models/shapes/infer`, {
       method: 'POST',
       body: Buffer.concat([header, Buffer.from(data)]),
-      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      headers: {
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(header.length),
+      },
     });
     expect(res.status).toBe(200);
     const out = (await res.json()) as { outputs: { name: string; shape: number[]; data: number[] }[] };
@@ -93,7 +121,12 @@ describe('gateway over real replicas (models/shapes)', () => {
     ];
     const form = new FormData();
     for (const box of rects) {
-      const png = await drawImage({ width: 640, height: 480, rects: [{ box, color: 'green' }], format: 'png' });
+      const png = await drawImage({
+        width: 640,
+        height: 480,
+        rects: [{ box, color: 'green' }],
+        format: 'png',
+      });
       form.append('image', new Blob([png]), 'frame.png');
     }
     const res = await fetch(`${gateway.url}/v1/models/shapes/detect`, { method: 'POST', body: form });
@@ -115,14 +148,23 @@ describe('gateway over real replicas (models/shapes)', () => {
   });
 
   it('kill -9 of one of three replicas under steady load: no client request fails', async () => {
-    const image = await drawImage({ width: 640, height: 480, rects: [{ box: [100, 100, 300, 200], color: 'red' }], format: 'jpeg' });
+    const image = await drawImage({
+      width: 640,
+      height: 480,
+      rects: [{ box: [100, 100, 300, 200], color: 'red' }],
+      format: 'jpeg',
+    });
     const statuses: number[] = [];
     const until = Date.now() + 4000;
     let killed = false;
     let r2BeforeKill = 0;
     const worker = async () => {
       while (Date.now() < until) {
-        const res = await fetch(`${gateway.url}/v1/models/shapes/detect`, { method: 'POST', body: image, headers: { 'content-type': 'image/jpeg' } });
+        const res = await fetch(`${gateway.url}/v1/models/shapes/detect`, {
+          method: 'POST',
+          body: image,
+          headers: { 'content-type': 'image/jpeg' },
+        });
         statuses.push(res.status);
         await res.arrayBuffer();
         if (!killed && statuses.length >= 20) {

@@ -24,10 +24,16 @@ describe('kube-api-server with @kubernetes/client-node', () => {
     const core = api.kubeConfig().makeApiClient(CoreV1Api);
     await core.createNamespacedPod({ namespace: 'ns', body: pod('a', { app: 'x', tier: 'gpu' }) });
     await core.createNamespacedPod({ namespace: 'ns', body: pod('b', { app: 'y' }) });
-    await expect(core.createNamespacedPod({ namespace: 'ns', body: pod('a', {}) })).rejects.toMatchObject({ code: 409 });
+    await expect(core.createNamespacedPod({ namespace: 'ns', body: pod('a', {}) })).rejects.toMatchObject({
+      code: 409,
+    });
     const list = await core.listNamespacedPod({ namespace: 'ns', labelSelector: 'app in (x,z),tier' });
     expect(list.items.map((p) => p.metadata?.name)).toEqual(['a']);
-    expect((await core.listNamespacedPod({ namespace: 'ns', labelSelector: 'app!=x' })).items.map((p) => p.metadata?.name)).toEqual(['b']);
+    expect(
+      (await core.listNamespacedPod({ namespace: 'ns', labelSelector: 'app!=x' })).items.map(
+        (p) => p.metadata?.name,
+      ),
+    ).toEqual(['b']);
     const got = await core.readNamespacedPod({ namespace: 'ns', name: 'a' });
     expect(got.status?.phase).toBe('Pending');
     await core.deleteNamespacedPod({ namespace: 'ns', name: 'a' });
@@ -56,7 +62,13 @@ describe('kube-api-server with @kubernetes/client-node', () => {
     await core.deleteNamespacedPod({ namespace: 'ns', name: 'c' });
     await done;
     ctrl.abort();
-    expect(events).toEqual(['ADDED before Pending', 'ADDED c Pending', 'MODIFIED before Running', 'MODIFIED c Running', 'DELETED c Running']);
+    expect(events).toEqual([
+      'ADDED before Pending',
+      'ADDED c Pending',
+      'MODIFIED before Running',
+      'MODIFIED c Running',
+      'DELETED c Running',
+    ]);
   });
 
   it('guards lease updates by resourceVersion (409 on a stale one)', async () => {
@@ -72,14 +84,22 @@ describe('kube-api-server with @kubernetes/client-node', () => {
     });
     expect(updated.spec?.holderIdentity).toBe('b');
     await expect(
-      coord.replaceNamespacedLease({ namespace: 'ns', name: 'leader', body: { ...created, spec: { holderIdentity: 'c' } } }),
+      coord.replaceNamespacedLease({
+        namespace: 'ns',
+        name: 'leader',
+        body: { ...created, spec: { holderIdentity: 'c' } },
+      }),
     ).rejects.toMatchObject({ code: 409 });
-    expect((await coord.readNamespacedLease({ namespace: 'ns', name: 'leader' })).spec?.holderIdentity).toBe('b');
+    expect((await coord.readNamespacedLease({ namespace: 'ns', name: 'leader' })).spec?.holderIdentity).toBe(
+      'b',
+    );
   });
 
   it('lists nodes with their labels', async () => {
     api.addNode('gpu-1', { 'nvidia.com/gpu.count': '2' });
     const nodes = await api.kubeConfig().makeApiClient(CoreV1Api).listNode();
-    expect(nodes.items.map((n) => [n.metadata?.name, n.metadata?.labels?.['nvidia.com/gpu.count']])).toEqual([['gpu-1', '2']]);
+    expect(nodes.items.map((n) => [n.metadata?.name, n.metadata?.labels?.['nvidia.com/gpu.count']])).toEqual([
+      ['gpu-1', '2'],
+    ]);
   });
 });

@@ -7,6 +7,9 @@ import { LABELS, REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernet
 import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import path from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ReplicaStats } from '../../replica/contract.js';
 
 // The scheduler against a Kubernetes-API-shaped server, through the real @kubernetes/client-node over HTTP.
 
@@ -17,13 +20,22 @@ const template: V1Pod = {
   metadata: { labels: { 'app.kubernetes.io/name': 'gpumux' } },
   spec: {
     runtimeClassName: 'nvidia',
-    containers: [{ name: 'replica', image: 'gpumux:test', args: ['--max-batch', '2'], resources: { limits: { 'nvidia.com/gpu': '1' } } }],
+    containers: [
+      {
+        name: 'replica',
+        image: 'gpumux:test',
+        args: ['--max-batch', '2'],
+        resources: { limits: { 'nvidia.com/gpu': '1' } },
+      },
+    ],
   },
 };
 
 function config(over: Partial<SchedulerConfigInput> = {}): SchedulerConfig {
   return SchedulerConfig.parse({
-    models: [{ name: 'codetr', manifest: path.join(REPO_ROOT, 'models/codetr'), minReplicas: 3, maxReplicas: 3 }],
+    models: [
+      { name: 'codetr', manifest: path.join(REPO_ROOT, 'models/codetr'), minReplicas: 3, maxReplicas: 3 },
+    ],
     // Port 1 refuses connections at once: these pods have no replica behind them.
     orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: 1, drainTimeout: '1s' },
     demand: { interval: '150ms' },
@@ -51,8 +63,16 @@ describe('scheduler on Kubernetes', () => {
 
   beforeEach(async () => {
     api = await startKubeApiServer();
-    api.addNode('gpu-a', { 'nvidia.com/gpu.count': '2', 'nvidia.com/gpu.memory': '24564', 'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090' });
-    api.addNode('gpu-b', { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564', 'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090' });
+    api.addNode('gpu-a', {
+      'nvidia.com/gpu.count': '2',
+      'nvidia.com/gpu.memory': '24564',
+      'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
+    });
+    api.addNode('gpu-b', {
+      'nvidia.com/gpu.count': '1',
+      'nvidia.com/gpu.memory': '24564',
+      'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
+    });
     api.addNode('cpu-only', {});
   });
   afterEach(async () => {
@@ -61,7 +81,13 @@ describe('scheduler on Kubernetes', () => {
   });
 
   async function start(cfg: SchedulerConfig, identity = 'scheduler-a'): Promise<KubernetesStack> {
-    const stack = await createKubernetesStack({ config: cfg, kubeConfig: api.kubeConfig(NS), template, identity, logger });
+    const stack = await createKubernetesStack({
+      config: cfg,
+      kubeConfig: api.kubeConfig(NS),
+      template,
+      identity,
+      logger,
+    });
     stacks.push(stack);
     await stack.start();
     return stack;
@@ -81,7 +107,12 @@ describe('scheduler on Kubernetes', () => {
     const pod = pods().find((p) => p.metadata.labels?.[LABELS.gpu] === '1')!;
     const container = (pod.spec as unknown as V1Pod['spec'])!.containers[0]!;
     expect(pod.metadata.name).toMatch(/^gpumux-codetr-[0-9a-f]{10}$/);
-    expect(pod.metadata.labels).toMatchObject({ [LABELS.model]: 'codetr', [LABELS.version]: '1', [LABELS.node]: 'gpu-a', 'app.kubernetes.io/name': 'gpumux' });
+    expect(pod.metadata.labels).toMatchObject({
+      [LABELS.model]: 'codetr',
+      [LABELS.version]: '1',
+      [LABELS.node]: 'gpu-a',
+      'app.kubernetes.io/name': 'gpumux',
+    });
     expect(pod.metadata.annotations?.['gpumux.io/footprint-bytes']).toBe(String(9830 * 1024 ** 2));
     expect(container.env).toEqual(
       expect.arrayContaining([
@@ -91,7 +122,19 @@ describe('scheduler on Kubernetes', () => {
       ]),
     );
     expect(container.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
-    expect(container.args).toEqual(['replica', '--model', path.join(REPO_ROOT, 'models/codetr'), '--port', '1', '--host', '0.0.0.0', '--device', 'cuda:0', '--max-batch', '2']);
+    expect(container.args).toEqual([
+      'replica',
+      '--model',
+      path.join(REPO_ROOT, 'models/codetr'),
+      '--port',
+      '1',
+      '--host',
+      '0.0.0.0',
+      '--device',
+      'cuda:0',
+      '--max-batch',
+      '2',
+    ]);
   });
 
   it('notices a deleted pod and replaces it', async () => {
@@ -127,21 +170,45 @@ describe('scheduler on Kubernetes', () => {
     const onShared = pods().find((p) => p.metadata.labels?.[LABELS.gpu] === '0')!;
     api.setPodStatus(NS, onShared.metadata.name!, {
       phase: 'Failed',
-      containerStatuses: [{ name: 'replica', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, reason: 'Error', message: 'CUDA failure 2: out of memory' } } }],
+      containerStatuses: [
+        {
+          name: 'replica',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 1, reason: 'Error', message: 'CUDA failure 2: out of memory' } },
+        },
+      ],
     });
     // 9830 MiB × 1.25 = 12288 MiB: two no longer fit a 24564 MiB GPU with the reserve, so one per GPU.
     await until('one per GPU', () => {
       const gpus = pods().map(gpuOf).sort();
-      return JSON.stringify(gpus) === JSON.stringify(['gpu-a/0', 'gpu-a/1', 'gpu-b/0']) || (api.runPods(NS, REPLICA_SELECTOR), undefined);
+      return (
+        JSON.stringify(gpus) === JSON.stringify(['gpu-a/0', 'gpu-a/1', 'gpu-b/0']) ||
+        (api.runPods(NS, REPLICA_SELECTOR), undefined)
+      );
     });
     const cm = await until('profiles saved', () => api.get('configmaps', NS, 'gpumux-profiles'));
-    const saved = JSON.parse((cm.data as Record<string, string>)['profiles.json']!) as { profiles: { model: string; oomEvents: number; oomFloorBytes: number }[] };
-    expect(saved.profiles).toEqual([expect.objectContaining({ model: 'codetr', oomEvents: 1, oomFloorBytes: Math.ceil(9830 * 1024 ** 2 * 1.25) })]);
+    const saved = JSON.parse((cm.data as Record<string, string>)['profiles.json']!) as {
+      profiles: { model: string; oomEvents: number; oomFloorBytes: number }[];
+    };
+    expect(saved.profiles).toEqual([
+      expect.objectContaining({
+        model: 'codetr',
+        oomEvents: 1,
+        oomFloorBytes: Math.ceil(9830 * 1024 ** 2 * 1.25),
+      }),
+    ]);
     expect(stack.scheduler.plan()?.memoryUtilization).toBeLessThan(0.55);
   });
 
   it('of two scheduler instances only the lease holder acts; the other takes over when it stops', async () => {
-    const le = { enabled: true, leaseName: 'gpumux-scheduler', leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '100ms' };
+    const le = {
+      enabled: true,
+      leaseName: 'gpumux-scheduler',
+      leaseDuration: '3s',
+      renewDeadline: '2s',
+      retryPeriod: '100ms',
+    };
     const a = await start(config({ leaderElection: le }), 'scheduler-a');
     const b = await start(config({ leaderElection: le }), 'scheduler-b');
     await until('a leader', () => a.isLeader() !== b.isLeader());
@@ -153,17 +220,169 @@ describe('scheduler on Kubernetes', () => {
     await new Promise((r) => setTimeout(r, 500));
     // Never more than the plan: nobody but the leader created pods.
     expect(pods()).toHaveLength(3);
-    expect(api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods' && r.status === 201)).toHaveLength(3);
+    expect(
+      api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods' && r.status === 201),
+    ).toHaveLength(3);
     expect([a, b].filter((s) => s.isLeader())).toHaveLength(1);
     const lease = api.get('leases', NS, 'gpumux-scheduler')!;
     const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
-    expect((lease.spec as { holderIdentity: string }).holderIdentity).toBe(leader === a ? 'scheduler-a' : 'scheduler-b');
+    expect((lease.spec as { holderIdentity: string }).holderIdentity).toBe(
+      leader === a ? 'scheduler-a' : 'scheduler-b',
+    );
 
     await leader.stop();
     stacks.splice(stacks.indexOf(leader), 1);
     await until('follower leads', () => follower.isLeader());
     const victim = pods()[0]!.metadata.name!;
     api.remove('pods', NS, victim);
-    await until('replaced by the new leader', () => pods().length === 3 && !pods().some((p) => p.metadata.name === victim));
+    await until(
+      'replaced by the new leader',
+      () => pods().length === 3 && !pods().some((p) => p.metadata.name === victim),
+    );
+  });
+
+  it('measured footprints (GPU used-memory delta in /v1/stats) replace the declared one and persist', async () => {
+    // A replica stand-in for every pod (all pods get IP 127.0.0.1): reports a warmed-up 6000 MiB footprint.
+    const measured = 6000 * 1024 ** 2;
+    const stats: ReplicaStats = {
+      replicaId: 'x',
+      model: 'codetr',
+      version: '1',
+      state: 'ready',
+      ready: true,
+      device: {
+        kind: 'cuda',
+        node: 'gpu-a',
+        index: 0,
+        uuid: 'GPU-1',
+        name: 'NVIDIA GeForce RTX 4090',
+        memoryTotalBytes: 24564 * 1024 ** 2,
+        memoryUsedBytes: measured,
+        virtual: false,
+      },
+      footprint: { bytes: measured, method: 'gpu-used-delta', peakBytes: measured },
+      queueLength: 0,
+      queueCapacity: 32,
+      inFlight: 0,
+      maxBatch: 2,
+      ewmaServiceSeconds: 0.2,
+      busyRatio: 0,
+      processRssBytes: 1,
+      startedAt: new Date().toISOString(),
+      uptimeSeconds: 1,
+      requestsTotal: 0,
+      framesTotal: 0,
+      errorsTotal: 0,
+    };
+    const server: Server = createServer((req, res) => {
+      res.writeHead(req.url === '/v1/stats' ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(stats));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const cfg = config({
+        orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: port },
+        footprintMargin: 0.05,
+      });
+      const stack = await start(cfg);
+      await until('two pods', () => pods().length === 2);
+      api.runPods(NS, REPLICA_SELECTOR);
+      await until('three pods', () => pods().length === 3);
+      api.runPods(NS, REPLICA_SELECTOR);
+      const cm = await until('profiles saved', () => api.get('configmaps', NS, 'gpumux-profiles'));
+      const saved = JSON.parse((cm.data as Record<string, string>)['profiles.json']!) as {
+        profiles: { model: string; product: string; maxObservedBytes: number }[];
+      };
+      expect(saved.profiles).toEqual([
+        expect.objectContaining({
+          model: 'codetr',
+          product: 'NVIDIA-GeForce-RTX-4090',
+          maxObservedBytes: measured,
+        }),
+      ]);
+      // Running replicas stay where they are; what is counted for them is now 6000 MiB × 1.05.
+      await until('plan with the measured footprint', () => {
+        const u = stack.scheduler.plan()?.memoryUtilization;
+        return (
+          u !== undefined && Math.abs(u - (3 * Math.ceil(measured * 1.05)) / (3 * 24564 * 1024 ** 2)) < 1e-9
+        );
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('demand: scales up while replicas report more in-flight than the target, then drains and scales down', async () => {
+    // Every pod's replica is this stand-in (pods get IP 127.0.0.1): its in-flight is what the test sets.
+    let inFlight = 5;
+    const drained: string[] = [];
+    const server: Server = createServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/v1/drain') {
+        drained.push(req.url);
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      const stats: ReplicaStats = {
+        replicaId: 'x',
+        model: 'codetr',
+        version: '1',
+        state: 'ready',
+        ready: true,
+        device: {
+          kind: 'cuda',
+          node: 'gpu-a',
+          index: 0,
+          uuid: 'GPU-1',
+          name: 'NVIDIA GeForce RTX 4090',
+          memoryTotalBytes: 24564 * 1024 ** 2,
+          memoryUsedBytes: 0,
+          virtual: false,
+        },
+        footprint: { bytes: 0, method: 'declared', peakBytes: 0 },
+        queueLength: 0,
+        queueCapacity: 32,
+        inFlight,
+        maxBatch: 2,
+        ewmaServiceSeconds: 0.2,
+        busyRatio: 1,
+        processRssBytes: 1,
+        startedAt: new Date().toISOString(),
+        uptimeSeconds: 1,
+        requestsTotal: 0,
+        framesTotal: 0,
+        errorsTotal: 0,
+      };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const cfg = config({
+        policy: 'spread',
+        models: [
+          {
+            name: 'codetr',
+            manifest: path.join(REPO_ROOT, 'models/codetr'),
+            minReplicas: 1,
+            maxReplicas: 3,
+            targetInFlightPerReplica: 2,
+          },
+        ],
+        orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: port, drainTimeout: '2s' },
+        demand: { interval: '100ms', scaleUpCooldown: '0s', scaleDownCooldown: '300ms' },
+      });
+      await start(cfg);
+      await until('scaled up to max', () => (api.runPods(NS, REPLICA_SELECTOR), pods().length === 3));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(pods()).toHaveLength(3); // never above max
+      inFlight = 0;
+      await until('scaled down to min', () => pods().length === 1);
+      expect(drained.length).toBeGreaterThanOrEqual(2); // each removal drained first
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -17,7 +17,11 @@ describe('gpumux scheduler (process)', () => {
 
   beforeEach(async () => {
     api = await startKubeApiServer();
-    api.addNode('gpu-1', { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564', 'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090' });
+    api.addNode('gpu-1', {
+      'nvidia.com/gpu.count': '1',
+      'nvidia.com/gpu.memory': '24564',
+      'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
+    });
     dir = await mkdtemp(path.join(os.tmpdir(), 'gpumux-sched-'));
   });
   afterEach(async () => {
@@ -53,16 +57,37 @@ describe('gpumux scheduler (process)', () => {
         'leaderElection: { leaseDuration: 3s, renewDeadline: 2s, retryPeriod: 200ms }',
       ].join('\n'),
     );
-    proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), 'scheduler', '--config', path.join(dir, 'scheduler.yaml'), '--http-port', '0', '--host', '127.0.0.1'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), GPUMUX_LOG_LEVEL: 'info', POD_NAME: 'sched-0' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(REPO_ROOT, 'cli/main.ts'),
+        'scheduler',
+        '--config',
+        path.join(dir, 'scheduler.yaml'),
+        '--http-port',
+        '0',
+        '--host',
+        '127.0.0.1',
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          KUBECONFIG: path.join(dir, 'kubeconfig'),
+          GPUMUX_LOG_LEVEL: 'info',
+          POD_NAME: 'sched-0',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let log = '';
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => (log += s));
     const deadline = Date.now() + 30_000;
     while (!/"msg":"scheduler listening"/.test(log)) {
-      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`scheduler did not start:\n${log}`);
+      if (Date.now() > deadline || proc.exitCode !== null)
+        throw new Error(`scheduler did not start:\n${log}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const url = /"msg":"scheduler listening"[^\n]*"url":"([^"]+)"/.exec(log)![1]!;
@@ -76,13 +101,22 @@ describe('gpumux scheduler (process)', () => {
       if (Date.now() > deadline) throw new Error(`second pod not created:\n${log}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const plan = (await (await fetch(`${url}/v1/plan`)).json()) as { policy: string; memoryUtilization: number };
+    const plan = (await (await fetch(`${url}/v1/plan`)).json()) as {
+      policy: string;
+      memoryUtilization: number;
+    };
     expect(plan.policy).toBe('binpack');
     expect(plan.memoryUtilization).toBeCloseTo(19660 / 24564, 5);
-    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', leader: true, planned: true });
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({
+      status: 'ok',
+      leader: true,
+      planned: true,
+    });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/gpumux_scheduler_actions_total\{type="create",model="codetr"\} 2/);
-    expect(api.get('leases', 'gpumux', 'gpumux-scheduler')?.spec).toMatchObject({ holderIdentity: 'sched-0' });
+    expect(api.get('leases', 'gpumux', 'gpumux-scheduler')?.spec).toMatchObject({
+      holderIdentity: 'sched-0',
+    });
 
     proc.kill('SIGTERM');
     const [code] = (await once(proc, 'exit')) as [number | null];

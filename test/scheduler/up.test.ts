@@ -32,7 +32,11 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -53,13 +57,39 @@ describe('gpumux up', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'gpumux-up-'));
     up = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), 'up', '--port', '0', '--admin-port', '0', '--scheduler-port', '0', '--profiles', path.join(dir, 'profiles.json')],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GPUMUX_LOG_LEVEL: 'info' } },
+      [
+        '--import',
+        'tsx',
+        path.join(REPO_ROOT, 'cli/main.ts'),
+        'up',
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+        '--scheduler-port',
+        '0',
+        '--profiles',
+        path.join(dir, 'profiles.json'),
+      ],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, GPUMUX_LOG_LEVEL: 'info' },
+      },
     );
     up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     up.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
-    await until('the ready line', () => stdout.includes('ready:') || (up.exitCode !== null && Promise.reject(new Error(`up exited: ${stderr}`))), 120_000);
-    for (const name of ['clients', 'operators', 'scheduler']) urls[name] = /https?:\/\/[^\s]+/.exec(new RegExp(`${name}:\\s+(\\S+)`).exec(stdout)![1]!)![0]!.replace(/\/v1\/plan$/, '');
+    await until(
+      'the ready line',
+      () =>
+        stdout.includes('ready:') ||
+        (up.exitCode !== null && Promise.reject(new Error(`up exited: ${stderr}`))),
+      120_000,
+    );
+    for (const name of ['clients', 'operators', 'scheduler'])
+      urls[name] = /https?:\/\/[^\s]+/
+        .exec(new RegExp(`${name}:\\s+(\\S+)`).exec(stdout)![1]!)![0]!
+        .replace(/\/v1\/plan$/, '');
   }, 150_000);
 
   afterAll(async () => {
@@ -70,16 +100,34 @@ describe('gpumux up', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const detect = async (): Promise<{ status: number; body: { detections: { name: string; box: number[] }[] } }> => {
-    const jpeg = await drawImage({ width: 640, height: 480, rects: [{ box: [100, 120, 300, 260], color: 'red' }] });
-    const res = await fetch(`${urls.clients}/v1/models/shapes/detect`, { method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' } });
-    return { status: res.status, body: (await res.json()) as { detections: { name: string; box: number[] }[] } };
+  const detect = async (): Promise<{
+    status: number;
+    body: { detections: { name: string; box: number[] }[] };
+  }> => {
+    const jpeg = await drawImage({
+      width: 640,
+      height: 480,
+      rects: [{ box: [100, 120, 300, 260], color: 'red' }],
+    });
+    const res = await fetch(`${urls.clients}/v1/models/shapes/detect`, {
+      method: 'POST',
+      body: jpeg,
+      headers: { 'content-type': 'image/jpeg' },
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as { detections: { name: string; box: number[] }[] },
+    };
   };
-  const cluster = async (): Promise<ClusterView> => (await fetch(`${urls.operators}/v1/cluster`)).json() as Promise<ClusterView>;
+  const cluster = async (): Promise<ClusterView> =>
+    (await fetch(`${urls.operators}/v1/cluster`)).json() as Promise<ClusterView>;
 
   it('prints the URLs and packs three shapes replicas on one virtual GPU (binpack)', async () => {
     expect(stdout).toMatch(/ready: shapes@local\/0 shapes@local\/0 shapes@local\/0/);
-    const plan = (await (await fetch(`${urls.scheduler}/v1/plan`)).json()) as { policy: string; memoryUtilization: number };
+    const plan = (await (await fetch(`${urls.scheduler}/v1/plan`)).json()) as {
+      policy: string;
+      memoryUtilization: number;
+    };
     expect(plan.policy).toBe('binpack');
     // 3 × 2 GiB on 2 × 8 GiB
     expect(plan.memoryUtilization).toBeCloseTo(6 / 16, 5);
@@ -96,7 +144,9 @@ describe('gpumux up', () => {
     expect(body.detections).toHaveLength(1);
     expect(body.detections[0]!.name).toBe('red');
     const [x1, y1, x2, y2] = body.detections[0]!.box;
-    expect(Math.abs(x1! - 100) + Math.abs(y1! - 120) + Math.abs(x2! - 300) + Math.abs(y2! - 260)).toBeLessThan(12);
+    expect(
+      Math.abs(x1! - 100) + Math.abs(y1! - 120) + Math.abs(x2! - 300) + Math.abs(y2! - 260),
+    ).toBeLessThan(12);
   });
 
   it('replaces a killed replica', async () => {

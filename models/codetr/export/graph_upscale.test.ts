@@ -53,7 +53,13 @@ describe.skipIf(!pythonOnnx)('in-graph enlargement (graphUpscale) on a 1280×720
     execFileSync(PYTHON, ['-B', join(HERE, 'make_fixture.py'), dir, '--upscale', String(G), `1,${H},${W}`]);
     session = await ort.InferenceSession.create(join(dir, `upscale-1x${H}x${W}.onnx`));
     const noise = await sharp({
-      create: { width: W, height: H, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 50 } },
+      create: {
+        width: W,
+        height: H,
+        channels: 3,
+        background: '#808080',
+        noise: { type: 'gaussian', mean: 128, sigma: 50 },
+      },
     })
       .blur(0.8)
       .jpeg({ quality: 90 })

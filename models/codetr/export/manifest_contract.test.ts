@@ -37,7 +37,7 @@ describe('codetr manifest ↔ export_onnx.py', () => {
     expect(manifest.postprocess).toMatchObject({ topK: 300, nms: { iouThreshold: 0.8, classAware: true } });
   });
 
-  it('enlarges 1.6× in the graph: the host scale × 1.6 is mmdet\'s Large test scale (2048, 1280)', () => {
+  it("enlarges 1.6× in the graph: the host scale × 1.6 is mmdet's Large test scale (2048, 1280)", () => {
     expect(G).toBe(1.6);
     expect(manifest.preprocess.resize.scale.map((s) => s * G)).toEqual([2048, 1280]);
   });
@@ -52,7 +52,7 @@ describe('codetr manifest ↔ export_onnx.py', () => {
     }
   });
 
-  it('gives the backbone mmdet\'s own resize for every aspect ratio from 1:4 to 4:1, up to rounding', () => {
+  it("gives the backbone mmdet's own resize for every aspect ratio from 1:4 to 4:1, up to rounding", () => {
     // the host rounds to its pixels (±0.5 × 1.6 in the graph), mmdet to its own (±0.5): at most 1.3 px apart
     const tolerance = 0.5 * G + 0.5;
     const off: string[] = [];

@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
 """Compares the exported model.onnx (ONNX Runtime) with Co-DINO in PyTorch on one image, per shape bucket.
 
-For each bucket the image is resized keep-ratio into the manifest's scale (mmcv's cv2 bilinear rule),
-padded bottom/right with the manifest's padValue into the bucket, and run through:
+For each bucket the image is resized keep-ratio into the manifest's (host) scale with cv2 bilinear (the
+replica uses libvips there; a 1280x720 frame is not resized at all), padded bottom/right with the manifest's padValue into the bucket, and
+run through:
   - ONNX Runtime (CUDA EP when available, else CPU) on model.onnx;
   - the same wrapper in PyTorch with mmcv's CUDA deformable-attention kernel — the model as MMDetection
-    runs it — so the difference covers the export and the pure-PyTorch attention path together.
-Also run: the same PyTorch model told where the padding is (img_masks, as mmdet does), to show what the
-mask-free export changes on padded buckets (informational, not pass/fail).
+    runs it — so the difference covers the export and the pure-PyTorch attention path together. Both
+    enlarge the input by the manifest's graphUpscale inside the model (F.interpolate / ONNX Resize).
+Also run (informational, not pass/fail):
+  - `vs_cv2_resize`: mmdet's own pre-processing instead of the in-graph enlargement: the image resized with
+    cv2 straight to scale x graphUpscale, padded into bucket x graphUpscale, through the PyTorch model
+    without graph upscale. `upscale_abs_diff` is the pixel difference of the two enlargements (grey levels).
+    Expected: for a frame at the host scale (1280x720) only cv2's rounding to uint8 differs, mean ~0.25
+    grey levels, and the detections match as in `pass`; a frame larger than the host scale is shrunk on the
+    host before the graph enlarges it, so small objects may differ there;
+  - the same PyTorch model told where the padding is (img_masks, as mmdet does), to show what the
+    mask-free export changes on padded buckets.
 Reported: per-query differences of sigmoid scores and of boxes in pixels, and whether the detections both
 sides keep (score >= --threshold after top-300) match one to one (same label, IoU >= 0.9, |d score| <= 0.02).
 Query-wise numbers can show a few large outliers when two encoder proposals tie in the top-900 selection
@@ -47,6 +56,10 @@ def parse_args(argv):
     p.add_argument("--threshold", type=float, default=0.3)
     p.add_argument("--runs", type=int, default=10)
     return p.parse_args(argv)
+
+
+def graph_bucket(bucket, upscale):
+    return [int(round(side * upscale)) for side in bucket]
 
 
 def letterbox(image_rgb, scale, bucket, pad_value):
@@ -137,6 +150,7 @@ def main(argv=None):
     with open(args.manifest) as f:
         manifest = json.load(f)
     pre = manifest["preprocess"]
+    upscale = float(pre.get("graphUpscale", 1))
     image = cv2.cvtColor(cv2.imread(args.image), cv2.COLOR_BGR2RGB)
 
     gpu_index = int(args.device.split(":")[1]) if args.device.startswith("cuda") else None
@@ -150,10 +164,12 @@ def main(argv=None):
 
     # The PyTorch side keeps mmcv's CUDA kernel: no patch_msda here.
     detector = load_detector(args.config, args.checkpoint, args.device)
-    reference = CoDinoOnnx(detector).to(args.device).eval()
+    reference = CoDinoOnnx(detector, graph_upscale=upscale).to(args.device).eval()
+    # mmdet's own pre-processing: cv2 resizes straight to the backbone's size, no enlargement in the model
+    direct = CoDinoOnnx(detector).to(args.device).eval()
     # mmdet's own treatment of padding (masked, boxes relative to the valid region): how much the mask-free
     # export loses on padded buckets. Informational; 16:9 frames fill the 2048x1152 bucket and lose nothing.
-    masked = CoDinoOnnx(detector, with_mask=True).to(args.device).eval()
+    masked = CoDinoOnnx(detector, with_mask=True, graph_upscale=upscale).to(args.device).eval()
 
     failures = 0
     for bucket in pre["buckets"]:
@@ -162,8 +178,9 @@ def main(argv=None):
             print(f"bucket {bucket}: the image does not resize into it; skipped (try a portrait/landscape image)")
             continue
         batch = canvas[None]
-        bh, bw = bucket
-        pad_mask = np.ones((1, bh, bw), dtype=np.uint8)
+        hh, hw = bucket  # host bucket: the model's input
+        bh, bw = graph_bucket(bucket, upscale)  # what the backbone sees; boxes are reported in these pixels
+        pad_mask = np.ones((1, hh, hw), dtype=np.uint8)
         pad_mask[:, : valid[0], : valid[1]] = 0
         feeds = {"images": batch}
         if "img_masks" in [i.name for i in session.get_inputs()]:  # a --with-mask export
@@ -187,6 +204,24 @@ def main(argv=None):
                 torch.from_numpy(batch).to(args.device), torch.from_numpy(pad_mask).to(args.device)))
         dets_masked = decode(mk_logits[0], mk_boxes[0], bh, bw, top_k, args.threshold)  # boxes rescaled in-graph
         vs_masked = dict(zip(["matched", "only_mmdet_masked", "only_onnx"], match(dets_masked, dets_onnx)))
+        vs_cv2, full = None, None
+        if upscale != 1:
+            full_scale = [side * upscale for side in pre["resize"]["scale"]]
+            full, _ = letterbox(image, full_scale, [bh, bw], pre.get("padValue", 0))
+            if full is None:  # mmdet rounds its own size: it can exceed host size x graphUpscale by a pixel
+                vs_cv2 = "skipped: mmdet's resize is a pixel larger than bucket x graphUpscale for this image"
+        if full is not None:
+            with torch.no_grad():
+                full_t = torch.from_numpy(full[None]).to(args.device)
+                dr_logits, dr_boxes = (t.float().cpu().numpy() for t in direct(full_t))
+                enlarged = torch.nn.functional.interpolate(
+                    torch.from_numpy(batch).to(args.device).permute(0, 3, 1, 2).float(),
+                    scale_factor=upscale, mode="bilinear", align_corners=False)
+                px = (enlarged - full_t.permute(0, 3, 1, 2).float()).abs()
+            dets_direct = decode(dr_logits[0], dr_boxes[0], bh, bw, top_k, args.threshold)
+            vs_cv2 = dict(zip(["matched", "only_cv2_resize", "only_onnx"], match(dets_direct, dets_onnx)))
+            vs_cv2["score_abs_diff_p99"] = float(np.quantile(np.abs(sigmoid(ort_logits) - sigmoid(dr_logits)), 0.99))
+            vs_cv2["upscale_abs_diff"] = {"mean": float(px.mean()), "max": float(px.max())}
         ok = only_torch == 0 and only_onnx == 0
         failures += 0 if ok else 1
         print(json.dumps({
@@ -197,7 +232,8 @@ def main(argv=None):
                             "max": float(box_diff.max())},
             "detections_torch": len(dets_torch[1]), "matched": matched,
             "only_torch": only_torch, "only_onnx": only_onnx, "pass": ok,
-            "padding_share": round(1 - valid[0] * valid[1] / (bh * bw), 3), "vs_mmdet_masked": vs_masked,
+            "padding_share": round(1 - valid[0] * valid[1] / (hh * hw), 3), "vs_mmdet_masked": vs_masked,
+            "graph_upscale": upscale, "backbone_input": [bh, bw], "vs_cv2_resize": vs_cv2,
         }))
 
     # Latency and memory at the largest bucket and batch 1, the replica's steady state.

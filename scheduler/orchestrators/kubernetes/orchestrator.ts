@@ -27,7 +27,17 @@ const statusCode = (err: unknown): number | undefined => (err as { code?: number
  * resourceVersion; re-listed when the watch ends) to learn what really runs, drained then deleted.
  */
 export function createKubernetesOrchestrator(options: KubernetesOrchestratorOptions): Orchestrator {
-  const { kubeConfig, namespace, template, release, gpuMode, replicaPort, owner = null, productOf = () => 'unknown', logger } = options;
+  const {
+    kubeConfig,
+    namespace,
+    template,
+    release,
+    gpuMode,
+    replicaPort,
+    owner = null,
+    productOf = () => 'unknown',
+    logger,
+  } = options;
   const selector = `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`;
   const pods = new Map<string, V1Pod>();
   const listeners = new Set<(e: OrchestratorEvent) => void>();
@@ -76,7 +86,11 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     if (stopped) return;
     watchAbort = await new k8s.Watch(kubeConfig).watch(
       `/api/v1/namespaces/${namespace}/pods`,
-      { labelSelector: selector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: false },
+      {
+        labelSelector: selector,
+        resourceVersion: list.metadata?.resourceVersion,
+        allowWatchBookmarks: false,
+      },
       (type: string, pod: V1Pod) => {
         if (type === 'ADDED' || type === 'MODIFIED') update(pod);
         else if (type === 'DELETED') update(pod, true);
@@ -108,7 +122,12 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         try {
           const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
           const d = await apps.readNamespacedDeployment({ namespace, name: owner.name });
-          ownerRef = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: d.metadata!.uid! };
+          ownerRef = {
+            apiVersion: owner.apiVersion,
+            kind: owner.kind,
+            name: owner.name,
+            uid: d.metadata!.uid!,
+          };
         } catch (err) {
           logger.warn('owner not found; replica pods get no owner reference', { owner: owner.name, err });
         }
@@ -125,7 +144,12 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       );
       const created = await core!.createNamespacedPod({ namespace, body: pod });
       update(created);
-      logger.info('replica pod created', { pod: created.metadata?.name, model: request.model, node: request.node, gpu: request.gpuIndex });
+      logger.info('replica pod created', {
+        pod: created.metadata?.name,
+        model: request.model,
+        node: request.node,
+        gpu: request.gpuIndex,
+      });
       return toReplica(created)!;
     },
     async drain(id, timeoutMs) {

@@ -14,14 +14,21 @@ export function podPhase(pod: V1Pod): ReplicaPhase {
 
 /** The replica container's last termination (reason, message, exit code) classified as oom or crash. */
 export function podFailure(pod: V1Pod): ReplicaFailure | null {
-  const status = pod.status?.containerStatuses?.find((c) => c.name === 'replica') ?? pod.status?.containerStatuses?.[0];
+  const status =
+    pod.status?.containerStatuses?.find((c) => c.name === 'replica') ?? pod.status?.containerStatuses?.[0];
   const terminated = status?.state?.terminated ?? status?.lastState?.terminated;
   if (!terminated && pod.status?.phase !== 'Failed') return null;
-  const text = [terminated?.reason, terminated?.message, pod.status?.reason, pod.status?.message].filter(Boolean).join('\n');
+  const text = [terminated?.reason, terminated?.message, pod.status?.reason, pod.status?.message]
+    .filter(Boolean)
+    .join('\n');
   return classifyFailure(text, terminated?.exitCode ?? null);
 }
 
-export function podToReplica(pod: V1Pod, replicaPort: number, productOf: (node: string) => string): ManagedReplica | null {
+export function podToReplica(
+  pod: V1Pod,
+  replicaPort: number,
+  productOf: (node: string) => string,
+): ManagedReplica | null {
   const labels = pod.metadata?.labels ?? {};
   const name = pod.metadata?.name;
   const model = labels[LABELS.model];
@@ -29,7 +36,9 @@ export function podToReplica(pod: V1Pod, replicaPort: number, productOf: (node: 
   const node = pod.spec?.nodeName ?? labels[LABELS.node];
   if (!name || !model || !node || !Number.isInteger(gpu)) return null;
   const phase = podPhase(pod);
-  const created = pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : Date.now();
+  const created = pod.metadata?.creationTimestamp
+    ? new Date(pod.metadata.creationTimestamp).getTime()
+    : Date.now();
   return {
     id: name,
     model,

@@ -13,7 +13,10 @@ const template: V1Pod = {
       {
         name: 'replica',
         image: 'gpumux:1',
-        env: [{ name: 'NVIDIA_VISIBLE_DEVICES', value: 'all' }, { name: 'KEEP', value: '1' }],
+        env: [
+          { name: 'NVIDIA_VISIBLE_DEVICES', value: 'all' },
+          { name: 'KEEP', value: '1' },
+        ],
         resources: { limits: { 'nvidia.com/gpu': '1', memory: '8Gi' }, requests: { 'nvidia.com/gpu': '1' } },
         args: ['--max-batch', '2'],
       },
@@ -35,7 +38,10 @@ const ctx = { release: 'gpumux', namespace: 'vision', gpuMode: 'pinned' as const
 
 describe('renderReplicaPod', () => {
   it('pinned mode: nodeName, NVIDIA_VISIBLE_DEVICES=<index>, no device-plugin request, labels, args', () => {
-    const pod = renderReplicaPod(template, replica, { ...ctx, owner: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gpumux-scheduler', uid: 'u-1' } });
+    const pod = renderReplicaPod(template, replica, {
+      ...ctx,
+      owner: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gpumux-scheduler', uid: 'u-1' },
+    });
     expect(pod.metadata?.name).toBe(replicaPodName('gpumux', 'codetr', replica.key));
     expect(pod.metadata?.name).toMatch(/^gpumux-codetr-[0-9a-f]{10}$/);
     expect(pod.metadata?.namespace).toBe('vision');
@@ -50,8 +56,21 @@ describe('renderReplicaPod', () => {
       'gpumux.io/node': 'gpu-node-3',
       'gpumux.io/gpu': '2',
     });
-    expect(pod.metadata?.annotations).toEqual({ note: 'kept', 'gpumux.io/footprint-bytes': '10307502080', 'gpumux.io/replica-key': replica.key });
-    expect(pod.metadata?.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'gpumux-scheduler', uid: 'u-1', controller: true, blockOwnerDeletion: true }]);
+    expect(pod.metadata?.annotations).toEqual({
+      note: 'kept',
+      'gpumux.io/footprint-bytes': '10307502080',
+      'gpumux.io/replica-key': replica.key,
+    });
+    expect(pod.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: 'gpumux-scheduler',
+        uid: 'u-1',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
     expect(pod.spec?.nodeName).toBe('gpu-node-3');
     expect(pod.spec?.runtimeClassName).toBe('nvidia');
     expect(pod.spec?.restartPolicy).toBe('Never');
@@ -63,7 +82,21 @@ describe('renderReplicaPod', () => {
       { name: 'NVIDIA_VISIBLE_DEVICES', value: '2' },
     ]);
     expect(c.resources).toEqual({ limits: { memory: '8Gi' }, requests: {} });
-    expect(c.args).toEqual(['replica', '--model', '/app/models/codetr', '--onnx', '/models/codetr/model.onnx', '--port', '8081', '--host', '0.0.0.0', '--device', 'cuda:0', '--max-batch', '2']);
+    expect(c.args).toEqual([
+      'replica',
+      '--model',
+      '/app/models/codetr',
+      '--onnx',
+      '/models/codetr/model.onnx',
+      '--port',
+      '8081',
+      '--host',
+      '0.0.0.0',
+      '--device',
+      'cuda:0',
+      '--max-batch',
+      '2',
+    ]);
     expect(c.ports).toEqual([{ name: 'http', containerPort: 8081, protocol: 'TCP' }]);
     expect(pod.spec!.containers[1]).toEqual({ name: 'sidecar', image: 'x' });
     // The template itself is untouched.
@@ -74,19 +107,28 @@ describe('renderReplicaPod', () => {
     const pod = renderReplicaPod(template, replica, { ...ctx, gpuMode: 'time-slicing' });
     const c = pod.spec!.containers[0]!;
     expect(c.resources?.limits?.['nvidia.com/gpu']).toBe('1');
-    expect(c.env?.find((e) => e.name === 'NVIDIA_VISIBLE_DEVICES')).toEqual({ name: 'NVIDIA_VISIBLE_DEVICES', value: 'all' });
+    expect(c.env?.find((e) => e.name === 'NVIDIA_VISIBLE_DEVICES')).toEqual({
+      name: 'NVIDIA_VISIBLE_DEVICES',
+      value: 'all',
+    });
     expect(pod.metadata?.ownerReferences).toBeUndefined();
   });
 
   it('names are deterministic per key and DNS labels even for long names', () => {
     expect(replicaPodName('gpumux', 'codetr', 'k')).toBe(replicaPodName('gpumux', 'codetr', 'k'));
     expect(replicaPodName('gpumux', 'codetr', 'k')).not.toBe(replicaPodName('gpumux', 'codetr', 'k2'));
-    const long = replicaPodName('a-very-long-release-name-for-testing', 'an-even-longer-model-name.with.dots', 'k');
+    const long = replicaPodName(
+      'a-very-long-release-name-for-testing',
+      'an-even-longer-model-name.with.dots',
+      'k',
+    );
     expect(long.length).toBeLessThanOrEqual(63);
     expect(long).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
   });
 
   it('refuses a template without a replica container', () => {
-    expect(() => renderReplicaPod({ spec: { containers: [{ name: 'app' }] } }, replica, ctx)).toThrow(/container named "replica"/);
+    expect(() => renderReplicaPod({ spec: { containers: [{ name: 'app' }] } }, replica, ctx)).toThrow(
+      /container named "replica"/,
+    );
   });
 });

@@ -98,7 +98,8 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   const pod = structuredClone(template);
   const containers = pod.spec?.containers ?? [];
   const index = containers.findIndex((c) => c.name === REPLICA_CONTAINER);
-  if (index < 0) throw new PodTemplateError(`replica pod template needs a container named "${REPLICA_CONTAINER}"`);
+  if (index < 0)
+    throw new PodTemplateError(`replica pod template needs a container named "${REPLICA_CONTAINER}"`);
   const name = replicaPodName(ctx.release, replica.model, replica.key);
 
   pod.apiVersion = 'v1';
@@ -156,7 +157,10 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   args.push('--port', String(ctx.replicaPort), '--host', '0.0.0.0', '--device', 'cuda:0');
   container.args = [...args, ...(container.args ?? [])];
   if (!(container.ports ?? []).some((p) => p.containerPort === ctx.replicaPort)) {
-    container.ports = [...(container.ports ?? []), { name: 'http', containerPort: ctx.replicaPort, protocol: 'TCP' }];
+    container.ports = [
+      ...(container.ports ?? []),
+      { name: 'http', containerPort: ctx.replicaPort, protocol: 'TCP' },
+    ];
   }
   spec.containers = containers.map((c, i) => (i === index ? container : c));
   delete pod.status;

@@ -18,9 +18,17 @@ export function gpumuxLauncher(fromUrl: string = import.meta.url): Launcher {
   // scheduler/orchestrators/local → repo root (source) or dist root (compiled).
   const root = path.resolve(here, '..', '..', '..');
   if (fromUrl.endsWith('.ts')) {
-    return { command: process.execPath, args: ['--import', 'tsx', path.join(root, 'cli', 'main.ts')], cwd: root };
+    return {
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join(root, 'cli', 'main.ts')],
+      cwd: root,
+    };
   }
   const repo = path.basename(root) === 'dist' ? path.dirname(root) : root;
   const main = path.join(root, 'cli', 'main.js');
-  return { command: process.execPath, args: [existsSync(main) ? main : path.join(repo, 'dist', 'cli', 'main.js')], cwd: repo };
+  return {
+    command: process.execPath,
+    args: [existsSync(main) ? main : path.join(repo, 'dist', 'cli', 'main.js')],
+    cwd: repo,
+  };
 }

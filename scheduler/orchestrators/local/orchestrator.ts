@@ -2,7 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { formatBytes } from '../../../common/bytes.js';
 import type { Logger } from '../../../common/log.js';
 import { drainReplica } from '../drain.js';
-import { classifyFailure, type ManagedReplica, type Orchestrator, type OrchestratorEvent, type ReplicaRequest } from '../types.js';
+import {
+  classifyFailure,
+  type ManagedReplica,
+  type Orchestrator,
+  type OrchestratorEvent,
+  type ReplicaRequest,
+} from '../types.js';
 import { gpumuxLauncher, type Launcher } from './launcher.js';
 
 export interface LocalOrchestratorOptions {
@@ -72,16 +78,26 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
 
   function argsFor(child: Child): { args: string[]; env: NodeJS.ProcessEnv } {
     const { request: r, replica } = child;
-    const args = ['replica', '--model', r.manifest, '--port', '0', '--host', host, '--replica-id', replica.id, '--node', r.node];
+    const args = [
+      'replica',
+      '--model',
+      r.manifest,
+      '--port',
+      '0',
+      '--host',
+      host,
+      '--replica-id',
+      replica.id,
+      '--node',
+      r.node,
+    ];
     if (r.onnx) args.push('--onnx', r.onnx);
     const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
     if (r.virtual) {
-      // Others' footprints on this virtual GPU, so its reported used memory adds up like a real GPU's.
-      const others = [...children.values()]
-        .filter((c) => c !== child && c.request.node === r.node && c.request.gpuIndex === r.gpuIndex)
-        .reduce((s, c) => s + c.request.footprintBytes, 0);
+      // `--virtual-gpu-used` is memory held by something other than gpumux replicas (none here): the
+      // gateway adds up the footprints of the replicas it sees on a GPU itself (docs/contracts.md §1).
       args.push('--device', 'cpu', '--virtual-gpu', `${r.node}:${r.gpuIndex}:${r.gpuMemoryBytes}`);
-      args.push('--virtual-gpu-used', String(others), '--virtual-footprint', String(r.footprintBytes));
+      args.push('--virtual-footprint', String(r.footprintBytes));
     } else {
       childEnv.CUDA_VISIBLE_DEVICES = String(r.gpuIndex);
       args.push('--device', 'cuda:0');
@@ -110,7 +126,11 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
 
   function launch(child: Child): void {
     const { args, env: childEnv } = argsFor(child);
-    const proc = spawn(launcher.command, [...launcher.args, ...args], { cwd: launcher.cwd, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(launcher.command, [...launcher.args, ...args], {
+      cwd: launcher.cwd,
+      env: childEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     allChildren.add(proc);
     child.process = proc;
     child.replica.phase = 'starting';
@@ -158,7 +178,13 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         child.replica.phase = 'pending';
         child.replica.url = null;
         const delay = Math.min(restartMaxMs, restartBaseMs * 2 ** (child.deathsInRow - 1));
-        logger.warn('replica died; restarting', { replica: child.replica.id, code, signal, kind: failure.kind, restartInMs: delay });
+        logger.warn('replica died; restarting', {
+          replica: child.replica.id,
+          code,
+          signal,
+          kind: failure.kind,
+          restartInMs: delay,
+        });
         emit({ type: 'failed', replica: { ...child.replica }, failure });
         changed();
         child.restartTimer = setTimeout(() => {
@@ -213,7 +239,12 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         exited: Promise.resolve(),
       };
       children.set(id, child);
-      logger.info('starting replica', { replica: id, model: request.model, gpu: `${request.node}/${request.gpuIndex}`, footprint: formatBytes(request.footprintBytes) });
+      logger.info('starting replica', {
+        replica: id,
+        model: request.model,
+        gpu: `${request.node}/${request.gpuIndex}`,
+        footprint: formatBytes(request.footprintBytes),
+      });
       launch(child);
       return { ...child.replica };
     },

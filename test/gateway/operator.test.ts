@@ -1,0 +1,54 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PlanView } from '../../gateway/index.js';
+import { startFakeReplica } from './fake-replica.js';
+import { gatewayFor } from './gateway-harness.js';
+
+const plan: PlanView = {
+  generatedAt: '2026-01-01T00:00:00.000Z',
+  policy: 'binpack',
+  memoryUtilization: 0.8,
+  actions: [{ type: 'create', model: 'shapes', node: 'n', gpuIndex: 1, replicaId: null, reason: 'demand' }],
+};
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('operator view', () => {
+  it('takes the plan from planSource', async () => {
+    const a = await startFakeReplica({ id: 'a' });
+    cleanups.push(() => a.close());
+    const gw = await gatewayFor([{ id: 'a', url: a.url }], { planSource: async () => plan });
+    cleanups.push(() => gw.close());
+    const view = (await (await fetch(`${gw.adminUrl}/v1/cluster`)).json()) as { plan: PlanView | null };
+    expect(view.plan).toEqual(plan);
+  });
+
+  it('fetches the plan from --scheduler-url, and lists replicas that never answered as unplaced', async () => {
+    const scheduler = createServer((req, res) => {
+      if (req.url === '/v1/plan')
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(plan));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => scheduler.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => scheduler.close(() => r())));
+    const a = await startFakeReplica({ id: 'a' });
+    cleanups.push(() => a.close());
+    const gw = await gatewayFor(
+      [
+        { id: 'a', url: a.url },
+        { id: 'ghost', url: 'http://127.0.0.1:1' },
+      ],
+      { schedulerUrl: `http://127.0.0.1:${(scheduler.address() as AddressInfo).port}`, readyReplicas: 1 },
+    );
+    cleanups.push(() => gw.close());
+    const view = await gw.clusterView();
+    expect(view.plan).toEqual(plan);
+    expect(view.unplaced).toEqual([
+      { id: 'ghost', url: 'http://127.0.0.1:1', state: 'unreachable', lastError: expect.any(String) },
+    ]);
+    expect(view.totals).toMatchObject({ replicas: 2, readyReplicas: 1 });
+  });
+});
