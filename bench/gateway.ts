@@ -7,7 +7,15 @@
  * instant JSON answer to POST /v2/models/shapes/infer), so the proxy is measured, not the model.
  * Every process is a child that is stopped at the end; each run is bounded by --seconds.
  *
- *   npx tsx bench/gateway.ts [--seconds 5] [--connections 16] [--json]
+ * On a small shared machine one run says little: nginx and the gateway are measured in alternation
+ * (--rounds pairs per body) and the ratio of each pair is reported, with the range. Besides throughput,
+ * each run reports the proxy's CPU time per request (from /proc: user+system of the proxy's processes,
+ * all threads), which is what the throughput ratio comes down to when the CPU is the limit and is far
+ * less noisy. --pin gives every setup the same CPU split: the proxy (nginx's worker or the gateway) alone
+ * on CPU 1, wrk and the upstream on CPU 0.
+ *
+ *   npx tsx bench/gateway.ts [--seconds 5] [--connections 16] [--rounds 3] [--bodies tiny,large] [--pin]
+ *                            [--gateway-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +31,10 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '3' },
+    bodies: { type: 'string', default: 'tiny,large' },
+    pin: { type: 'boolean', default: false },
+    'gateway-node-args': { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
     upstream: { type: 'boolean', default: false },
   },

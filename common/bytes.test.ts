@@ -11,7 +11,9 @@ describe('parseBytes', () => {
     [' 2 kib ', 2048],
   ])('%s', (text, bytes) => expect(parseBytes(text)).toBe(bytes));
 
-  it.each(['', 'GiB', '-1GiB', '3 parsecs'])('refuses %j', (text) => expect(() => parseBytes(text)).toThrow(/invalid size/));
+  it.each(['', 'GiB', '-1GiB', '3 parsecs'])('refuses %j', (text) =>
+    expect(() => parseBytes(text)).toThrow(/invalid size/),
+  );
 
   it('formats', () => expect(formatBytes(24564 * 1024 ** 2)).toBe('24.0 GiB'));
 });

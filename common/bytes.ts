@@ -28,7 +28,8 @@ export function parseBytes(input: string | number): number {
   const match = /^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
   if (!match) throw new Error(`invalid size "${input}" (expected e.g. 24GiB, 9830MiB, 512M)`);
   const unit = UNITS[match[2]!.toLowerCase()];
-  if (unit === undefined) throw new Error(`invalid size unit in "${input}" (use B, KiB, MiB, GiB, TiB, K, M, G, T)`);
+  if (unit === undefined)
+    throw new Error(`invalid size unit in "${input}" (use B, KiB, MiB, GiB, TiB, K, M, G, T)`);
   return Math.round(Number(match[1]) * unit);
 }
 

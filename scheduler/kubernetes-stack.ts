@@ -6,7 +6,7 @@ import { loadModel } from '../models/manifest/load.js';
 import type { SchedulerConfig } from './config/schema.js';
 import { gpusFromNodes } from './inventory/from-nodes.js';
 import { createLeaseElector, type LeaseElector } from './leader/lease.js';
-import { loadKubeClient } from './orchestrators/kubernetes/kube-client.js';
+import { loadKubeClient } from '../common/kube-client.js';
 import { createKubernetesOrchestrator } from './orchestrators/kubernetes/orchestrator.js';
 import type { Orchestrator } from './orchestrators/types.js';
 import { configMapProfilePersistence } from './profiles/configmap-persistence.js';

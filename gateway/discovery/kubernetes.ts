@@ -1,7 +1,7 @@
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { createLogger, type Logger } from '../../common/log.js';
 import type { Discovery, ReplicaEndpoint } from '../types.js';
-import { loadKubeClient } from './load-kube-client.js';
+import { loadKubeClient } from '../../common/kube-client.js';
 
 export const DEFAULT_REPLICA_SELECTOR =
   'app.kubernetes.io/component=replica,app.kubernetes.io/part-of=gpumux';

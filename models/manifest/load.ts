@@ -27,7 +27,10 @@ export function parseManifest(json: unknown, where = 'manifest'): Manifest {
   const result = Manifest.safeParse(json);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
-    path: issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, ''),
+    path: issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, ''),
     message: issue.message,
   }));
   const lines = issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n');
@@ -52,6 +55,8 @@ export async function loadModel(dirOrFile: string): Promise<LoadedModel> {
     throw new ManifestError(`model manifest ${file} is not valid JSON: ${(err as Error).message}`);
   }
   const manifest = parseManifest(json, file);
-  const onnxPath = path.isAbsolute(manifest.onnx.file) ? manifest.onnx.file : path.join(dir, manifest.onnx.file);
+  const onnxPath = path.isAbsolute(manifest.onnx.file)
+    ? manifest.onnx.file
+    : path.join(dir, manifest.onnx.file);
   return { manifest, dir, onnxPath };
 }

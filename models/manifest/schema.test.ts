@@ -3,10 +3,9 @@ import { readFileSync } from 'node:fs';
 import { loadModel, parseManifest, ManifestError } from './load.js';
 import { graphBucket } from './schema.js';
 
-const shapes = JSON.parse(readFileSync(new URL('../shapes/manifest.json', import.meta.url), 'utf8')) as Record<
-  string,
-  unknown
->;
+const shapes = JSON.parse(
+  readFileSync(new URL('../shapes/manifest.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
 
 function errorOf(json: unknown): ManifestError {
   try {
@@ -18,11 +17,14 @@ function errorOf(json: unknown): ManifestError {
 }
 
 describe('manifest', () => {
-  it.each(['models/shapes', 'models/shapes-raw', 'models/codetr'])('ships a valid manifest in %s', async (dir) => {
-    const model = await loadModel(dir);
-    expect(model.onnxPath.endsWith('.onnx')).toBe(true);
-    expect(model.manifest.labels.length).toBeGreaterThan(0);
-  });
+  it.each(['models/shapes', 'models/shapes-raw', 'models/codetr'])(
+    'ships a valid manifest in %s',
+    async (dir) => {
+      const model = await loadModel(dir);
+      expect(model.onnxPath.endsWith('.onnx')).toBe(true);
+      expect(model.manifest.labels.length).toBeGreaterThan(0);
+    },
+  );
 
   it('declares the seed footprint for Co-DETR in MiB as nvidia-smi reports it', async () => {
     const { manifest } = await loadModel('models/codetr');
@@ -42,7 +44,10 @@ describe('manifest', () => {
   it('defaults graphUpscale to 1, so manifests without it keep their meaning', () => {
     expect('graphUpscale' in (shapes.preprocess as object)).toBe(false);
     expect(parseManifest(shapes).preprocess.graphUpscale).toBe(1);
-    const upscaled = parseManifest({ ...shapes, preprocess: { ...(shapes.preprocess as object), graphUpscale: 2 } });
+    const upscaled = parseManifest({
+      ...shapes,
+      preprocess: { ...(shapes.preprocess as object), graphUpscale: 2 },
+    });
     expect(upscaled.preprocess.graphUpscale).toBe(2);
     expect(graphBucket([480, 640], 2)).toEqual([960, 1280]);
   });
@@ -57,7 +62,11 @@ describe('manifest', () => {
   });
 
   it.each([
-    ['a negative bucket side', { preprocess: { ...(shapes.preprocess as object), buckets: [[480, -1]] } }, 'preprocess.buckets[0][1]'],
+    [
+      'a negative bucket side',
+      { preprocess: { ...(shapes.preprocess as object), buckets: [[480, -1]] } },
+      'preprocess.buckets[0][1]',
+    ],
     ['a zero max batch', { batching: { maxBatch: 0 } }, 'batching.maxBatch'],
     ['an unknown output kind', { outputs: { kind: 'masks' } }, 'outputs.kind'],
     ['an upper-case name', { name: 'Shapes' }, 'name'],

@@ -66,7 +66,12 @@ export const Preprocess = z
     /** mean/std in 0..255 pixel units, applied on the host for FLOAT32 inputs; `inGraph` for UINT8 inputs. */
     normalize: z.union([
       z.object({ inGraph: z.literal(true) }).strict(),
-      z.object({ mean: z.tuple([z.number(), z.number(), z.number()]), std: z.tuple([z.number(), z.number(), z.number()]) }).strict(),
+      z
+        .object({
+          mean: z.tuple([z.number(), z.number(), z.number()]),
+          std: z.tuple([z.number(), z.number(), z.number()]),
+        })
+        .strict(),
     ]),
   })
   .strict();
@@ -138,20 +143,25 @@ export const Manifest = z
   .object({
     name: z
       .string()
-      .regex(/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits, ".", "_" or "-", at most 63'),
+      .regex(
+        /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/,
+        'lowercase letters, digits, ".", "_" or "-", at most 63',
+      ),
     version: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'letters, digits, ".", "_" or "-", at most 32'),
     family: z.literal('detr'),
     description: z.string().optional(),
     onnx: OnnxSource,
-    inputs: z
-      .object({ image: ImageInput, mask: MaskInput.optional() })
-      .strict(),
+    inputs: z.object({ image: ImageInput, mask: MaskInput.optional() }).strict(),
     outputs: z.discriminatedUnion('kind', [PostprocessedOutputs, RawDetrOutputs]),
     preprocess: Preprocess,
     postprocess: Postprocess.default({ topK: 300, scoreThreshold: 0.3, nms: null }),
     labels: z.array(z.string().min(1)).min(1),
     batching: Batching,
-    limits: Limits.default({ maxBodyBytes: 32 * 1024 * 1024, maxPixels: 40_000_000, maxFramesPerRequest: 32 }),
+    limits: Limits.default({
+      maxBodyBytes: 32 * 1024 * 1024,
+      maxPixels: 40_000_000,
+      maxFramesPerRequest: 32,
+    }),
     memory: MemoryProfile,
   })
   .strict()
@@ -183,7 +193,11 @@ export const Manifest = z
       }
     });
     if (m.inputs.image.datatype === 'UINT8' && m.inputs.image.layout !== 'NHWC') {
-      ctx.addIssue({ code: 'custom', path: ['inputs', 'image', 'layout'], message: 'UINT8 image inputs must be NHWC' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs', 'image', 'layout'],
+        message: 'UINT8 image inputs must be NHWC',
+      });
     }
   });
 

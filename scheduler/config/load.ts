@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-// js-yaml through @kubernetes/client-node: a runtime dependency (the `yaml` package is dev-only here).
-import { loadYaml } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { SchedulerConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -28,7 +27,7 @@ export async function loadSchedulerConfig(file: string): Promise<SchedulerConfig
   }
   let value: unknown;
   try {
-    value = loadYaml<unknown>(text);
+    value = parseYaml(text) as unknown;
   } catch (err) {
     throw new ConfigError(`scheduler config ${file} is not valid YAML: ${(err as Error).message}`);
   }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/log.js';
 import { startKubeApiServer, type KubeApiServer } from '../../test/helpers/kube-api-server.js';
-import { loadKubeClient } from '../orchestrators/kubernetes/kube-client.js';
+import { loadKubeClient } from '../../common/kube-client.js';
 import { createLeaseElector, type LeaseElectorOptions } from './lease.js';
 
 const { CoordinationV1Api } = await loadKubeClient();

@@ -1,7 +1,8 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { SchedulerConfig } from '../../scheduler/config/schema.js';
+import { parseSchedulerConfig } from '../../scheduler/config/load.js';
+import type { SchedulerConfig } from '../../scheduler/config/schema.js';
 import { renderReplicaPod } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
 import { find, helmTemplate, NAMESPACE, RELEASE, VALUE_SETS, type KubeObject } from './chart.js';
 import { validateObject } from './kube-validate.js';
@@ -10,17 +11,12 @@ import { validateObject } from './kube-validate.js';
  * The chart renders exactly what the scheduler consumes: its ConfigMap key scheduler.yaml goes through the
  * scheduler's own loader, and replica-pod.yaml through renderReplicaPod into the pod it will create — which
  * must be schema-valid and discoverable by the gateway's selector.
- *
- * The config is parsed with the scheduler's zod schema directly: scheduler/config/load.ts imports
- * @kubernetes/client-node at run time, whose undici 8 cannot load on Node 20 (see docs/k3s.md).
  */
 
 const prefix = `${RELEASE}-gpumux`;
 
 function schedulerConfig(objects: KubeObject[]): SchedulerConfig {
-  const result = SchedulerConfig.safeParse(parse(configMapKey(objects, `${prefix}-scheduler`, 'scheduler.yaml')));
-  if (!result.success) throw new Error(`scheduler.yaml does not parse: ${JSON.stringify(result.error.issues)}`);
-  return result.data;
+  return parseSchedulerConfig(parse(configMapKey(objects, `${prefix}-scheduler`, 'scheduler.yaml')), 'scheduler.yaml');
 }
 
 function configMapKey(objects: KubeObject[], name: string, key: string): string {

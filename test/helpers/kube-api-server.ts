@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadKubeClient } from '../../scheduler/orchestrators/kubernetes/kube-client.js';
+import { loadKubeClient } from '../../common/kube-client.js';
 
 /**
  * A small Kubernetes-API-shaped HTTP server for tests: the real @kubernetes/client-node talks to it over

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
-import { loadKubeClient } from '../../scheduler/orchestrators/kubernetes/kube-client.js';
+import { loadKubeClient } from '../../common/kube-client.js';
 
 const { CoordinationV1Api, CoreV1Api, Watch } = await loadKubeClient();
 import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';

@@ -2,7 +2,7 @@ import type { CoreV1Api, KubeConfig, V1OwnerReference, V1Pod } from '@kubernetes
 import type { Logger } from '../../../common/log.js';
 import { drainReplica } from '../drain.js';
 import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } from '../types.js';
-import { loadKubeClient } from './kube-client.js';
+import { loadKubeClient } from '../../../common/kube-client.js';
 import { podToReplica } from './pod-state.js';
 import { LABELS, renderReplicaPod } from './pod-template.js';
 
