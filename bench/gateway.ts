@@ -15,10 +15,10 @@
  * on CPU 1, wrk and the upstream on CPU 0.
  *
  *   npx tsx bench/gateway.ts [--seconds 5] [--connections 16] [--rounds 3] [--bodies tiny,large] [--pin]
- *                            [--gateway-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--json]
+ *                            [--gateway-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -99,11 +99,55 @@ async function waitHttp(url: string): Promise<void> {
   throw new Error(`${url} never answered`);
 }
 
-function wrk(url: string, script: string, seconds: number, connections: number): Promise<WrkResult> {
+/** `cmd args` under `taskset -c cpu` when pinning, else as is. */
+function pinned(cpu: number | null, cmd: string, argv: string[]): [string, string[]] {
+  return cpu === null ? [cmd, argv] : ['/usr/bin/taskset', ['-c', String(cpu), cmd, ...argv]];
+}
+
+/** CPU seconds (user + system, all threads) used so far by `pids`, from /proc. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15 of proc(5))
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** A process and its children (nginx's master and worker). */
+function processTree(pid: number): number[] {
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return [pid, ...(kids ? kids.split(' ').map(Number) : [])];
+  } catch {
+    return [pid];
+  }
+}
+
+function wrk(
+  url: string,
+  script: string,
+  seconds: number,
+  connections: number,
+  cpu: number | null,
+): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
-      '/usr/bin/wrk',
-      ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url],
+      ...pinned(cpu, '/usr/bin/wrk', [
+        '-t1',
+        `-c${connections}`,
+        `-d${seconds}s`,
+        '--timeout',
+        '10s',
+        '-s',
+        script,
+        url,
+      ]),
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -190,13 +234,35 @@ http {
   return file;
 }
 
+interface Measured {
+  result: WrkResult;
+  /** Proxy CPU (user + system) per request, microseconds; the upstream's for `direct`. */
+  proxyCpuUs: number;
+  upstreamCpuUs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function round(x: number, digits = 3): number {
+  return Number(x.toFixed(digits));
+}
+
 async function main(): Promise<void> {
   const seconds = Number(args.seconds);
   const connections = Number(args.connections);
+  const rounds = Math.max(1, Number(args.rounds));
+  const pin = args.pin;
+  // Pinned: the proxy alone on CPU 1; wrk and the upstream share CPU 0.
+  const proxyCpu = pin ? 1 : null;
+  const loadCpu = pin ? 0 : null;
+  const gatewayNodeArgs = args['gateway-node-args'].split(' ').filter((a) => a.length > 0);
   const dir = mkdtempSync(path.join(tmpdir(), 'gpumux-bench-'));
   const children: ChildProcess[] = [];
-  const node = (argv: string[], env: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...argv], {
+  const node = (cpu: number | null, argv: string[], env: Record<string, string> = {}) => {
+    const child = spawn(...pinned(cpu, process.execPath, argv), {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -205,7 +271,7 @@ async function main(): Promise<void> {
     return child;
   };
   try {
-    const upstreamChild = node([fileURLToPath(import.meta.url), '--upstream']);
+    const upstreamChild = node(loadCpu, ['--import', 'tsx', fileURLToPath(import.meta.url), '--upstream']);
     const upstream = await firstLine(
       upstreamChild,
       'stdout',
@@ -214,7 +280,11 @@ async function main(): Promise<void> {
     );
 
     const gatewayChild = node(
+      proxyCpu,
       [
+        ...gatewayNodeArgs,
+        '--import',
+        'tsx',
         'cli/main.ts',
         'gateway',
         '--replica',
@@ -250,8 +320,14 @@ async function main(): Promise<void> {
 
     const nginxPort = await freePort();
     const nginx = spawn(
-      '/usr/sbin/nginx',
-      ['-p', dir, '-c', nginxConfig(dir, nginxPort, upstream), '-e', path.join(dir, 'nginx-error.log')],
+      ...pinned(proxyCpu, '/usr/sbin/nginx', [
+        '-p',
+        dir,
+        '-c',
+        nginxConfig(dir, nginxPort, upstream),
+        '-e',
+        path.join(dir, 'nginx-error.log'),
+      ]),
       { stdio: 'ignore' },
     );
     children.push(nginx);
@@ -263,57 +339,79 @@ async function main(): Promise<void> {
     const large = path.join(dir, 'large.bin');
     writeFileSync(large, Buffer.alloc(200 * 1024, 0x5a));
     const path_ = '/v2/models/shapes/infer';
-    const rows: { body: string; target: string; result: WrkResult; idle: WrkResult }[] = [];
-    for (const [body, file] of [
-      ['tiny (13 B)', tiny],
-      ['200 KiB', large],
-    ] as const) {
+    const bodies = (
+      [
+        ['tiny', 'tiny (13 B)', tiny],
+        ['large', '200 KiB', large],
+      ] as const
+    ).filter(([key]) => args.bodies.split(',').includes(key));
+    const targets = {
+      direct: { base: upstream, pids: () => [upstreamChild.pid!] },
+      nginx: { base: nginxUrl, pids: () => processTree(nginx.pid!) },
+      gateway: { base: gatewayUrl, pids: () => [gatewayChild.pid!] },
+    };
+    type Target = keyof typeof targets;
+    const measure = async (target: Target, script: string, secs: number, conns: number) => {
+      const { base, pids } = targets[target];
+      const proxyPids = pids();
+      const p0 = cpuSeconds(proxyPids);
+      const u0 = cpuSeconds([upstreamChild.pid!]);
+      const result = await wrk(base + path_, script, secs, conns, loadCpu);
+      const perRequest = (s: number) => round((s / Math.max(1, result.requests)) * 1e6, 1);
+      return {
+        result,
+        proxyCpuUs: perRequest(cpuSeconds(proxyPids) - p0),
+        upstreamCpuUs: perRequest(cpuSeconds([upstreamChild.pid!]) - u0),
+      };
+    };
+
+    const rows: { body: string; target: Target; round: number; m: Measured; idle: WrkResult }[] = [];
+    for (const [, body, file] of bodies) {
       const script = luaScript(dir, file);
-      for (const [target, base] of [
-        ['direct', upstream],
-        ['nginx', nginxUrl],
-        ['gateway', gatewayUrl],
-      ] as const) {
-        await wrk(base + path_, script, 1, connections); // warm-up (JIT, keep-alive pools)
-        const result = await wrk(base + path_, script, seconds, connections);
+      for (const target of Object.keys(targets) as Target[]) await measure(target, script, 1, connections); // warm-up (JIT, pools)
+      const order: Target[] = ['direct'];
+      for (let r = 0; r < rounds; r++)
+        order.push(...((r % 2 ? ['gateway', 'nginx'] : ['nginx', 'gateway']) as Target[]));
+      const seen: Record<string, number> = {};
+      for (const target of order) {
+        const m = await measure(target, script, seconds, connections);
         // One connection: latency with no queueing, what a proxy adds to a single request.
-        const idle = await wrk(base + path_, script, Math.min(seconds, 3), 1);
-        rows.push({ body, target, result, idle });
+        const idle = (await measure(target, script, Math.min(seconds, 3), 1)).result;
+        rows.push({ body, target, round: (seen[target] = (seen[target] ?? 0) + 1), m, idle });
       }
     }
-    const table = rows.map(({ body, target, result, idle }) => {
-      const direct = rows.find((r) => r.body === body && r.target === 'direct')!;
+    const table = rows.map(({ body, target, round: r, m, idle }) => ({
+      body,
+      target,
+      round: r,
+      rps: Math.round(m.result.rps),
+      p50Ms: round(m.result.p50Ms),
+      p99Ms: round(m.result.p99Ms),
+      errors: m.result.errors,
+      proxyCpuUsPerReq: target === 'direct' ? null : m.proxyCpuUs,
+      upstreamCpuUsPerReq: m.upstreamCpuUs,
+      c1P50Ms: round(idle.p50Ms),
+    }));
+    const ratios = bodies.map(([, body]) => {
+      const of = (target: Target) => rows.filter((r) => r.body === body && r.target === target);
+      const g = of('gateway');
+      const n = of('nginx');
+      const d = of('direct')[0]!;
+      const pairs = g.map((gr, i) => gr.m.result.rps / n[i]!.m.result.rps);
       return {
         body,
-        target,
-        rps: Math.round(result.rps),
-        p50Ms: Number(result.p50Ms.toFixed(3)),
-        p99Ms: Number(result.p99Ms.toFixed(3)),
-        errors: result.errors,
-        c1P50Ms: Number(idle.p50Ms.toFixed(3)),
-        c1P99Ms: Number(idle.p99Ms.toFixed(3)),
-        c1AddedP50Ms: Number((idle.p50Ms - direct.idle.p50Ms).toFixed(3)),
+        gatewayOverNginx: round(median(pairs)),
+        pairs: pairs.map((x) => round(x, 2)).join(' '),
+        gatewayCpuUs: median(g.map((r) => r.m.proxyCpuUs)),
+        nginxCpuUs: median(n.map((r) => r.m.proxyCpuUs)),
+        gatewayAddedP50Ms: round(median(g.map((r) => r.idle.p50Ms)) - d.idle.p50Ms),
+        nginxAddedP50Ms: round(median(n.map((r) => r.idle.p50Ms)) - d.idle.p50Ms),
       };
     });
-    const ratios = ['tiny (13 B)', '200 KiB'].map((body) => {
-      const g = rows.find((r) => r.body === body && r.target === 'gateway')!.result;
-      const n = rows.find((r) => r.body === body && r.target === 'nginx')!.result;
-      const gi = rows.find((r) => r.body === body && r.target === 'gateway')!.idle;
-      const ni = rows.find((r) => r.body === body && r.target === 'nginx')!.idle;
-      const di = rows.find((r) => r.body === body && r.target === 'direct')!.idle;
-      return {
-        body,
-        gatewayOverNginxThroughput: Number((g.rps / n.rps).toFixed(3)),
-        gatewayAddedP50Ms: Number((gi.p50Ms - di.p50Ms).toFixed(3)),
-        nginxAddedP50Ms: Number((ni.p50Ms - di.p50Ms).toFixed(3)),
-      };
-    });
-    if (args.json)
-      process.stdout.write(JSON.stringify({ seconds, connections, table, ratios }, null, 2) + '\n');
+    const setup = `wrk -t1 -c${connections} -d${seconds}s (and -c1 for latency), ${rounds} nginx/gateway pairs per body, ${pin ? 'pinned: proxy on CPU 1, wrk + upstream on CPU 0' : 'not pinned'}`;
+    if (args.json) process.stdout.write(JSON.stringify({ setup, table, ratios }, null, 2) + '\n');
     else {
-      console.log(
-        `wrk -t1 -c${connections} -d${seconds}s (and -c1 for the c1 columns), POST ${path_}; upstream: stand-in replica (instant JSON answer)`,
-      );
+      console.log(`${setup}; POST ${path_}; upstream: stand-in replica (instant JSON answer)`);
       console.table(table);
       console.table(ratios);
     }

@@ -274,6 +274,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       policy,
       memoryUtilization: result.memoryUtilization,
       actions,
+      gpus: result.usage.map(({ gpu }) => ({
+        node: gpu.node,
+        index: gpu.index,
+        name: gpu.product,
+        memoryTotalBytes: gpu.memoryBytes,
+        memoryReservedBytes: reserveBytes,
+        virtual: gpu.virtual === true,
+      })),
     };
   }
 

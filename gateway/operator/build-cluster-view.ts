@@ -1,7 +1,7 @@
 import type { Inventory } from '../inventory/inventory.js';
 import { busyReplicas, gpuInFlight, type GpuRecord } from '../inventory/gpus.js';
 import { outstanding, type ReplicaRecord } from '../inventory/records.js';
-import type { ClusterView, GpuView, ModelView, PlanView, ReplicaView } from './cluster-view.js';
+import type { ClusterView, GpuView, ModelView, PlanGpu, PlanView, ReplicaView } from './cluster-view.js';
 import type { RequestWindow } from './request-window.js';
 
 function replicaView(r: ReplicaRecord): ReplicaView {
@@ -40,9 +40,30 @@ function gpuView(g: GpuRecord): GpuView {
   };
 }
 
+/** A GPU the scheduler knows of but no replica reports: all of it is headroom. */
+function emptyGpuView(g: PlanGpu): GpuView {
+  return {
+    id: g.virtual ? `virtual-${g.node}-${g.index}` : `${g.node}/${g.index}`,
+    node: g.node,
+    index: g.index,
+    name: g.name,
+    virtual: g.virtual,
+    memoryTotalBytes: g.memoryTotalBytes,
+    memoryUsedBytes: 0,
+    memoryReservedBytes: g.memoryReservedBytes,
+    memoryHeadroomBytes: Math.max(0, g.memoryTotalBytes - g.memoryReservedBytes),
+    memoryUtilization: 0,
+    critical: false,
+    inFlight: 0,
+    busyReplicas: 0,
+    replicas: [],
+  };
+}
+
 /**
  * The operator's picture: GPUs (sorted by node, then index) with their replicas; replicas that never
- * answered /v1/stats under `unplaced`; per-model traffic over the sliding window; the scheduler's plan.
+ * answered /v1/stats under `unplaced`; per-model traffic over the sliding window; the scheduler's plan, whose
+ * GPU inventory adds the GPUs no replica runs on.
  */
 export function buildClusterView(
   inventory: Inventory,
@@ -50,8 +71,10 @@ export function buildClusterView(
   plan: PlanView | null,
   now = new Date(),
 ): ClusterView {
-  const gpus = [...inventory.gpus().values()]
-    .map(gpuView)
+  const seen = [...inventory.gpus().values()].map(gpuView);
+  const known = new Set(seen.map((g) => `${g.node}/${g.index}`));
+  const empty = (plan?.gpus ?? []).filter((g) => !known.has(`${g.node}/${g.index}`)).map(emptyGpuView);
+  const gpus = [...seen, ...empty]
     .sort((a, b) => (a.node === b.node ? (a.index ?? -1) - (b.index ?? -1) : a.node < b.node ? -1 : 1));
   const unplaced: ClusterView['unplaced'] = [];
   const models = new Map<string, { version: string; replicas: number; ready: number }>();

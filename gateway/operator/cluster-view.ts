@@ -43,12 +43,27 @@ export interface PlanAction {
   reason: string;
 }
 
+/** A GPU the scheduler knows of, with or without replicas. */
+export interface PlanGpu {
+  node: string;
+  index: number;
+  name: string | null;
+  memoryTotalBytes: number;
+  memoryReservedBytes: number;
+  virtual: boolean;
+}
+
 export interface PlanView {
   generatedAt: string;
   policy: 'binpack' | 'spread';
   /** Cluster memory utilisation once the plan is applied. */
   memoryUtilization: number;
   actions: PlanAction[];
+  /**
+   * The scheduler's GPU inventory. The gateway only learns of a GPU from the replicas on it; with this an
+   * empty GPU (free headroom the plan can use) still shows in the operator view.
+   */
+  gpus?: PlanGpu[];
 }
 
 export interface ModelView {

@@ -51,4 +51,30 @@ describe('operator view', () => {
     ]);
     expect(view.totals).toMatchObject({ replicas: 2, readyReplicas: 1 });
   });
+
+  it('shows GPUs from the plan that no replica runs on, all headroom', async () => {
+    const GiB = 1024 ** 3;
+    const a = await startFakeReplica({ id: 'a', gpu: { node: 'n', index: 0, capacityBytes: 8 * GiB } });
+    cleanups.push(() => a.close());
+    const withGpus: PlanView = {
+      ...plan,
+      gpus: [0, 1].map((index) => ({
+        node: 'n',
+        index,
+        name: 'virtual',
+        memoryTotalBytes: 8 * GiB,
+        memoryReservedBytes: GiB / 2,
+        virtual: true,
+      })),
+    };
+    const gw = await gatewayFor([{ id: 'a', url: a.url }], { planSource: async () => withGpus });
+    cleanups.push(() => gw.close());
+    const view = await gw.clusterView();
+    expect(view.gpus.map((g) => [g.node, g.index, g.replicas.length])).toEqual([
+      ['n', 0, 1],
+      ['n', 1, 0],
+    ]);
+    expect(view.gpus[1]).toMatchObject({ memoryUsedBytes: 0, memoryHeadroomBytes: 7.5 * GiB, virtual: true });
+    expect(view.totals).toMatchObject({ gpus: 2, memoryTotalBytes: 16 * GiB, memoryUsedBytes: 2 * GiB });
+  });
 });
