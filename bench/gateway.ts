@@ -10,15 +10,19 @@
  * On a small shared machine one run says little: nginx and the gateway are measured in alternation
  * (--rounds pairs per body) and the ratio of each pair is reported, with the range. Besides throughput,
  * each run reports the proxy's CPU time per request (from /proc: user+system of the proxy's processes,
- * all threads), which is what the throughput ratio comes down to when the CPU is the limit and is far
- * less noisy. --pin gives every setup the same CPU split: the proxy (nginx's worker or the gateway) alone
+ * all threads), which is what the throughput ratio comes down to when the CPU is the limit (it varies too when other
+ * work shares the cores, but less). --pin gives every setup the same CPU split: the proxy (nginx's worker or the gateway) alone
  * on CPU 1, wrk and the upstream on CPU 0.
  *
- *   npx tsx bench/gateway.ts [--seconds 5] [--connections 16] [--rounds 3] [--bodies tiny,large] [--pin]
+ * The gateway runs as it ships: the tsc build (`node dist/cli/main.js`), compiled first into
+ * node_modules/.cache/gpumux-bench-dist so the shared dist/ is left alone. --tsx runs the sources through
+ * tsx instead (esbuild's keepNames adds a `__name()` call per closure made: ~10 µs per request here).
+ *
+ *   npx tsx bench/gateway.ts [--seconds 5] [--connections 16] [--rounds 3] [--bodies tiny,large] [--pin] [--tsx]
  *                            [--gateway-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--json]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +38,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     bodies: { type: 'string', default: 'tiny,large' },
     pin: { type: 'boolean', default: false },
+    tsx: { type: 'boolean', default: false },
     'gateway-node-args': { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
     upstream: { type: 'boolean', default: false },
@@ -117,6 +122,20 @@ function cpuSeconds(pids: number[]): number {
     }
   }
   return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** Read and write syscalls made so far by `pids` (/proc/<pid>/io: syscr, syscw). */
+function syscalls(pids: number[]): number {
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      n += Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return n;
 }
 
 /** A process and its children (nginx's master and worker). */
@@ -239,6 +258,28 @@ interface Measured {
   /** Proxy CPU (user + system) per request, microseconds; the upstream's for `direct`. */
   proxyCpuUs: number;
   upstreamCpuUs: number;
+  /** Proxy read + write syscalls per request (the upstream's for `direct`). */
+  proxySyscalls: number;
+}
+
+/** Compiles the CLI with the production tsconfig into a private folder; returns its entry point. */
+function buildGateway(): string {
+  const outDir = path.join(ROOT, 'node_modules', '.cache', 'gpumux-bench-dist');
+  // Type errors elsewhere in the tree do not stop tsc from emitting; a missing entry point does stop us.
+  spawnSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      outDir,
+    ],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
+  const entry = path.join(outDir, 'cli', 'main.js');
+  if (!existsSync(entry)) throw new Error(`tsc did not produce ${entry}`);
+  return entry;
 }
 
 function median(xs: number[]): number {
@@ -259,6 +300,7 @@ async function main(): Promise<void> {
   const proxyCpu = pin ? 1 : null;
   const loadCpu = pin ? 0 : null;
   const gatewayNodeArgs = args['gateway-node-args'].split(' ').filter((a) => a.length > 0);
+  const gatewayEntry = args.tsx ? ['--import', 'tsx', 'cli/main.ts'] : [buildGateway()];
   const dir = mkdtempSync(path.join(tmpdir(), 'gpumux-bench-'));
   const children: ChildProcess[] = [];
   const node = (cpu: number | null, argv: string[], env: Record<string, string> = {}) => {
@@ -283,9 +325,7 @@ async function main(): Promise<void> {
       proxyCpu,
       [
         ...gatewayNodeArgs,
-        '--import',
-        'tsx',
-        'cli/main.ts',
+        ...gatewayEntry,
         'gateway',
         '--replica',
         upstream,
@@ -356,12 +396,14 @@ async function main(): Promise<void> {
       const proxyPids = pids();
       const p0 = cpuSeconds(proxyPids);
       const u0 = cpuSeconds([upstreamChild.pid!]);
+      const s0 = syscalls(proxyPids);
       const result = await wrk(base + path_, script, secs, conns, loadCpu);
       const perRequest = (s: number) => round((s / Math.max(1, result.requests)) * 1e6, 1);
       return {
         result,
         proxyCpuUs: perRequest(cpuSeconds(proxyPids) - p0),
         upstreamCpuUs: perRequest(cpuSeconds([upstreamChild.pid!]) - u0),
+        proxySyscalls: round((syscalls(proxyPids) - s0) / Math.max(1, result.requests), 1),
       };
     };
 
@@ -390,6 +432,8 @@ async function main(): Promise<void> {
       errors: m.result.errors,
       proxyCpuUsPerReq: target === 'direct' ? null : m.proxyCpuUs,
       upstreamCpuUsPerReq: m.upstreamCpuUs,
+      // /proc/<pid>/io counts read/write-family calls only: nginx's recv/send do not show, so no nginx figure.
+      nodeSyscallsPerReq: target === 'nginx' ? null : m.proxySyscalls,
       c1P50Ms: round(idle.p50Ms),
     }));
     const ratios = bodies.map(([, body]) => {
@@ -408,7 +452,7 @@ async function main(): Promise<void> {
         nginxAddedP50Ms: round(median(n.map((r) => r.idle.p50Ms)) - d.idle.p50Ms),
       };
     });
-    const setup = `wrk -t1 -c${connections} -d${seconds}s (and -c1 for latency), ${rounds} nginx/gateway pairs per body, ${pin ? 'pinned: proxy on CPU 1, wrk + upstream on CPU 0' : 'not pinned'}`;
+    const setup = `gateway: ${args.tsx ? 'sources via tsx' : 'tsc build'}; wrk -t1 -c${connections} -d${seconds}s (and -c1 for latency), ${rounds} nginx/gateway pairs per body, ${pin ? 'pinned: proxy on CPU 1, wrk + upstream on CPU 0' : 'not pinned'}`;
     if (args.json) process.stdout.write(JSON.stringify({ setup, table, ratios }, null, 2) + '\n');
     else {
       console.log(`${setup}; POST ${path_}; upstream: stand-in replica (instant JSON answer)`);

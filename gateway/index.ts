@@ -104,7 +104,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
   wakeQueued = () => admission.wakeAll();
-  const metrics = createGatewayMetrics({ inventory, queueDepths: () => admission.depths() });
+  const metrics = createGatewayMetrics({
+    inventory,
+    queueDepths: () => admission.depths(),
+    clusterTotals: async () => (await clusterView()).totals,
+  });
   onEject = metrics.ejection;
   const window = createRequestWindow({ windowMs: config.statsWindow, now: () => clock.now() });
   const forwarder = createForwarder({

@@ -1,9 +1,19 @@
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createLogger, type Logger } from '../common/log.js';
 import type { ReplicaStats } from './contract.js';
 import { createEngine as createRealEngine } from './engine/create-engine.js';
-import type { CreateEngine, Engine, EngineHooks, EngineOptions, EngineState } from './engine/types.js';
+import { rootMessage } from './engine/cuda-oom.js';
+import type {
+  CreateEngine,
+  Engine,
+  EngineFatal,
+  EngineHooks,
+  EngineOptions,
+  EngineState,
+} from './engine/types.js';
+import { CUDA_OOM_MARKER, REPLICA_EXIT_CODES } from './exit-codes.js';
 import { createReplicaApp } from './http/app.js';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
 
@@ -22,6 +32,19 @@ export interface ReplicaServerOptions {
   createEngine?: CreateEngine;
   /** Longest a drain waits for admitted requests before closing anyway. Default 30 s. */
   drainTimeoutMs?: number;
+  /**
+   * Where a fatal error's message goes for Kubernetes (the container's `terminationMessagePath`); written only
+   * when the file already exists (the kubelet mounts it). Default /dev/termination-log.
+   */
+  terminationLogPath?: string;
+  /** After a fatal error, longest wait for admitted requests to be answered before `fatal` resolves. Default 2 s. */
+  fatalGraceMs?: number;
+}
+
+/** Why the process must exit now, and with which code (replica/exit-codes.ts). */
+export interface ReplicaFatal {
+  exitCode: number;
+  message: string;
 }
 
 export interface RunningReplica {
@@ -38,6 +61,29 @@ export interface RunningReplica {
   drain(): Promise<void>;
   /** Drain, stop listening, release the model. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Resolves when the engine hit a fatal error (CUDA out of memory): already logged and written to the
+   * termination log, new work refused, admitted requests answered (or the grace ran out). The caller exits
+   * with `exitCode`. Never resolves otherwise.
+   */
+  fatal: Promise<ReplicaFatal>;
+  /** The fatal error as soon as it happened (synchronously), else null. */
+  fatalError(): ReplicaFatal | null;
+}
+
+/** Writes the message where the kubelet reads it; a missing or read-only file is not an error. */
+export function writeTerminationLog(file: string, message: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r+'); // never creates it: outside a pod there is nothing to write
+    ftruncateSync(fd);
+    writeSync(fd, message);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function urlHost(host: string): string {
@@ -67,15 +113,19 @@ export async function startReplicaServer({
   logger = createLogger({ component: 'replica' }),
   createEngine = createRealEngine,
   drainTimeoutMs = 30_000,
+  terminationLogPath = '/dev/termination-log',
+  fatalGraceMs = 2000,
 }: ReplicaServerOptions): Promise<RunningReplica> {
   // The metrics need the manifest (labels) and the engine needs the metrics' hooks: forward through a holder.
   let hooks: EngineHooks = {};
+  let onFatal: (info: EngineFatal) => void = () => undefined;
   const engine = createEngine({
     ...engineOptions,
     hooks: {
       onBatch: (info) => hooks.onBatch?.(info),
       onQueueDepth: (depth) => hooks.onQueueDepth?.(depth),
       onFrame: (info) => hooks.onFrame?.(info),
+      onFatal: (info) => onFatal(info),
     },
   });
   const { manifest } = engine;
@@ -131,6 +181,25 @@ export async function startReplicaServer({
     lifecycle: { state, stats, drain: () => void drain() },
   });
 
+  let fatalError: ReplicaFatal | null = null;
+  let resolveFatal: (fatal: ReplicaFatal) => void = () => undefined;
+  const fatal = new Promise<ReplicaFatal>((resolve) => (resolveFatal = resolve));
+  onFatal = (info) => {
+    if (fatalError) return;
+    const message =
+      `${CUDA_OOM_MARKER}: model ${manifest.name}:${manifest.version} on ${info.device}, ` +
+      `replica ${engineOptions.replicaId}; exiting with code ${REPLICA_EXIT_CODES.cudaOutOfMemory}: ` +
+      rootMessage(info.error);
+    const failure: ReplicaFatal = { exitCode: REPLICA_EXIT_CODES.cudaOutOfMemory, message };
+    fatalError = failure;
+    // the one line operators and the local orchestrator read; the termination log is what the kubelet keeps
+    log.error(message, { device: info.device, exitCode: failure.exitCode });
+    writeTerminationLog(terminationLogPath, message);
+    // admitted requests already fail fast with 503 (the gateway retries elsewhere): let those answers go out
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, fatalGraceMs).unref());
+    void Promise.race([tracker.idle(), grace]).then(() => resolveFatal(failure));
+  };
+
   const server = await listen(app.fetch, port, host);
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(host)}:${address.port}`;
@@ -153,7 +222,18 @@ export async function startReplicaServer({
       log.info('closed');
     })());
 
-  return { url, port: address.port, engine, metrics, started, state, drain, close };
+  return {
+    url,
+    port: address.port,
+    engine,
+    metrics,
+    started,
+    state,
+    drain,
+    close,
+    fatal,
+    fatalError: () => fatalError,
+  };
 }
 
 /**

@@ -89,5 +89,15 @@ export function formatPlanTable(plan: PlanJson, baseline: PlanJson | null): stri
       `one replica per GPU (the seed's setup): ${pct(baseline.memoryUtilization)} with ${baseline.replicas.length} replicas`,
     );
   for (const u of plan.unplaced) lines.push(`unplaced: ${u.count} × ${u.model} (${u.reason})`);
+  // Binpack leaves whole GPUs free on purpose (room for a big model); say so, since an operator who asked
+  // for fewer replicas than the cluster holds may expect every GPU to be busy.
+  const idle = plan.gpus.filter((g) => g.replicas.length === 0).length;
+  if (idle > 0 && plan.replicas.length > 0)
+    lines.push(
+      `idle: ${idle} of ${plan.gpus.length} GPUs hold no replica` +
+        (plan.policy === 'binpack'
+          ? ' (binpack fills GPUs one by one: ask for more replicas to fill them, or --policy spread to use every GPU first)'
+          : ''),
+    );
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../common/log.js';
-import type { PlanAction, PlanView } from '../gateway/operator/cluster-view.js';
+import type { PlanAction, PlanView } from '../common/plan-view.js';
 import { createAutoscaler } from './demand/autoscale.js';
 import { createGpuHealth, type GpuHealth } from './feedback.js';
 import { createSchedulerMetrics, type SchedulerMetrics } from './metrics.js';

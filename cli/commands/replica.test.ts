@@ -56,6 +56,17 @@ describe('gpumux replica flags', () => {
     expect(() => engineOptionsFrom({ ...base, virtualFootprint: 1 }, {})).toThrow(/need --virtual-gpu/);
   });
 
+  it('--gpu-index (else GPUMUX_GPU_INDEX) is the node-level GPU a cuda replica reports', () => {
+    const cuda = { ...base, device: 'cuda:0' };
+    expect(engineOptionsFrom({ ...cuda, gpuIndex: 3 }, { GPUMUX_GPU_INDEX: '5' }).gpuIndex).toBe(3);
+    expect(engineOptionsFrom(cuda, { GPUMUX_GPU_INDEX: '5' }).gpuIndex).toBe(5);
+    expect(engineOptionsFrom(cuda, {}).gpuIndex).toBeUndefined();
+    expect(() => engineOptionsFrom(cuda, { GPUMUX_GPU_INDEX: 'two' })).toThrow(/GPU index/);
+    // a CPU replica (e.g. a pod's fall-back) ignores the env; the flag is an error there
+    expect(engineOptionsFrom(base, { GPUMUX_GPU_INDEX: '5' }).gpuIndex).toBeUndefined();
+    expect(() => engineOptionsFrom({ ...base, gpuIndex: 1 }, {})).toThrow(/--gpu-index is for --device cuda/);
+  });
+
   it('rejects bad flag values with commander errors', async () => {
     const cmd = replicaCommand()
       .exitOverride()

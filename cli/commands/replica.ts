@@ -40,6 +40,13 @@ function port(value: string): number {
   return n;
 }
 
+function gpuIndex(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('expected a GPU index ≥ 0');
+  return n;
+}
+
 function device(value: string): string {
   if (value !== 'cpu' && !/^cuda:\d+$/.test(value))
     throw new InvalidArgumentError('expected cpu or cuda:<index>');
@@ -52,6 +59,7 @@ export interface ReplicaCliOptions {
   port: number;
   host: string;
   device: string;
+  gpuIndex?: number;
   allowCpuFallback?: boolean;
   replicaId?: string;
   node?: string;
@@ -75,10 +83,15 @@ export function engineOptionsFrom(
   const replicaId =
     opts.replicaId ?? env.GPUMUX_REPLICA_ID ?? env.POD_NAME ?? `${os.hostname()}-${process.pid}`;
   const node = opts.node ?? env.GPUMUX_NODE ?? env.NODE_NAME ?? os.hostname();
+  if (opts.gpuIndex !== undefined && opts.device === 'cpu')
+    throw new InvalidArgumentError('--gpu-index is for --device cuda:<n> (CPU replicas use --virtual-gpu)');
+  const envGpuIndex = env.GPUMUX_GPU_INDEX?.trim() ? gpuIndex(env.GPUMUX_GPU_INDEX) : undefined;
+  const physical = opts.device === 'cpu' ? undefined : (opts.gpuIndex ?? envGpuIndex);
   return {
     modelDir: opts.model,
     ...(opts.onnx ? { onnxPath: opts.onnx } : {}),
     device: opts.device,
+    ...(physical !== undefined ? { gpuIndex: physical } : {}),
     allowCpuFallback: opts.allowCpuFallback ?? false,
     replicaId,
     node,
@@ -104,7 +117,12 @@ export function replicaCommand(): Command {
     .option('--onnx <path>', "ONNX file to load instead of the manifest's")
     .option('--port <port>', 'port to listen on (0 = any free port; the URL is logged)', port, 8081)
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--device <device>', 'cpu or cuda:<index>', device, 'cpu')
+    .option('--device <device>', 'cpu or cuda:<index> (the ONNX Runtime device id)', device, 'cpu')
+    .option(
+      '--gpu-index <n>',
+      "the GPU's index on its node, reported in /v1/stats (env GPUMUX_GPU_INDEX; default: nvidia-smi's)",
+      gpuIndex,
+    )
     .option(
       '--allow-cpu-fallback',
       'run on the CPU when the CUDA provider cannot load (never silently otherwise)',
@@ -150,10 +168,13 @@ export function replicaCommand(): Command {
         process.exit(1);
       }
       const signals = installSignalHandlers(replica, { logger });
+      // CUDA out of memory: logged and written to the termination log already; exit with its own code
+      void replica.fatal.then(({ exitCode }) => process.exit(exitCode));
       try {
         await replica.started;
       } catch (err) {
         if (signals.stopping()) return; // SIGTERM during load: the signal handler exits 0 once closed
+        if (replica.fatalError()) return; // an OOM while loading: `fatal` exits with its code
         // A replica that cannot load must not sit there looking alive.
         logger.error('model failed to load; exiting', { err });
         process.exit(1);

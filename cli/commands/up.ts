@@ -10,6 +10,13 @@ function port(value: string): number {
   return n;
 }
 
+export function replicasPerGpu(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('expected a whole number ≥ 0 (0 = no cap)');
+  return n;
+}
+
 interface UpFlags {
   gpus: string;
   models: string;
@@ -17,11 +24,10 @@ interface UpFlags {
   port: number;
   adminPort: number;
   schedulerPort: number;
-  noScheduler?: boolean;
   host: string;
   policy: 'binpack' | 'spread';
   reserve: string;
-  maxPerGpu: string;
+  maxPerGpu: number;
   profiles?: string;
   replicaThreads: string;
   readyTimeout: string;
@@ -62,7 +68,7 @@ export function upCommand(): Command {
       new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'),
     )
     .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
-    .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', '0')
+    .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', replicasPerGpu, 0)
     .option(
       '--profiles <file>',
       'where measured footprints persist (default $XDG_STATE_HOME/gpumux/profiles.json)',
@@ -81,7 +87,7 @@ export function upCommand(): Command {
         schedulerPort: flags.schedulerPort,
         policy: flags.policy,
         reserveBytes: parseBytes(flags.reserve),
-        maxReplicasPerGpu: Number(flags.maxPerGpu),
+        maxReplicasPerGpu: flags.maxPerGpu,
         ...(flags.profiles ? { profilesFile: flags.profiles } : {}),
         replicaArgs: ['--threads', flags.replicaThreads],
         logger,

@@ -74,8 +74,9 @@ export function buildClusterView(
   const seen = [...inventory.gpus().values()].map(gpuView);
   const known = new Set(seen.map((g) => `${g.node}/${g.index}`));
   const empty = (plan?.gpus ?? []).filter((g) => !known.has(`${g.node}/${g.index}`)).map(emptyGpuView);
-  const gpus = [...seen, ...empty]
-    .sort((a, b) => (a.node === b.node ? (a.index ?? -1) - (b.index ?? -1) : a.node < b.node ? -1 : 1));
+  const gpus = [...seen, ...empty].sort((a, b) =>
+    a.node === b.node ? (a.index ?? -1) - (b.index ?? -1) : a.node < b.node ? -1 : 1,
+  );
   const unplaced: ClusterView['unplaced'] = [];
   const models = new Map<string, { version: string; replicas: number; ready: number }>();
   let replicas = 0;

@@ -1,4 +1,7 @@
 /** The operator's picture of the cluster: served at GET /v1/cluster and drawn by gateway/ui. See docs/contracts.md §6. */
+import type { PlanView } from '../../common/plan-view.js';
+
+export type { PlanAction, PlanGpu, PlanView } from '../../common/plan-view.js';
 export interface ReplicaView {
   id: string;
   url: string;
@@ -32,38 +35,6 @@ export interface GpuView {
   inFlight: number;
   busyReplicas: number;
   replicas: ReplicaView[];
-}
-
-export interface PlanAction {
-  type: 'create' | 'drain' | 'delete' | 'move';
-  model: string;
-  node: string;
-  gpuIndex: number;
-  replicaId: string | null;
-  reason: string;
-}
-
-/** A GPU the scheduler knows of, with or without replicas. */
-export interface PlanGpu {
-  node: string;
-  index: number;
-  name: string | null;
-  memoryTotalBytes: number;
-  memoryReservedBytes: number;
-  virtual: boolean;
-}
-
-export interface PlanView {
-  generatedAt: string;
-  policy: 'binpack' | 'spread';
-  /** Cluster memory utilisation once the plan is applied. */
-  memoryUtilization: number;
-  actions: PlanAction[];
-  /**
-   * The scheduler's GPU inventory. The gateway only learns of a GPU from the replicas on it; with this an
-   * empty GPU (free headroom the plan can use) still shows in the operator view.
-   */
-  gpus?: PlanGpu[];
 }
 
 export interface ModelView {

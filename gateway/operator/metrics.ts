@@ -14,6 +14,11 @@ export interface MetricsOptions {
   queueDepths: () => Map<string, number>;
   /** prom-client's Node.js process metrics (their own lint warnings are exempt). Default true. */
   defaultMetrics?: boolean;
+  /**
+   * Cluster memory totals as the operator view counts them (including GPUs no replica runs on, from the
+   * scheduler's plan). Without it, the utilisation counts only the GPUs replicas report.
+   */
+  clusterTotals?: () => Promise<{ memoryTotalBytes: number; memoryUsedBytes: number }>;
 }
 
 /** The gateway's own registry: per-GPU memory and load (computed at scrape time), request outcomes. */
@@ -21,9 +26,11 @@ export function createGatewayMetrics({
   inventory,
   queueDepths,
   defaultMetrics = true,
+  clusterTotals,
 }: MetricsOptions): GatewayMetrics {
   const registry = new Registry();
-  if (defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'gpumux_gateway_' });
+  // Unprefixed, so prom-client's own families (exempt from our lint) never pass for gpumux's.
+  if (defaultMetrics) collectDefaultMetrics({ register: registry });
   const gpuLabels = ['gpu', 'node', 'index', 'virtual'] as const;
   const labelsOf = (g: { key: string; node: string; index: number | null; kind: string }) => ({
     gpu: g.key,
@@ -61,9 +68,14 @@ export function createGatewayMetrics({
   gpuGauge('gpumux_gpu_in_flight_requests', 'Outstanding requests on the GPU replicas.', gpuInFlight);
   new Gauge({
     name: 'gpumux_cluster_memory_utilization_ratio',
-    help: 'Used over total GPU memory across the cluster, 0..1.',
+    help: 'Used over total GPU memory across the cluster (every GPU the gateway or the scheduler knows), 0..1.',
     registers: [registry],
-    collect() {
+    async collect() {
+      if (clusterTotals) {
+        const t = await clusterTotals();
+        this.set(t.memoryTotalBytes > 0 ? t.memoryUsedBytes / t.memoryTotalBytes : 0);
+        return;
+      }
       let total = 0;
       let used = 0;
       for (const g of inventory.gpus().values()) {

@@ -11,7 +11,6 @@ export const STREAM_THRESHOLD_BYTES = 64 * 1024;
  * held, so a retry on another replica re-sends them from memory. Memory stays bounded by the body limit
  * times the requests admitted (the per-model queue is bounded too).
  */
-const EXP = process.env.GPUMUX_EXP; // TEMP experiment
 export class HeldBody {
   chunks: Buffer[] = [];
   length = 0;
@@ -91,7 +90,7 @@ export class HeldBody {
 
   /** True when this body should be streamed rather than sent whole. */
   get streams(): boolean {
-    return !this.complete && this.declared !== null && this.declared > (EXP === 'b' ? 1 << 20 : STREAM_THRESHOLD_BYTES);
+    return !this.complete && this.declared !== null && this.declared > STREAM_THRESHOLD_BYTES;
   }
 
   /** One Buffer for undici's fastest path (several chunks are joined once, and the join kept for retries). */

@@ -17,7 +17,7 @@ function errorOf(json: unknown): ManifestError {
 }
 
 describe('manifest', () => {
-  it.each(['models/shapes', 'models/shapes-raw', 'models/codetr'])(
+  it.each(['models/shapes', 'models/shapes-raw', 'models/shapes-detr', 'models/codetr'])(
     'ships a valid manifest in %s',
     async (dir) => {
       const model = await loadModel(dir);

@@ -11,6 +11,9 @@ Because the outputs follow from the pixels, a test can draw a shape at known coo
 - models/shapes-raw/model.onnx  — the raw DETR-head contract: input `images` float32 NCHW [N,3,H,W]
   normalised with mmdet's mean/std, outputs `pred_logits` [N,3,3] and `pred_boxes` [N,3,4] (cxcywh,
   normalised to the padded input), one query per colour.
+- models/shapes-detr/model.onnx — exactly the Co-DETR export's I/O contract: input `images` uint8 NHWC
+  [N,H,W,3], enlarged 2x inside the graph (bilinear, half-pixel, as the Co-DETR wrapper's F.interpolate),
+  outputs `pred_logits` [N,3,3] and `pred_boxes` [N,3,4] (cxcywh, normalised to the enlarged input).
 
 Run: /usr/bin/python3 models/shapes/generate.py   (needs Debian's python3-onnx and python3-numpy)
 """
@@ -157,6 +160,62 @@ def build_raw():
     return helper.make_graph(nodes, "gpumux_shapes_raw", [x], outs, inits)
 
 
+def detr_heads(image_shape_source, h_axis):
+    """Nodes turning xyxy/score into pred_boxes (cxcywh normalised by the tensor's H, W) and pred_logits."""
+    nodes = [
+        helper.make_node("Shape", [image_shape_source], ["ishape"]),
+        helper.make_node("Gather", ["ishape", "idx_hw"], ["hw_i"], axis=0),  # [H, W]
+        helper.make_node("Cast", ["hw_i"], ["hw"], to=TensorProto.FLOAT),
+        helper.make_node("Gather", ["hw", "idx_whwh"], ["whwh"], axis=0),  # [W,H,W,H]
+        helper.make_node("Div", ["xyxy", "whwh"], ["nxyxy"]),
+        helper.make_node("MatMul", ["nxyxy", "to_cxcywh"], ["pred_boxes"]),
+        helper.make_node("Clip", ["score", "eps", "one_m_eps"], ["p"]),
+        helper.make_node("Sub", ["one_f", "p"], ["q"]),
+        helper.make_node("Div", ["p", "q"], ["odds"]),
+        helper.make_node("Log", ["odds"], ["logit"]),
+        helper.make_node("Unsqueeze", ["logit", "ax2u"], ["logit3"]),
+        helper.make_node("Sub", ["one_f", "eye"], ["noteye"]),
+        helper.make_node("Mul", ["logit3", "eye"], ["diag"]),
+        helper.make_node("Mul", ["noteye", "off"], ["offdiag"]),
+        helper.make_node("Add", ["diag", "offdiag"], ["pred_logits"]),
+    ]
+    inits = [
+        const("idx_hw", np.array([h_axis, h_axis + 1], dtype=np.int64)),
+        const("idx_whwh", np.array([1, 0, 1, 0], dtype=np.int64)),
+        const("to_cxcywh", np.array([[0.5, 0, -1, 0], [0, 0.5, 0, -1], [0.5, 0, 1, 0], [0, 0.5, 0, 1]], dtype=np.float32)),
+        const("eps", np.float32(1e-4)),
+        const("one_m_eps", np.float32(1 - 1e-4)),
+        const("eye", np.eye(3, dtype=np.float32).reshape(1, 3, 3)),
+        const("off", np.float32(-9.0)),
+        const("ax2u", np.array([2], dtype=np.int64)),
+    ]
+    return nodes, inits
+
+
+def build_codetr_contract(upscale=2.0):
+    x = helper.make_tensor_value_info("images", TensorProto.UINT8, ["N", "H", "W", 3])
+    inits = [
+        const("ax3", np.array([3], dtype=np.int64)),
+        const("scales", np.array([1.0, upscale, upscale, 1.0], dtype=np.float32)),
+    ]
+    nodes = [
+        helper.make_node("Cast", ["images"], ["xf0"], to=TensorProto.FLOAT),
+        # the Co-DETR wrapper enlarges with F.interpolate(bilinear, align_corners=False): half-pixel linear
+        helper.make_node("Resize", ["xf0", "", "scales"], ["xf"], mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node("Split", ["xf"], ["Rk", "Gk", "Bk"], axis=3),
+    ]
+    for ch in "RGB":
+        nodes.append(helper.make_node("Squeeze", [f"{ch}k", "ax3"], [ch]))
+    cn, ci = colour_nodes("")
+    hn, hi = detr_heads("xf", 1)
+    outs = [
+        helper.make_tensor_value_info("pred_logits", TensorProto.FLOAT, ["N", 3, 3]),
+        helper.make_tensor_value_info("pred_boxes", TensorProto.FLOAT, ["N", 3, 4]),
+    ]
+    return helper.make_graph(nodes + cn + hn, "gpumux_shapes_detr", [x], outs, inits + ci + hi)
+
+
 def save(graph, path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="gpumux")
     model.ir_version = 8
@@ -168,3 +227,4 @@ def save(graph, path):
 if __name__ == "__main__":
     save(build_postprocessed(), os.path.join(HERE, "model.onnx"))
     save(build_raw(), os.path.join(HERE, "..", "shapes-raw", "model.onnx"))
+    save(build_codetr_contract(), os.path.join(HERE, "..", "shapes-detr", "model.onnx"))

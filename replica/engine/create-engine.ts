@@ -12,6 +12,8 @@ import type { ReplicaStats } from '../contract.js';
 import { createPreprocessor } from '../image/preprocess.js';
 import { configureSharp } from '../image/sharp-config.js';
 import { createDeviceTelemetry, type DeviceTelemetry } from '../telemetry/device.js';
+import { resolveGpuIdentity } from '../telemetry/gpu-identity.js';
+import type { NvidiaSmi } from '../telemetry/nvidia-smi.js';
 import { processRssBytes } from '../telemetry/rss.js';
 import { createBatcher } from './batcher.js';
 import { createBusyTracker } from './busy.js';
@@ -24,9 +26,19 @@ import {
   type OutputRows,
   type Rows,
 } from './model-runner.js';
-import { loadSession, parseDevice } from './session.js';
+import { isCudaOutOfMemory } from './cuda-oom.js';
+import { loadSession, parseDevice, type DeviceRequest } from './session.js';
 import { concatRows, fromOrtType, type TensorData } from './tensors.js';
-import type { CreateEngine, Detection, Engine, EngineState, FrameResult, RawTensor } from './types.js';
+import type {
+  CreateEngine,
+  Detection,
+  Engine,
+  EngineFatal,
+  EngineOptions,
+  EngineState,
+  FrameResult,
+  RawTensor,
+} from './types.js';
 
 /** Reads and validates `<modelDir>/manifest.json` synchronously, so `engine.manifest` exists at once. */
 function readManifest(modelDir: string): { manifest: Manifest; dir: string } {
@@ -49,7 +61,23 @@ const STATS_REFRESH_MS = 2000;
  * await engine.start();
  * const { detections } = await engine.detect(jpegBytes, { threshold: 0.5 });
  */
-export const createEngine: CreateEngine = (options) => {
+/** What tests may replace: the session loader (e.g. a real CPU session wrapped to fail like CUDA does). */
+export interface EngineDeps {
+  loadSession?: typeof loadSession;
+  smi?: NvidiaSmi;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const createEngine: CreateEngine = (options) => buildEngine(options, {});
+
+/** createEngine with injected dependencies (tests). */
+export const engineFactory =
+  (deps: EngineDeps): CreateEngine =>
+  (options) =>
+    buildEngine(options, deps);
+
+function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
+  const { loadSession: load = loadSession, smi, env = process.env } = deps;
   const {
     modelDir,
     onnxPath: onnxOverride,
@@ -57,6 +85,7 @@ export const createEngine: CreateEngine = (options) => {
     replicaId,
     node,
     virtualGpu,
+    gpuIndex,
     threads,
     hooks = {},
   } = options;
@@ -83,11 +112,15 @@ export const createEngine: CreateEngine = (options) => {
   let session: ort.InferenceSession | null = null;
   let telemetry: DeviceTelemetry = createDeviceTelemetry({
     kind: device.kind,
-    index: device.kind === 'cuda' ? device.index : 0,
+    ...(device.kind === 'cuda' ? cudaIdentity(device.index, gpuIndex, env) : {}),
     node,
     declaredBytes: manifest.memory.declaredBytes,
     ...(virtualGpu ? { virtualGpu } : {}),
+    ...(smi ? { smi } : {}),
   });
+  /** What runs the model: the device asked for, or the CPU after a permitted fall-back. */
+  let runningOn: DeviceRequest = device;
+  let fatal: EngineFatal | null = null;
   let refreshTimer: NodeJS.Timeout | null = null;
   let active = 0;
   let idleWaiters: (() => void)[] = [];
@@ -101,10 +134,46 @@ export const createEngine: CreateEngine = (options) => {
     }
   };
 
+  const exiting = (cause?: unknown) =>
+    new GpumuxError('NOT_READY', 'replica ran out of CUDA memory and is exiting; retry on another replica', {
+      retryAfterSeconds: 1,
+      ...(cause === undefined ? {} : { cause }),
+    });
+
+  /**
+   * A CUDA out-of-memory error leaves the session in doubt: turn `failed` (no new work), stop running batches
+   * and tell the process (hooks.onFatal), which reports it and exits. Returns whether the error was one.
+   */
+  const failOnCudaOom = (err: unknown): boolean => {
+    if (runningOn.kind !== 'cuda' || !isCudaOutOfMemory(err)) return false;
+    if (fatal) return true;
+    state = 'failed';
+    if (refreshTimer) clearInterval(refreshTimer);
+    refreshTimer = null;
+    const d = telemetry.device();
+    const gpu = [d.index === null ? null : `GPU ${d.index}`, d.uuid].filter(Boolean).join(' ');
+    fatal = {
+      reason: 'cuda-out-of-memory',
+      device: `cuda:${runningOn.index} (node ${d.node}${gpu ? `, ${gpu}` : ''})`,
+      error: err,
+    };
+    const info = fatal;
+    safeHook(() => hooks.onFatal?.(info));
+    return true;
+  };
+
   const batcher = createBatcher<Rows, OutputRows>({
     maxBatch,
     maxQueue,
-    run: (key, items) => runRows(session, buckets.get(key)!, items),
+    run: async (key, items) => {
+      if (fatal) throw exiting(); // frames still queued behind the failed batch never touch the session
+      try {
+        return await runRows(session, buckets.get(key)!, items);
+      } catch (err) {
+        if (failOnCudaOom(err)) throw exiting(err);
+        throw err;
+      }
+    },
     onQueueDepth: (depth) => safeHook(() => hooks.onQueueDepth?.(depth)),
     onBatch: (info) =>
       safeHook(() =>
@@ -157,13 +226,14 @@ export const createEngine: CreateEngine = (options) => {
         } catch (err) {
           log.warn('nvidia-smi unavailable before load; footprint falls back to the declared value', { err });
         }
-        const loaded = await loadSession({
+        const loaded = await load({
           onnxPath,
           device,
           allowCpuFallback,
           ...(threads ? { threads } : {}),
           logger: log,
         });
+        runningOn = loaded.device;
         if (loaded.fellBack) {
           // the device actually used is the CPU: report it as such, never as the GPU asked for
           telemetry = createDeviceTelemetry({
@@ -198,6 +268,7 @@ export const createEngine: CreateEngine = (options) => {
       } catch (err) {
         state = 'failed';
         log.error('engine failed to start', { err });
+        failOnCudaOom(err); // an OOM while loading or warming up is the GPU's headroom, not a broken model
         throw err;
       }
     },
@@ -350,4 +421,14 @@ export const createEngine: CreateEngine = (options) => {
     },
   };
   return engine;
-};
+}
+
+/** Which GPU nvidia-smi measures and which index to report (gpu-identity.ts). */
+function cudaIdentity(
+  deviceIndex: number,
+  gpuIndex: number | undefined,
+  env: NodeJS.ProcessEnv,
+): { smiId: string; index?: number } {
+  const id = resolveGpuIdentity({ deviceIndex, ...(gpuIndex === undefined ? {} : { gpuIndex }), env });
+  return { smiId: id.smiId, ...(id.index === null ? {} : { index: id.index }) };
+}

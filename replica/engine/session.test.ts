@@ -1,8 +1,10 @@
+import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/log.js';
 import {
   CUDA_INSTALL_HINT,
   cudaProviderInstalled,
+  isMissingCudaProvider,
   loadSession,
   parseDevice,
   sessionOptions,
@@ -96,5 +98,41 @@ describe('loadSession (real onnxruntime-node)', () => {
     await expect(
       loadSession({ onnxPath: '/nonexistent/model.onnx', device: { kind: 'cpu' } }),
     ).rejects.toThrow();
+  });
+});
+
+describe('isMissingCudaProvider', () => {
+  it('a provider that cannot load is missing; a provider that ran out of GPU memory is not', () => {
+    expect(
+      isMissingCudaProvider(
+        new Error('Failed to load library libonnxruntime_providers_cuda.so with error: ...'),
+      ),
+    ).toBe(true);
+    expect(
+      isMissingCudaProvider(
+        new Error(
+          'onnxruntime::CudaCall CUDA failure 2: out of memory ; GPU=0 ; expr=cudaMalloc(&p, bytes);',
+        ),
+      ),
+    ).toBe(false);
+  });
+
+  it('an OOM while creating the CUDA session is passed on as itself, never as "not installed"', async () => {
+    const oom = new Error(
+      'onnxruntime::CudaCall CUDA failure 2: out of memory ; GPU=0 ; expr=cudaMalloc(&p, n);',
+    );
+    await expect(
+      loadSession({
+        onnxPath: SHAPES,
+        device: { kind: 'cuda', index: 0 },
+        allowCpuFallback: true,
+        cudaInstalled: () => true,
+        // only the CUDA session fails: before the fix this "missing provider" fell back to the CPU silently
+        create: async (file, options) => {
+          if (JSON.stringify(options.executionProviders).includes('cuda')) throw oom;
+          return ort.InferenceSession.create(file, options);
+        },
+      }),
+    ).rejects.toBe(oom);
   });
 });

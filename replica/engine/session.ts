@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Logger } from '../../common/log.js';
+import { isCudaOutOfMemory } from './cuda-oom.js';
 
 /**
  * One onnxruntime-node InferenceSession on the requested device. A GPU request either gets the CUDA
@@ -77,6 +78,8 @@ export function cudaProviderInstalled(): boolean {
 
 /** True when an error from session creation means the CUDA provider library could not be loaded. */
 export function isMissingCudaProvider(err: unknown): boolean {
+  // "CUDA failure 2: out of memory" mentions CUDA too, but the provider loaded: the GPU is full
+  if (isCudaOutOfMemory(err)) return false;
   const message = err instanceof Error ? err.message : String(err);
   return /cuda|providers_shared|shared library|execution provider/i.test(message);
 }

@@ -54,6 +54,18 @@ export interface EngineHooks {
   onBatch?(info: { size: number; bucket: string; inferenceSeconds: number }): void;
   onQueueDepth?(depth: number): void;
   onFrame?(info: { preprocessSeconds: number; decodeSeconds: number }): void;
+  /**
+   * The engine cannot go on (CUDA out of memory while loading, warming up or serving): it has already turned
+   * `failed` and refuses new work; the process should report it and exit (replica/server.ts).
+   */
+  onFatal?(info: EngineFatal): void;
+}
+
+export interface EngineFatal {
+  reason: 'cuda-out-of-memory';
+  /** The device as `cuda:<n>` plus what telemetry knows (node, GPU index, uuid). */
+  device: string;
+  error: unknown;
 }
 
 export type EngineState = ReplicaStats['state'];
@@ -100,8 +112,13 @@ export interface EngineOptions {
   modelDir: string;
   /** Overrides the manifest's ONNX path. */
   onnxPath?: string;
-  /** `cpu` or `cuda:<n>`. */
+  /** `cpu` or `cuda:<n>` (the ONNX Runtime device id, as this process sees the GPUs). */
   device: string;
+  /**
+   * Node-level index of the GPU (`--gpu-index` / `GPUMUX_GPU_INDEX`), reported in /v1/stats; it differs from
+   * the `cuda:<n>` id under CUDA_VISIBLE_DEVICES or inside a pinned container. Default: nvidia-smi's index.
+   */
+  gpuIndex?: number;
   allowCpuFallback?: boolean;
   replicaId: string;
   node: string;

@@ -7,6 +7,7 @@ import type { ReplicaEnv } from './env.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createErrorHandler, notFoundHandler } from './errors.js';
 import { metricsRoute } from './metrics-route.js';
+import { createWorkAdmission } from './admission.js';
 import { createRequestTracker, type RequestTracker } from './request-tracking.js';
 import { adminRoutes } from './v1/admin.js';
 import { detectRoutes } from './v1/detect.js';
@@ -61,6 +62,9 @@ export function createReplicaApp({
   metrics.bindHttpInFlight(() => tracker.inFlight());
   const app = new Hono<ReplicaEnv>();
   app.use('*', tracker.middleware);
+  // Requests beyond what the queue can hold plus one running batch are refused before their body is read.
+  const admission = createWorkAdmission({ limit: () => engine.stats().queueCapacity + maxBatch });
+  app.on('POST', ['/v1/models/*', '/v2/models/*'], admission.middleware);
   app.route(
     '/',
     v2Routes({

@@ -100,14 +100,14 @@ export function createReplicaMetrics({
   });
   const preprocessDuration = new Histogram({
     name: 'gpumux_preprocess_duration_seconds',
-    help: 'Time to turn one decoded frame into model input (resize, pad, normalise), seconds.',
+    help: 'Time from one encoded image to its model input row: decode, orientation, resize, pad, normalise (includes gpumux_decode_duration_seconds), seconds.',
     labelNames: ['model'] as const,
     buckets: FAST_BUCKETS,
     registers: [registry],
   });
   const decodeDuration = new Histogram({
     name: 'gpumux_decode_duration_seconds',
-    help: 'Time to decode one encoded image (JPEG/PNG/WebP), seconds.',
+    help: 'Time to decode one image, apply its EXIF orientation and resize it (one libvips pipeline), seconds.',
     labelNames: ['model'] as const,
     buckets: FAST_BUCKETS,
     registers: [registry],

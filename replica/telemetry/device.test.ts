@@ -60,6 +60,87 @@ describe('createDeviceTelemetry', () => {
     expect(t.device().memoryUsedBytes).toBe(3000 * MIB);
   });
 
+  /** A node with two RTX 4090s as nvidia-smi on the host prints it; `--id=` narrows to one row like the real one. */
+  function hostSmi(calls: string[]) {
+    const rows = [
+      '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048',
+      '1, GPU-22b2c6ac-2d49-4863-197c-9c469071178a, NVIDIA GeForce RTX 4090, 24564, 12282',
+    ];
+    return createNvidiaSmi({
+      run: async (_file, args) => {
+        const id = args.find((a) => a.startsWith('--id='))?.slice(5);
+        calls.push(id ?? '');
+        return rows
+          .filter((r) => id === undefined || r.startsWith(`${id},`) || r.includes(` ${id},`))
+          .join('\n');
+      },
+    });
+  }
+
+  it('cuda, local --real-gpus (CUDA_VISIBLE_DEVICES=1, cuda:0): measures and reports GPU 1, not GPU 0', async () => {
+    const calls: string[] = [];
+    const t = createDeviceTelemetry({
+      kind: 'cuda',
+      smiId: '1',
+      index: 1,
+      node: 'ws',
+      declaredBytes: 1,
+      smi: hostSmi(calls),
+    });
+    await t.refresh();
+    expect(calls).toEqual(['1']);
+    expect(t.device()).toMatchObject({
+      index: 1,
+      uuid: 'GPU-22b2c6ac-2d49-4863-197c-9c469071178a',
+      memoryUsedBytes: 12282 * MIB,
+    });
+  });
+
+  it('cuda by UUID without a configured index: reports the index nvidia-smi prints for it', async () => {
+    const calls: string[] = [];
+    const t = createDeviceTelemetry({
+      kind: 'cuda',
+      smiId: 'GPU-22b2c6ac-2d49-4863-197c-9c469071178a',
+      node: 'ws',
+      declaredBytes: 1,
+      smi: hostSmi(calls),
+    });
+    expect(t.device().index).toBeNull(); // not known before nvidia-smi answered
+    await t.refresh();
+    expect(t.device()).toMatchObject({ index: 1, memoryUsedBytes: 12282 * MIB });
+  });
+
+  it('cuda in a pinned pod (NVIDIA_VISIBLE_DEVICES=3): nvidia-smi sees one GPU as 0; reports index 3 and its uuid', async () => {
+    // inside the container nvidia-smi lists only the pinned GPU, numbered 0, with its real UUID
+    const calls: string[][] = [];
+    const smi = createNvidiaSmi({
+      run: async (_file, args) => {
+        calls.push([...args]);
+        return '0, GPU-5d1f3a9e-7c2b-4e8f-9a61-3b0c2d4e6f80, NVIDIA GeForce RTX 4090, 24564, 9830\n';
+      },
+    });
+    const t = createDeviceTelemetry({
+      kind: 'cuda',
+      smiId: '0',
+      index: 3,
+      node: 'gpu-7',
+      declaredBytes: 1,
+      smi,
+    });
+    await t.refresh();
+    expect(calls[0]![0]).toBe('--id=0');
+    expect(DeviceStats.parse(t.device())).toEqual({
+      kind: 'cuda',
+      node: 'gpu-7',
+      index: 3,
+      uuid: 'GPU-5d1f3a9e-7c2b-4e8f-9a61-3b0c2d4e6f80',
+      name: 'NVIDIA GeForce RTX 4090',
+      memoryTotalBytes: 24564 * MIB,
+      memoryUsedBytes: 9830 * MIB,
+      virtual: false,
+    });
+  });
+
   it('virtual: configured footprint, used = others + footprint, marked virtual', async () => {
     const t = createDeviceTelemetry({
       kind: 'cpu',

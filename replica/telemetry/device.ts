@@ -4,7 +4,7 @@ import { processRssBytes } from './rss.js';
 
 /**
  * What the replica reports about its device and footprint, by device kind:
- * - `cuda`: nvidia-smi for the GPU; footprint = memory.used after warm-up − memory.used before the session
+ * - `cuda`: nvidia-smi for the GPU (`smiId`), reported as node-level GPU `index`; footprint = memory.used after warm-up − memory.used before the session
  *   loaded (valid when replicas on one GPU start one at a time, as the scheduler does);
  * - `virtual` (CPU standing for a configured GPU): footprint configured (else the manifest's declared bytes),
  *   memoryUsed = used by others + footprint;
@@ -21,7 +21,12 @@ export interface VirtualGpu {
 
 export interface DeviceTelemetryOptions {
   kind: 'cuda' | 'cpu';
-  /** GPU index for `cuda`. */
+  /**
+   * `cuda`: the GPU nvidia-smi measures (`--id=`: its index in nvidia-smi's view, a UUID or a PCI bus id; see
+   * gpu-identity.ts). Default: `index`, else 0.
+   */
+  smiId?: string;
+  /** `cuda`: node-level GPU index to report; default the index nvidia-smi prints for `smiId`. */
   index?: number;
   node: string;
   virtualGpu?: VirtualGpu;
@@ -44,7 +49,8 @@ export interface DeviceTelemetry {
 export function createDeviceTelemetry(options: DeviceTelemetryOptions): DeviceTelemetry {
   const {
     kind,
-    index = 0,
+    index,
+    smiId = String(index ?? 0),
     node,
     virtualGpu,
     declaredBytes,
@@ -106,7 +112,7 @@ export function createDeviceTelemetry(options: DeviceTelemetryOptions): DeviceTe
   let last: DeviceStats = {
     kind: 'cuda',
     node,
-    index,
+    index: index ?? null,
     uuid: null,
     name: null,
     memoryTotalBytes: null,
@@ -115,9 +121,11 @@ export function createDeviceTelemetry(options: DeviceTelemetryOptions): DeviceTe
   };
   let footprint: FootprintStats = { bytes: declaredBytes, method: 'declared', peakBytes: declaredBytes };
   const read = async () => {
-    const gpu = await smi.query(index);
+    const gpu = await smi.query(smiId);
     last = {
       ...last,
+      // inside a pinned container nvidia-smi numbers the one GPU it sees 0: the configured index wins
+      index: index ?? gpu.index,
       uuid: gpu.uuid,
       name: gpu.name,
       memoryTotalBytes: gpu.memoryTotalBytes,

@@ -71,7 +71,7 @@ describe('parseNvidiaSmi', () => {
 });
 
 describe('createNvidiaSmi', () => {
-  it('runs nvidia-smi with the CSV query and picks the GPU by index', async () => {
+  it('runs nvidia-smi --id=<id> with the CSV query and picks the GPU by index or UUID', async () => {
     const calls: string[][] = [];
     const smi = createNvidiaSmi({
       binary: 'nvidia-smi',
@@ -81,8 +81,20 @@ describe('createNvidiaSmi', () => {
       },
     });
     await expect(smi.query(1)).resolves.toMatchObject({ index: 1, memoryUsedBytes: 12282 * MIB });
-    expect(calls[0]).toEqual(['nvidia-smi', ...NVIDIA_SMI_ARGS]);
+    expect(calls[0]).toEqual(['nvidia-smi', '--id=1', ...NVIDIA_SMI_ARGS]);
+    await expect(smi.query('GPU-E18AFB8D-1627-F8FF-2BA3-C05C5A8E9E67')).resolves.toMatchObject({ index: 0 });
+    expect(calls[1]![1]).toBe('--id=GPU-E18AFB8D-1627-F8FF-2BA3-C05C5A8E9E67');
     await expect(smi.query(5)).rejects.toThrow(/no GPU 5 \(found: 0, 1\)/);
+  });
+
+  it('takes the one row nvidia-smi --id printed (a PCI bus id is not among the fields)', async () => {
+    const smi = createNvidiaSmi({
+      run: async (_file, args) => {
+        expect(args[0]).toBe('--id=00000000:41:00.0');
+        return TWO_4090.split('\n')[1]!;
+      },
+    });
+    await expect(smi.query('00000000:41:00.0')).resolves.toMatchObject({ index: 1 });
   });
 
   it('reports a missing binary as an error (real spawn of a command that does not exist)', async () => {

@@ -73,7 +73,7 @@ export interface NvidiaSmiOptions {
 /**
  * @example
  * const smi = createNvidiaSmi();
- * const gpu = await smi.query(0); // { index: 0, name: 'NVIDIA GeForce RTX 4090', memoryTotalBytes: 25757220864, ... }
+ * const gpu = await smi.query('GPU-e18afb8d-…'); // or an index: { index: 0, name: 'NVIDIA GeForce RTX 4090', memoryTotalBytes: 25757220864, ... }
  */
 export function createNvidiaSmi(options: NvidiaSmiOptions = {}) {
   const { run = runCommand, binary = process.env.GPUMUX_NVIDIA_SMI ?? 'nvidia-smi' } = options;
@@ -81,13 +81,20 @@ export function createNvidiaSmi(options: NvidiaSmiOptions = {}) {
     async list(): Promise<GpuInfo[]> {
       return parseNvidiaSmi(await run(binary, NVIDIA_SMI_ARGS));
     },
-    /** The GPU with this index, or an error naming what nvidia-smi did report. */
-    async query(index: number): Promise<GpuInfo> {
-      const gpus = await this.list();
-      const gpu = gpus.find((g) => g.index === index);
+    /**
+     * One GPU, chosen with `nvidia-smi --id=<id>`: an index in nvidia-smi's view, a UUID (`GPU-…`) or a PCI
+     * bus id. Errors name what nvidia-smi did report.
+     */
+    async query(id: string | number): Promise<GpuInfo> {
+      const wanted = String(id).trim();
+      const gpus = parseNvidiaSmi(await run(binary, [`--id=${wanted}`, ...NVIDIA_SMI_ARGS]));
+      const byIndex = /^\d+$/.test(wanted) ? gpus.find((g) => g.index === Number(wanted)) : undefined;
+      const byUuid = gpus.find((g) => g.uuid !== null && g.uuid.toLowerCase() === wanted.toLowerCase());
+      // --id already narrowed the rows to one; a PCI bus id is not among the queried fields
+      const gpu = byIndex ?? byUuid ?? (gpus.length === 1 ? gpus[0] : undefined);
       if (!gpu)
         throw new Error(
-          `nvidia-smi reports no GPU ${index} (found: ${gpus.map((g) => g.index).join(', ') || 'none'})`,
+          `nvidia-smi reports no GPU ${wanted} (found: ${gpus.map((g) => g.index).join(', ') || 'none'})`,
         );
       return gpu;
     },

@@ -69,6 +69,11 @@ describe('scheduler config', () => {
       { models: [{ name: 'a', manifest: 'x', minReplicas: 3, maxReplicas: 1 }] },
       /maxReplicas must be ≥ minReplicas/,
     ],
+    [
+      'minReplicas 0 (no scale-from-zero)',
+      { models: [{ name: 'a', manifest: 'x', minReplicas: 0 }] },
+      /minReplicas must be ≥ 1/,
+    ],
     ['bad size', { reserve: 'lots', models: [{ name: 'a', manifest: 'x' }] }, /reserve: invalid size/],
     [
       'static without GPUs',

@@ -69,8 +69,12 @@ export const ModelConfig = z
     /** Manifest folder inside the replica image (and readable by the scheduler for the declared footprint). */
     manifest: z.string().min(1),
     onnx: z.string().min(1).optional(),
-    minReplicas: z.number().int().nonnegative().default(1),
-    maxReplicas: z.number().int().nonnegative().default(20),
+    /**
+     * At least 1: demand is measured from the model's own replicas' /v1/stats, so a model scaled to zero
+     * would have no signal to scale up from (and the gateway would answer 503 for it meanwhile).
+     */
+    minReplicas: z.number().int().min(1, 'minReplicas must be ≥ 1 (no scale-from-zero)').default(1),
+    maxReplicas: z.number().int().min(1).default(20),
     /** Demand: scale up when mean in-flight per replica is above this, down when below half of it. */
     targetInFlightPerReplica: z.number().positive().default(2),
     /** Overrides the manifest's declared footprint (e.g. when the manifest is not readable by the scheduler). */

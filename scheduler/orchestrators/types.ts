@@ -1,3 +1,4 @@
+import { REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
 import type { ExistingReplica } from '../types.js';
 
 /** Where a replica is in its life, as its orchestrator sees it. */
@@ -66,9 +67,12 @@ const OOM_PATTERNS = [
   /bad_alloc/,
 ];
 
-/** Classifies a death from what it left behind (exit log tail, termination message/reason). */
+/**
+ * Classifies a death from what it left behind (exit log tail, termination message/reason) and its exit code:
+ * a replica exits with REPLICA_EXIT_CODES.cudaOutOfMemory after a CUDA OOM even when no text survived.
+ */
 export function classifyFailure(text: string, exitCode: number | null): ReplicaFailure {
-  const oom = OOM_PATTERNS.some((p) => p.test(text));
+  const oom = exitCode === REPLICA_EXIT_CODES.cudaOutOfMemory || OOM_PATTERNS.some((p) => p.test(text));
   const message = text.trim().split('\n').slice(-3).join(' | ').slice(0, 500) || `exit code ${exitCode}`;
   return { kind: oom ? 'oom' : 'crash', message, exitCode };
 }

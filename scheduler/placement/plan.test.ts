@@ -242,4 +242,39 @@ describe('planPlacement', () => {
       { model: 'huge', count: 1, reason: 'footprint exceeds every GPU (capacity − reserve)' },
     ]);
   });
+
+  it('orders models by their largest footprint on any GPU, not the first GPU’s, on a mixed cluster', () => {
+    // a/0 (sorted first) is a small card where neither model fits and `big` measures smaller than `little`;
+    // on b/0's product `big` is the larger one. Only one of the two fits b/0.
+    const gpus = [
+      { node: 'a', index: 0, memoryBytes: 0.5 * GiB, product: 'small' },
+      { node: 'b', index: 0, memoryBytes: 11 * GiB, product: 'large' },
+    ];
+    const perProduct =
+      (small: number, large: number) =>
+      (gpu: { product: string }): number =>
+        gpu.product === 'small' ? small : large;
+    const result = planPlacement({
+      gpus,
+      models: [
+        {
+          name: 'big',
+          version: '1',
+          footprintBytes: perProduct(1 * GiB, 10 * GiB),
+          minReplicas: 1,
+          desiredReplicas: 1,
+        },
+        {
+          name: 'little',
+          version: '1',
+          footprintBytes: perProduct(2 * GiB, 2 * GiB),
+          minReplicas: 1,
+          desiredReplicas: 1,
+        },
+      ],
+    });
+    // Largest first gives `big` the room it needs; `little` (the easier one to place later) waits.
+    expect(result.replicas.map((r) => `${r.model}@${r.node}/${r.gpuIndex}`)).toEqual(['big@b/0']);
+    expect(result.unplaced.map((u) => u.model)).toEqual(['little']);
+  });
 });

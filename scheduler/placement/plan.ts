@@ -134,11 +134,14 @@ export function planPlacement(input: PlacementInput): PlacementResult {
   // 3. Place new replicas in rounds: minimums first, then up to the desired count.
   const have = new Map<string, number>();
   for (const r of replicas) have.set(r.model, (have.get(r.model) ?? 0) + 1);
-  const order = [...models].sort((a, b) => {
-    const fa = footprintFn(a)(usage[0]?.gpu ?? ({} as Gpu));
-    const fb = footprintFn(b)(usage[0]?.gpu ?? ({} as Gpu));
-    return fb - fa || (a.name < b.name ? -1 : 1);
-  });
+  // Largest first, by each model's largest footprint on any GPU here: footprints differ per GPU product,
+  // so the first GPU alone would misorder models on a mixed cluster.
+  const largestFootprint = new Map(
+    models.map((m) => [m.name, usage.reduce((max, u) => Math.max(max, footprintFn(m)(u.gpu)), 0)]),
+  );
+  const order = [...models].sort(
+    (a, b) => largestFootprint.get(b.name)! - largestFootprint.get(a.name)! || (a.name < b.name ? -1 : 1),
+  );
   const blocked = new Set<string>();
   for (const phase of ['min', 'desired'] as const) {
     blocked.clear();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileProfilePersistence } from './file-persistence.js';
-import { createProfileStore } from './store.js';
+import { createProfileStore, type ProfileData, type ProfilePersistence } from './store.js';
 
 describe('profile store', () => {
   it('uses the declared footprint until measured, then max observed × (1 + margin), per GPU product', () => {
@@ -38,5 +38,28 @@ describe('profile store', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('keeps a measurement pending when the save fails and writes it on the next flush', async () => {
+    const written: ProfileData[] = [];
+    let failNext = true;
+    const persistence: ProfilePersistence = {
+      load: async () => null,
+      save: async (data) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('configmap write refused');
+        }
+        written.push(structuredClone(data));
+      },
+    };
+    const s = createProfileStore({ margin: 0, persistence });
+    s.observe('m', 'g', 1000);
+    await expect(s.flush()).rejects.toThrow('configmap write refused');
+    await s.flush();
+    expect(written.map((d) => d.profiles.map((p) => p.maxObservedBytes))).toEqual([[1000]]);
+    // Saved now: nothing more to write until something changes.
+    await s.flush();
+    expect(written).toHaveLength(1);
   });
 });

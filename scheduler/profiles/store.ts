@@ -53,7 +53,9 @@ export interface ProfileStore {
 export function createProfileStore(options: ProfileStoreOptions = {}): ProfileStore {
   const { margin = 0.05, oomFactor = 1.25, persistence = null, now = () => new Date() } = options;
   const records = new Map<string, ProfileRecord>();
-  let dirty = false;
+  // Changes recorded vs changes known saved: a failed save leaves them apart, so the next flush retries.
+  let changes = 0;
+  let saved = 0;
   const key = (model: string, product: string): string => `${model}\u0000${product}`;
   const get = (model: string, product: string): ProfileRecord => {
     let r = records.get(key(model, product));
@@ -93,7 +95,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       if (bytes <= r.maxObservedBytes) return false;
       r.maxObservedBytes = bytes;
       r.updatedAt = now().toISOString();
-      dirty = true;
+      changes += 1;
       return true;
     },
     recordOom(model, product, countedBytes) {
@@ -101,7 +103,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       r.oomEvents += 1;
       r.oomFloorBytes = Math.max(r.oomFloorBytes, Math.ceil(countedBytes * oomFactor));
       r.updatedAt = now().toISOString();
-      dirty = true;
+      changes += 1;
       return r.oomFloorBytes;
     },
     records: () =>
@@ -111,9 +113,11 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       for (const r of data?.profiles ?? []) records.set(key(r.model, r.product), { ...r });
     },
     async flush() {
-      if (!dirty || !persistence) return;
-      dirty = false;
+      if (changes === saved || !persistence) return;
+      const upTo = changes;
       await persistence.save({ version: 1, profiles: store.records() });
+      // Only after a successful write; a change made while saving stays pending.
+      saved = Math.max(saved, upTo);
     },
   };
   return store;

@@ -13,6 +13,18 @@ const CASES: { file: string; message: RegExp }[] = [
   { file: 'nfs-without-server.yaml', message: /modelStorage\.type is nfs but modelStorage\.nfs\.server or modelStorage\.nfs\.path is empty/ },
   { file: 'time-slicing-without-plugin-config.yaml', message: /scheduler\.gpuMode is time-slicing but timeSlicing\.enabled is false/ },
   { file: 'duplicate-model.yaml', message: /the model name "shapes" appears twice/ },
+  {
+    file: 'min-above-default-max.yaml',
+    message: /models\[0\] \(shapes\): minReplicas \(30\) is greater than maxReplicas \(20, the default\)/,
+  },
+  {
+    file: 'time-slicing-cap-above-slices.yaml',
+    message: /scheduler\.maxReplicasPerGpu \(3\) must be between 1 and timeSlicing\.replicas \(2\) in time-slicing mode/,
+  },
+  {
+    file: 'time-slicing-without-cap.yaml',
+    message: /scheduler\.maxReplicasPerGpu \(0, no cap\) must be between 1 and timeSlicing\.replicas \(4\)/,
+  },
   { file: 'pdb-blocks-drain.yaml', message: /gateway\.podDisruptionBudget\.minAvailable \(1\) must be below gateway\.replicaCount \(1\)/ },
   // values.schema.json: enums, patterns and constants.
   { file: 'unknown-policy.yaml', message: /\/scheduler\/policy': value must be one of 'binpack', 'spread'/ },

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,11 @@ let delayMs = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests += 1;
+    if (req.url === '/stall.onnx') {
+      // Half the file, then nothing: a download in progress for as long as the client stays.
+      res.writeHead(200, { 'content-length': model.length }).write(model.subarray(0, model.length / 2));
+      return;
+    }
     if (req.url !== '/codetr.onnx') {
       res.writeHead(404).end('not found');
       return;
@@ -40,7 +45,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => {
+  server.closeAllConnections();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 let volume = '';
 beforeEach(() => {
@@ -50,21 +58,34 @@ beforeEach(() => {
   return () => rmSync(volume, { recursive: true, force: true });
 });
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+  started: (child: ChildProcess) => void = () => undefined,
+): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', script, 'fetch-model', ...args], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    started(child);
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? -1, stderr });
+      resolve({ code: code ?? (child.signalCode === 'SIGKILL' ? 137 : -1), stderr });
     });
   });
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const leftovers = (dir: string) => readdirSync(dir).filter((f) => f !== 'model.onnx');
@@ -118,7 +139,8 @@ describe('fetch-model initContainer script', () => {
   it('downloads once when two pods start together on a shared volume', async () => {
     delayMs = 1500;
     const dest = join(volume, 'codetr', 'model.onnx');
-    const [a, b] = await Promise.all([run([dest, `${base}/codetr.onnx`, modelSha]), run([dest, `${base}/codetr.onnx`, modelSha])]);
+    const env = { LOCK_POLL: '1' };
+    const [a, b] = await Promise.all([run([dest, `${base}/codetr.onnx`, modelSha], env), run([dest, `${base}/codetr.onnx`, modelSha], env)]);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(requests).toBe(1);
     expect(a.stderr + b.stderr).toContain('downloaded by another pod');
@@ -133,6 +155,49 @@ describe('fetch-model initContainer script', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('taking it over');
     expect(readFileSync(dest).equals(model)).toBe(true);
+  });
+
+  it('takes over a stale lock at once: its age is its mtime, not how long this pod has waited', async () => {
+    const dest = join(volume, 'codetr', 'model.onnx');
+    mkdirSync(`${dest}.lock`, { recursive: true });
+    const hourAgo = Date.now() / 1000 - 3600;
+    utimesSync(`${dest}.lock`, hourAgo, hourAgo);
+    const t0 = Date.now();
+    const result = await run([dest, `${base}/codetr.onnx`, modelSha], { LOCK_TIMEOUT: '1800' });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('taking it over');
+    // Waiting LOCK_TIMEOUT from its own start would take 30 minutes (the run is killed after 30 s).
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(leftovers(join(volume, 'codetr'))).toEqual([]);
+  });
+
+  it('leaves a live holder alone: the heartbeat keeps its lock fresh past LOCK_TIMEOUT', async () => {
+    // Without the heartbeat the waiter would take over after 4 s, while the holder still downloads (6 s).
+    delayMs = 6000;
+    const dest = join(volume, 'codetr', 'model.onnx');
+    const holder = run([dest, `${base}/codetr.onnx`, modelSha], { LOCK_HEARTBEAT: '1' });
+    await until(() => existsSync(`${dest}.lock`));
+    const waiter = run([dest, `${base}/codetr.onnx`, modelSha], { LOCK_TIMEOUT: '4', LOCK_POLL: '1' });
+    const [a, b] = await Promise.all([holder, waiter]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(b.stderr).not.toContain('taking it over');
+    expect(b.stderr).toContain('downloaded by another pod');
+    expect(requests).toBe(1);
+  });
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('removes its lock and partial file when stopped by %s mid-download', async (signal, code) => {
+    const dir = join(volume, 'codetr');
+    const dest = join(dir, 'model.onnx');
+    let child: ChildProcess | undefined;
+    const result = run([dest, `${base}/stall.onnx`, modelSha], {}, (c) => (child = c));
+    await until(() => existsSync(`${dest}.lock`) && readdirSync(dir).some((f) => f.includes('.partial.')));
+    child!.kill(signal);
+    const { code: exit } = await result;
+    expect(exit).toBe(code);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('rejects arguments that are not <dest> <url> <sha256> triples', async () => {

@@ -2,6 +2,9 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseSchedulerConfig } from '../../scheduler/config/load.js';
+import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
+import { loadModelByName } from '../../scheduler/models.js';
+import { planPlacement } from '../../scheduler/placement/plan.js';
 import type { SchedulerConfig } from '../../scheduler/config/schema.js';
 import { renderReplicaPod } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
 import { find, helmTemplate, NAMESPACE, RELEASE, VALUE_SETS, type KubeObject } from './chart.js';
@@ -64,6 +67,8 @@ describe.each(VALUE_SETS)('value set $name', ({ files }) => {
     const selector = gateway.args!.find((a) => a.startsWith('--selector='))!.slice('--selector='.length);
     const replicaPortArg = gateway.args!.find((a) => a.startsWith('--replica-port='))!;
 
+    // Set by the chart itself too, so a replica's OOM line reaches the scheduler (pod-state.ts).
+    expect(template.spec!.containers.find((c) => c.name === 'replica')!.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     for (const model of config.models) {
       const pod = renderReplicaPod(
         template,
@@ -99,6 +104,7 @@ describe.each(VALUE_SETS)('value set $name', ({ files }) => {
       expect(pod.spec!.nodeName).toBe('gpu-node-3');
       if (config.orchestrator.gpuMode === 'pinned') {
         expect(env.NVIDIA_VISIBLE_DEVICES).toBe('2');
+        expect(env.GPUMUX_GPU_INDEX).toBe('2');
         expect(replica.resources!.limits!['nvidia.com/gpu']).toBeUndefined();
       } else {
         expect(env.NVIDIA_VISIBLE_DEVICES).toBeUndefined();
@@ -112,5 +118,32 @@ describe.each(VALUE_SETS)('value set $name', ({ files }) => {
         expect(replica.volumeMounts!.some((m) => m.name === 'models' && model.onnx!.startsWith(m.mountPath + '/'))).toBe(true);
       }
     }
+  });
+});
+
+describe('the 10 × RTX 4090 production values', () => {
+  it('start two Co-DETR replicas on every one of the 10 GPUs (no idle card waiting for demand)', async () => {
+    const config = schedulerConfig(helmTemplate(['ci/rtx4090-values.yaml']));
+    const codetr = config.models.find((m) => m.name === 'codetr')!;
+    const { manifest } = await loadModelByName('codetr');
+    const plan = planPlacement({
+      gpus: parseGpuSpec('10x24564MiB'),
+      models: [
+        {
+          name: 'codetr',
+          version: manifest.version,
+          footprintBytes: codetr.declaredFootprint ?? manifest.memory.declaredBytes,
+          minReplicas: codetr.minReplicas,
+          // The scheduler's first plan, before any demand: the minimum.
+          desiredReplicas: codetr.minReplicas,
+        },
+      ],
+      policy: config.policy,
+      reserveBytes: config.reserve,
+      maxReplicasPerGpu: config.maxReplicasPerGpu,
+    });
+    expect(plan.usage.map((u) => u.replicas)).toEqual(Array(10).fill(2));
+    expect(plan.unplaced).toEqual([]);
+    expect(plan.memoryUtilization).toBeGreaterThanOrEqual(0.79);
   });
 });

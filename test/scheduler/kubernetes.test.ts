@@ -54,6 +54,29 @@ async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs
   }
 }
 
+/** The last lines a replica that died of CUDA OOM logged (replica/server.ts writes the last one). */
+function replicaLogTail(pod: string): string {
+  const base = { component: 'replica', model: 'codetr', version: '1', replicaId: pod };
+  const device = 'cuda:0 (node gpu-a, GPU 0 GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67)';
+  return [
+    { level: 'info', msg: 'ready', ...base, device: 'cuda', footprintBytes: 10307502080 },
+    {
+      level: 'error',
+      msg:
+        `CUDA out of memory: model codetr:1 on ${device}, replica ${pod}; exiting with code 3: Non-zero status ` +
+        "code returned while running Conv node. Name:'Conv_111' Status Message: /onnxruntime_src/onnxruntime/core/" +
+        'framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, ' +
+        'onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested ' +
+        'buffer of size 2830172160',
+      ...base,
+      device,
+      exitCode: 3,
+    },
+  ]
+    .map((r) => JSON.stringify({ time: '2026-11-25T13:59:03.026Z', ...r }))
+    .join('\n');
+}
+
 const gpuOf = (p: KubeObject): string => `${p.spec?.nodeName}/${p.metadata.labels?.[LABELS.gpu]}`;
 
 describe('scheduler on Kubernetes', () => {
@@ -117,10 +140,12 @@ describe('scheduler on Kubernetes', () => {
     expect(container.env).toEqual(
       expect.arrayContaining([
         { name: 'NVIDIA_VISIBLE_DEVICES', value: '1' },
+        { name: 'GPUMUX_GPU_INDEX', value: '1' },
         { name: 'GPUMUX_REPLICA_ID', value: pod.metadata.name },
         { name: 'GPUMUX_NODE', value: 'gpu-a' },
       ]),
     );
+    expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     expect(container.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
     expect(container.args).toEqual([
       'replica',
@@ -175,7 +200,11 @@ describe('scheduler on Kubernetes', () => {
           name: 'replica',
           ready: false,
           restartCount: 0,
-          state: { terminated: { exitCode: 1, reason: 'Error', message: 'CUDA failure 2: out of memory' } },
+          // What the kubelet reports with FallbackToLogsOnError when the termination log stayed empty: reason
+          // Error, the exit code, and the container's last log lines (JSON, the replica's OOM line last).
+          state: {
+            terminated: { exitCode: 3, reason: 'Error', message: replicaLogTail(onShared.metadata.name!) },
+          },
         },
       ],
     });

@@ -79,8 +79,13 @@ describe('renderReplicaPod', () => {
       { name: 'KEEP', value: '1' },
       { name: 'GPUMUX_REPLICA_ID', value: pod.metadata?.name },
       { name: 'GPUMUX_NODE', value: 'gpu-node-3' },
+      { name: 'CUDA_DEVICE_ORDER', value: 'PCI_BUS_ID' },
       { name: 'NVIDIA_VISIBLE_DEVICES', value: '2' },
+      // inside the container the GPU is cuda:0 and nvidia-smi's 0: the node-level index travels separately
+      { name: 'GPUMUX_GPU_INDEX', value: '2' },
     ]);
+    // the kubelet keeps the last log lines of an error death: the scheduler reads the OOM from them
+    expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     expect(c.resources).toEqual({ limits: { memory: '8Gi' }, requests: {} });
     expect(c.args).toEqual([
       'replica',
@@ -111,6 +116,9 @@ describe('renderReplicaPod', () => {
       name: 'NVIDIA_VISIBLE_DEVICES',
       value: 'all',
     });
+    // the device plugin picks the GPU: no index is claimed (the replica reports nvidia-smi's, and the uuid)
+    expect(c.env?.find((e) => e.name === 'GPUMUX_GPU_INDEX')).toBeUndefined();
+    expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     expect(pod.metadata?.ownerReferences).toBeUndefined();
   });
 

@@ -85,8 +85,10 @@ export class PodTemplateError extends Error {
 
 /**
  * Fills in the template for one replica: name, labels, annotations, owner reference, node and GPU pinning
- * (pinned: `nodeName` + `NVIDIA_VISIBLE_DEVICES=<index>` and no device-plugin request; time-slicing:
- * `nodeName` + `nvidia.com/gpu: 1`), env `GPUMUX_REPLICA_ID`/`GPUMUX_NODE`, and the container args.
+ * (pinned: `nodeName` + `NVIDIA_VISIBLE_DEVICES=<index>` + `GPUMUX_GPU_INDEX=<index>` and no device-plugin
+ * request; time-slicing: `nodeName` + `nvidia.com/gpu: 1`, the plugin picks the GPU), env
+ * `GPUMUX_REPLICA_ID`/`GPUMUX_NODE`/`CUDA_DEVICE_ORDER=PCI_BUS_ID`, `terminationMessagePolicy:
+ * FallbackToLogsOnError`, and the container args.
  * Args the template's container already has are kept after ours (extra replica flags such as --max-batch).
  *
  * @example
@@ -138,10 +140,14 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   let env = container.env ?? [];
   env = setEnv(env, 'GPUMUX_REPLICA_ID', name);
   env = setEnv(env, 'GPUMUX_NODE', replica.node);
+  // CUDA's default order (fastest first) may differ from nvidia-smi's and the device plugin's (PCI bus)
+  env = setEnv(env, 'CUDA_DEVICE_ORDER', 'PCI_BUS_ID');
   const resources = { ...container.resources, limits: { ...container.resources?.limits } };
   if (ctx.gpuMode === 'pinned') {
     // Pinned replicas bypass the device plugin: it would otherwise choose the GPU (and override the env).
     env = setEnv(env, 'NVIDIA_VISIBLE_DEVICES', String(replica.gpuIndex));
+    // Inside, the one GPU is device 0 to CUDA and nvidia-smi alike: the node-level index must be told.
+    env = setEnv(env, 'GPUMUX_GPU_INDEX', String(replica.gpuIndex));
     delete resources.limits['nvidia.com/gpu'];
     if (resources.requests) {
       resources.requests = { ...resources.requests };
@@ -152,6 +158,9 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   }
   container.env = env;
   container.resources = resources;
+  // A replica that dies of CUDA OOM writes /dev/termination-log; anything else that dies with an error leaves
+  // its last log lines as the termination message: the scheduler classifies OOM from it (pod-state.ts).
+  container.terminationMessagePolicy = 'FallbackToLogsOnError';
   const args = ['replica', '--model', replica.manifest];
   if (replica.onnx) args.push('--onnx', replica.onnx);
   args.push('--port', String(ctx.replicaPort), '--host', '0.0.0.0', '--device', 'cuda:0');

@@ -10,6 +10,7 @@ import {
   type ReplicaRequest,
 } from '../types.js';
 import { gpumuxLauncher, type Launcher } from './launcher.js';
+import { replicaLaunch } from './replica-args.js';
 
 export interface LocalOrchestratorOptions {
   logger: Logger;
@@ -49,10 +50,11 @@ function installExitHook(): void {
 
 /**
  * Replicas as local child processes (`gpumux replica --port 0`): on virtual GPUs with the CPU execution
- * provider (`--virtual-gpu node:index:capacity`), on real GPUs with `CUDA_VISIBLE_DEVICES=<index>`.
+ * provider (`--virtual-gpu node:index:capacity`), on real GPUs with `CUDA_VISIBLE_DEVICES=<index>` and
+ * `--gpu-index <index>` (replica-args.ts).
  * The URL comes from the replica's `listening` log line, readiness from /v2/health/ready. A replica that
- * dies is restarted in place with exponential backoff and reported (`failed` event, log tail classified as
- * OOM or crash) so the scheduler can raise footprints or cordon the GPU. stop(): SIGTERM, then SIGKILL.
+ * dies is restarted in place with exponential backoff and reported (`failed` event, log tail and exit code
+ * classified as OOM — the replica's `CUDA out of memory` line, exit code 3 — or crash) so the scheduler can raise footprints or cordon the GPU. stop(): SIGTERM, then SIGKILL.
  */
 export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orchestrator {
   const {
@@ -77,32 +79,12 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
   const changed = (): void => emit({ type: 'changed' });
 
   function argsFor(child: Child): { args: string[]; env: NodeJS.ProcessEnv } {
-    const { request: r, replica } = child;
-    const args = [
-      'replica',
-      '--model',
-      r.manifest,
-      '--port',
-      '0',
-      '--host',
+    return replicaLaunch(child.request, {
+      id: child.replica.id,
       host,
-      '--replica-id',
-      replica.id,
-      '--node',
-      r.node,
-    ];
-    if (r.onnx) args.push('--onnx', r.onnx);
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-    if (r.virtual) {
-      // `--virtual-gpu-used` is memory held by something other than gpumux replicas (none here): the
-      // gateway adds up the footprints of the replicas it sees on a GPU itself (docs/contracts.md §1).
-      args.push('--device', 'cpu', '--virtual-gpu', `${r.node}:${r.gpuIndex}:${r.gpuMemoryBytes}`);
-      args.push('--virtual-footprint', String(r.footprintBytes));
-    } else {
-      childEnv.CUDA_VISIBLE_DEVICES = String(r.gpuIndex);
-      args.push('--device', 'cuda:0');
-    }
-    return { args: [...args, ...replicaArgs], env: childEnv };
+      replicaArgs,
+      env: { ...process.env, ...env },
+    });
   }
 
   async function waitReady(child: Child, proc: ChildProcess): Promise<void> {

@@ -66,6 +66,9 @@ spec:
     - name: replica
       image: {{ include "gpumux.image" (dict "root" $ "image" $r.image) }}
       imagePullPolicy: {{ $r.image.pullPolicy }}
+      # A CUDA OOM is written to /dev/termination-log (exit code 3); any other error death leaves its last log
+      # lines as the termination message, which the scheduler reads to classify the failure.
+      terminationMessagePolicy: FallbackToLogsOnError
       {{- if or $r.maxBatch $r.threads $r.extraArgs }}
       args:
         {{- with $r.maxBatch }}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { ReplicaRequest } from '../types.js';
+import { replicaLaunch } from './replica-args.js';
+
+const GiB = 1024 ** 3;
+const request: ReplicaRequest = {
+  model: 'codetr',
+  version: '1',
+  node: 'ws',
+  gpuIndex: 2,
+  product: 'cuda',
+  footprintBytes: 9.6 * GiB,
+  manifest: 'models/codetr',
+  gpuMemoryBytes: 24 * GiB,
+};
+
+describe('replicaLaunch', () => {
+  it('real GPU 2: CUDA_VISIBLE_DEVICES=2 in PCI bus order, cuda:0 for ONNX Runtime, --gpu-index 2 for telemetry', () => {
+    const { args, env } = replicaLaunch(request, {
+      id: 'codetr-ws-2-1',
+      host: '127.0.0.1',
+      replicaArgs: ['--threads', '1'],
+      env: { PATH: '/usr/bin', CUDA_VISIBLE_DEVICES: '0,1,2,3' },
+    });
+    expect(env).toEqual({ PATH: '/usr/bin', CUDA_VISIBLE_DEVICES: '2', CUDA_DEVICE_ORDER: 'PCI_BUS_ID' });
+    expect(args).toEqual([
+      'replica',
+      '--model',
+      'models/codetr',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--replica-id',
+      'codetr-ws-2-1',
+      '--node',
+      'ws',
+      '--device',
+      'cuda:0',
+      '--gpu-index',
+      '2',
+      '--threads',
+      '1',
+    ]);
+  });
+
+  it('virtual GPU: the CPU provider standing for node:index:capacity, no CUDA env', () => {
+    const { args, env } = replicaLaunch(
+      { ...request, virtual: true, onnx: 'm.onnx' },
+      { id: 'r', host: '127.0.0.1', env: {} },
+    );
+    expect(env).toEqual({});
+    expect(args.slice(11)).toEqual([
+      '--onnx',
+      'm.onnx',
+      '--device',
+      'cpu',
+      '--virtual-gpu',
+      `ws:2:${24 * GiB}`,
+      '--virtual-footprint',
+      String(9.6 * GiB),
+    ]);
+  });
+});
