@@ -56,7 +56,14 @@ export const GatewayConfig = z
       .prefault({}),
     limits: z
       .object({
+        /** One request's body (the replica's own limit is 32 MiB by default); beyond: 413. */
         maxBodyBytes: size.default(32 * 1024 ** 2),
+        /** Request-body bytes held at once across the process; a body that would exceed it: 429. */
+        maxHeldBodyBytes: size.default(256 * 1024 ** 2),
+        /** Time to receive a whole request, headers and body (Node's requestTimeout); 0: none. */
+        requestTimeout: duration.default(60_000),
+        /** Time to receive the headers (Node's headersTimeout; at most requestTimeout). */
+        headersTimeout: duration.default(10_000),
         maxHeaderBytes: size.default(16 * 1024),
         /** Requests the gateway keeps outstanding per replica; 0: 2 × the replica's maxBatch. */
         maxInFlightPerReplica: z.number().int().min(0).default(0),
@@ -77,6 +84,15 @@ export const GatewayConfig = z
         consecutiveFailures: z.number().int().positive().default(3),
         base: duration.default(1000),
         max: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    shutdown: z
+      .object({
+        /** After close()/SIGTERM: /v2/health/ready answers 503 DRAINING and new requests still come in. */
+        notReadyDelay: duration.default(0),
+        /** Then: stop accepting, wait this long at most for in-flight requests, then cut what remains. */
+        grace: duration.default(30_000),
       })
       .strict()
       .prefault({}),

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
-import { startLocalStack } from '../../scheduler/local-stack.js';
+import { startLocalStack } from '../local-stack.js';
 
 function port(value: string): number {
   const n = Number(value);

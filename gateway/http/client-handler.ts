@@ -12,6 +12,11 @@ import type { Inventory } from '../inventory/inventory.js';
 import { detectFramesAcross, imageFields } from './multi-frame.js';
 import { matchProxyRoute, type ProxyRoute } from './routes.js';
 
+/** Probes answer without a token: exactly these paths, nothing below them. */
+const OPEN_PATHS = new Set(['/v2/health/live', '/v2/health/ready']);
+/** `.` or `..` as a whole segment, plain or percent-encoded (`%2e`), or an encoded slash/backslash. */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)|%2f|%5c|\\/i;
+
 export interface ClientHandlerOptions {
   app: Hono;
   forwarder: Forwarder;
@@ -116,7 +121,16 @@ export function createClientHandler(
 
   return function gatewayClientListener(req, res) {
     const url = req.url ?? '/';
-    if (authorize && !url.startsWith('/v2/health/') && !authorize(req.headers.authorization)) {
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    // The router resolves `..` after this check: a path with dot segments is refused rather than normalised,
+    // so what auth sees is what is routed.
+    if (DOT_SEGMENT.test(path)) {
+      const err = new GpumuxError('BAD_REQUEST', 'dot segments are not allowed in the path');
+      writeError(res, err, path.startsWith('/v1/'), newRequestId(req.headers['x-request-id']));
+      return;
+    }
+    if (authorize && !OPEN_PATHS.has(path) && !authorize(req.headers.authorization)) {
       const v1 = url.startsWith('/v1/');
       const err = new GpumuxError('UNAUTHORIZED', 'missing or invalid bearer token');
       writeError(res, err, v1, newRequestId(req.headers['x-request-id']), { 'www-authenticate': 'Bearer' });

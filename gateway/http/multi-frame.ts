@@ -18,6 +18,17 @@ export async function imageFields(contentType: string, body: HeldBody): Promise<
   return form.getAll('image').map((f) => (typeof f === 'string' ? new Blob([f]) : f));
 }
 
+type ReplicaAnswer = { error?: { code?: string; message?: string } };
+
+function parseReplicaJson(text: string): ReplicaAnswer | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as ReplicaAnswer) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The image type from its first bytes (parts often come without one); the replica takes raw jpeg/png/webp. */
 export function sniffImageType(bytes: Uint8Array, declared: string): string {
   if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
@@ -55,7 +66,16 @@ export async function detectFramesAcross(
           'x-request-id': f.requestId,
         },
       });
-      const json = (await response.body.json()) as { error?: { code?: string; message?: string } };
+      const text = await response.body.text();
+      const json = parseReplicaJson(text);
+      if (json === undefined) {
+        // Not the replica's JSON (e.g. an HTML 502 from a proxy in between): the replica's side failed.
+        throw new GpumuxError(
+          'UPSTREAM_FAILED',
+          `replica answered ${response.statusCode} with a body that is not JSON`,
+          { details: { replicaStatus: response.statusCode } },
+        );
+      }
       if (response.statusCode === 200) return json;
       const code = json.error?.code;
       // Keep the replica's own code so the merged answer reads as the replica's would.

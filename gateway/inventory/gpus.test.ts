@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { record, statsFor } from './fixtures.js';
+import { record, statsFor } from '../../test/gateway/fixtures.js';
 import { aggregateGpus, busyReplicas, gpuInFlight } from './gpus.js';
 
 const GiB = 1024 ** 3;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GpumuxError } from '../../common/errors.js';
-import { contextFor, record, statsFor } from '../inventory/fixtures.js';
+import { contextFor, record, statsFor } from '../../test/gateway/fixtures.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { ReplicaRecord } from '../inventory/records.js';
 import { createRouter } from '../routing/router.js';

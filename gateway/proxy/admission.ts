@@ -31,6 +31,11 @@ export interface Admission {
     cancel: Cancellation,
     exclude?: ReadonlySet<ReplicaRecord>,
   ): Promise<ReplicaRecord>;
+  /**
+   * What acquire would refuse at once (unknown model or version, no replica, queue full), without taking
+   * anything: checked before a request's body is held, so a refused request costs no body memory.
+   */
+  refusal(ctx: RoutingContext): GpumuxError | null;
   /** Gives back the in-flight slot taken by acquire and lets a waiter in. */
   release(r: ReplicaRecord): void;
   /** Re-tries the queued requests (after a poll round changed the picture). */
@@ -88,20 +93,28 @@ export function createAdmission({ inventory, router, queuePerModel }: AdmissionO
     }
   }
 
+  function queueFull(model: string): GpumuxError {
+    const waiting = queues.get(model)?.length ?? 0;
+    return new GpumuxError('OVERLOADED', `every replica of ${model} is busy and its queue is full`, {
+      retryAfterSeconds: retryAfter(model, waiting),
+    });
+  }
+
   return {
+    refusal(ctx) {
+      const result = router.route(inventory.byModel(ctx.model), ctx);
+      if (result.kind === 'unavailable') return unavailable(result, ctx);
+      if (result.kind === 'saturated' && (queues.get(ctx.model)?.length ?? 0) >= queuePerModel)
+        return queueFull(ctx.model);
+      return null;
+    },
     acquire(ctx, cancel, exclude) {
       const result = router.route(inventory.byModel(ctx.model), ctx, exclude);
       if (result.kind === 'replica') return Promise.resolve(take(result.replica));
       if (result.kind === 'unavailable') return Promise.reject(unavailable(result, ctx));
       let queue = queues.get(ctx.model);
       if (!queue) queues.set(ctx.model, (queue = []));
-      if (queue.length >= queuePerModel) {
-        return Promise.reject(
-          new GpumuxError('OVERLOADED', `every replica of ${ctx.model} is busy and its queue is full`, {
-            retryAfterSeconds: retryAfter(ctx.model, queue.length),
-          }),
-        );
-      }
+      if (queue.length >= queuePerModel) return Promise.reject(queueFull(ctx.model));
       const q = queue;
       if (cancel.aborted) return Promise.reject(cancelledError(cancel));
       return new Promise<ReplicaRecord>((resolve, reject) => {

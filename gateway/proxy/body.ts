@@ -1,5 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { GpumuxError } from '../../common/errors.js';
+import { unlimitedBodyBudget, type BodyBudget } from './body-budget.js';
+import type { Cancellation } from './cancellation.js';
+
+function overBudget(): GpumuxError {
+  return new GpumuxError('OVERLOADED', 'the gateway holds as many request bodies as it may; retry shortly', {
+    retryAfterSeconds: 1,
+  });
+}
 
 /** Bodies declared larger than this are streamed to the replica while they arrive (see HeldBody). */
 export const STREAM_THRESHOLD_BYTES = 64 * 1024;
@@ -8,8 +16,8 @@ export const STREAM_THRESHOLD_BYTES = 64 * 1024;
  * A request body, held once as the chunks Node delivers (bounded by the body limit) and never copied on the
  * way in. Small bodies are sent as one Buffer once complete. Large ones (declared Content-Length above
  * STREAM_THRESHOLD_BYTES) are streamed to the first replica as they arrive — a tee: the same chunks stay
- * held, so a retry on another replica re-sends them from memory. Memory stays bounded by the body limit
- * times the requests admitted (the per-model queue is bounded too).
+ * held, so a retry on another replica re-sends them from memory. Memory stays bounded by the process-wide
+ * body budget (see BodyBudget), whatever the number of connections.
  */
 export class HeldBody {
   chunks: Buffer[] = [];
@@ -18,6 +26,9 @@ export class HeldBody {
   error: GpumuxError | null = null;
   /** Content-Length the client declared (null: chunked). */
   declared: number | null = null;
+  /** Bytes taken from the budget for this body. */
+  private reserved = 0;
+  private budget: BodyBudget = unlimitedBodyBudget;
   /** Waiters for the next chunk or the end (the streaming attempt and a retry may both wait). */
   private wakers: (() => void)[] = [];
 
@@ -36,9 +47,19 @@ export class HeldBody {
     return b;
   }
 
-  /** Starts holding `req`'s body; 413 PAYLOAD_TOO_LARGE beyond `limit` (checked on Content-Length first). */
-  static read(req: IncomingMessage, limit: number): HeldBody {
+  /**
+   * Starts holding `req`'s body: 413 PAYLOAD_TOO_LARGE beyond `limit` (checked on Content-Length first),
+   * 429 OVERLOADED when the process-wide `budget` cannot take it, and stops holding when `cancel` fires
+   * (deadline → 504, client gone) — a slow uploader does not keep its buffer. `release()` gives the bytes back.
+   */
+  static read(
+    req: IncomingMessage,
+    limit: number,
+    budget: BodyBudget = unlimitedBodyBudget,
+    cancel?: Cancellation,
+  ): HeldBody {
     const b = new HeldBody();
+    b.budget = budget;
     const header = req.headers['content-length'];
     b.declared = header === undefined ? null : Number(header);
     if (b.declared !== null && b.declared > limit) {
@@ -46,14 +67,21 @@ export class HeldBody {
       req.resume();
       return b;
     }
+    // A declared length is reserved whole up front: refused before a byte is held.
+    if (b.declared !== null && !b.reserve(b.declared)) {
+      b.fail(overBudget());
+      req.resume();
+      return b;
+    }
+    const stop = (err: GpumuxError): void => {
+      cleanup();
+      req.resume(); // drained, not held
+      b.fail(err);
+    };
     const onData = (chunk: Buffer): void => {
       b.length += chunk.length;
-      if (b.length > limit) {
-        cleanup();
-        req.resume();
-        b.fail(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
-        return;
-      }
+      if (b.length > limit) return stop(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
+      if (b.length > b.reserved && !b.reserve(b.length - b.reserved)) return stop(overBudget());
       b.chunks.push(chunk);
       b.notify();
     };
@@ -66,7 +94,15 @@ export class HeldBody {
       cleanup();
       b.fail(new GpumuxError('CLIENT_CLOSED', 'client closed the request'));
     };
+    const offCancel = cancel?.on(() =>
+      stop(
+        cancel.expired
+          ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded while the body was uploading')
+          : new GpumuxError('CLIENT_CLOSED', 'client closed the request'),
+      ),
+    );
     const cleanup = (): void => {
+      offCancel?.();
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -77,6 +113,12 @@ export class HeldBody {
     req.on('error', onError);
     req.on('aborted', onError);
     return b;
+  }
+
+  /** Gives the held bytes back to the budget (the request is finished with its body). */
+  release(): void {
+    this.budget.give(this.reserved);
+    this.reserved = 0;
   }
 
   /** Resolves once the whole body is held; rejects with its error (413, client gone). */
@@ -109,6 +151,12 @@ export class HeldBody {
       if (this.complete) return;
       await new Promise<void>((resolve) => this.wakers.push(resolve));
     }
+  }
+
+  private reserve(bytes: number): boolean {
+    if (!this.budget.take(bytes)) return false;
+    this.reserved += bytes;
+    return true;
   }
 
   private fail(err: GpumuxError): void {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { GpumuxError } from '../../common/errors.js';
+import { GpumuxError, statusOf } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { ReplicaRecord } from '../inventory/records.js';
@@ -58,6 +58,12 @@ export interface Forwarder {
   exchange(
     f: Omit<ForwardRequest, 'res' | 'req'> & { headers: Record<string, string | string[]> },
   ): Promise<Dispatcher.ResponseData>;
+}
+
+/** What a response cut mid-stream counts as: the client left (499), the deadline (504), the replica (502). */
+export function brokenStatus(cancel: Cancellation): number {
+  if (!cancel.aborted) return statusOf('UPSTREAM_FAILED');
+  return statusOf(cancel.expired ? 'DEADLINE_EXCEEDED' : 'CLIENT_CLOSED');
 }
 
 export function createForwarder({
@@ -139,8 +145,9 @@ export function createForwarder({
             observer.retry(f.model, String(outcome.status));
             continue;
           case 'broken':
+            // The answer was cut mid-stream: what the client got is not the replica's status.
             failure(replica, f.cancel, outcome.error);
-            return outcome.status;
+            return brokenStatus(f.cancel);
           case 'failed': {
             if (body.error) throw body.error; // the client's body failed (too large, client gone): not the replica's fault
             const final = failure(replica, f.cancel, outcome.error);

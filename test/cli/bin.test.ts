@@ -6,7 +6,8 @@ import { REPO_ROOT } from '../helpers/replica-process.js';
 // `npx gpumux` and `npm start` run the compiled CLI (dist/, built by `npm ci` through `prepare`, and before
 // `npm start` by `prestart`); the other tests run the sources through tsx. This one checks the shipped path.
 const bin = `${REPO_ROOT}/bin/gpumux.js`;
-const run = (...args: string[]): string => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+const run = (...args: string[]): string =>
+  execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
 describe('the gpumux binary (compiled)', () => {
   it('is built', () => {

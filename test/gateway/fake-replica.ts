@@ -26,13 +26,16 @@ export interface FakeReplica {
   received: { path: string; headers: IncomingMessage['headers']; bytes: number }[];
   /** Requests currently being served. */
   inFlight(): number;
+  /** The most requests served at once since start (what a concurrency limit must bound). */
+  maxInFlight(): number;
   /** Inference requests whose connection closed before the answer (the gateway cancelled them). */
   aborted: number;
   /**
    * `ok`: answer; `hang`: never answer inference; `fail`: 500 on inference; `unavailable`: 503 on inference
-   * (a dying replica); `unhealthy`: hang on inference and 503 on /v1/stats.
+   * (a dying replica); `unhealthy`: hang on inference and 503 on /v1/stats; `html`: an HTML 502 on inference
+   * (what a proxy in front of a replica answers); `trickle`: 200 and two body chunks, then never the end.
    */
-  mode: 'ok' | 'hang' | 'fail' | 'unavailable' | 'unhealthy';
+  mode: 'ok' | 'hang' | 'fail' | 'unavailable' | 'unhealthy' | 'html' | 'trickle';
   state: ReplicaStats['state'];
   delayMs: number;
   close(): Promise<void>;
@@ -41,6 +44,7 @@ export interface FakeReplica {
 export async function startFakeReplica(options: FakeReplicaOptions): Promise<FakeReplica> {
   const { id, model = 'shapes', version = '1', gpu, footprintBytes = 2 * 1024 ** 3, maxBatch = 8 } = options;
   let inFlight = 0;
+  let maxInFlight = 0;
   let served = 0;
   const statsBody = (): ReplicaStats => ({
     replicaId: id,
@@ -124,9 +128,21 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
       fake.received.push({ path: url, headers: req.headers, bytes });
       if (fake.mode === 'hang' || fake.mode === 'unhealthy') return; // never answers
       inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
       const answer = () => {
         inFlight--;
         served++;
+        if (fake.mode === 'trickle') {
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          res.write('first chunk;');
+          setTimeout(() => res.write('second chunk;'), 20);
+          return;
+        }
+        if (fake.mode === 'html') {
+          const body = Buffer.from('<html><body><h1>502 Bad Gateway</h1></body></html>');
+          res.writeHead(502, { 'content-type': 'text/html', 'content-length': body.length }).end(body);
+          return;
+        }
         if (fake.mode === 'fail' || fake.mode === 'unavailable') {
           const code = fake.mode === 'fail' ? 'INFERENCE_FAILED' : 'DRAINING';
           const body = json({ error: { code, message: 'failed on purpose' } });
@@ -159,6 +175,7 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
     id,
     received: [],
     inFlight: () => inFlight,
+    maxInFlight: () => maxInFlight,
     aborted: 0,
     mode: 'ok',
     state: 'ready',

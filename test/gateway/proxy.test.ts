@@ -133,12 +133,11 @@ describe('gateway proxy (stand-in replicas)', () => {
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(3000);
     await waitFor(() => hang.aborted === 1); // the upstream request was cancelled
-    let view = await gw.clusterView();
+    const view = await gw.clusterView();
     expect(view.gpus[0]!.replicas[0]).toMatchObject({ ejected: true, consecutiveFailures: 1 });
     expect((await infer(gw.url)).status).toBe(503);
     hang.mode = 'ok';
     await waitFor(async () => !(await gw.clusterView()).gpus[0]!.replicas[0]!.ejected, 5000);
-    view = await gw.clusterView();
     expect((await infer(gw.url)).status).toBe(200);
     const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/gpumux_gateway_ejections_total\{replica="hang"\} 1/);
@@ -239,6 +238,25 @@ describe('gateway proxy (stand-in replicas)', () => {
     await waitFor(() => a.aborted === 1);
   });
 
+  it("a client that leaves mid-answer is recorded as 499, not as the replica's 200", async () => {
+    const a = await fake('a');
+    a.mode = 'trickle';
+    const gw = await gateway([a]);
+    const req = httpRequest(`${gw.url}/v2/models/shapes/infer`, { method: 'POST' });
+    req.on('error', () => undefined);
+    const gotHead = new Promise<number>((resolve) => req.on('response', (res) => resolve(res.statusCode!)));
+    req.end('x');
+    expect(await gotHead).toBe(200);
+    req.destroy();
+    await waitFor(() => a.aborted === 1);
+    const code = async () =>
+      /gpumux_gateway_request_duration_seconds_count\{model="shapes",code="(\d+)"\}/.exec(
+        await (await fetch(`${gw.adminUrl}/metrics`)).text(),
+      )?.[1];
+    await waitFor(async () => (await code()) !== undefined);
+    expect(await code()).toBe('499');
+  });
+
   it('overload: a bounded queue, then 429 with Retry-After', async () => {
     const a = await fake('a', undefined, { delayMs: 200 });
     const gw = await gateway([a], { config: { limits: { maxInFlightPerReplica: 2, queuePerModel: 3 } } });
@@ -249,7 +267,8 @@ describe('gateway proxy (stand-in replicas)', () => {
     const refused = results.find((r) => r.status === 429)!;
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await refused.json()).toMatchObject({ code: 'OVERLOADED' });
-    expect(Math.max(...[a.inFlight()])).toBeLessThanOrEqual(2);
+    // The replica itself never saw more than the limit at once (and did see it: the limit was reached).
+    expect(a.maxInFlight()).toBe(2);
   });
 
   it('bearer auth on the client API; health stays open; operator API apart', async () => {
@@ -272,6 +291,41 @@ describe('gateway proxy (stand-in replicas)', () => {
     expect(
       (await fetch(`${gw.adminUrl}/v1/cluster`, { headers: { authorization: 'Bearer admin-token' } })).status,
     ).toBe(200);
+  });
+
+  it('auth cannot be bypassed through dot segments below the open health paths', async () => {
+    const a = await fake('a');
+    const gw = await gateway([a], { authTokens: ['client-token'] });
+    // fetch() would resolve the dots itself: send the path exactly as written.
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const { hostname, port } = new URL(gw.url);
+        const req = httpRequest({ hostname, port, path, method: 'GET' }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const path of [
+      '/v2/health/../models/shapes/ready',
+      '/v2/health/%2e%2e/models/shapes/ready',
+      '/v2/health/%2E%2E/models/shapes',
+      '/v2/health/.%2e/models/shapes/ready',
+      '/v2/health/..%2fmodels/shapes/ready',
+    ]) {
+      const res = await get(path);
+      expect(res.status, path).toBe(400);
+      expect(JSON.parse(res.body), path).toMatchObject({ code: 'BAD_REQUEST' });
+    }
+    expect((await get('/v2/health/x/../../models/shapes/ready')).status).toBe(400);
+    expect((await get('/v2/models/shapes/ready')).status).toBe(401);
+    expect((await get('/v2/health/ready')).status).toBe(200);
+    expect((await get('/v2/health/live?probe=1')).status).toBe(200);
+    // Only the exact probe paths are open.
+    expect((await get('/v2/health/ready/extra')).status).toBe(401);
+    expect(a.received).toHaveLength(0);
   });
 
   it('limits body and header sizes', async () => {
@@ -326,5 +380,20 @@ describe('gateway proxy (stand-in replicas)', () => {
     expect(new Set(results.map((r) => r.replica)).size).toBe(2);
     expect(results[0]!.path).toBe('/v1/models/shapes/detect?threshold=0.4');
     expect(a.received.concat(b.received).every((r) => r.headers['content-type'] === 'image/png')).toBe(true);
+  });
+
+  it('a frame whose replica answers a non-JSON error (an HTML 502) is UPSTREAM_FAILED, not INTERNAL', async () => {
+    const a = await fake('a', ['n', 0]);
+    const b = await fake('b', ['n', 1]);
+    a.mode = 'html';
+    b.mode = 'html';
+    const gw = await gateway([a, b], { config: { retries: { max: 0 } } });
+    const form = new FormData();
+    for (let i = 0; i < 2; i++) form.append('image', new Blob([Buffer.alloc(100)]), `f${i}.png`);
+    const res = await fetch(`${gw.url}/v1/models/shapes/detect`, { method: 'POST', body: form });
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as { results: { error: { code: string; message: string } }[] };
+    expect(results.map((r) => r.error.code)).toEqual(['UPSTREAM_FAILED', 'UPSTREAM_FAILED']);
+    expect(results[0]!.error.message).toMatch(/502/);
   });
 });

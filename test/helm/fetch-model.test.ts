@@ -172,12 +172,13 @@ describe('fetch-model initContainer script', () => {
   });
 
   it('leaves a live holder alone: the heartbeat keeps its lock fresh past LOCK_TIMEOUT', async () => {
-    // Without the heartbeat the waiter would take over after 4 s, while the holder still downloads (6 s).
-    delayMs = 6000;
+    // Without the heartbeat the waiter would take over after 6 s, while the holder still downloads (9 s);
+    // with a 1 s heartbeat the lock is never older than ~1 s, so even a loaded machine keeps a wide margin.
+    delayMs = 9000;
     const dest = join(volume, 'codetr', 'model.onnx');
     const holder = run([dest, `${base}/codetr.onnx`, modelSha], { LOCK_HEARTBEAT: '1' });
     await until(() => existsSync(`${dest}.lock`));
-    const waiter = run([dest, `${base}/codetr.onnx`, modelSha], { LOCK_TIMEOUT: '4', LOCK_POLL: '1' });
+    const waiter = run([dest, `${base}/codetr.onnx`, modelSha], { LOCK_TIMEOUT: '6', LOCK_POLL: '1' });
     const [a, b] = await Promise.all([holder, waiter]);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(b.stderr).not.toContain('taking it over');

@@ -63,12 +63,18 @@ afterAll(async () => {
 
 describe('dynamic batching (real replica)', () => {
   it('forms batches larger than 1 under concurrency and matches every result to its request', async () => {
-    const results = await detectConcurrently(batched.url, images);
-    results.forEach((r, i) => {
-      const rect = rectFor(i);
-      expect(r.name).toBe(rect.color);
-      r.box.forEach((v, k) => expect(Math.abs(v - rect.box[k]!), `request ${i}`).toBeLessThanOrEqual(2));
-    });
+    // Whether frames overlap depends on scheduling on a shared 2-core machine: up to five bursts, every
+    // result checked each time, until one burst has formed a batch (a replica that never batches fails).
+    let results: Awaited<ReturnType<typeof detectConcurrently>> = [];
+    for (let round = 0; round < 5; round++) {
+      results = await detectConcurrently(batched.url, images);
+      results.forEach((r, i) => {
+        const rect = rectFor(i);
+        expect(r.name).toBe(rect.color);
+        r.box.forEach((v, k) => expect(Math.abs(v - rect.box[k]!), `request ${i}`).toBeLessThanOrEqual(2));
+      });
+      if (Math.max(...results.map((r) => r.batchSize)) > 1) break;
+    }
     const text = await (await fetch(`${batched.url}/metrics`)).text();
     const batches = sampleValue(text, 'gpumux_batch_size_count', { model: 'shapes' });
     const frames = sampleValue(text, 'gpumux_batch_size_sum', { model: 'shapes' });

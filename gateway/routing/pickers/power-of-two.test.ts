@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { record, statsFor } from '../../inventory/fixtures.js';
+import { record, statsFor } from '../../../test/gateway/fixtures.js';
 import { powerOfTwoPicker } from './power-of-two.js';
 
 describe('powerOfTwoPicker', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextFor, record, statsFor } from '../../inventory/fixtures.js';
+import { contextFor, record, statsFor } from '../../../test/gateway/fixtures.js';
 import { gpuContentionScorer } from './gpu-contention.js';
 
 describe('gpuContentionScorer', () => {

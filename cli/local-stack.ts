@@ -1,16 +1,19 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../common/log.js';
-import { orchestratorDiscovery, createLocalOrchestrator } from './orchestrators/local/orchestrator.js';
-import type { Orchestrator } from './orchestrators/types.js';
-import { parseGpuSpec } from './inventory/gpu-spec.js';
-import { loadModelByName, parseModelsSpec } from './models.js';
-import type { Policy } from './placement/policy.js';
-import { fileProfilePersistence } from './profiles/file-persistence.js';
-import { createProfileStore } from './profiles/store.js';
-import { createScheduler, type Scheduler, type SchedulerModel } from './scheduler.js';
-import { schedulerApp } from './http.js';
-import { listenApp } from './http-server.js';
+import {
+  orchestratorDiscovery,
+  createLocalOrchestrator,
+} from '../scheduler/orchestrators/local/orchestrator.js';
+import type { Orchestrator } from '../scheduler/orchestrators/types.js';
+import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
+import { loadModelByName, parseModelsSpec } from '../scheduler/models.js';
+import type { Policy } from '../scheduler/placement/policy.js';
+import { fileProfilePersistence } from '../scheduler/profiles/file-persistence.js';
+import { createProfileStore } from '../scheduler/profiles/store.js';
+import { createScheduler, type Scheduler, type SchedulerModel } from '../scheduler/scheduler.js';
+import { schedulerApp } from '../scheduler/http.js';
+import { listenApp } from '../scheduler/http-server.js';
 
 export interface LocalStackOptions {
   /** `2x8GiB` or `node-a:2x24GiB,...` */

@@ -1,8 +1,8 @@
 import { Pool } from 'undici';
 import type { ReplicaStats } from '../../replica/contract.js';
-import { aggregateGpus, type GpuRecord } from './gpus.js';
-import { gpuKeyOf, modelKeyOf, newRecord, type ReplicaRecord } from './records.js';
-import type { RoutingContext } from '../routing/types.js';
+import { aggregateGpus, type GpuRecord } from '../../gateway/inventory/gpus.js';
+import { gpuKeyOf, modelKeyOf, newRecord, type ReplicaRecord } from '../../gateway/inventory/records.js';
+import type { RoutingContext } from '../../gateway/routing/types.js';
 
 /** Test fixtures: records as the inventory would hold them after a poll (the pool is never connected). */
 export function statsFor(
