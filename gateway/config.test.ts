@@ -8,6 +8,13 @@ describe('gateway config', () => {
     expect(c.timeout).toBe(2000);
     expect(c.routing.weights).toEqual({ outstanding: 3, contention: 2, latency: 5, headroom: 1 });
     expect(c.limits.maxBodyBytes).toBe(32 * 1024 ** 2);
+    expect(c.limits.maxHeldBodyBytes).toBe(256 * 1024 ** 2);
+    expect(c.limits.requestTimeout).toBe(60_000);
+    expect(c.limits.headersTimeout).toBe(10_000);
+    expect(c.shutdown).toEqual({ notReadyDelay: 0, grace: 30_000 });
+    const d = parseGatewayConfig({ limits: { maxHeldBodyBytes: '64MiB' }, shutdown: { grace: '5s' } });
+    expect(d.limits.maxHeldBodyBytes).toBe(64 * 1024 ** 2);
+    expect(d.shutdown.grace).toBe(5000);
   });
   it('refuses unknown keys and bad values with a readable message', () => {
     expect(() => parseGatewayConfig({ routing: { wieghts: {} } })).toThrow(/wieghts/);

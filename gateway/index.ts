@@ -14,7 +14,9 @@ import { createGatewayMetrics } from './operator/metrics.js';
 import { schedulerPlanSource } from './operator/plan-source.js';
 import { createRequestWindow } from './operator/request-window.js';
 import { createAdmission } from './proxy/admission.js';
+import { createBodyBudget } from './proxy/body-budget.js';
 import { createForwarder } from './proxy/forward.js';
+import { createDrain } from './http/drain.js';
 import { createRouter } from './routing/router.js';
 import { systemClock, type GatewayOptions, type RunningGateway } from './types.js';
 
@@ -124,25 +126,39 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     buildClusterView(inventory, window, await plan().catch(() => null), new Date(clock.now()));
 
   const authorize = authTokens.length > 0 ? createBearerCheck(authTokens) : undefined;
+  const bodyBudget = createBodyBudget(config.limits.maxHeldBodyBytes);
+  const drain = createDrain();
+  const { requestTimeout, headersTimeout } = config.limits;
   const clientServer = createServer(
-    { maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: 65_000 },
-    createClientHandler({
-      app: clientApp({ inventory, models }),
-      forwarder,
-      inventory,
-      observer: {
-        done(model, status, seconds) {
-          metrics.observeRequest(model, status, seconds);
-          window.record(model, seconds, status >= 500);
+    {
+      maxHeaderSize: config.limits.maxHeaderBytes,
+      keepAliveTimeout: 65_000,
+      requestTimeout,
+      headersTimeout: requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout,
+      // Node checks those timeouts only this often (30 s by default): check often enough for them to bite.
+      connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(headersTimeout / 4))),
+    },
+    drain.track(
+      createClientHandler({
+        app: clientApp({ inventory, models, draining: () => drain.draining }),
+        forwarder,
+        inventory,
+        admission,
+        bodyBudget,
+        observer: {
+          done(model, status, seconds) {
+            metrics.observeRequest(model, status, seconds);
+            window.record(model, seconds, status >= 500);
+          },
+          retry: metrics.retry,
         },
-        retry: metrics.retry,
-      },
-      defaultTimeoutMs: config.timeout,
-      maxBodyBytes: config.limits.maxBodyBytes,
-      maxFramesPerRequest: config.limits.maxFramesPerRequest,
-      authorize,
-      logger,
-    }),
+        defaultTimeoutMs: config.timeout,
+        maxBodyBytes: config.limits.maxBodyBytes,
+        maxFramesPerRequest: config.limits.maxFramesPerRequest,
+        authorize,
+        logger,
+      }),
+    ),
   );
   const admin = adminApp({
     getClusterView: clusterView,
@@ -173,8 +189,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     clusterView,
     close() {
       closing ??= (async () => {
+        const { notReadyDelay, grace } = config.shutdown;
+        logger.info('gateway draining', {
+          inFlight: drain.inFlight(),
+          notReadyDelayMs: notReadyDelay,
+          graceMs: grace,
+        });
+        const cut = await drain.close(clientServer, { notReadyDelayMs: notReadyDelay, graceMs: grace });
+        if (cut > 0) logger.warn('shutdown grace over: in-flight requests cut', { requests: cut });
         await discovery.stop();
-        await Promise.all([closeServer(clientServer), closeServer(adminServer)]);
+        await closeServer(adminServer);
         await inventory.stop();
       })();
       return closing;

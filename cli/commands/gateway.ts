@@ -26,6 +26,7 @@ interface GatewayFlags {
   adminTokenFile?: string;
   schedulerUrl?: string;
   config?: string;
+  shutdownDelay?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -76,6 +77,10 @@ export function gatewayCommand(): Command {
     .option('--admin-token-file <path>', 'bearer tokens for the operator API')
     .option('--scheduler-url <url>', 'scheduler to fetch the plan from (<url>/v1/plan)')
     .option('--config <file.yaml>', 'routing weights, limits, retries, ejection (docs/gateway.md)')
+    .option(
+      '--shutdown-delay <duration>',
+      'after SIGTERM, keep serving while reporting not-ready this long, so load balancers stop sending first',
+    )
     .action(async (flags: GatewayFlags, command: Command) => {
       // An explicit flag beats the config file; a flag's default only fills what the file leaves out.
       const explicit = (name: string) => command.getOptionValueSource(name) !== 'default';
@@ -83,6 +88,10 @@ export function gatewayCommand(): Command {
       const config = flags.config
         ? ((parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) ?? {})
         : {};
+      if (flags.shutdownDelay !== undefined) {
+        const shutdown = (config.shutdown as Record<string, unknown> | undefined) ?? {};
+        config.shutdown = { ...shutdown, notReadyDelay: flags.shutdownDelay };
+      }
       let discovery;
       if (flags.discovery === 'kubernetes') {
         discovery = kubernetesDiscovery({

@@ -8,13 +8,15 @@ export interface ClientAppOptions {
   inventory: Inventory;
   /** What /v2/health/ready requires (`name` or `name:version`); default every model seen. */
   models?: readonly string[] | undefined;
+  /** True once the gateway is shutting down: readiness fails so no new traffic is sent here. */
+  draining?: () => boolean;
 }
 
 /**
  * The gateway's own client routes (the proxied ones never reach Hono): server metadata, liveness, readiness
  * over the whole cluster, per-model readiness, and /v2-shaped errors for everything else.
  */
-export function clientApp({ inventory, models }: ClientAppOptions): Hono {
+export function clientApp({ inventory, models, draining = () => false }: ClientAppOptions): Hono {
   const app = new Hono();
   const version = packageVersion();
   const fail = (err: GpumuxError) =>
@@ -26,6 +28,8 @@ export function clientApp({ inventory, models }: ClientAppOptions): Hono {
   app.get('/v2', (c) => c.json({ name: 'gpumux', version, extensions: ['binary_tensor_data'] }));
   app.get('/v2/health/live', (c) => c.json({ live: true }));
   app.get('/v2/health/ready', (c) => {
+    if (draining())
+      return fail(new GpumuxError('DRAINING', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
     const missing = notReadyModels(inventory, models);
     if (missing === null)
       return fail(new GpumuxError('NOT_READY', 'no replica discovered yet', { retryAfterSeconds: 1 }));

@@ -3,7 +3,9 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { GpumuxError, toGpumuxError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import type { Admission } from '../proxy/admission.js';
 import { HeldBody } from '../proxy/body.js';
+import type { BodyBudget } from '../proxy/body-budget.js';
 import { deadlineMs } from '../proxy/deadline.js';
 import { newRequestId, type ForwardObserver, type Forwarder } from '../proxy/forward.js';
 import { writeError } from '../proxy/respond.js';
@@ -21,6 +23,10 @@ export interface ClientHandlerOptions {
   app: Hono;
   forwarder: Forwarder;
   inventory: Inventory;
+  /** Asked before a body is held: an unknown model or a full queue is refused without reading it. */
+  admission: Pick<Admission, 'refusal'>;
+  /** Request-body bytes held at once across the process. */
+  bodyBudget: BodyBudget;
   observer: ForwardObserver;
   defaultTimeoutMs: number;
   maxBodyBytes: number;
@@ -42,6 +48,8 @@ export function createClientHandler(
     app,
     forwarder,
     inventory,
+    admission,
+    bodyBudget,
     observer,
     defaultTimeoutMs,
     maxBodyBytes,
@@ -65,11 +73,21 @@ export function createClientHandler(
       if (!res.writableFinished) cancel.cancel(false);
     };
     let status = 500;
+    let body: HeldBody | undefined;
     try {
       const ms = deadlineMs(req.headers['timeout'], defaultTimeoutMs);
       timer = setTimeout(() => cancel.cancel(true), ms);
       res.once('close', onClose);
-      const body = route.method === 'POST' ? HeldBody.read(req, maxBodyBytes) : HeldBody.empty();
+      // Refused now (unknown model, no replica, queue full): answered before a byte of the body is held.
+      const refused = admission.refusal({
+        model: route.model,
+        version: route.version,
+        now: Date.now(),
+        gpuOf: (r) => inventory.gpu(r.gpuKey),
+      });
+      if (refused) throw refused;
+      body =
+        route.method === 'POST' ? HeldBody.read(req, maxBodyBytes, bodyBudget, cancel) : HeldBody.empty();
       // Small bodies are sent whole (one write upstream); large ones start streaming at once (HeldBody).
       if (!body.streams) await body.whole();
       const base = {
@@ -113,6 +131,7 @@ export function createClientHandler(
     } finally {
       if (timer) clearTimeout(timer);
       res.off('close', onClose);
+      body?.release();
       // Unknown model names stay out of metric labels (a client could otherwise create series at will).
       const model = inventory.byModel(route.model).length > 0 ? route.model : '_unknown';
       observer.done(model, status, (performance.now() - started) / 1000);

@@ -46,6 +46,21 @@ describe('admission', () => {
     expect(admission.queueDepth('shapes')).toBe(0);
   });
 
+  it('refusal() tells what acquire would refuse at once, without taking anything', async () => {
+    const a = record('a', statsFor());
+    const { ctx, admission } = setup([a], 1);
+    expect(admission.refusal(ctx)).toBeNull(); // a free slot
+    a.traffic.inFlight = 1;
+    expect(admission.refusal(ctx)).toBeNull(); // saturated, room in the queue
+    const queued = admission.acquire(ctx, new Cancellation());
+    expect(admission.refusal(ctx)).toMatchObject({ code: 'OVERLOADED' });
+    expect(a.traffic.inFlight).toBe(1);
+    expect(admission.queueDepth('shapes')).toBe(1);
+    admission.release(a);
+    expect(await queued).toBe(a);
+    expect(setup([]).admission.refusal(ctx)).toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
   it('rejects at once when no replica can ever serve', async () => {
     const { ctx, admission } = setup([]);
     await expect(admission.acquire(ctx, new Cancellation())).rejects.toMatchObject({

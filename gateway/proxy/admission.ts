@@ -32,8 +32,9 @@ export interface Admission {
     exclude?: ReadonlySet<ReplicaRecord>,
   ): Promise<ReplicaRecord>;
   /**
-   * What acquire would refuse at once (unknown model or version, no replica, queue full), without taking
-   * anything: checked before a request's body is held, so a refused request costs no body memory.
+   * What acquire would refuse at once for an unknown model or a full queue (and, when the queue is full, for
+   * an unknown version or no ready replica), without taking anything: checked before a request's body is
+   * held, so such a request costs no body memory.
    */
   refusal(ctx: RoutingContext): GpumuxError | null;
   /** Gives back the in-flight slot taken by acquire and lets a waiter in. */
@@ -102,11 +103,13 @@ export function createAdmission({ inventory, router, queuePerModel }: AdmissionO
 
   return {
     refusal(ctx) {
-      const result = router.route(inventory.byModel(ctx.model), ctx);
+      // Cheap on the hot path: the router runs only when the queue is already full.
+      const replicas = inventory.byModel(ctx.model);
+      if (replicas.length === 0) return new GpumuxError('MODEL_NOT_FOUND', `no replica serves ${ctx.model}`);
+      if ((queues.get(ctx.model)?.length ?? 0) < queuePerModel) return null;
+      const result = router.route(replicas, ctx);
       if (result.kind === 'unavailable') return unavailable(result, ctx);
-      if (result.kind === 'saturated' && (queues.get(ctx.model)?.length ?? 0) >= queuePerModel)
-        return queueFull(ctx.model);
-      return null;
+      return result.kind === 'saturated' ? queueFull(ctx.model) : null;
     },
     acquire(ctx, cancel, exclude) {
       const result = router.route(inventory.byModel(ctx.model), ctx, exclude);

@@ -1,10 +1,12 @@
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createBodyBudget } from './body-budget.js';
 import { HeldBody, STREAM_THRESHOLD_BYTES } from './body.js';
+import { Cancellation } from './cancellation.js';
 
-let close: (() => void) | undefined;
-afterEach(() => close?.());
+const closers: (() => void)[] = [];
+afterEach(() => closers.splice(0).forEach((close) => close()));
 
 /** Sends `chunks` (a pause between them) to a real server and hands the server-side request to `onRequest`. */
 async function withRequest(
@@ -17,7 +19,7 @@ async function withRequest(
     done = onRequest(req).finally(() => res.end());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  close = () => server.close();
+  closers.push(() => server.close());
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve, reject) => {
     const req = request({ port, method: 'POST', headers }, (res) => res.resume().on('end', resolve));
@@ -66,6 +68,47 @@ describe('HeldBody', () => {
         const body = HeldBody.read(req, 1000);
         expect(body.streams).toBe(false);
         await expect(body.whole()).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      },
+    );
+  });
+
+  it('takes declared bodies from the budget up front, chunked ones as they arrive, and gives them back', async () => {
+    const budget = createBodyBudget(1000);
+    await withRequest([Buffer.alloc(800)], { 'content-length': '800' }, async (req) => {
+      const body = HeldBody.read(req, 1e6, budget);
+      expect(budget.held()).toBe(800); // before a byte arrived
+      await body.whole();
+      await withRequest([Buffer.alloc(300)], { 'content-length': '300' }, async (other) => {
+        await expect(HeldBody.read(other, 1e6, budget).whole()).rejects.toMatchObject({
+          code: 'OVERLOADED',
+          retryAfterSeconds: 1,
+        });
+      });
+      await withRequest(
+        [Buffer.alloc(100), Buffer.alloc(150)],
+        { 'transfer-encoding': 'chunked' },
+        async (other) => {
+          const chunked = HeldBody.read(other, 1e6, budget);
+          await expect(chunked.whole()).rejects.toMatchObject({ code: 'OVERLOADED' });
+          chunked.release();
+        },
+      );
+      expect(budget.held()).toBe(800);
+      body.release();
+      expect(budget.held()).toBe(0);
+    });
+  });
+
+  it('stops holding a body when the request is cancelled (deadline)', async () => {
+    const cancel = new Cancellation();
+    await withRequest(
+      [Buffer.alloc(10), Buffer.alloc(10), Buffer.alloc(10)],
+      { 'content-length': '30' },
+      async (req) => {
+        const body = HeldBody.read(req, 1e6, createBodyBudget(1e6), cancel);
+        setTimeout(() => cancel.cancel(true), 5);
+        await expect(body.whole()).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+        expect(body.length).toBeLessThan(30);
       },
     );
   });

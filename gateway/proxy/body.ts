@@ -80,7 +80,8 @@ export class HeldBody {
     };
     const onData = (chunk: Buffer): void => {
       b.length += chunk.length;
-      if (b.length > limit) return stop(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
+      if (b.length > limit)
+        return stop(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
       if (b.length > b.reserved && !b.reserve(b.length - b.reserved)) return stop(overBudget());
       b.chunks.push(chunk);
       b.notify();
