@@ -55,6 +55,16 @@ describe('lease elector', () => {
     expect([ra, rb].filter(Boolean)).toHaveLength(1);
   });
 
+  it('stop() during an in-flight renewal still releases the lease it renewed', async () => {
+    const a = elector('a');
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    clock += 2_000;
+    const renewing = a.tryAcquireOrRenew(); // in flight when stop() begins
+    await a.stop();
+    expect(await renewing).toBe(false);
+    expect(api.get('leases', 'ns', 'sched')?.spec).toMatchObject({ holderIdentity: '' });
+  });
+
   it('stop() releases the lease so another can lead at once', async () => {
     const a = elector('a');
     const b = elector('b');

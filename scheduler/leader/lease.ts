@@ -132,8 +132,9 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
       stopped = true;
       if (timer) clearTimeout(timer);
       await inflight;
-      if (!leader) return;
       set(false);
+      // Release whenever the lease names us, not only while `leader` is set: an attempt that was in flight
+      // when stop() began may have renewed it after stop() had already cleared leadership.
       try {
         const current = await coordination.readNamespacedLease({ namespace, name });
         if (current.spec?.holderIdentity === identity) {
