@@ -11,11 +11,11 @@
  * manifest: the host enlarges to 2048×1152 with libvips, graphUpscale 1) and `codetr-float32` (that geometry
  * as FLOAT32 NCHW normalised on the host, like a plain export).
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { KernelEnum } from 'sharp';
-import { parseManifest } from '../models/manifest/load.js';
+import { loadModel } from '../models/manifest/load.js';
 import { graphBucket, type Manifest } from '../models/manifest/schema.js';
 import { createPreprocessor } from '../replica/image/preprocess.js';
 import { configureSharp } from '../replica/image/sharp-config.js';
@@ -23,10 +23,8 @@ import { configureSharp } from '../replica/image/sharp-config.js';
 const frames = Number(process.argv[process.argv.indexOf('--frames') + 1] ?? 60) || 60;
 const WARMUP = 5;
 
-function manifestOf(dir: string): Manifest {
-  return parseManifest(
-    JSON.parse(readFileSync(new URL(`../models/${dir}/manifest.json`, import.meta.url), 'utf8')),
-  );
+async function manifestOf(name: string): Promise<Manifest> {
+  return (await loadModel(fileURLToPath(new URL(`../models/${name}`, import.meta.url)))).manifest;
 }
 
 /** A camera-like 1280×720 JPEG: smooth shapes plus blurred noise (flat synthetic images decode unrealistically fast). */
@@ -78,8 +76,8 @@ async function main(): Promise<void> {
     `input: 1280×720 JPEG, ${(jpeg.length / 1024).toFixed(0)} KiB (q90, 4:2:0, camera-like noise); ${frames} frames one at a time`,
   );
 
-  const shapes = manifestOf('shapes');
-  const codetr = manifestOf('codetr');
+  const shapes = await manifestOf('shapes');
+  const codetr = await manifestOf('codetr');
   // The previous Co-DETR manifest: the same geometry, with the 1.6× enlargement done by libvips on the host.
   const g = codetr.preprocess.graphUpscale;
   const codetrHostUpscale: Manifest = {

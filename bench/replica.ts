@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { drawImage } from '../test/helpers/images.js';
+import { drawImage, rectAt } from '../test/helpers/images.js';
 import { sampleValue } from '../test/helpers/prometheus.js';
 import { processPeakRssBytes, startReplica, type ReplicaProcess } from '../test/helpers/replica-process.js';
 
@@ -159,17 +159,7 @@ async function main(): Promise<void> {
     width: WIDTH,
     height: HEIGHT,
     quality: 90,
-    rects: [
-      {
-        box: [
-          Math.round(WIDTH * 0.1),
-          Math.round(HEIGHT * 0.2),
-          Math.round(WIDTH * 0.45),
-          Math.round(HEIGHT * 0.7),
-        ],
-        color: 'red',
-      },
-    ],
+    rects: [rectAt(WIDTH, HEIGHT, [0.1, 0.2, 0.45, 0.7], 'red')],
   });
   console.log(`image: ${image.byteLength} bytes\n`);
 

@@ -14,6 +14,7 @@ import { createProfileStore } from '../scheduler/profiles/store.js';
 import { createScheduler, type Scheduler, type SchedulerModel } from '../scheduler/scheduler.js';
 import { schedulerApp } from '../scheduler/http.js';
 import { listenApp } from '../scheduler/http-server.js';
+import { startGateway } from '../gateway/index.js';
 
 export interface LocalStackOptions {
   /** `2x8GiB` or `node-a:2x24GiB,...` */
@@ -116,8 +117,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       closers.push(http.close);
       schedulerUrl = http.url;
     }
-    // The gateway is loaded lazily: `gpumux plan` and the Kubernetes scheduler never need it.
-    const { startGateway } = await import('../gateway/index.js');
     const gateway = await startGateway({
       port: options.port,
       adminPort: options.adminPort,

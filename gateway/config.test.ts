@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseDurationMs, parseGatewayConfig } from './config.js';
+import { parseDuration } from '../common/duration.js';
+import { parseGatewayConfig } from './config.js';
 
 describe('gateway config', () => {
   it('fills defaults and parses sizes and durations', () => {
@@ -25,5 +26,5 @@ describe('gateway config', () => {
     ['1.5s', 1500],
     ['2m', 120_000],
     ['800', 800],
-  ])('duration %s', (input, ms) => expect(parseDurationMs(input)).toBe(ms));
+  ])('duration %s', (input, ms) => expect(parseDuration(input)).toBe(ms));
 });

@@ -1,3 +1,4 @@
+import { parseDuration } from '../common/duration.js';
 import { z } from 'zod';
 import { parseBytes } from '../common/bytes.js';
 
@@ -12,18 +13,9 @@ const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
 });
 
 /** Durations accept `1s`, `250ms`, `2m` or milliseconds. */
-export function parseDurationMs(input: string | number): number {
-  if (typeof input === 'number') return input;
-  const m = /^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m)?\s*$/.exec(input);
-  if (!m) throw new Error(`invalid duration "${input}" (expected e.g. 250ms, 1s, 2m)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return Math.round(unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000);
-}
-
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   try {
-    return parseDurationMs(v);
+    return parseDuration(v);
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;

@@ -15,6 +15,7 @@ import type {
 } from './engine/types.js';
 import { CUDA_OOM_MARKER, REPLICA_EXIT_CODES } from './exit-codes.js';
 import { createReplicaApp } from './http/app.js';
+import { LISTENING_MSG } from './listening-line.js';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
 
 /**
@@ -203,7 +204,7 @@ export async function startReplicaServer({
   const server = await listen(app.fetch, port, host);
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(host)}:${address.port}`;
-  log.announce('listening', { url, port: address.port, host });
+  log.announce(LISTENING_MSG, { url, port: address.port, host });
 
   const started = engine.start().then(() => {
     log.info('ready', { device: engine.stats().device.kind, footprintBytes: engine.stats().footprint.bytes });

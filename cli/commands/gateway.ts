@@ -4,10 +4,9 @@ import { parse as parseYaml } from 'yaml';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
 import { loadTokens } from '../../gateway/auth/tokens.js';
-import { parseDurationMs } from '../../gateway/config.js';
+import { parseDuration } from '../../common/duration.js';
 import { DEFAULT_REPLICA_SELECTOR, kubernetesDiscovery } from '../../gateway/discovery/kubernetes.js';
 import { staticDiscovery } from '../../gateway/discovery/static.js';
-import { startGateway } from '../../gateway/index.js';
 
 interface GatewayFlags {
   port: string;
@@ -85,6 +84,8 @@ export function gatewayCommand(): Command {
       // An explicit flag beats the config file; a flag's default only fills what the file leaves out.
       const explicit = (name: string) => command.getOptionValueSource(name) !== 'default';
       const logger = createLogger({ component: 'gateway' });
+      // Loaded here, not at the top: the gateway's HTTP and metrics stack would slow every other subcommand.
+      const { startGateway } = await import('../../gateway/index.js');
       const config = flags.config
         ? ((parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) ?? {})
         : {};
@@ -115,10 +116,10 @@ export function gatewayCommand(): Command {
           .map((m) => m.trim())
           .filter((m) => m !== ''),
         ...((explicit('pollInterval') || config.pollInterval === undefined) && {
-          pollIntervalMs: parseDurationMs(flags.pollInterval),
+          pollIntervalMs: parseDuration(flags.pollInterval),
         }),
         ...((explicit('timeout') || config.timeout === undefined) && {
-          timeoutMs: parseDurationMs(flags.timeout),
+          timeoutMs: parseDuration(flags.timeout),
         }),
         ...((explicit('reserve') || config.reserve === undefined) && {
           reserveBytes: parseBytes(flags.reserve),

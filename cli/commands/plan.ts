@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
+import { replicasPerGpu } from '../arg-parsers.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
@@ -11,7 +12,7 @@ interface PlanFlags {
   models: string;
   policy: 'binpack' | 'spread';
   reserve: string;
-  maxPerGpu: string;
+  maxPerGpu: number;
   product: string;
   json?: boolean;
 }
@@ -30,15 +31,13 @@ export function planCommand(): Command {
       new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'),
     )
     .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
-    .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', '0')
+    .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', replicasPerGpu, 0)
     .option('--product <name>', 'GPU product name to show', 'NVIDIA GeForce RTX 4090')
     .option('--json', 'print { gpus, replicas, memoryUtilization } as JSON')
     .action(async (flags: PlanFlags) => {
       const gpus = parseGpuSpec(flags.gpus, { product: flags.product, virtual: false });
       const reserveBytes = parseBytes(flags.reserve);
-      const maxReplicasPerGpu = Number(flags.maxPerGpu);
-      if (!Number.isInteger(maxReplicasPerGpu) || maxReplicasPerGpu < 0)
-        throw new Error('--max-per-gpu must be a whole number ≥ 0');
+      const maxReplicasPerGpu = flags.maxPerGpu;
       const models: ModelPlan[] = [];
       for (const { name, count } of parseModelsSpec(flags.models)) {
         const { manifest } = await loadModelByName(name);

@@ -2,8 +2,8 @@ import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
+import { port } from '../arg-parsers.js';
 import type { EngineOptions } from '../../replica/engine/types.js';
-import { installSignalHandlers, startReplicaServer } from '../../replica/server.js';
 
 /** `--virtual-gpu node-a:1:24GiB` → node, index, capacity (the node name may itself contain colons). */
 export function parseVirtualGpu(value: string): { node: string; index: number; capacityBytes: number } {
@@ -30,13 +30,6 @@ function size(value: string): number {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number > 0');
-  return n;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('expected a port 0..65535 (0 = any free port)');
   return n;
 }
 
@@ -154,6 +147,8 @@ export function replicaCommand(): Command {
     )
     .action(async (opts: ReplicaCliOptions) => {
       const logger = createLogger({ component: 'replica' });
+      // Loaded here, not at the top: onnxruntime-node, sharp and prom-client would slow every other subcommand.
+      const { installSignalHandlers, startReplicaServer } = await import('../../replica/server.js');
       let replica;
       try {
         replica = await startReplicaServer({

@@ -1,15 +1,6 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { createLogger } from '../../common/log.js';
-import { loadSchedulerConfig } from '../../scheduler/config/load.js';
-import { schedulerApp } from '../../scheduler/http.js';
-import { listenApp } from '../../scheduler/http-server.js';
-import { createKubernetesStack } from '../../scheduler/kubernetes-stack.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0..65535');
-  return n;
-}
+import { port } from '../arg-parsers.js';
 
 /**
  * `gpumux scheduler --config scheduler.yaml`: the scheduler on a cluster (orchestrator kubernetes):
@@ -28,6 +19,14 @@ export function schedulerCommand(): Command {
     .option('--host <host>', 'address to bind', '0.0.0.0')
     .action(async (flags: { config: string; httpPort?: number; host: string }) => {
       const logger = createLogger({ component: 'scheduler' });
+      // Loaded here, not at the top, so other subcommands do not pay for the scheduler's HTTP stack.
+      const [{ loadSchedulerConfig }, { schedulerApp }, { listenApp }, { createKubernetesStack }] =
+        await Promise.all([
+          import('../../scheduler/config/load.js'),
+          import('../../scheduler/http.js'),
+          import('../../scheduler/http-server.js'),
+          import('../../scheduler/kubernetes-stack.js'),
+        ]);
       const config = await loadSchedulerConfig(flags.config);
       if (config.orchestrator.kind !== 'kubernetes') {
         throw new Error(

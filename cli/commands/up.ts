@@ -1,21 +1,7 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
-import { startLocalStack } from '../local-stack.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('expected a port 0..65535 (0 = any free port)');
-  return n;
-}
-
-export function replicasPerGpu(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
-    throw new InvalidArgumentError('expected a whole number ≥ 0 (0 = no cap)');
-  return n;
-}
+import { port, replicasPerGpu } from '../arg-parsers.js';
 
 interface UpFlags {
   gpus: string;
@@ -77,6 +63,8 @@ export function upCommand(): Command {
     .option('--ready-timeout <seconds>', 'give up when replicas are not ready by then', '180')
     .action(async (flags: UpFlags) => {
       const logger = createLogger({ component: 'up' });
+      // Loaded here, not at the top: the whole local stack (gateway included) is only for `gpumux up`.
+      const { startLocalStack } = await import('../local-stack.js');
       const stack = await startLocalStack({
         gpus: flags.gpus,
         models: flags.models,

@@ -11,6 +11,7 @@ import { newRequestId, type ForwardObserver, type Forwarder } from '../proxy/for
 import { writeError } from '../proxy/respond.js';
 import { Cancellation } from '../proxy/cancellation.js';
 import type { Inventory } from '../inventory/inventory.js';
+import type { ReplicaRecord } from '../inventory/records.js';
 import { detectFramesAcross, imageFields } from './multi-frame.js';
 import { matchProxyRoute, type ProxyRoute } from './routes.js';
 
@@ -58,6 +59,7 @@ export function createClientHandler(
     logger,
   } = options;
   const honoListener = getRequestListener(app.fetch);
+  const gpuOf = (r: ReplicaRecord) => inventory.gpu(r.gpuKey);
 
   async function proxy(
     req: IncomingMessage,
@@ -83,7 +85,7 @@ export function createClientHandler(
         model: route.model,
         version: route.version,
         now: Date.now(),
-        gpuOf: (r) => inventory.gpu(r.gpuKey),
+        gpuOf,
       });
       if (refused) throw refused;
       body =

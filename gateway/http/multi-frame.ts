@@ -7,7 +7,8 @@ export async function imageFields(contentType: string, body: HeldBody): Promise<
   await body.whole();
   let form: FormData;
   try {
-    form = await new Response(Buffer.concat(body.chunks, body.length), {
+    // buffer() joins the chunks once and keeps the join: a one-frame request is forwarded from it as is.
+    form = await new Response(body.buffer() ?? Buffer.alloc(0), {
       headers: { 'content-type': contentType },
     }).formData();
   } catch (err) {

@@ -1,10 +1,5 @@
 import type { Inventory } from '../inventory/inventory.js';
-import type { ReplicaRecord } from '../inventory/records.js';
-
-/** Can serve now: reachable, ready, not ejected. */
-export function servable(r: ReplicaRecord): boolean {
-  return r.measurement.reachable && r.measurement.stats?.ready === true && r.traffic.ejectedUntil === 0;
-}
+import { servable } from '../inventory/records.js';
 
 export function modelReady(inventory: Inventory, model: string, version: string | null): boolean {
   for (const r of inventory.byModel(model)) {

@@ -62,6 +62,11 @@ export function isEjected(r: ReplicaRecord): boolean {
   return r.traffic.ejectedUntil !== 0;
 }
 
+/** Can serve now: reachable and ready at the last poll, not ejected. */
+export function servable(r: ReplicaRecord): boolean {
+  return r.measurement.reachable && r.measurement.stats?.ready === true && !isEjected(r);
+}
+
 export function gpuKeyOf(stats: ReplicaStats): string {
   const d = stats.device;
   if (d.uuid) return d.uuid;

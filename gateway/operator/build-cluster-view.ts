@@ -1,6 +1,6 @@
 import type { Inventory } from '../inventory/inventory.js';
 import { busyReplicas, gpuInFlight, type GpuRecord } from '../inventory/gpus.js';
-import { outstanding, type ReplicaRecord } from '../inventory/records.js';
+import { isEjected, modelKeyOf, outstanding, servable, type ReplicaRecord } from '../inventory/records.js';
 import type { ClusterView, GpuView, ModelView, PlanGpu, PlanView, ReplicaView } from './cluster-view.js';
 import type { RequestWindow } from './request-window.js';
 
@@ -16,7 +16,7 @@ function replicaView(r: ReplicaRecord): ReplicaView {
     inFlight: outstanding(r),
     queueLength: s?.queueLength ?? 0,
     ewmaServiceSeconds: s?.ewmaServiceSeconds ?? 0,
-    ejected: r.traffic.ejectedUntil !== 0,
+    ejected: isEjected(r),
     consecutiveFailures: r.traffic.consecutiveFailures,
   };
 }
@@ -93,9 +93,9 @@ export function buildClusterView(
       });
       continue;
     }
-    const isReady = r.measurement.reachable && s.ready && r.traffic.ejectedUntil === 0;
+    const isReady = servable(r);
     if (isReady) ready++;
-    const key = `${s.model}:${s.version}`;
+    const key = modelKeyOf(s.model, s.version);
     const m = models.get(key) ?? { version: s.version, replicas: 0, ready: 0 };
     m.replicas++;
     if (isReady) m.ready++;

@@ -20,7 +20,7 @@ const planGpu = z.object({
   virtual: z.boolean(),
 }) satisfies z.ZodType<PlanGpu>;
 
-export const PlanViewSchema = z.object({
+const PlanViewSchema = z.object({
   generatedAt: z.string(),
   policy: z.enum(['binpack', 'spread']),
   memoryUtilization: z.number(),

@@ -1,5 +1,5 @@
 import { GpumuxError } from '../../common/errors.js';
-import { parseDurationMs } from '../config.js';
+import { parseDuration } from '../../common/duration.js';
 
 const MAX_DEADLINE_MS = 10 * 60_000;
 
@@ -12,7 +12,7 @@ export function deadlineMs(header: string | string[] | undefined, defaultMs: num
   const value = Array.isArray(header) ? header[0]! : header;
   let ms: number;
   try {
-    ms = parseDurationMs(value);
+    ms = parseDuration(value);
   } catch {
     throw new GpumuxError(
       'INVALID_PARAMETER',

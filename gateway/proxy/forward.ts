@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { GpumuxError, statusOf } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Inventory } from '../inventory/inventory.js';
-import type { ReplicaRecord } from '../inventory/records.js';
+import { servable, type ReplicaRecord } from '../inventory/records.js';
 import type { RoutingContext } from '../routing/types.js';
 import type { Admission } from './admission.js';
 import type { Readable } from 'node:stream';
@@ -76,16 +76,7 @@ export function createForwarder({
   const gpuOf = (r: ReplicaRecord) => inventory.gpu(r.gpuKey);
 
   function hasAlternative(model: string, exclude: ReadonlySet<ReplicaRecord>): boolean {
-    for (const r of inventory.byModel(model)) {
-      if (
-        !exclude.has(r) &&
-        r.measurement.reachable &&
-        r.measurement.stats?.ready &&
-        r.traffic.ejectedUntil === 0
-      )
-        return true;
-    }
-    return false;
+    return inventory.byModel(model).some((r) => !exclude.has(r) && servable(r));
   }
 
   /** A failed attempt: who is to blame, and the error the client gets if there is no retry. */

@@ -25,27 +25,25 @@ export function clusterEvents({ getClusterView, intervalMs = 1000, retryMs = 200
     c.header('X-Accel-Buffering', 'no'); // proxies such as nginx must not hold events back
     return streamSSE(c, async (stream) => {
       let sequence = 0;
-      let first = true;
       while (!stream.aborted && !stream.closed) {
         sequence += 1;
+        let event: 'cluster' | 'problem';
+        let data: string;
         try {
-          const view = await getClusterView();
-          await stream.writeSSE({
-            event: 'cluster',
-            id: String(sequence),
-            data: JSON.stringify(view),
-            ...(first ? { retry: retryMs } : {}),
-          });
+          event = 'cluster';
+          data = JSON.stringify(await getClusterView());
         } catch (error) {
           log.warn('cluster view failed', { error });
-          await stream.writeSSE({
-            event: 'problem',
-            id: String(sequence),
-            data: JSON.stringify({ message: error instanceof Error ? error.message : String(error) }),
-            ...(first ? { retry: retryMs } : {}),
-          });
+          event = 'problem';
+          data = JSON.stringify({ message: error instanceof Error ? error.message : String(error) });
         }
-        first = false;
+        // retry goes with the first event only: the browser keeps it for the connection
+        await stream.writeSSE({
+          event,
+          id: String(sequence),
+          data,
+          ...(sequence === 1 ? { retry: retryMs } : {}),
+        });
         await stream.sleep(intervalMs);
       }
     });

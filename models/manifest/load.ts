@@ -1,12 +1,13 @@
+import { describeIssues, fieldIssues, type FieldIssue } from '../../common/zod-issues.js';
 import { readFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Manifest } from './schema.js';
 
 export class ManifestError extends Error {
   constructor(
     message: string,
-    readonly issues: { path: string; message: string }[] = [],
+    readonly issues: FieldIssue[] = [],
   ) {
     super(message);
     this.name = 'ManifestError';
@@ -26,28 +27,18 @@ export interface LoadedModel {
 export function parseManifest(json: unknown, where = 'manifest'): Manifest {
   const result = Manifest.safeParse(json);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    path: issue.path
-      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-      .join('')
-      .replace(/^\./, ''),
-    message: issue.message,
-  }));
-  const lines = issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n');
-  throw new ManifestError(`invalid ${where}:\n${lines}`, issues);
+  const issues = fieldIssues(result.error);
+  throw new ManifestError(describeIssues(where, issues), issues);
 }
 
-/** Loads `<dir>/manifest.json` (or a manifest file path) and resolves the ONNX path. */
-export async function loadModel(dirOrFile: string): Promise<LoadedModel> {
+/** `<dir>/manifest.json`, or the file itself when given a manifest file path. */
+function manifestFile(dirOrFile: string): string {
   const isFile = existsSync(dirOrFile) && statSync(dirOrFile).isFile();
-  const dir = path.resolve(isFile ? path.dirname(dirOrFile) : dirOrFile);
-  const file = isFile ? path.resolve(dirOrFile) : path.join(dir, 'manifest.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ManifestError(`cannot read model manifest ${file}: ${(err as Error).message}`);
-  }
+  return isFile ? path.resolve(dirOrFile) : path.resolve(dirOrFile, 'manifest.json');
+}
+
+/** The manifest file's text → a validated model with its ONNX path resolved against the manifest's folder. */
+function modelFromText(text: string, file: string): LoadedModel {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -55,8 +46,37 @@ export async function loadModel(dirOrFile: string): Promise<LoadedModel> {
     throw new ManifestError(`model manifest ${file} is not valid JSON: ${(err as Error).message}`);
   }
   const manifest = parseManifest(json, file);
+  const dir = path.dirname(file);
   const onnxPath = path.isAbsolute(manifest.onnx.file)
     ? manifest.onnx.file
     : path.join(dir, manifest.onnx.file);
   return { manifest, dir, onnxPath };
+}
+
+function cannotRead(file: string, err: unknown): ManifestError {
+  return new ManifestError(`cannot read model manifest ${file}: ${(err as Error).message}`);
+}
+
+/** Loads `<dir>/manifest.json` (or a manifest file path) and resolves the ONNX path. */
+export async function loadModel(dirOrFile: string): Promise<LoadedModel> {
+  const file = manifestFile(dirOrFile);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw cannotRead(file, err);
+  }
+  return modelFromText(text, file);
+}
+
+/** loadModel, synchronously: for a replica engine whose `manifest` must exist as soon as it is created. */
+export function loadModelSync(dirOrFile: string): LoadedModel {
+  const file = manifestFile(dirOrFile);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw cannotRead(file, err);
+  }
+  return modelFromText(text, file);
 }

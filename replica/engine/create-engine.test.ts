@@ -2,9 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicaStats } from '../contract.js';
 import { drawImage, drawPixels, hugePng, type Rect } from '../../test/helpers/images.js';
 import { createEngine } from './create-engine.js';
-import type { Engine, RawTensor } from './types.js';
+import type { Engine, EngineOptions, RawTensor } from './types.js';
 
 const GiB = 1024 ** 3;
+
+/** The shapes model on one CPU thread; each test names its replica and adds what it exercises. */
+function shapesOnCpu(options: Partial<EngineOptions> & Pick<EngineOptions, 'replicaId'>): Engine {
+  return createEngine({ modelDir: 'models/shapes', device: 'cpu', node: 'local', threads: 1, ...options });
+}
 
 interface Case {
   name: string;
@@ -203,14 +208,7 @@ describe('engine.infer (v2 tensors, real onnxruntime)', () => {
   let engine: Engine;
   const batchSizes: number[] = [];
   beforeAll(async () => {
-    engine = createEngine({
-      modelDir: 'models/shapes',
-      device: 'cpu',
-      replicaId: 'v2',
-      node: 'local',
-      threads: 1,
-      hooks: { onBatch: ({ size }) => batchSizes.push(size) },
-    });
+    engine = shapesOnCpu({ replicaId: 'v2', hooks: { onBatch: ({ size }) => batchSizes.push(size) } });
     await engine.start();
   });
   afterAll(() => engine.close());
@@ -269,15 +267,7 @@ describe('engine.infer (v2 tensors, real onnxruntime)', () => {
   });
 
   it('refuses rows that do not fit the queue with QUEUE_FULL and a retry estimate', async () => {
-    const small = createEngine({
-      modelDir: 'models/shapes',
-      device: 'cpu',
-      replicaId: 'q',
-      node: 'local',
-      threads: 1,
-      maxBatch: 2,
-      maxQueue: 1,
-    });
+    const small = shapesOnCpu({ replicaId: 'q', maxBatch: 2, maxQueue: 1 });
     await small.start();
     expect(small.stats().queueCapacity).toBe(2); // raised to maxBatch
     const rows = shapesRows([
@@ -306,12 +296,8 @@ describe('engine.infer (v2 tensors, real onnxruntime)', () => {
 
 describe('engine lifecycle', () => {
   it('a virtual GPU replica reports the configured footprint', async () => {
-    const engine = createEngine({
-      modelDir: 'models/shapes',
-      device: 'cpu',
+    const engine = shapesOnCpu({
       replicaId: 'virt',
-      node: 'local',
-      threads: 1,
       virtualGpu: {
         node: 'node-a',
         index: 1,
@@ -333,13 +319,7 @@ describe('engine lifecycle', () => {
   });
 
   it('drain() refuses new frames with DRAINING and waits for in-flight ones', async () => {
-    const engine = createEngine({
-      modelDir: 'models/shapes',
-      device: 'cpu',
-      replicaId: 'd',
-      node: 'local',
-      threads: 1,
-    });
+    const engine = shapesOnCpu({ replicaId: 'd' });
     await engine.start();
     const img = await drawImage({
       width: 640,

@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { GpumuxError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
 import { postprocess } from '../../models/detr/postprocess.js';
-import { parseManifest } from '../../models/manifest/load.js';
-import type { Manifest } from '../../models/manifest/schema.js';
+import { loadModelSync } from '../../models/manifest/load.js';
 import type { ReplicaStats } from '../contract.js';
 import { createPreprocessor } from '../image/preprocess.js';
 import { configureSharp } from '../image/sharp-config.js';
@@ -39,18 +36,6 @@ import type {
   FrameResult,
   RawTensor,
 } from './types.js';
-
-/** Reads and validates `<modelDir>/manifest.json` synchronously, so `engine.manifest` exists at once. */
-function readManifest(modelDir: string): { manifest: Manifest; dir: string } {
-  const file = modelDir.endsWith('.json') ? path.resolve(modelDir) : path.resolve(modelDir, 'manifest.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read model manifest ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  return { manifest: parseManifest(json, file), dir: path.dirname(file) };
-}
 
 const STATS_REFRESH_MS = 2000;
 
@@ -89,10 +74,9 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     threads,
     hooks = {},
   } = options;
-  const { manifest, dir } = readManifest(modelDir);
-  const onnxPath =
-    onnxOverride ??
-    (path.isAbsolute(manifest.onnx.file) ? manifest.onnx.file : path.join(dir, manifest.onnx.file));
+  const model = loadModelSync(modelDir); // synchronous, so `engine.manifest` exists at once
+  const { manifest } = model;
+  const onnxPath = onnxOverride ?? model.onnxPath;
   const device = parseDevice(options.device);
   if (device.kind === 'cuda' && virtualGpu)
     throw new Error('--virtual-gpu is for CPU replicas; drop it or use --device cpu');

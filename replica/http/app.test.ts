@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GpumuxError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
+import { binaryInferRequest, readBinaryInferResponse } from '../../test/helpers/v2-binary.js';
 import { parseManifest } from '../../models/manifest/load.js';
 import { ReplicaStats } from '../contract.js';
 import type { DetectOptions, Engine, EngineState, FrameResult, RawTensor } from '../engine/types.js';
@@ -380,8 +381,8 @@ describe('POST /v2/models/{m}/infer', () => {
 
   it('takes binary inputs and returns the outputs asked for as binary (binary tensor extension)', async () => {
     const pixels = Uint8Array.from({ length: 1 * 2 * 2 * 3 }, (_, i) => i * 10);
-    const header = Buffer.from(
-      JSON.stringify({
+    const request = binaryInferRequest(
+      {
         inputs: [
           {
             name: 'images',
@@ -391,24 +392,16 @@ describe('POST /v2/models/{m}/infer', () => {
           },
         ],
         outputs: [{ name: 'scores', parameters: { binary_data: true } }, { name: 'labels' }],
-      }),
-    );
-    const res = await app.request(url, {
-      method: 'POST',
-      body: Buffer.concat([header, pixels]),
-      headers: {
-        'content-type': 'application/octet-stream',
-        'inference-header-content-length': String(header.byteLength),
       },
-    });
+      pixels,
+    );
+    const res = await app.request(url, request);
     expect(res.status).toBe(200);
     expect(Array.from(engine.inferCalls[0]!.inputs[0]!.data as Uint8Array)).toEqual(Array.from(pixels));
     expect(engine.inferCalls[0]!.outputs).toEqual(['scores', 'labels']);
-    const jsonLength = Number(res.headers.get('inference-header-content-length'));
-    const raw = Buffer.from(await res.arrayBuffer());
-    const json = JSON.parse(raw.subarray(0, jsonLength).toString()) as {
+    const { json, jsonLength, raw } = await readBinaryInferResponse<{
       outputs: { name: string; parameters?: { binary_data_size: number }; data?: number[] }[];
-    };
+    }>(res);
     expect(json.outputs[0]).toMatchObject({
       name: 'scores',
       datatype: 'FP32',
@@ -430,12 +423,10 @@ describe('POST /v2/models/{m}/infer', () => {
         outputs: [{ name: 'boxes' }, { name: 'labels', parameters: { binary_data: false } }],
       }),
     });
-    const jsonLength = Number(res.headers.get('inference-header-content-length'));
-    const raw = Buffer.from(await res.arrayBuffer());
-    expect(raw.byteLength).toBe(jsonLength + 12 * 4);
-    const json = JSON.parse(raw.subarray(0, jsonLength).toString()) as {
+    const { json, jsonLength, raw } = await readBinaryInferResponse<{
       outputs: { parameters?: unknown; data?: unknown }[];
-    };
+    }>(res);
+    expect(raw.byteLength).toBe(jsonLength + 12 * 4);
     expect(json.outputs[0]!.parameters).toEqual({ binary_data_size: 48 });
     expect(json.outputs[1]!.data).toEqual([0, 1, 2]);
   });

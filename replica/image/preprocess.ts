@@ -22,8 +22,8 @@ export interface PreprocessorOptions {
   fastShrinkOnLoad?: boolean;
 }
 
-/** The manifest's pre-processing as a tensor layout (shared by the engine's warm-up and v2 validation). */
-export function tensorLayoutOf(manifest: Manifest): TensorLayout {
+/** The manifest's pre-processing as a tensor layout. */
+function tensorLayoutOf(manifest: Manifest): TensorLayout {
   const { image } = manifest.inputs;
   const { normalize, colorSpace, padValue } = manifest.preprocess;
   return {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { describeIssues, fieldIssues } from '../../common/zod-issues.js';
 import { SchedulerConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -13,8 +14,7 @@ export class ConfigError extends Error {
 export function parseSchedulerConfig(value: unknown, where = 'scheduler config'): SchedulerConfig {
   const result = SchedulerConfig.safeParse(value);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  throw new ConfigError(`invalid ${where}:\n${lines.join('\n')}`);
+  throw new ConfigError(describeIssues(where, fieldIssues(result.error)));
 }
 
 /** Reads and validates a scheduler YAML file. */

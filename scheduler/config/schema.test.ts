@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSchedulerConfig } from './load.js';
-import { parseDuration } from './schema.js';
+import { parseDuration } from '../../common/duration.js';
 
 describe('scheduler config', () => {
   it('fills defaults and turns sizes and durations into bytes and milliseconds', () => {

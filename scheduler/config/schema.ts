@@ -1,3 +1,4 @@
+import { parseDuration } from '../../common/duration.js';
 import { z } from 'zod';
 import { parseBytes } from '../../common/bytes.js';
 
@@ -7,37 +8,21 @@ import { parseBytes } from '../../common/bytes.js';
  * milliseconds. Parsed values are numbers: bytes and milliseconds.
  */
 
+/** A number, or a string `parse` turns into one; what `parse` throws becomes the field's issue. */
+const parsedNumber = (parse: (value: string | number) => number) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
 /** `24GiB`, `9830MiB`, `512M` or a byte count → bytes. */
-export const Size = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseBytes(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+export const Size = parsedNumber(parseBytes);
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `15s`, `500ms`, `5m`, `1h` or a millisecond count → milliseconds. */
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new Error(`invalid duration: ${value}`);
-    return value;
-  }
-  const match = /^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
-  if (!match) throw new Error(`invalid duration "${value}" (expected e.g. 15s, 500ms, 5m)`);
-  return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
-}
-
-export const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+export const Duration = parsedNumber(parseDuration);
 
 const dnsLabel = z
   .string()

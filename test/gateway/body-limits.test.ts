@@ -1,28 +1,16 @@
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFakeReplica, type FakeReplica } from './fake-replica.js';
-import { gatewayFor, waitFor } from './gateway-harness.js';
+import { closedAfterEach, waitFor } from './gateway-harness.js';
 
 /** Request bodies cost memory only once admitted, within a process-wide budget and the deadline. */
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { defer, gateway } = closedAfterEach();
 
 async function fake(id: string, delayMs = 0): Promise<FakeReplica> {
   const f = await startFakeReplica({ id, delayMs });
-  cleanups.push(() => f.close());
+  defer(() => f.close());
   return f;
-}
-
-async function gateway(fakes: FakeReplica[], options: Parameters<typeof gatewayFor>[1] = {}) {
-  const gw = await gatewayFor(
-    fakes.map((f) => ({ id: f.id, url: f.url })),
-    options,
-  );
-  cleanups.push(() => gw.close());
-  return gw;
 }
 
 interface Answer {
@@ -56,7 +44,7 @@ function partialPost(
   answer.catch(() => undefined); // a request the test destroys at the end is not an unhandled failure
   if (sent > 0) req.write(Buffer.alloc(sent, 1));
   else req.flushHeaders();
-  cleanups.push(async () => void req.destroy());
+  defer(async () => void req.destroy());
   return { req, answer };
 }
 

@@ -7,12 +7,49 @@ import type { ReplicaStats } from '../../replica/contract.js';
  * metadata) for what a real replica cannot do on demand: hang, fail, report a given GPU and memory, answer
  * instantly (to measure the proxy, not the model). Used by the gateway tests and bench/gateway.ts.
  */
+export interface FakeGpu {
+  node: string;
+  index: number;
+  capacityBytes: number;
+  kind?: 'cuda' | 'virtual';
+}
+
+/** The `device` a replica on `gpu` reports in /v1/stats; a CPU device when there is no GPU. */
+export function reportedDevice(
+  gpu: FakeGpu | null | undefined,
+  memoryUsedBytes: number,
+): ReplicaStats['device'] {
+  if (!gpu) {
+    return {
+      kind: 'cpu',
+      node: 'local',
+      index: null,
+      uuid: null,
+      name: null,
+      memoryTotalBytes: null,
+      memoryUsedBytes: null,
+      virtual: true,
+    };
+  }
+  const virtual = (gpu.kind ?? 'virtual') === 'virtual';
+  return {
+    kind: gpu.kind ?? 'virtual',
+    node: gpu.node,
+    index: gpu.index,
+    uuid: virtual ? `virtual-${gpu.node}-${gpu.index}` : `GPU-${gpu.node}-${gpu.index}`,
+    name: 'virtual',
+    memoryTotalBytes: gpu.capacityBytes,
+    memoryUsedBytes,
+    virtual,
+  };
+}
+
 export interface FakeReplicaOptions {
   id: string;
   model?: string;
   version?: string;
   /** GPU this replica reports. */
-  gpu?: { node: string; index: number; capacityBytes: number; usedBytes?: number; kind?: 'cuda' | 'virtual' };
+  gpu?: FakeGpu & { usedBytes?: number };
   footprintBytes?: number;
   maxBatch?: number;
   /** Milliseconds each inference takes. */
@@ -52,30 +89,7 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
     version,
     state: fake.state,
     ready: fake.state === 'ready',
-    device: gpu
-      ? {
-          kind: gpu.kind ?? 'virtual',
-          node: gpu.node,
-          index: gpu.index,
-          uuid:
-            (gpu.kind ?? 'virtual') === 'virtual'
-              ? `virtual-${gpu.node}-${gpu.index}`
-              : `GPU-${gpu.node}-${gpu.index}`,
-          name: 'virtual',
-          memoryTotalBytes: gpu.capacityBytes,
-          memoryUsedBytes: (gpu.usedBytes ?? 0) + footprintBytes,
-          virtual: (gpu.kind ?? 'virtual') === 'virtual',
-        }
-      : {
-          kind: 'cpu',
-          node: 'local',
-          index: null,
-          uuid: null,
-          name: null,
-          memoryTotalBytes: null,
-          memoryUsedBytes: null,
-          virtual: true,
-        },
+    device: reportedDevice(gpu, (gpu?.usedBytes ?? 0) + footprintBytes),
     footprint: { bytes: footprintBytes, method: 'configured', peakBytes: footprintBytes },
     queueLength: 0,
     queueCapacity: 64,

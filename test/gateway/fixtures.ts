@@ -3,6 +3,7 @@ import type { ReplicaStats } from '../../replica/contract.js';
 import { aggregateGpus, type GpuRecord } from '../../gateway/inventory/gpus.js';
 import { gpuKeyOf, modelKeyOf, newRecord, type ReplicaRecord } from '../../gateway/inventory/records.js';
 import type { RoutingContext } from '../../gateway/routing/types.js';
+import { reportedDevice } from './fake-replica.js';
 
 /** Test fixtures: records as the inventory would hold them after a poll (the pool is never connected). */
 export function statsFor(
@@ -20,27 +21,7 @@ export function statsFor(
     version: '1',
     state: 'ready',
     ready: true,
-    device: gpu
-      ? {
-          kind: 'virtual',
-          node: gpu[0],
-          index: gpu[1],
-          uuid: `virtual-${gpu[0]}-${gpu[1]}`,
-          name: 'virtual',
-          memoryTotalBytes: capacityBytes,
-          memoryUsedBytes: usedBytes ?? footprint,
-          virtual: true,
-        }
-      : {
-          kind: 'cpu',
-          node: 'local',
-          index: null,
-          uuid: null,
-          name: null,
-          memoryTotalBytes: null,
-          memoryUsedBytes: null,
-          virtual: true,
-        },
+    device: reportedDevice(gpu && { node: gpu[0], index: gpu[1], capacityBytes }, usedBytes ?? footprint),
     footprint: { bytes: footprint, method: 'configured', peakBytes: footprint },
     queueLength: 0,
     queueCapacity: 64,

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { createLogger } from '../../common/log.js';
 import { startGateway, type GatewayConfigInput } from '../../gateway/index.js';
 import type { Discovery, GatewayOptions, ReplicaEndpoint } from '../../gateway/types.js';
@@ -25,11 +26,13 @@ export function manualDiscovery(
 
 export const quietLogger = createLogger({}, () => undefined);
 
+export type GatewayForOptions = Partial<GatewayOptions> & {
+  config?: GatewayConfigInput;
+  readyReplicas?: number;
+};
+
 /** A gateway on loopback ports 0 with fast polling, waiting until `readyReplicas` replicas are ready. */
-export async function gatewayFor(
-  endpoints: ReplicaEndpoint[],
-  options: Partial<GatewayOptions> & { config?: GatewayConfigInput; readyReplicas?: number } = {},
-) {
+export async function gatewayFor(endpoints: ReplicaEndpoint[], options: GatewayForOptions = {}) {
   const { readyReplicas = endpoints.length, ...rest } = options;
   const gateway = await startGateway({
     port: 0,
@@ -54,4 +57,25 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/**
+ * Per-test teardown for a test file (call once, at its top level): `defer` registers a cleanup, run after
+ * each test, last first; `gateway` starts gatewayFor over replicas (by id and url) and defers its close.
+ */
+export function closedAfterEach() {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const defer = (cleanup: () => Promise<void>): void => void cleanups.push(cleanup);
+  async function gateway(replicas: readonly ReplicaEndpoint[], options: GatewayForOptions = {}) {
+    const gw = await gatewayFor(
+      replicas.map(({ id, url }) => ({ id, url })),
+      options,
+    );
+    defer(() => gw.close());
+    return gw;
+  }
+  return { defer, gateway };
 }

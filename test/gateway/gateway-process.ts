@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import path from 'node:path';
-import { REPO_ROOT } from '../helpers/replica-process.js';
+import { spawnCli } from '../helpers/cli-process.js';
 
 export interface GatewayProcess {
   url: string;
@@ -15,26 +14,9 @@ export function startGatewayProcess(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<GatewayProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(REPO_ROOT, 'cli', 'main.ts'),
-      'gateway',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      ...args,
-    ],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, GPUMUX_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+  const child = spawnCli(
+    ['gateway', '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', ...args],
+    env,
   );
   const stop = () =>
     new Promise<void>((resolve) => {

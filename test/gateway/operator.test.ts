@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PlanView } from '../../gateway/index.js';
 import { startFakeReplica } from './fake-replica.js';
-import { gatewayFor } from './gateway-harness.js';
+import { closedAfterEach, gatewayFor } from './gateway-harness.js';
 
 const plan: PlanView = {
   generatedAt: '2026-01-01T00:00:00.000Z',
@@ -11,17 +11,14 @@ const plan: PlanView = {
   memoryUtilization: 0.8,
   actions: [{ type: 'create', model: 'shapes', node: 'n', gpuIndex: 1, replicaId: null, reason: 'demand' }],
 };
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { defer } = closedAfterEach();
 
 describe('operator view', () => {
   it('takes the plan from planSource', async () => {
     const a = await startFakeReplica({ id: 'a' });
-    cleanups.push(() => a.close());
+    defer(() => a.close());
     const gw = await gatewayFor([{ id: 'a', url: a.url }], { planSource: async () => plan });
-    cleanups.push(() => gw.close());
+    defer(() => gw.close());
     const view = (await (await fetch(`${gw.adminUrl}/v1/cluster`)).json()) as { plan: PlanView | null };
     expect(view.plan).toEqual(plan);
   });
@@ -33,9 +30,9 @@ describe('operator view', () => {
       else res.writeHead(404).end();
     });
     await new Promise<void>((r) => scheduler.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise((r) => scheduler.close(() => r())));
+    defer(() => new Promise((r) => scheduler.close(() => r())));
     const a = await startFakeReplica({ id: 'a' });
-    cleanups.push(() => a.close());
+    defer(() => a.close());
     const gw = await gatewayFor(
       [
         { id: 'a', url: a.url },
@@ -43,7 +40,7 @@ describe('operator view', () => {
       ],
       { schedulerUrl: `http://127.0.0.1:${(scheduler.address() as AddressInfo).port}`, readyReplicas: 1 },
     );
-    cleanups.push(() => gw.close());
+    defer(() => gw.close());
     const view = await gw.clusterView();
     expect(view.plan).toEqual(plan);
     expect(view.unplaced).toEqual([
@@ -55,7 +52,7 @@ describe('operator view', () => {
   it('shows GPUs from the plan that no replica runs on, all headroom', async () => {
     const GiB = 1024 ** 3;
     const a = await startFakeReplica({ id: 'a', gpu: { node: 'n', index: 0, capacityBytes: 8 * GiB } });
-    cleanups.push(() => a.close());
+    defer(() => a.close());
     const withGpus: PlanView = {
       ...plan,
       gpus: [0, 1].map((index) => ({
@@ -68,7 +65,7 @@ describe('operator view', () => {
       })),
     };
     const gw = await gatewayFor([{ id: 'a', url: a.url }], { planSource: async () => withGpus });
-    cleanups.push(() => gw.close());
+    defer(() => gw.close());
     const view = await gw.clusterView();
     expect(view.gpus.map((g) => [g.node, g.index, g.replicas.length])).toEqual([
       ['n', 0, 1],

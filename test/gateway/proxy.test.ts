@@ -1,14 +1,11 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFakeReplica, type FakeReplica } from './fake-replica.js';
-import { gatewayFor, waitFor } from './gateway-harness.js';
+import { closedAfterEach, waitFor } from './gateway-harness.js';
 
 const GiB = 1024 ** 3;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { defer, gateway } = closedAfterEach();
 
 async function fake(
   id: string,
@@ -27,17 +24,8 @@ async function fake(
     }),
     ...(extra.delayMs !== undefined && { delayMs: extra.delayMs }),
   });
-  cleanups.push(() => f.close());
+  defer(() => f.close());
   return f;
-}
-
-async function gateway(fakes: FakeReplica[], options: Parameters<typeof gatewayFor>[1] = {}) {
-  const gw = await gatewayFor(
-    fakes.map((f) => ({ id: f.id, url: f.url })),
-    options,
-  );
-  cleanups.push(() => gw.close());
-  return gw;
 }
 
 const infer = (url: string, init: RequestInit = {}) =>

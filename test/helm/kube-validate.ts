@@ -33,7 +33,7 @@ const MODELS: Record<string, { model: ModelConstructor; type: string }> = {
 };
 
 /** Kinds from CRDs that kubernetes-models does not ship; the chart tests check their fields directly. */
-export const CUSTOM_KINDS = new Set(['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PodMonitor']);
+const CUSTOM_KINDS = new Set(['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PodMonitor']);
 
 export function kindKey(o: { apiVersion: string; kind: string }): string {
   return `${o.apiVersion}/${o.kind}`;

@@ -10,6 +10,7 @@ import { LABELS, REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernet
 import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';
 import { uncovered, unused, usedPermissions, type UsedPermission } from '../helpers/rbac-verbs.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
+import { until } from '../helpers/until.js';
 import { find, helmTemplate, NAMESPACE, RELEASE } from './chart.js';
 
 /**
@@ -38,16 +39,6 @@ const template: V1Pod = {
   metadata: { labels: { 'app.kubernetes.io/name': 'gpumux' } },
   spec: { containers: [{ name: 'replica', image: 'gpumux:test' }] },
 };
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('chart RBAC = the verbs the code calls', () => {
   let api: KubeApiServer;

@@ -9,7 +9,7 @@ const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
 const CENTRAL_FILE_HEADER = 0x02014b50;
 const LOCAL_FILE_HEADER = 0x04034b50;
 
-export interface ZipEntry {
+interface ZipEntry {
   name: string;
   method: number;
   compressedSize: number;
@@ -27,7 +27,7 @@ function findEndOfCentralDirectory(zip: Buffer): number {
 }
 
 /** Lists the entries of a zip held in memory. */
-export function listZip(zip: Buffer): ZipEntry[] {
+function listZip(zip: Buffer): ZipEntry[] {
   const eocd = findEndOfCentralDirectory(zip);
   const count = zip.readUInt16LE(eocd + 10);
   let offset = zip.readUInt32LE(eocd + 16);

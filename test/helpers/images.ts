@@ -27,6 +27,24 @@ export interface Rect {
   color: ColorName | Rgb;
 }
 
+/** A rectangle placed by fractions of a `width`×`height` image (rounded to whole pixels), so it scales with the image. */
+export function rectAt(
+  width: number,
+  height: number,
+  [fx1, fy1, fx2, fy2]: readonly [number, number, number, number],
+  color: Rect['color'],
+): Rect {
+  return {
+    box: [
+      Math.round(width * fx1),
+      Math.round(height * fy1),
+      Math.round(width * fx2),
+      Math.round(height * fy2),
+    ],
+    color,
+  };
+}
+
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 
 /** EXIF orientation 1..8 (1 = as stored). */

@@ -72,11 +72,6 @@ function atoms(rules: V1PolicyRule[]): V1PolicyRule[] {
 const notation = (a: V1PolicyRule): string =>
   `${a.apiGroups![0] || 'core'}/${a.resources![0]}${a.resourceNames ? `[${a.resourceNames.join(',')}]` : ''}:${a.verbs[0]}`;
 
-/** One granted permission per (group, resource, resourceNames, verb). */
-export function grantedPermissions(rules: V1PolicyRule[]): string[] {
-  return atoms(rules).map(notation);
-}
-
 function allows(rule: V1PolicyRule, p: UsedPermission): boolean {
   return (
     (rule.apiGroups ?? ['']).some((g) => (g || 'core') === p.group) &&

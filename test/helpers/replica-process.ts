@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { parseListeningLine } from '../../replica/listening-line.js';
+import { REPO_ROOT, spawnCli } from './cli-process.js';
 
 /**
  * Starts a real replica process (`node --import tsx cli/main.ts replica --port 0 ...`) for tests and benches,
@@ -14,8 +15,8 @@ import { fileURLToPath } from 'node:url';
  * await replica.stop();
  */
 
-/** Repository root (this file lives in test/helpers). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// Many tests and benches import the repository root from here.
+export { REPO_ROOT };
 
 export interface StartReplicaOptions {
   /** Model folder, absolute or relative to the repository root. Default `models/shapes`. */
@@ -69,25 +70,7 @@ export async function startReplica({
 }: StartReplicaOptions = {}): Promise<ReplicaProcess> {
   installCleanup();
   const modelDir = path.resolve(REPO_ROOT, model);
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(REPO_ROOT, 'cli', 'main.ts'),
-      'replica',
-      '--model',
-      modelDir,
-      '--port',
-      '0',
-      ...args,
-    ],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, GPUMUX_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const child = spawnCli(['replica', '--model', modelDir, '--port', '0', ...args], env);
   running.add(child);
 
   const lines: Record<string, unknown>[] = [];
@@ -109,7 +92,8 @@ export async function startReplica({
         record = { raw: line };
       }
       lines.push(record);
-      if (record.msg === 'listening' && typeof record.url === 'string') listening?.(record.url);
+      const url = parseListeningLine(line);
+      if (url !== undefined) listening?.(url);
     }
   });
 
@@ -170,24 +154,19 @@ export async function startReplica({
   return { url, port: Number(new URL(url).port), process: child, logs: () => lines, exited, stop };
 }
 
-/** Resident set size of a process in bytes, from /proc (Linux); null when it has gone. */
-export async function processRssBytes(pid: number): Promise<number | null> {
+/** A `<field>: <n> kB` line of /proc/<pid>/status in bytes (Linux); null when the process has gone. */
+async function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number | null> {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
     return match ? Number(match[1]) * 1024 : null;
   } catch {
     return null;
   }
 }
 
+/** Resident set size of a process in bytes, from /proc (Linux); null when it has gone. */
+export const processRssBytes = (pid: number): Promise<number | null> => procStatusBytes(pid, 'VmRSS');
+
 /** Peak resident set size (VmHWM) of a process in bytes, from /proc (Linux); null when it has gone. */
-export async function processPeakRssBytes(pid: number): Promise<number | null> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
-    return match ? Number(match[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
+export const processPeakRssBytes = (pid: number): Promise<number | null> => procStatusBytes(pid, 'VmHWM');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drawImage, type Rect } from '../helpers/images.js';
+import { drawImage, rectAt, type Rect } from '../helpers/images.js';
 import { startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
 
 /**
@@ -38,24 +38,8 @@ describe('models/shapes-detr: the Co-DETR contract (real replica)', () => {
     { width: 480, height: 640, type: 'jpeg' as const },
   ])('finds rectangles in a $width×$height $type within 2 px', async ({ width, height, type }) => {
     const rects: Rect[] = [
-      {
-        box: [
-          Math.round(width * 0.1),
-          Math.round(height * 0.2),
-          Math.round(width * 0.4),
-          Math.round(height * 0.5),
-        ],
-        color: 'red',
-      },
-      {
-        box: [
-          Math.round(width * 0.6),
-          Math.round(height * 0.3),
-          Math.round(width * 0.9),
-          Math.round(height * 0.9),
-        ],
-        color: 'green',
-      },
+      rectAt(width, height, [0.1, 0.2, 0.4, 0.5], 'red'),
+      rectAt(width, height, [0.6, 0.3, 0.9, 0.9], 'green'),
     ];
     const body = await detect(await drawImage({ width, height, rects, format: type }), `image/${type}`);
     expect([body.width, body.height]).toEqual([width, height]);

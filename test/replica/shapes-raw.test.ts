@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawImage, drawPixels, type Rect } from '../helpers/images.js';
 import { startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
+import { binaryInferRequest, readBinaryInferResponse } from '../helpers/v2-binary.js';
 
 /**
  * models/shapes-raw: raw DETR heads (pred_logits + cxcywh pred_boxes) and a float32 NCHW input normalised on
@@ -51,8 +52,8 @@ describe('models/shapes-raw (real replica)', () => {
       for (let i = 0; i < h * w; i++) input[c * h * w + i] = (px.data[i * 3 + c]! - MEAN[c]!) / STD[c]!;
     }
     const bytes = new Uint8Array(input.buffer);
-    const header = Buffer.from(
-      JSON.stringify({
+    const request = binaryInferRequest(
+      {
         inputs: [
           {
             name: 'images',
@@ -62,27 +63,19 @@ describe('models/shapes-raw (real replica)', () => {
           },
         ],
         outputs: [{ name: 'pred_boxes', parameters: { binary_data: true } }, { name: 'pred_logits' }],
-      }),
-    );
-    const res = await fetch(`${replica.url}/v2/models/shapes-raw/infer`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/octet-stream',
-        'inference-header-content-length': String(header.byteLength),
       },
-      body: Buffer.concat([header, bytes]),
-    });
+      bytes,
+    );
+    const res = await fetch(`${replica.url}/v2/models/shapes-raw/infer`, request);
     expect(res.status).toBe(200);
-    const jsonLength = Number(res.headers.get('inference-header-content-length'));
-    const raw = Buffer.from(await res.arrayBuffer());
-    const json = JSON.parse(raw.subarray(0, jsonLength).toString()) as {
+    const { json, binary } = await readBinaryInferResponse<{
       outputs: {
         name: string;
         shape: number[];
         data?: number[];
         parameters?: { binary_data_size: number };
       }[];
-    };
+    }>(res);
     const [boxesOut, logitsOut] = json.outputs;
     expect(boxesOut).toMatchObject({
       name: 'pred_boxes',
@@ -90,7 +83,7 @@ describe('models/shapes-raw (real replica)', () => {
       parameters: { binary_data_size: 48 },
     });
     expect(logitsOut).toMatchObject({ name: 'pred_logits', shape: [1, 3, 3] });
-    const boxes = new Float32Array(new Uint8Array(raw.subarray(jsonLength)).buffer);
+    const boxes = new Float32Array(new Uint8Array(binary).buffer);
     // Query 1 is green: cxcywh normalised to the input: centre (192, 144), size 256×192.
     expect(boxes[4]).toBeCloseTo(192 / w, 4);
     expect(boxes[5]).toBeCloseTo(144 / h, 4);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawPixels, type Rect } from '../helpers/images.js';
 import { startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
+import { binaryInferRequest, readBinaryInferResponse } from '../helpers/v2-binary.js';
 
 /**
  * KServe v2 / Open Inference Protocol against a real replica on models/shapes: metadata, health, and infer
@@ -109,8 +110,8 @@ describe('KServe v2 (real replica)', () => {
 
   it('infers from a binary tensor and returns binary outputs (Inference-Header-Content-Length)', async () => {
     const pixels = batchPixels();
-    const header = Buffer.from(
-      JSON.stringify({
+    const request = binaryInferRequest(
+      {
         id: 'bin-1',
         inputs: [
           {
@@ -125,21 +126,13 @@ describe('KServe v2 (real replica)', () => {
           { name: 'scores', parameters: { binary_data: true } },
           { name: 'labels', parameters: { binary_data: false } },
         ],
-      }),
-    );
-    const res = await fetch(inferUrl('/v2/models/shapes/versions/1'), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/octet-stream',
-        'inference-header-content-length': String(header.byteLength),
       },
-      body: Buffer.concat([header, pixels]),
-    });
+      pixels,
+    );
+    const res = await fetch(inferUrl('/v2/models/shapes/versions/1'), request);
     expect(res.status).toBe(200);
-    const jsonLength = Number(res.headers.get('inference-header-content-length'));
+    const { json: body, jsonLength, binary } = await readBinaryInferResponse<V2Response>(res);
     expect(jsonLength).toBeGreaterThan(0);
-    const raw = Buffer.from(await res.arrayBuffer());
-    const body = JSON.parse(raw.subarray(0, jsonLength).toString('utf8')) as V2Response;
     expect(body.id).toBe('bin-1');
     const [boxes, scores, labels] = body.outputs;
     expect(boxes).toMatchObject({
@@ -152,7 +145,6 @@ describe('KServe v2 (real replica)', () => {
     expect(scores).toMatchObject({ name: 'scores', parameters: { binary_data_size: 2 * 3 * 4 } });
     expect(labels).toMatchObject({ name: 'labels', data: [0, 1, 2, 0, 1, 2] });
     // Binary outputs follow the JSON in the order they appear in it.
-    const binary = raw.subarray(jsonLength);
     expect(binary.byteLength).toBe(96 + 24);
     const f32 = (offset: number, count: number) => {
       const copy = new Uint8Array(binary.subarray(offset, offset + count * 4));

@@ -6,6 +6,7 @@ import { createKubernetesStack, type KubernetesStack } from '../../scheduler/kub
 import { LABELS, REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
 import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
+import { until } from '../helpers/until.js';
 import path from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,16 +45,6 @@ function config(over: Partial<SchedulerConfigInput> = {}): SchedulerConfig {
   } satisfies SchedulerConfigInput);
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** The last lines a replica that died of CUDA OOM logged (replica/server.ts writes the last one). */
 function replicaLogTail(pod: string): string {
   const base = { component: 'replica', model: 'codetr', version: '1', replicaId: pod };
@@ -75,6 +66,41 @@ function replicaLogTail(pod: string): string {
   ]
     .map((r) => JSON.stringify({ time: '2026-11-25T13:59:03.026Z', ...r }))
     .join('\n');
+}
+
+/** What a ready replica stand-in on gpu-a/0 (an RTX 4090) reports on /v1/stats; tests set the measured parts. */
+function readyStats(
+  measured: Pick<ReplicaStats, 'footprint' | 'inFlight' | 'busyRatio'> & { memoryUsedBytes: number },
+): ReplicaStats {
+  const { memoryUsedBytes, ...rest } = measured;
+  return {
+    replicaId: 'x',
+    model: 'codetr',
+    version: '1',
+    state: 'ready',
+    ready: true,
+    device: {
+      kind: 'cuda',
+      node: 'gpu-a',
+      index: 0,
+      uuid: 'GPU-1',
+      name: 'NVIDIA GeForce RTX 4090',
+      memoryTotalBytes: 24564 * 1024 ** 2,
+      memoryUsedBytes,
+      virtual: false,
+    },
+    queueLength: 0,
+    queueCapacity: 32,
+    maxBatch: 2,
+    ewmaServiceSeconds: 0.2,
+    processRssBytes: 1,
+    startedAt: new Date().toISOString(),
+    uptimeSeconds: 1,
+    requestsTotal: 0,
+    framesTotal: 0,
+    errorsTotal: 0,
+    ...rest,
+  };
 }
 
 const gpuOf = (p: KubeObject): string => `${p.spec?.nodeName}/${p.metadata.labels?.[LABELS.gpu]}`;
@@ -273,36 +299,12 @@ describe('scheduler on Kubernetes', () => {
   it('measured footprints (GPU used-memory delta in /v1/stats) replace the declared one and persist', async () => {
     // A replica stand-in for every pod (all pods get IP 127.0.0.1): reports a warmed-up 6000 MiB footprint.
     const measured = 6000 * 1024 ** 2;
-    const stats: ReplicaStats = {
-      replicaId: 'x',
-      model: 'codetr',
-      version: '1',
-      state: 'ready',
-      ready: true,
-      device: {
-        kind: 'cuda',
-        node: 'gpu-a',
-        index: 0,
-        uuid: 'GPU-1',
-        name: 'NVIDIA GeForce RTX 4090',
-        memoryTotalBytes: 24564 * 1024 ** 2,
-        memoryUsedBytes: measured,
-        virtual: false,
-      },
+    const stats = readyStats({
+      memoryUsedBytes: measured,
       footprint: { bytes: measured, method: 'gpu-used-delta', peakBytes: measured },
-      queueLength: 0,
-      queueCapacity: 32,
       inFlight: 0,
-      maxBatch: 2,
-      ewmaServiceSeconds: 0.2,
       busyRatio: 0,
-      processRssBytes: 1,
-      startedAt: new Date().toISOString(),
-      uptimeSeconds: 1,
-      requestsTotal: 0,
-      framesTotal: 0,
-      errorsTotal: 0,
-    };
+    });
     const server: Server = createServer((req, res) => {
       res.writeHead(req.url === '/v1/stats' ? 200 : 404, { 'content-type': 'application/json' });
       res.end(JSON.stringify(stats));
@@ -353,36 +355,12 @@ describe('scheduler on Kubernetes', () => {
         res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
         return;
       }
-      const stats: ReplicaStats = {
-        replicaId: 'x',
-        model: 'codetr',
-        version: '1',
-        state: 'ready',
-        ready: true,
-        device: {
-          kind: 'cuda',
-          node: 'gpu-a',
-          index: 0,
-          uuid: 'GPU-1',
-          name: 'NVIDIA GeForce RTX 4090',
-          memoryTotalBytes: 24564 * 1024 ** 2,
-          memoryUsedBytes: 0,
-          virtual: false,
-        },
+      const stats = readyStats({
+        memoryUsedBytes: 0,
         footprint: { bytes: 0, method: 'declared', peakBytes: 0 },
-        queueLength: 0,
-        queueCapacity: 32,
         inFlight,
-        maxBatch: 2,
-        ewmaServiceSeconds: 0.2,
         busyRatio: 1,
-        processRssBytes: 1,
-        startedAt: new Date().toISOString(),
-        uptimeSeconds: 1,
-        requestsTotal: 0,
-        framesTotal: 0,
-        errorsTotal: 0,
-      };
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

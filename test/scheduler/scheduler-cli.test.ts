@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 
@@ -57,30 +58,9 @@ describe('gpumux scheduler (process)', () => {
         'leaderElection: { leaseDuration: 3s, renewDeadline: 2s, retryPeriod: 200ms }',
       ].join('\n'),
     );
-    proc = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(REPO_ROOT, 'cli/main.ts'),
-        'scheduler',
-        '--config',
-        path.join(dir, 'scheduler.yaml'),
-        '--http-port',
-        '0',
-        '--host',
-        '127.0.0.1',
-      ],
-      {
-        cwd: REPO_ROOT,
-        env: {
-          ...process.env,
-          KUBECONFIG: path.join(dir, 'kubeconfig'),
-          GPUMUX_LOG_LEVEL: 'info',
-          POD_NAME: 'sched-0',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+    proc = spawnCli(
+      ['scheduler', '--config', path.join(dir, 'scheduler.yaml'), '--http-port', '0', '--host', '127.0.0.1'],
+      { KUBECONFIG: path.join(dir, 'kubeconfig'), POD_NAME: 'sched-0' },
     );
     let log = '';
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => (log += s));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 
 /** What the operator-view test runs: `npm start`'s stack with two virtual GPUs and three replicas. */
-export const UP_ARGS = [
+const UP_ARGS = [
   'up',
   '--gpus', '2x8GiB',
   '--models', 'shapes=3',

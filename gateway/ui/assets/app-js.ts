@@ -315,7 +315,7 @@ export const APP_JS = String.raw`
     }));
   }
 
-  function accept(view, mode, text) {
+  function accept(view, mode) {
     lastUpdate = Date.now();
     offlineSince = 0;
     updates += 1;
@@ -323,7 +323,7 @@ export const APP_JS = String.raw`
     document.body.setAttribute('data-generated-at', view.generatedAt);
     $('main').classList.remove('stale');
     $('main').setAttribute('aria-busy', 'false');
-    setMode(mode, text);
+    setMode(mode);
     $('updated').textContent = '· updated ' + clock(new Date(view.generatedAt));
     var key = JSON.stringify(Object.assign({}, view, { generatedAt: '' }));
     if (key === previousKey) return; // nothing changed: leave the DOM (and the reader's place) alone

@@ -33,6 +33,26 @@ function image([n, h, w]: [number, number, number], seed: number): ort.Tensor {
   return new ort.Tensor('uint8', data, [n, h, w, 3]);
 }
 
+/** make_fixture.py's bucket graphs for `shapes` in `dir`, merged by merge_buckets.py into `dir`/model.onnx. */
+async function buildMerged(
+  dir: string,
+  shapes: [number, number, number][],
+  fixtureArgs: string[] = [],
+): Promise<ort.InferenceSession> {
+  execFileSync(PYTHON, [
+    '-B',
+    join(HERE, 'make_fixture.py'),
+    dir,
+    ...fixtureArgs,
+    ...shapes.map((s) => s.join(',')),
+  ]);
+  const buckets = shapes.map((s) => join(dir, `bucket-${s.join('x')}.onnx`));
+  execFileSync(PYTHON, ['-B', join(HERE, 'merge_buckets.py'), '--out', join(dir, 'model.onnx'), ...buckets], {
+    stdio: 'pipe',
+  });
+  return ort.InferenceSession.create(join(dir, 'model.onnx'));
+}
+
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
   let max = 0;
@@ -46,16 +66,7 @@ describe.skipIf(!pythonOnnx && !process.env.CI)('merge_buckets.py', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumux-merge-'));
-    execFileSync(PYTHON, ['-B', join(HERE, 'make_fixture.py'), dir, ...SHAPES.map((s) => s.join(','))]);
-    const buckets = SHAPES.map((s) => join(dir, `bucket-${s.join('x')}.onnx`));
-    execFileSync(
-      PYTHON,
-      ['-B', join(HERE, 'merge_buckets.py'), '--out', join(dir, 'model.onnx'), ...buckets],
-      {
-        stdio: 'pipe',
-      },
-    );
-    merged = await ort.InferenceSession.create(join(dir, 'model.onnx'));
+    merged = await buildMerged(dir, SHAPES);
   });
 
   afterAll(async () => {
@@ -124,22 +135,7 @@ describe.skipIf(!pythonOnnx && !process.env.CI)(
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'gpumux-merge-mask-'));
-      execFileSync(PYTHON, [
-        '-B',
-        join(HERE, 'make_fixture.py'),
-        dir,
-        '--with-mask',
-        ...MASKED.map((s) => s.join(',')),
-      ]);
-      const buckets = MASKED.map((s) => join(dir, `bucket-${s.join('x')}.onnx`));
-      execFileSync(
-        PYTHON,
-        ['-B', join(HERE, 'merge_buckets.py'), '--out', join(dir, 'model.onnx'), ...buckets],
-        {
-          stdio: 'pipe',
-        },
-      );
-      merged = await ort.InferenceSession.create(join(dir, 'model.onnx'));
+      merged = await buildMerged(dir, MASKED, ['--with-mask']);
     });
 
     afterAll(async () => {

@@ -98,15 +98,9 @@ export function detectRoutes({ engine, lifecycle }: DetectRoutesOptions): Hono<R
     const signal = c.req.raw.signal;
     const options = threshold === undefined ? { signal } : { threshold, signal };
 
-    if (frames.length === 1 && mediaType(c) !== 'multipart/form-data') {
-      return c.json(frameBody(await engine.detect(frames[0]!, options)));
-    }
+    // one frame (a raw body or a multipart with one image) answers as itself, errors included
+    if (frames.length === 1) return c.json(frameBody(await engine.detect(frames[0]!, options)));
     const settled = await Promise.allSettled(frames.map((frame) => engine.detect(frame, options)));
-    if (settled.length === 1) {
-      const only = settled[0]!;
-      if (only.status === 'rejected') throw only.reason;
-      return c.json(frameBody(only.value));
-    }
     // When every frame was refused for back-pressure, the whole request is retryable: say so with its status.
     const errors = settled.map((s) => (s.status === 'rejected' ? toGpumuxError(s.reason) : null));
     const first = errors[0];

@@ -7,8 +7,6 @@ import type { RawTensor } from '../../engine/types.js';
  */
 
 export type Datatype = RawTensor['datatype'];
-export const DATATYPES: readonly Datatype[] = ['UINT8', 'FLOAT32', 'FLOAT16', 'INT64', 'INT32', 'BOOL'];
-
 export const BYTES_PER_ELEMENT: Record<Datatype, number> = {
   UINT8: 1,
   BOOL: 1,

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/log.js';
-import type { OrchestratorEvent, ReplicaFailure, ReplicaRequest } from '../types.js';
+import type { OrchestratorEvent, ReplicaFailure } from '../types.js';
+import { codetrOnGpu2 } from '../../../test/scheduler/replica-request.js';
 import { createLocalOrchestrator } from './orchestrator.js';
 
-const GiB = 1024 ** 3;
-const request: ReplicaRequest = {
-  model: 'codetr',
-  version: '1',
-  node: 'ws',
-  gpuIndex: 2,
-  product: 'cuda',
-  footprintBytes: 9.6 * GiB,
-  manifest: 'models/codetr',
-  gpuMemoryBytes: 24 * GiB,
-};
+const request = codetrOnGpu2;
 
 describe('local orchestrator failure classification (real child processes)', () => {
   /** A child that dies as a replica does on CUDA OOM: its log line on stderr (maybe), then exit code 3. */

@@ -1,3 +1,4 @@
+import { parseListeningLine } from '../../../replica/listening-line.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { formatBytes } from '../../../common/bytes.js';
 import type { Logger } from '../../../common/log.js';
@@ -130,17 +131,11 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         if (!line.trim()) continue;
         child.logTail.push(line);
         if (child.logTail.length > 30) child.logTail.shift();
-        if (child.replica.url === null && line.includes('"listening"')) {
-          try {
-            const record = JSON.parse(line) as { msg?: string; url?: string };
-            if (record.msg === 'listening' && record.url) {
-              child.replica.url = record.url;
-              changed();
-              void waitReady(child, proc);
-            }
-          } catch {
-            // not a JSON log line
-          }
+        const url = child.replica.url === null ? parseListeningLine(line) : undefined;
+        if (url) {
+          child.replica.url = url;
+          changed();
+          void waitReady(child, proc);
         }
       }
     });

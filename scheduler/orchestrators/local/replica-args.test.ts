@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ReplicaRequest } from '../types.js';
+import { codetrOnGpu2 } from '../../../test/scheduler/replica-request.js';
 import { replicaLaunch } from './replica-args.js';
 
 const GiB = 1024 ** 3;
-const request: ReplicaRequest = {
-  model: 'codetr',
-  version: '1',
-  node: 'ws',
-  gpuIndex: 2,
-  product: 'cuda',
-  footprintBytes: 9.6 * GiB,
-  manifest: 'models/codetr',
-  gpuMemoryBytes: 24 * GiB,
-};
+const request = codetrOnGpu2;
 
 describe('replicaLaunch', () => {
   it('real GPU 2: CUDA_VISIBLE_DEVICES=2 in PCI bus order, cuda:0 for ONNX Runtime, --gpu-index 2 for telemetry', () => {

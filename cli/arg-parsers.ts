@@ -1,0 +1,17 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Commander argument parser for a listening port; 0 asks the OS for any free one. */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port 0..65535 (0 = any free port)');
+  return n;
+}
+
+/** Commander argument parser for `--max-per-gpu`. */
+export function replicasPerGpu(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('expected a whole number ≥ 0 (0 = no cap)');
+  return n;
+}

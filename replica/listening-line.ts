@@ -1,0 +1,16 @@
+/**
+ * The replica's `listening` log line: the one line (JSON on stderr, see common/log.ts) that tells whoever
+ * started the process — the local orchestrator, tests, benches — which URL it listens on.
+ */
+export const LISTENING_MSG = 'listening';
+
+/** The URL from a replica's `listening` log line; undefined for any other line (or a non-JSON one). */
+export function parseListeningLine(line: string): string | undefined {
+  if (!line.includes(`"${LISTENING_MSG}"`)) return undefined; // cheap pre-check: most lines are not it
+  try {
+    const record = JSON.parse(line) as { msg?: unknown; url?: unknown };
+    return record.msg === LISTENING_MSG && typeof record.url === 'string' ? record.url : undefined;
+  } catch {
+    return undefined; // not a JSON log line
+  }
+}
