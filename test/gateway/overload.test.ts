@@ -20,7 +20,9 @@ beforeAll(async () => {
   replicas = await Promise.all(['a', 'b'].map((id) => startFakeReplica({ id, delayMs: 20 })));
   const dir = mkdtempSync(path.join(tmpdir(), 'gpumux-gw-'));
   const config = path.join(dir, 'gateway.yaml');
-  writeFileSync(config, 'limits:\n  maxInFlightPerReplica: 2\n  queuePerModel: 8\npollInterval: 200ms\n');
+  // The stand-in replicas share this process with 200 load clients; the default poll interval (1 s, so a 2 s
+  // stats timeout) keeps their /v1/stats answers from timing out while the event loop is saturated.
+  writeFileSync(config, 'limits:\n  maxInFlightPerReplica: 2\n  queuePerModel: 8\n');
   gateway = await startGatewayProcess(
     ['--config', config, ...replicas.flatMap((r) => ['--replica', r.url])],
     { GPUMUX_LOG_LEVEL: 'info' },
