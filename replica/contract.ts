@@ -22,6 +22,11 @@ export const DeviceStats = z.object({
    * configured memory used by others on that GPU (`--virtual-gpu-used`) plus this replica's footprint.
    */
   memoryUsedBytes: z.number().nonnegative().nullable(),
+  /**
+   * GPU compute utilisation 0..1 (nvidia-smi `utilization.gpu` / 100) on `cuda`; absent or null where it is not
+   * measured (`virtual`, `cpu`): readers derive a virtual GPU's share from its replicas' `busyRatio`.
+   */
+  utilizationRatio: z.number().min(0).max(1).nullable().optional(),
   /** True when nothing here was measured on a real GPU. */
   virtual: z.boolean(),
 });
