@@ -187,15 +187,26 @@ export async function startReplicaServer({
   const fatal = new Promise<ReplicaFatal>((resolve) => (resolveFatal = resolve));
   onFatal = (info) => {
     if (fatalError) return;
-    const message =
-      `${CUDA_OOM_MARKER}: model ${manifest.name}:${manifest.version} on ${info.device}, ` +
-      `replica ${engineOptions.replicaId}; exiting with code ${REPLICA_EXIT_CODES.cudaOutOfMemory}: ` +
-      rootMessage(info.error);
-    const failure: ReplicaFatal = { exitCode: REPLICA_EXIT_CODES.cudaOutOfMemory, message };
+    const failure: ReplicaFatal =
+      info.reason === 'cuda-out-of-memory'
+        ? {
+            exitCode: REPLICA_EXIT_CODES.cudaOutOfMemory,
+            message:
+              `${CUDA_OOM_MARKER}: model ${manifest.name}:${manifest.version} on ${info.device}, ` +
+              `replica ${engineOptions.replicaId}; exiting with code ${REPLICA_EXIT_CODES.cudaOutOfMemory}: ` +
+              rootMessage(info.error),
+          }
+        : {
+            exitCode: REPLICA_EXIT_CODES.failed,
+            message:
+              `session worker died: model ${manifest.name}:${manifest.version} on ${info.device}, ` +
+              `replica ${engineOptions.replicaId}; exiting with code ${REPLICA_EXIT_CODES.failed}: ` +
+              rootMessage(info.error),
+          };
     fatalError = failure;
     // the one line operators and the local orchestrator read; the termination log is what the kubelet keeps
-    log.error(message, { device: info.device, exitCode: failure.exitCode });
-    writeTerminationLog(terminationLogPath, message);
+    log.error(failure.message, { device: info.device, exitCode: failure.exitCode });
+    writeTerminationLog(terminationLogPath, failure.message);
     // admitted requests already fail fast with 503 (the gateway retries elsewhere): let those answers go out
     const grace = new Promise<void>((resolve) => setTimeout(resolve, fatalGraceMs).unref());
     void Promise.race([tracker.idle(), grace]).then(() => resolveFatal(failure));

@@ -4,7 +4,8 @@ import { GpumuxError } from '../../common/errors.js';
 /**
  * Dynamic batching that never waits when idle: a frame arriving at an idle runner runs at once (next
  * microtask, so frames submitted in the same tick share a batch); frames arriving while a batch runs queue,
- * and the next batch takes up to `maxBatch` queued frames of the oldest frame's key (shape bucket).
+ * and the next batch — formed once the I/O already due has been handled — takes up to `maxBatch` queued frames
+ * of the oldest frame's key (shape bucket).
  * One batch at a time: ONNX Runtime's session.run is not something to overlap on one GPU stream.
  */
 
@@ -92,13 +93,20 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
     for (const w of waiters) w();
   };
 
-  const schedule = () => {
+  /**
+   * Idle: the next microtask (frames submitted in the same tick share the batch; nothing waits on a timer).
+   * After a run: setImmediate, so the I/O callbacks already due — decodes that finished while the model ran —
+   * queue their frames first and the next batch takes them.
+   */
+  const schedule = (afterRun = false) => {
     if (scheduled || running > 0 || queue.length === 0) return;
     scheduled = true;
-    queueMicrotask(() => {
+    const go = () => {
       scheduled = false;
       void pump();
-    });
+    };
+    if (afterRun) setImmediate(go);
+    else queueMicrotask(go);
   };
 
   async function pump(): Promise<void> {
@@ -142,7 +150,7 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
       else
         p.resolve({ result: results![i]!, batchSize: batch.length, queueMs: started - p.enqueuedAt, runMs });
     });
-    schedule();
+    schedule(true);
     settleIdle();
   }
 

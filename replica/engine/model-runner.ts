@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import ort from 'onnxruntime-node';
 import { GpumuxError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { bucketKey, largestBucket, type Bucket } from '../../models/detr/letterbox.js';
@@ -7,6 +6,7 @@ import type { DetrOutputs } from '../../models/detr/postprocess.js';
 import type { Manifest } from '../../models/manifest/schema.js';
 import type { createBusyTracker } from './busy.js';
 import type { InputSpec } from './infer-validation.js';
+import type { ModelSession, NamedTensor } from './model-session.js';
 import { concatRows, splitRows, toOrtType, type OutputRow, type TensorData } from './tensors.js';
 
 /** Input name → one row (no batch dimension). */
@@ -16,7 +16,8 @@ export type OutputRows = Record<string, OutputRow>;
 
 /**
  * Runs one batch of rows of one bucket through a session: concatenates rows per input, runs, splits every
- * output back into rows (views, no copies). Session time counts toward the busy ratio.
+ * output back into rows (views, no copies). The batch buffers go to the session (transferred to its worker),
+ * so rows are never reused after a run. Session time counts toward the busy ratio.
  */
 export function createRowRunner(options: {
   specs: readonly InputSpec[];
@@ -24,21 +25,19 @@ export function createRowRunner(options: {
 }) {
   const { specs, busy } = options;
   return async function runRows(
-    session: ort.InferenceSession | null,
+    session: ModelSession | null,
     bucket: Bucket,
     rows: Rows[],
   ): Promise<OutputRows[]> {
     if (!session) throw new GpumuxError('NOT_READY', 'model is not loaded');
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const spec of specs) {
-      feeds[spec.name] = new ort.Tensor(
-        toOrtType(spec.datatype),
-        concatRows(rows.map((r) => r[spec.name]!)) as ort.Tensor.DataType,
-        [rows.length, ...spec.rowShape(bucket)],
-      );
-    }
+    const feeds: NamedTensor[] = specs.map((spec) => ({
+      name: spec.name,
+      type: toOrtType(spec.datatype),
+      dims: [rows.length, ...spec.rowShape(bucket)],
+      data: concatRows(rows.map((r) => r[spec.name]!)),
+    }));
     busy.start();
-    let results: ort.InferenceSession.ReturnType;
+    let results: NamedTensor[];
     try {
       results = await session.run(feeds);
     } catch (err) {
@@ -49,8 +48,8 @@ export function createRowRunner(options: {
       busy.stop();
     }
     const perRow: OutputRows[] = rows.map(() => ({}));
-    for (const name of session.outputNames) {
-      splitRows(results[name]!, rows.length).forEach((row, i) => (perRow[i]![name] = row));
+    for (const output of results) {
+      splitRows(output, rows.length).forEach((row, i) => (perRow[i]![output.name] = row));
     }
     return perRow;
   };
@@ -87,7 +86,7 @@ export async function warmUp(options: {
 
 /** Fails with both sides listed when the ONNX file's inputs/outputs are not the manifest's. */
 export function checkSessionNames(
-  session: Pick<ort.InferenceSession, 'inputNames' | 'outputNames'>,
+  session: Pick<ModelSession, 'inputNames' | 'outputNames'>,
   manifest: Manifest,
   specs: readonly InputSpec[],
   onnxPath: string,

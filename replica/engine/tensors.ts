@@ -47,7 +47,10 @@ export interface OutputRow {
 }
 
 /** Splits a batch output [N, ...] into N row views (no copies). */
-export function splitRows(tensor: ort.Tensor, batch: number): OutputRow[] {
+export function splitRows(
+  tensor: { type: string; dims: readonly number[]; data: unknown },
+  batch: number,
+): OutputRow[] {
   const datatype = fromOrtType(tensor.type);
   if (!datatype) throw new Error(`unsupported output type ${tensor.type}`);
   const dims = tensor.dims.map(Number);

@@ -2,8 +2,19 @@ import type { Manifest } from '../../models/manifest/schema.js';
 import type { ReplicaStats } from '../contract.js';
 
 /**
- * The replica's engine: decode → pre-process → dynamic batcher → ONNX Runtime → post-process.
- * The HTTP layer (replica/http) talks only to this interface.
+ * The replica's engine: decode → pre-process → dynamic batcher → ONNX Runtime (in a worker thread) →
+ * post-process. Every front end — the REST routes (replica/http), the KServe v2 gRPC server — talks only to
+ * `Engine`, and calls it the same way:
+ * - check readiness first where the protocol has its own answer (`engine.state === 'ready'`; detect/infer also
+ *   throw NOT_READY / DRAINING themselves);
+ * - `detect(bytes, { threshold, signal })` once per encoded image, or `infer(tensors, { outputs, signal })`
+ *   with the request's tensors as `RawTensor`s (engine datatype names: FLOAT32, not FP32). All checks of the
+ *   tensors against the model (names, datatypes, bucket shapes, batch ≤ maxBatch, data length, requested
+ *   outputs) happen inside `infer`; a front end only parses its wire format;
+ * - map a thrown `GpumuxError` by its `code` (common/errors.ts: HTTP status; gRPC: INVALID_ARGUMENT for 400s,
+ *   RESOURCE_EXHAUSTED for 429, UNAVAILABLE for 503, CANCELLED for CLIENT_CLOSED, INTERNAL otherwise) and
+ *   honour `retryAfterSeconds`;
+ * - pass an AbortSignal that fires when the client goes away, so queued frames leave the queue.
  */
 
 export interface Detection {
@@ -55,14 +66,19 @@ export interface EngineHooks {
   onQueueDepth?(depth: number): void;
   onFrame?(info: { preprocessSeconds: number; decodeSeconds: number }): void;
   /**
-   * The engine cannot go on (CUDA out of memory while loading, warming up or serving): it has already turned
-   * `failed` and refuses new work; the process should report it and exit (replica/server.ts).
+   * The engine cannot go on (CUDA out of memory while loading, warming up or serving; the session worker
+   * died): it has already turned `failed` and refuses new work; the process should report it and exit
+   * (replica/server.ts).
    */
   onFatal?(info: EngineFatal): void;
 }
 
 export interface EngineFatal {
-  reason: 'cuda-out-of-memory';
+  /**
+   * `cuda-out-of-memory`: ONNX Runtime's CUDA provider ran out of GPU memory (the process exits 3);
+   * `session-worker-exited`: the worker thread that owns the session died (the process exits 1).
+   */
+  reason: 'cuda-out-of-memory' | 'session-worker-exited';
   /** The device as `cuda:<n>` plus what telemetry knows (node, GPU index, uuid). */
   device: string;
   error: unknown;
@@ -133,8 +149,16 @@ export interface EngineOptions {
   maxQueue?: number;
   /** intra-op threads for ONNX Runtime (CPU EP). */
   threads?: number;
+  /**
+   * Where `session.run()` runs: `worker` (default; a worker thread, the event loop stays free) or `main` (the
+   * old path: the event loop blocks for the whole inference; kept for comparison). Default: env
+   * GPUMUX_SESSION_THREAD, else `worker`.
+   */
+  sessionThread?: SessionThread;
   hooks?: EngineHooks;
 }
+
+export type SessionThread = 'worker' | 'main';
 
 /** Implemented in replica/engine/create-engine.ts; returns at once in state `loading`; call `start()`. */
 export type CreateEngine = (options: EngineOptions) => Engine;

@@ -1,0 +1,78 @@
+import { parentPort } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import type { Logger } from '../../common/log.js';
+import { namedOutputs, valueInfoOf } from './model-session.js';
+import { loadSession } from './session.js';
+import { toWire, transferables, type FromWorker, type ToWorker } from './worker-protocol.js';
+
+/**
+ * The session worker: owns the engine's one InferenceSession, so that `session.run()` blocks this thread and
+ * not the replica's event loop. Loads on `load`, runs one batch per `run`, releases on `release`; input and
+ * output buffers move by transfer. Started by worker-session.ts.
+ */
+
+const port = parentPort!;
+let session: ort.InferenceSession | null = null;
+
+const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => {
+  try {
+    port.postMessage(message, transfer);
+  } catch {
+    port.postMessage(message); // an untransferable buffer (external memory): copied instead
+  }
+};
+
+const logger = {
+  warn: (msg: string, fields: Record<string, unknown> = {}) =>
+    send({ op: 'log', level: 'warn', msg, fields: { ...fields, err: fields.err && String(fields.err) } }),
+  info: (msg: string, fields: Record<string, unknown> = {}) =>
+    send({ op: 'log', level: 'info', msg, fields }),
+} as unknown as Logger; // loadSession only warns
+
+port.on('message', (message: ToWorker) => {
+  void handle(message);
+});
+
+async function handle(message: ToWorker): Promise<void> {
+  switch (message.op) {
+    case 'load': {
+      try {
+        const loaded = await loadSession({ ...message.options, logger });
+        session = loaded.session;
+        send({
+          op: 'loaded',
+          inputNames: [...session.inputNames],
+          outputNames: [...session.outputNames],
+          inputMetadata: valueInfoOf(session.inputMetadata),
+          outputMetadata: valueInfoOf(session.outputMetadata),
+          device: loaded.device,
+          fellBack: loaded.fellBack,
+        });
+      } catch (err) {
+        send({ op: 'load-failed', error: toWire(err) });
+      }
+      return;
+    }
+    case 'run': {
+      try {
+        if (!session) throw new Error('the session is not loaded');
+        const feeds: Record<string, ort.Tensor> = {};
+        for (const f of message.feeds)
+          feeds[f.name] = new ort.Tensor(f.type, f.data as ort.Tensor.DataType, f.dims);
+        const outputs = namedOutputs(session.outputNames, await session.run(feeds));
+        send({ op: 'ran', id: message.id, outputs }, transferables(outputs));
+      } catch (err) {
+        send({ op: 'run-failed', id: message.id, error: toWire(err) });
+      }
+      return;
+    }
+    case 'release': {
+      const s = session;
+      session = null;
+      await s?.release();
+      send({ op: 'released' });
+      port.close();
+      return;
+    }
+  }
+}

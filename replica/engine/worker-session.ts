@@ -1,0 +1,144 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../../common/log.js';
+import type { ModelSession, NamedTensor } from './model-session.js';
+import {
+  fromWire,
+  transferables,
+  type FromWorker,
+  type ToWorker,
+  type WorkerLoadOptions,
+} from './worker-protocol.js';
+
+/**
+ * The main-thread side of the session worker (session-worker.ts): a ModelSession whose `run()` posts the
+ * feeds to the worker (buffers transferred, not copied) and resolves when the outputs come back, so the event
+ * loop keeps serving HTTP, probes and decodes while the model runs.
+ *
+ * A worker that dies (a native crash inside the worker, an uncaught error, `terminate()`) rejects the run in
+ * flight and calls `onExit` once: the engine turns `failed` and the process exits (replica/server.ts).
+ *
+ * @example
+ * const session = await openWorkerSession({ onnxPath, device: { kind: 'cpu' }, allowCpuFallback: false }, { onExit });
+ * const outputs = await session.run([{ name: 'images', type: 'uint8', dims: [1, 480, 640, 3], data }]);
+ */
+export interface WorkerSession extends ModelSession {
+  /** The thread itself (tests end it to stand for a crash). */
+  readonly worker: Worker;
+}
+
+export interface WorkerSessionHooks {
+  /** The worker ended while the session was open (not after `release()`). */
+  onExit?: (error: Error) => void;
+  logger?: Logger;
+}
+
+/** Under tsx (tests, `npm run bench`, the CLI from source) the worker is TypeScript and needs tsx's loader too. */
+function startWorker(): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const entry = new URL('./session-worker.ts', here).href;
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    return new Worker(boot, { eval: true });
+  }
+  return new Worker(new URL('./session-worker.js', here));
+}
+
+export function openWorkerSession(
+  options: WorkerLoadOptions,
+  hooks: WorkerSessionHooks = {},
+): Promise<WorkerSession> {
+  const { onExit, logger } = hooks;
+  const worker = startWorker();
+  const pending = new Map<number, { resolve: (o: NamedTensor[]) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let released = false;
+  let died: Error | null = null;
+  let settleLoad: { resolve: (s: WorkerSession) => void; reject: (e: Error) => void } | undefined;
+  let settleRelease: (() => void) | undefined;
+
+  const post = (message: ToWorker, transfer: ArrayBuffer[] = []) => {
+    try {
+      worker.postMessage(message, transfer);
+    } catch {
+      worker.postMessage(message); // an untransferable buffer (e.g. external memory): copied instead
+    }
+  };
+
+  const die = (error: Error) => {
+    if (died || released) return;
+    died = error;
+    settleLoad?.reject(error);
+    settleLoad = undefined;
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+    onExit?.(error);
+  };
+  worker.on('error', (err) => die(new Error(`the session worker failed: ${err.message}`, { cause: err })));
+  worker.on('exit', (code) => {
+    settleRelease?.();
+    die(new Error(`the session worker exited (code ${code})`));
+  });
+
+  return new Promise<WorkerSession>((resolve, reject) => {
+    settleLoad = { resolve, reject };
+    worker.on('message', (message: FromWorker) => {
+      switch (message.op) {
+        case 'loaded': {
+          const { op: _op, ...info } = message;
+          const session: WorkerSession = {
+            ...info,
+            worker,
+            run(feeds) {
+              if (died) return Promise.reject(died);
+              if (released) return Promise.reject(new Error('the session was released'));
+              const id = nextId++;
+              return new Promise<NamedTensor[]>((res, rej) => {
+                pending.set(id, { resolve: res, reject: rej });
+                worker.ref(); // a run in flight keeps the process alive, an idle worker does not
+                post({ op: 'run', id, feeds }, transferables(feeds));
+              });
+            },
+            release() {
+              if (released || died) return Promise.resolve();
+              released = true;
+              return new Promise<void>((res) => {
+                settleRelease = res;
+                worker.ref();
+                post({ op: 'release' });
+              });
+            },
+          };
+          worker.unref();
+          settleLoad?.resolve(session);
+          settleLoad = undefined;
+          return;
+        }
+        case 'load-failed':
+          released = true; // nothing to run: the worker is ended on purpose, not a death
+          settleLoad?.reject(fromWire(message.error));
+          settleLoad = undefined;
+          void worker.terminate();
+          return;
+        case 'ran':
+          pending.get(message.id)?.resolve(message.outputs);
+          pending.delete(message.id);
+          if (pending.size === 0) worker.unref();
+          return;
+        case 'run-failed':
+          pending.get(message.id)?.reject(fromWire(message.error));
+          pending.delete(message.id);
+          if (pending.size === 0) worker.unref();
+          return;
+        case 'log':
+          logger?.[message.level](message.msg, message.fields);
+          return;
+        case 'released':
+          settleRelease?.();
+          settleRelease = undefined;
+          return;
+      }
+    });
+    post({ op: 'load', options });
+  });
+}
