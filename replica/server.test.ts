@@ -8,6 +8,7 @@ import { drawImage } from '../test/helpers/images.js';
 import { ReplicaStats } from './contract.js';
 import { engineFactory } from './engine/create-engine.js';
 import { sessionOptions, type loadSession } from './engine/session.js';
+import { openWorkerSession, type WorkerSession } from './engine/worker-session.js';
 import type { EngineOptions } from './engine/types.js';
 import { REPLICA_EXIT_CODES } from './exit-codes.js';
 import { startReplicaServer, writeTerminationLog, type RunningReplica } from './server.js';
@@ -164,6 +165,35 @@ describe('replica on CUDA out of memory', () => {
     expect((await detect(h.replica.url)).status).toBe(200);
     expect(h.replica.fatalError()).toBeNull();
     expect(readFileSync(h.terminationLog, 'utf8')).toBe('');
+  });
+});
+
+describe('replica whose session worker dies', () => {
+  it('turns failed (not ready, 503), reports it and exits with code 1', async () => {
+    let opened: WorkerSession | undefined;
+    const replica = await startReplicaServer({
+      engine: { modelDir: 'models/shapes', device: 'cpu', replicaId: 'r-worker', node: 'ws', threads: 1 },
+      port: 0,
+      host: '127.0.0.1',
+      logger: createLogger({ component: 'replica' }, () => undefined),
+      createEngine: engineFactory({
+        openWorkerSession: async (options, hooks) => (opened = await openWorkerSession(options, hooks)),
+      }),
+      terminationLogPath: path.join(os.tmpdir(), 'gpumux-no-such-termination-log'),
+    });
+    open.push({ replica } as Harness);
+    await replica.started;
+    expect((await detect(replica.url)).status).toBe(200);
+    expect(replica.engine.stats().processRssBytes).toBeGreaterThan(0);
+
+    await opened!.worker.terminate(); // stands for a native crash inside the worker thread
+    const fatal = await replica.fatal;
+    expect(fatal.exitCode).toBe(REPLICA_EXIT_CODES.failed);
+    expect(fatal.message).toMatch(/^session worker died: model shapes:\S+ on cpu, replica r-worker/);
+    expect(replica.state()).toBe('failed');
+    expect((await fetch(`${replica.url}/v2/health/ready`)).status).toBe(503);
+    expect((await fetch(`${replica.url}/v2/health/live`)).status).toBe(200);
+    expect((await detect(replica.url)).status).toBe(503);
   });
 });
 

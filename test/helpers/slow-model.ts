@@ -1,0 +1,38 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from './cli-process.js';
+
+const run = promisify(execFile);
+const GENERATOR = path.join(REPO_ROOT, 'models', 'shapes', 'generate_slow.py');
+
+/**
+ * The stand-in slow model (models/shapes/generate_slow.py): the shapes detector whose inference costs about
+ * `ms` per frame, generated once per machine into the temp folder (keyed by the generator's sources) with
+ * /usr/bin/python3 and python3-onnx (scripts/system-deps.sh). Returns the model folder.
+ *
+ * @example
+ * const dir = await slowShapesModel(400);
+ * const replica = await startReplica({ model: dir, args: ['--max-batch', '4'] });
+ */
+export async function slowShapesModel(ms: number): Promise<string> {
+  const sources = ['generate.py', 'generate_slow.py', 'manifest.json'].map((f) =>
+    readFileSync(path.join(REPO_ROOT, 'models', 'shapes', f)),
+  );
+  const key = createHash('sha256').update(Buffer.concat(sources)).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), `gpumux-shapes-slow-${ms}ms-${key}`);
+  if (existsSync(path.join(dir, 'manifest.json'))) return dir;
+  const scratch = `${dir}.${process.pid}.${Date.now()}`;
+  await run('/usr/bin/python3', [GENERATOR, '--ms', String(ms), '--out', scratch], {
+    cwd: path.dirname(GENERATOR),
+  });
+  try {
+    renameSync(scratch, dir); // atomic: a parallel test file either sees the whole folder or none
+  } catch {
+    rmSync(scratch, { recursive: true, force: true }); // another process got there first
+  }
+  return dir;
+}
