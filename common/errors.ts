@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   VERSION_NOT_FOUND: 404,
   // 405
   METHOD_NOT_ALLOWED: 405,
+  // 408: the client sent its request too slowly
+  REQUEST_TIMEOUT: 408,
   // 413/415/431
   PAYLOAD_TOO_LARGE: 413,
   IMAGE_TOO_LARGE: 413,

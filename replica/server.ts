@@ -15,6 +15,7 @@ import type {
 } from './engine/types.js';
 import { CUDA_OOM_MARKER, REPLICA_EXIT_CODES } from './exit-codes.js';
 import { createReplicaApp } from './http/app.js';
+import type { UploadLimits } from './http/read-body.js';
 import { LISTENING_MSG } from './listening-line.js';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
 
@@ -40,7 +41,20 @@ export interface ReplicaServerOptions {
   terminationLogPath?: string;
   /** After a fatal error, longest wait for admitted requests to be answered before `fatal` resolves. Default 2 s. */
   fatalGraceMs?: number;
+  /** Request limits that keep the process bounded (defaults in DEFAULT_HTTP_LIMITS). */
+  http?: HttpLimits;
 }
+
+export interface HttpLimits extends UploadLimits {
+  /** Longest wait for a request's headers (Node answers 408). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Longest time to receive a whole request, body included (Node answers 408). Default 120 s. */
+  requestTimeoutMs?: number;
+  /** Bytes of request bodies held at once (body-budget.ts). Default: defaultBodyBudget(). */
+  bodyBudgetBytes?: number;
+}
+
+export const DEFAULT_HTTP_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 } as const;
 
 /** Why the process must exit now, and with which code (replica/exit-codes.ts). */
 export interface ReplicaFatal {
@@ -96,9 +110,24 @@ async function listen(
   fetch: Parameters<typeof serve>[0]['fetch'],
   port: number,
   host: string,
+  limits: HttpLimits,
 ): Promise<ServerType> {
+  const {
+    headersTimeoutMs = DEFAULT_HTTP_LIMITS.headersTimeoutMs,
+    requestTimeoutMs = DEFAULT_HTTP_LIMITS.requestTimeoutMs,
+  } = limits;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname: host });
+    const server = serve({
+      fetch,
+      port,
+      hostname: host,
+      serverOptions: {
+        headersTimeout: headersTimeoutMs,
+        requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+        // how often Node checks those two; its default (30 s) would make a 10 s header timeout up to 40 s
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeoutMs / 4)),
+      },
+    });
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
@@ -116,6 +145,7 @@ export async function startReplicaServer({
   drainTimeoutMs = 30_000,
   terminationLogPath = '/dev/termination-log',
   fatalGraceMs = 2000,
+  http = {},
 }: ReplicaServerOptions): Promise<RunningReplica> {
   // The metrics need the manifest (labels) and the engine needs the metrics' hooks: forward through a holder.
   let hooks: EngineHooks = {};
@@ -180,6 +210,11 @@ export async function startReplicaServer({
     logger: log,
     maxBatch,
     lifecycle: { state, stats, drain: () => void drain() },
+    uploads: {
+      ...(http.minBytesPerSecond === undefined ? {} : { minBytesPerSecond: http.minBytesPerSecond }),
+      ...(http.graceMs === undefined ? {} : { graceMs: http.graceMs }),
+    },
+    ...(http.bodyBudgetBytes === undefined ? {} : { bodyBudgetBytes: http.bodyBudgetBytes }),
   });
 
   let fatalError: ReplicaFatal | null = null;
@@ -212,7 +247,7 @@ export async function startReplicaServer({
     void Promise.race([tracker.idle(), grace]).then(() => resolveFatal(failure));
   };
 
-  const server = await listen(app.fetch, port, host);
+  const server = await listen(app.fetch, port, host, http);
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(host)}:${address.port}`;
   log.announce(LISTENING_MSG, { url, port: address.port, host });

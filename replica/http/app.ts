@@ -8,6 +8,8 @@ import type { Lifecycle } from './lifecycle.js';
 import { createErrorHandler, notFoundHandler } from './errors.js';
 import { metricsRoute } from './metrics-route.js';
 import { createWorkAdmission } from './admission.js';
+import { createBodyBudget, type BodyBudget } from './body-budget.js';
+import type { UploadLimits } from './read-body.js';
 import { createRequestTracker, type RequestTracker } from './request-tracking.js';
 import { adminRoutes } from './v1/admin.js';
 import { detectRoutes } from './v1/detect.js';
@@ -23,12 +25,25 @@ export interface ReplicaAppOptions {
   /** Effective max batch (the engine's, after `--max-batch`); sizes the v2 infer body limit. */
   maxBatch?: number;
   serverVersion?: string;
+  /** Bytes of request bodies held at once, process-wide (body-budget.ts). Default: defaultBodyBudget(). */
+  bodyBudgetBytes?: number;
+  /** Minimum upload rate (read-body.ts). */
+  uploads?: UploadLimits;
 }
 
 export interface ReplicaApp {
   app: Hono<ReplicaEnv>;
   /** In-flight HTTP requests, for draining. */
   tracker: RequestTracker;
+  bodyBudget: BodyBudget;
+}
+
+/**
+ * 64 MiB, or two of the largest bodies if that is more: enough for a queue of camera frames (Co-DETR's
+ * 1280×720 JPEGs are ~0.2 MB), while 100 concurrent maximum-size uploads cost at most this much in bodies.
+ */
+export function defaultBodyBudget(manifest: Manifest, maxBatch = manifest.batching.maxBatch): number {
+  return Math.max(64 * 1024 * 1024, 2 * inferBodyLimit(manifest, maxBatch));
 }
 
 /**
@@ -57,6 +72,8 @@ export function createReplicaApp({
   lifecycle,
   maxBatch = engine.manifest.batching.maxBatch,
   serverVersion = gpumuxVersion(),
+  bodyBudgetBytes = defaultBodyBudget(engine.manifest, maxBatch),
+  uploads = {},
 }: ReplicaAppOptions): ReplicaApp {
   const tracker = createRequestTracker({ observe: (info) => metrics.observeRequest(info) });
   metrics.bindHttpInFlight(() => tracker.inFlight());
@@ -64,20 +81,18 @@ export function createReplicaApp({
   app.use('*', tracker.middleware);
   // Requests beyond what the queue can hold plus one running batch are refused before their body is read.
   const admission = createWorkAdmission({ limit: () => engine.stats().queueCapacity + maxBatch });
-  app.on('POST', ['/v1/models/*', '/v2/models/*'], admission.middleware);
-  app.route(
-    '/',
-    v2Routes({
-      engine,
-      lifecycle,
-      serverVersion,
-      maxInferBodyBytes: inferBodyLimit(engine.manifest, maxBatch),
-    }),
-  );
-  app.route('/', detectRoutes({ engine, lifecycle }));
+  const maxInferBodyBytes = inferBodyLimit(engine.manifest, maxBatch);
+  // ... and bodies beyond the process-wide budget likewise, so memory stays bounded whatever the uploads
+  const bodyBudget = createBodyBudget({
+    capacityBytes: bodyBudgetBytes,
+    unknownLengthBytes: maxInferBodyBytes,
+  });
+  app.on('POST', ['/v1/models/*', '/v2/models/*'], admission.middleware, bodyBudget.middleware);
+  app.route('/', v2Routes({ engine, lifecycle, serverVersion, maxInferBodyBytes, uploads }));
+  app.route('/', detectRoutes({ engine, lifecycle, uploads }));
   app.route('/', adminRoutes({ lifecycle }));
   app.route('/', metricsRoute({ registry: metrics.registry }));
   app.notFound(notFoundHandler);
   app.onError(createErrorHandler({ logger }));
-  return { app, tracker };
+  return { app, tracker, bodyBudget };
 }

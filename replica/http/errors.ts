@@ -19,7 +19,7 @@ export function errorResponse(c: Context, err: GpumuxError): Response {
   const body = c.req.path.startsWith('/v2') ? v2ErrorBody(err) : v1ErrorBody(err);
   const headers = errorHeaders(err);
   // The request body was not read to its end: the connection cannot carry another request.
-  if (err.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+  if (err.code === 'PAYLOAD_TOO_LARGE' || err.code === 'REQUEST_TIMEOUT') headers.connection = 'close';
   return c.json(body, err.status as 400, headers);
 }
 

@@ -32,6 +32,16 @@ export interface DecodedImage {
 /** Camera/photo raster formats only: no SVG or PDF (vector renderers have no business on a detection path). */
 const RASTER_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif']);
 
+/**
+ * How strict libvips is with damaged pixel data. libjpeg reports truncated or corrupt scan data only as a
+ * warning and fills the rest with grey — a 287-byte JPEG claiming 6000×6000 would decode "fine" — so JPEGs
+ * fail on warnings. Other formats fail on errors: libpng warns about harmless things (a known-incorrect sRGB
+ * profile) that must not refuse a good image.
+ */
+function failOnFor(format: string): 'warning' | 'error' {
+  return format === 'jpeg' ? 'warning' : 'error';
+}
+
 /** EXIF orientations 5–8 swap width and height. */
 function oriented(meta: Metadata): { width: number; height: number } {
   const w = meta.width ?? 0;
@@ -86,7 +96,11 @@ export function createDecoder(options: DecodeOptions) {
     }
     const lb = letterbox(width, height, { scale, buckets, allowUpscale });
     try {
-      let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', sequentialRead: true })
+      let pipeline = sharp(bytes, {
+        limitInputPixels: maxPixels,
+        failOn: failOnFor(meta.format),
+        sequentialRead: true,
+      })
         .rotate()
         .removeAlpha()
         .toColourspace('srgb');

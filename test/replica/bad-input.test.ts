@@ -1,4 +1,5 @@
 import net from 'node:net';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicaStats } from '../../replica/contract.js';
 import { drawImage, hugePng } from '../helpers/images.js';
@@ -14,6 +15,7 @@ const MAX_BODY = 16 * 1024 * 1024; // models/shapes manifest limits.maxBodyBytes
 let replica: ReplicaProcess;
 let goodJpeg: Buffer;
 let truncatedJpeg: Buffer;
+let corruptJpeg: Buffer;
 let bomb: Buffer;
 
 beforeAll(async () => {
@@ -24,6 +26,13 @@ beforeAll(async () => {
     rects: [{ box: [100, 120, 300, 260], color: 'red' }],
   });
   truncatedJpeg = goodJpeg.subarray(0, Math.floor(goodJpeg.byteLength / 2));
+  // 287 bytes whose header claims 6000×6000 and which end properly (EOI): libjpeg only warns about it
+  const big = await sharp({
+    create: { width: 6000, height: 6000, channels: 3, background: { r: 200, g: 10, b: 10 } },
+  })
+    .jpeg()
+    .toBuffer();
+  corruptJpeg = Buffer.concat([big.subarray(0, 285), Buffer.from([0xff, 0xd9])]);
   bomb = hugePng(30_000, 30_000);
 });
 afterAll(async () => {
@@ -61,6 +70,24 @@ const cases: BadCase[] = [
     headers: { 'content-type': 'image/jpeg' },
     status: 400,
     code: 'INVALID_IMAGE',
+  },
+  {
+    what: 'a 287-byte JPEG whose header claims 6000×6000',
+    body: () => corruptJpeg,
+    headers: { 'content-type': 'image/jpeg' },
+    status: 400,
+    code: 'INVALID_IMAGE',
+  },
+  {
+    what: 'a multipart body of more parts than frames allowed',
+    body: () =>
+      Array.from(
+        { length: 200 },
+        () => '--xyz\r\nContent-Disposition: form-data; name="x"\r\n\r\na\r\n',
+      ).join('') + '--xyz--\r\n',
+    headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
   },
   {
     what: 'a 30000×30000 PNG (pixel limit)',
@@ -173,6 +200,20 @@ describe('bad input (real replica)', () => {
       expect(typeof body.error.message).toBe('string');
     });
   }
+
+  it.each([
+    ['an object nested 5000 deep', `[1,2,${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}]`],
+    ['arrays nested 5000 deep', `${'['.repeat(5000)}1${']'.repeat(5000)}`],
+  ])('answers v2 data holding %s with 400 INVALID_TENSOR', async (_what, data) => {
+    const res = await fetch(`${replica.url}/v2/models/shapes/infer`, {
+      method: 'POST',
+      body: `{"inputs":[{"name":"images","datatype":"UINT8","shape":[1,480,640,3],"data":${data}}]}`,
+      headers: { 'content-type': 'application/json' },
+    });
+    const body = (await res.json()) as { error: string; code: string };
+    expect(res.status, JSON.stringify(body)).toBe(400);
+    expect(body.code).toBe('INVALID_TENSOR');
+  });
 
   it('answers a body over the limit with 413 from its Content-Length, before reading it', async () => {
     const res = await rawPost(

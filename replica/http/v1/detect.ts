@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { GpumuxError, toGpumuxError, v1ErrorBody } from '../../../common/errors.js';
 import type { Engine, FrameResult } from '../../engine/types.js';
-import { limitBody } from '../body-limit.js';
+import { readImageParts } from '../multipart.js';
+import { readBody, type ReadBodyOptions, type UploadLimits } from '../read-body.js';
 import { assertAccepting, type Lifecycle } from '../lifecycle.js';
 import type { ReplicaEnv } from '../env.js';
 import { assertServedModel } from '../model.js';
@@ -13,6 +14,8 @@ export const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
 export interface DetectRoutesOptions {
   engine: Engine;
   lifecycle: Lifecycle;
+  /** Minimum upload rate (read-body.ts). */
+  uploads?: UploadLimits;
 }
 
 /** `?threshold=` in [0, 1]; undefined when absent (the manifest's default applies). */
@@ -30,39 +33,15 @@ function mediaType(c: Context): string {
 }
 
 /** The frames of a request: one raw body, or every multipart `image` field in order. */
-async function readFrames(c: Context, maxFrames: number): Promise<Uint8Array[]> {
+async function readFrames(c: Context, maxFrames: number, limits: ReadBodyOptions): Promise<Uint8Array[]> {
   const type = mediaType(c);
   if ((IMAGE_TYPES as readonly string[]).includes(type)) {
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = await readBody(c.req.raw, limits);
     if (body.byteLength === 0)
       throw new GpumuxError('EMPTY_BODY', 'the request body is empty; send an image');
     return [body];
   }
-  if (type === 'multipart/form-data') {
-    let form: FormData;
-    try {
-      form = await c.req.raw.formData();
-    } catch (err) {
-      throw new GpumuxError('BAD_REQUEST', `malformed multipart body: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    const fields = form.getAll('image');
-    if (fields.length === 0) throw new GpumuxError('EMPTY_BODY', 'the multipart body has no "image" field');
-    if (fields.length > maxFrames) {
-      throw new GpumuxError(
-        'PAYLOAD_TOO_LARGE',
-        `${fields.length} images in one request; at most ${maxFrames}`,
-      );
-    }
-    return Promise.all(
-      fields.map(async (field) =>
-        typeof field === 'string'
-          ? new TextEncoder().encode(field)
-          : new Uint8Array(await field.arrayBuffer()),
-      ),
-    );
-  }
+  if (type === 'multipart/form-data') return readImageParts(c.req.raw, { ...limits, maxFrames });
   throw new GpumuxError(
     'UNSUPPORTED_MEDIA_TYPE',
     `content type "${type || '(none)'}" is not supported; send ${IMAGE_TYPES.join(', ')} or multipart/form-data with "image" fields`,
@@ -86,15 +65,16 @@ function frameBody(result: FrameResult) {
  * @example
  * curl -s --data-binary @cat.jpg -H 'content-type: image/jpeg' localhost:8081/v1/models/shapes/detect?threshold=0.5
  */
-export function detectRoutes({ engine, lifecycle }: DetectRoutesOptions): Hono<ReplicaEnv> {
+export function detectRoutes({ engine, lifecycle, uploads = {} }: DetectRoutesOptions): Hono<ReplicaEnv> {
   const app = new Hono<ReplicaEnv>();
   const { manifest } = engine;
+  const limits: ReadBodyOptions = { ...uploads, maxBytes: manifest.limits.maxBodyBytes };
 
   const detect = async (c: Context<ReplicaEnv>): Promise<Response> => {
     assertServedModel(manifest, c.req.param('model') ?? '', c.req.param('version'));
     const threshold = parseThreshold(c.req.query('threshold'));
     assertAccepting(lifecycle);
-    const frames = await readFrames(c, manifest.limits.maxFramesPerRequest);
+    const frames = await readFrames(c, manifest.limits.maxFramesPerRequest, limits);
     const signal = c.req.raw.signal;
     const options = threshold === undefined ? { signal } : { threshold, signal };
 
@@ -119,7 +99,7 @@ export function detectRoutes({ engine, lifecycle }: DetectRoutesOptions): Hono<R
   };
 
   for (const path of ['/v1/models/:model/detect', '/v1/models/:model/versions/:version/detect']) {
-    app.post(path, endpoint('detect'), limitBody(manifest.limits.maxBodyBytes), detect);
+    app.post(path, endpoint('detect'), detect);
   }
   return app;
 }

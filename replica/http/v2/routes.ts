@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { GpumuxError } from '../../../common/errors.js';
 import type { Engine } from '../../engine/types.js';
-import { limitBody } from '../body-limit.js';
+import { readBody, type UploadLimits } from '../read-body.js';
 import { assertAccepting, type Lifecycle } from '../lifecycle.js';
 import type { ReplicaEnv } from '../env.js';
 import { assertServedModel } from '../model.js';
@@ -17,6 +17,8 @@ export interface V2RoutesOptions {
   serverVersion: string;
   /** Body limit for infer (tensors are bigger than encoded images). */
   maxInferBodyBytes: number;
+  /** Minimum upload rate (read-body.ts). */
+  uploads?: UploadLimits;
 }
 
 /** Extensions of the Open Inference Protocol this server implements. */
@@ -33,6 +35,7 @@ export function v2Routes({
   lifecycle,
   serverVersion,
   maxInferBodyBytes,
+  uploads = {},
 }: V2RoutesOptions): Hono<ReplicaEnv> {
   const app = new Hono<ReplicaEnv>();
   const { manifest } = engine;
@@ -71,41 +74,18 @@ export function v2Routes({
       return c.json({ name: manifest.name, ready: true });
     });
 
-    app.post(`${base}/infer`, endpoint('infer'), limitBody(maxInferBodyBytes), async (c) => {
+    app.post(`${base}/infer`, endpoint('infer'), async (c) => {
       const { model, version } = modelParams(c);
       assertServedModel(manifest, model, version);
       // Before the session exists the metadata has no outputs to validate against: answer 503, not 400.
       assertAccepting(lifecycle);
-      const body = new Uint8Array(await c.req.arrayBuffer());
+      const body = await readBody(c.req.raw, { ...uploads, maxBytes: maxInferBodyBytes });
       if (body.byteLength === 0) throw new GpumuxError('EMPTY_BODY', 'the inference request body is empty');
       const request = parseInferRequest(body, c.req.header(HEADER_LENGTH));
-
-      const meta = engine.metadata();
-      for (const input of request.inputs) {
-        const known = meta.inputs.find((i) => i.name === input.name);
-        if (!known) {
-          throw new GpumuxError(
-            'INVALID_TENSOR',
-            `model "${manifest.name}" has no input "${input.name}" (inputs: ${meta.inputs.map((i) => i.name).join(', ')})`,
-          );
-        }
-        if (known.datatype !== input.datatype) {
-          throw new GpumuxError(
-            'INVALID_TENSOR',
-            `input "${input.name}" must be ${toProtocolDatatype(known.datatype)}, got ${toProtocolDatatype(input.datatype)}`,
-          );
-        }
-      }
+      const outputNames = engine.metadata().outputs.map((o) => o.name);
       const requested =
-        request.outputs ?? meta.outputs.map((o) => ({ name: o.name, binary: request.binaryDefault }));
-      for (const output of requested) {
-        if (!meta.outputs.some((o) => o.name === output.name)) {
-          throw new GpumuxError(
-            'INVALID_TENSOR',
-            `model "${manifest.name}" has no output "${output.name}" (outputs: ${meta.outputs.map((o) => o.name).join(', ')})`,
-          );
-        }
-      }
+        request.outputs ?? outputNames.map((name) => ({ name, binary: request.binaryDefault }));
+      // every check of the tensors against the model happens in the engine (the gRPC server shares it)
       const tensors = await engine.infer(request.inputs, {
         signal: c.req.raw.signal,
         outputs: requested.map((o) => o.name),

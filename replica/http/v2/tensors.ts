@@ -122,10 +122,21 @@ export function flattenJson(name: string, data: unknown, count: number): unknown
   return out;
 }
 
+/**
+ * A JSON value for an error message, bounded: an object or array is named, not printed (a value nested
+ * thousands deep would overflow the stack in JSON.stringify and turn a 400 into a 500).
+ */
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 /** JSON values to the datatype's typed array, checking each value's kind and range. */
 export function fromJson(name: string, datatype: Datatype, values: unknown[]): RawTensor['data'] {
   const bad = (i: number): GpumuxError =>
-    invalid(`input "${name}": data[${i}] = ${JSON.stringify(values[i])} is not a valid ${datatype}`);
+    invalid(`input "${name}": data[${i}] = ${describeValue(values[i])} is not a valid ${datatype}`);
   const ints = (
     min: number,
     max: number,
