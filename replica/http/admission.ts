@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { GpumuxError } from '../../common/errors.js';
 import type { ReplicaEnv } from './env.js';
-import { errorResponse } from './errors.js';
+import { refuseUnread } from './errors.js';
 
 export interface WorkAdmission {
   middleware: MiddlewareHandler<ReplicaEnv>;
@@ -26,10 +26,7 @@ export function createWorkAdmission({ limit }: { limit: () => number }): WorkAdm
         const err = new GpumuxError('QUEUE_FULL', `replica busy: ${active} requests in progress`, {
           retryAfterSeconds: 1,
         });
-        const res = errorResponse(c, err);
-        // The body was not read: the connection cannot carry another request.
-        res.headers.set('connection', 'close');
-        return res;
+        return refuseUnread(c, err); // body unread
       }
       active++;
       try {

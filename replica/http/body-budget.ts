@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { GpumuxError } from '../../common/errors.js';
 import { formatBytes } from '../../common/bytes.js';
 import type { ReplicaEnv } from './env.js';
-import { errorResponse } from './errors.js';
+import { refuseUnread } from './errors.js';
 
 export interface BodyBudget {
   middleware: MiddlewareHandler<ReplicaEnv>;
@@ -41,9 +41,7 @@ export function createBodyBudget({
           `replica busy: request bodies in progress hold ${formatBytes(used)} of its ${formatBytes(capacityBytes)} budget`,
           { retryAfterSeconds: 1 },
         );
-        const res = errorResponse(c, err);
-        res.headers.set('connection', 'close'); // the body was not read
-        return res;
+        return refuseUnread(c, err); // body unread
       }
       used += bytes;
       try {

@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import {
@@ -18,9 +19,28 @@ import type { Logger } from '../../common/log.js';
 export function errorResponse(c: Context, err: GpumuxError): Response {
   const body = c.req.path.startsWith('/v2') ? v2ErrorBody(err) : v1ErrorBody(err);
   const headers = errorHeaders(err);
-  // The request body was not read to its end: the connection cannot carry another request.
-  if (err.code === 'PAYLOAD_TOO_LARGE' || err.code === 'REQUEST_TIMEOUT') headers.connection = 'close';
+  if (err.code === 'PAYLOAD_TOO_LARGE' || err.code === 'REQUEST_TIMEOUT') closeUnread(c, headers);
   return c.json(body, err.status as 400, headers);
+}
+
+/**
+ * The answer to a request whose body was not read: refused (admission, body budget) or cut off (too large,
+ * too slow). The connection cannot carry another request, and once the answer is out the socket is closed —
+ * otherwise Node would go on reading and discarding the rest of the body (up to the limit, per request).
+ */
+export function refuseUnread(c: Context, err: GpumuxError): Response {
+  const res = errorResponse(c, err);
+  closeUnread(c, {});
+  res.headers.set('connection', 'close');
+  return res;
+}
+
+function closeUnread(c: Context, headers: Record<string, string>): void {
+  headers.connection = 'close';
+  const env = c.env as Partial<HttpBindings> | undefined; // absent under app.request() in unit tests
+  const { incoming, outgoing } = env ?? {};
+  if (incoming && outgoing && !incoming.complete)
+    outgoing.once('finish', () => incoming.socket.destroySoon());
 }
 
 /** Maps hono's own HTTPExceptions (e.g. a malformed multipart body) onto stable codes. */

@@ -1,0 +1,92 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../common/log.js';
+import { startReplicaServer, type RunningReplica } from '../../replica/server.js';
+import { drawImage } from '../helpers/images.js';
+
+/**
+ * Slow clients cannot hold a replica: a body arriving under the minimum upload rate is cut off with 408
+ * REQUEST_TIMEOUT and frees its admission slot; headers that never end get Node's 408. The real server and
+ * engine (models/shapes), with short limits so the test is quick: 0.4 s grace, 50 kB/s, 0.6 s for headers.
+ */
+
+let replica: RunningReplica;
+let jpeg: Buffer;
+beforeAll(async () => {
+  jpeg = await drawImage({ width: 320, height: 240, rects: [{ box: [40, 40, 200, 160], color: 'red' }] });
+  replica = await startReplicaServer({
+    // admission holds max(queue, batch) + batch = 2 requests
+    engine: {
+      modelDir: 'models/shapes',
+      device: 'cpu',
+      replicaId: 'slow',
+      node: 'ws',
+      maxBatch: 1,
+      maxQueue: 1,
+      threads: 1,
+    },
+    port: 0,
+    host: '127.0.0.1',
+    logger: createLogger({ component: 'replica' }, () => undefined),
+    http: { graceMs: 400, minBytesPerSecond: 50_000, headersTimeoutMs: 600, requestTimeoutMs: 5000 },
+  });
+  await replica.started;
+}, 60_000);
+afterAll(async () => {
+  await replica?.close();
+});
+
+/** Opens a connection, writes `head`, then `chunk` every `everyMs` until answered; resolves with the answer. */
+function trickle(
+  head: string,
+  chunk: string,
+  everyMs: number,
+): Promise<{ status: number; text: string; ms: number }> {
+  const { port } = new URL(replica.url);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  const t0 = performance.now();
+  let text = '';
+  socket.on('error', () => undefined);
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  socket.write(head);
+  const timer = setInterval(() => {
+    if (!socket.destroyed && chunk) socket.write(chunk);
+  }, everyMs);
+  return new Promise((resolve) => {
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve({ status: Number(text.split(' ')[1]), text, ms: performance.now() - t0 });
+    });
+  });
+}
+
+const detect = () =>
+  fetch(`${replica.url}/v1/models/shapes/detect`, {
+    method: 'POST',
+    body: jpeg,
+    headers: { 'content-type': 'image/jpeg' },
+  });
+
+describe('slow uploads', () => {
+  it('cuts off bodies under the minimum rate with 408, freeing their admission slots', async () => {
+    const head =
+      'POST /v1/models/shapes/detect HTTP/1.1\r\nhost: x\r\ncontent-type: image/jpeg\r\ncontent-length: 100000\r\n\r\n';
+    const slow = [trickle(head, 'x'.repeat(1000), 100), trickle(head, 'x'.repeat(1000), 100)];
+    await new Promise((r) => setTimeout(r, 150));
+    const meanwhile = await detect(); // both slots are held by the trickling clients
+    expect(meanwhile.status).toBe(429);
+    const answers = await Promise.all(slow);
+    for (const a of answers) {
+      expect(a.status, a.text).toBe(408);
+      expect(a.text).toContain('REQUEST_TIMEOUT');
+      expect(a.ms).toBeLessThan(4000); // cut off at the rate check, not at the 5 s request timeout
+    }
+    expect((await detect()).status).toBe(200);
+  });
+
+  it('answers headers that never end with 408', async () => {
+    const answer = await trickle('POST /v1/models/shapes/detect HTTP/1.1\r\nhost: x\r\n', '', 100);
+    expect(answer.status).toBe(408);
+    expect((await detect()).status).toBe(200);
+  });
+});
