@@ -30,8 +30,8 @@ const smi = createNvidiaSmi({
   run: async (_file, args) => {
     const id = args.find((a) => a.startsWith('--id='))?.slice(5);
     return [
-      '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048',
-      `1, ${GPU1}, NVIDIA GeForce RTX 4090, 24564, 12282`,
+      '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048, 37',
+      `1, ${GPU1}, NVIDIA GeForce RTX 4090, 24564, 12282, 37`,
     ]
       .filter((row) => id === undefined || row.startsWith(`${id},`) || row.includes(` ${id},`))
       .join('\n');

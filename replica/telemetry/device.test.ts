@@ -11,7 +11,7 @@ function scriptedSmi(used: number[]) {
   let call = 0;
   return createNvidiaSmi({
     run: async () =>
-      `0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, ${used[Math.min(call++, used.length - 1)]}\n`,
+      `0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, ${used[Math.min(call++, used.length - 1)]}, 37\n`,
   });
 }
 
@@ -41,6 +41,7 @@ describe('createDeviceTelemetry', () => {
       name: 'NVIDIA GeForce RTX 4090',
       memoryTotalBytes: 24564 * MIB,
       memoryUsedBytes: 11500 * MIB,
+      utilizationRatio: 0.37,
       virtual: false,
     });
   });
@@ -50,7 +51,7 @@ describe('createDeviceTelemetry', () => {
     const smi = createNvidiaSmi({
       run: async () => {
         if (fail) throw new Error('nvidia-smi hung');
-        return '0, GPU-a, NVIDIA GeForce RTX 4090, 24564, 3000\n';
+        return '0, GPU-a, NVIDIA GeForce RTX 4090, 24564, 3000, 37\n';
       },
     });
     const t = createDeviceTelemetry({ kind: 'cuda', index: 0, node: 'n', declaredBytes: 1, smi });
@@ -63,8 +64,8 @@ describe('createDeviceTelemetry', () => {
   /** A node with two RTX 4090s as nvidia-smi on the host prints it; `--id=` narrows to one row like the real one. */
   function hostSmi(calls: string[]) {
     const rows = [
-      '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048',
-      '1, GPU-22b2c6ac-2d49-4863-197c-9c469071178a, NVIDIA GeForce RTX 4090, 24564, 12282',
+      '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048, 37',
+      '1, GPU-22b2c6ac-2d49-4863-197c-9c469071178a, NVIDIA GeForce RTX 4090, 24564, 12282, 37',
     ];
     return createNvidiaSmi({
       run: async (_file, args) => {
@@ -116,7 +117,7 @@ describe('createDeviceTelemetry', () => {
     const smi = createNvidiaSmi({
       run: async (_file, args) => {
         calls.push([...args]);
-        return '0, GPU-5d1f3a9e-7c2b-4e8f-9a61-3b0c2d4e6f80, NVIDIA GeForce RTX 4090, 24564, 9830\n';
+        return '0, GPU-5d1f3a9e-7c2b-4e8f-9a61-3b0c2d4e6f80, NVIDIA GeForce RTX 4090, 24564, 9830, 37\n';
       },
     });
     const t = createDeviceTelemetry({
@@ -137,6 +138,7 @@ describe('createDeviceTelemetry', () => {
       name: 'NVIDIA GeForce RTX 4090',
       memoryTotalBytes: 24564 * MIB,
       memoryUsedBytes: 9830 * MIB,
+      utilizationRatio: 0.37,
       virtual: false,
     });
   });

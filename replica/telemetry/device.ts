@@ -130,6 +130,7 @@ export function createDeviceTelemetry(options: DeviceTelemetryOptions): DeviceTe
       name: gpu.name,
       memoryTotalBytes: gpu.memoryTotalBytes,
       memoryUsedBytes: gpu.memoryUsedBytes,
+      utilizationRatio: gpu.utilizationRatio,
     };
     return gpu;
   };

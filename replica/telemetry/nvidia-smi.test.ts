@@ -9,8 +9,8 @@ const MIB = 1024 * 1024;
 // (unified memory) prints `[N/A]` for memory.total and memory.used (a DGX Spark benchmark log); other parts
 // print `[Not Supported]`; a GPU that fell off the bus prints an error line instead of a row.
 const TWO_4090 = [
-  '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048',
-  '1, GPU-22b2c6ac-2d49-4863-197c-9c469071178a, NVIDIA GeForce RTX 4090, 24564, 12282',
+  '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048, 37',
+  '1, GPU-22b2c6ac-2d49-4863-197c-9c469071178a, NVIDIA GeForce RTX 4090, 24564, 12282, 37',
   '',
 ].join('\n');
 
@@ -23,6 +23,7 @@ describe('parseNvidiaSmi', () => {
         name: 'NVIDIA GeForce RTX 4090',
         memoryTotalBytes: 24564 * MIB,
         memoryUsedBytes: 2048 * MIB,
+        utilizationRatio: 0.37,
       },
       {
         index: 1,
@@ -30,14 +31,15 @@ describe('parseNvidiaSmi', () => {
         name: 'NVIDIA GeForce RTX 4090',
         memoryTotalBytes: 24564 * MIB,
         memoryUsedBytes: 12282 * MIB,
+        utilizationRatio: 0.37,
       },
     ]);
   });
 
   it('turns [N/A] and [Not Supported] into null', () => {
     const gpus = parseNvidiaSmi(
-      '0, GPU-7a3c1b52-9f1e-4d7a-8c55-0d2e4f6a8b91, NVIDIA GB10, [N/A], [N/A]\r\n' +
-        '1, [N/A], NVIDIA GeForce GTX 1660 Ti, 5944, [Not Supported]\r\n',
+      '0, GPU-7a3c1b52-9f1e-4d7a-8c55-0d2e4f6a8b91, NVIDIA GB10, [N/A], [N/A], [N/A]\r\n' +
+        '1, [N/A], NVIDIA GeForce GTX 1660 Ti, 5944, [Not Supported], [Not Supported]\r\n',
     );
     expect(gpus).toEqual([
       {
@@ -46,6 +48,7 @@ describe('parseNvidiaSmi', () => {
         name: 'NVIDIA GB10',
         memoryTotalBytes: null,
         memoryUsedBytes: null,
+        utilizationRatio: null,
       },
       {
         index: 1,
@@ -53,6 +56,7 @@ describe('parseNvidiaSmi', () => {
         name: 'NVIDIA GeForce GTX 1660 Ti',
         memoryTotalBytes: 5944 * MIB,
         memoryUsedBytes: null,
+        utilizationRatio: null,
       },
     ]);
   });
@@ -64,9 +68,13 @@ describe('parseNvidiaSmi', () => {
   });
 
   it('keeps commas inside the product name and skips lines that do not parse', () => {
-    const gpus = parseNvidiaSmi('garbage\n0, GPU-x, Odd, Name, Inc, 8192, 1\nNo devices were found\n');
+    const gpus = parseNvidiaSmi('garbage\n0, GPU-x, Odd, Name, Inc, 8192, 1, 100\nNo devices were found\n');
     expect(gpus).toHaveLength(1);
-    expect(gpus[0]).toMatchObject({ name: 'Odd, Name, Inc', memoryTotalBytes: 8192 * MIB });
+    expect(gpus[0]).toMatchObject({
+      name: 'Odd, Name, Inc',
+      memoryTotalBytes: 8192 * MIB,
+      utilizationRatio: 1,
+    });
   });
 });
 

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
  */
 
 export const NVIDIA_SMI_ARGS = [
-  '--query-gpu=index,uuid,name,memory.total,memory.used',
+  '--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu',
   '--format=csv,noheader,nounits',
 ] as const;
 
@@ -18,6 +18,8 @@ export interface GpuInfo {
   /** null where nvidia-smi prints `[N/A]` or `[Not Supported]`. */
   memoryTotalBytes: number | null;
   memoryUsedBytes: number | null;
+  /** `utilization.gpu` (percent of the last sample period a kernel ran) as 0..1; null where not reported. */
+  utilizationRatio: number | null;
 }
 
 const MIB = 1024 * 1024;
@@ -34,22 +36,30 @@ function mib(text: string): number | null {
   return Number.isFinite(n) && n >= 0 ? n * MIB : null;
 }
 
+function ratio(text: string): number | null {
+  const t = field(text);
+  if (t === null) return null;
+  const n = Number(t);
+  return Number.isFinite(n) && n >= 0 ? Math.min(1, n / 100) : null;
+}
+
 /** Parses the CSV of NVIDIA_SMI_ARGS; lines that do not parse are skipped. */
 export function parseNvidiaSmi(csv: string): GpuInfo[] {
   const gpus: GpuInfo[] = [];
   for (const line of csv.split(/\r?\n/)) {
     if (line.trim() === '') continue;
     const parts = line.split(',');
-    if (parts.length < 5) continue;
-    // the product name may itself hold commas: index, uuid first; total, used last; the name between
+    if (parts.length < 6) continue;
+    // the product name may itself hold commas: index, uuid first; total, used, utilisation last; the name between
     const index = Number(parts[0]!.trim());
     if (!Number.isInteger(index) || index < 0) continue;
     gpus.push({
       index,
       uuid: field(parts[1]!),
-      name: field(parts.slice(2, -2).join(',')),
-      memoryTotalBytes: mib(parts.at(-2)!),
-      memoryUsedBytes: mib(parts.at(-1)!),
+      name: field(parts.slice(2, -3).join(',')),
+      memoryTotalBytes: mib(parts.at(-3)!),
+      memoryUsedBytes: mib(parts.at(-2)!),
+      utilizationRatio: ratio(parts.at(-1)!),
     });
   }
   return gpus;
