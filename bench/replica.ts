@@ -4,7 +4,16 @@
  * and prints requests/s, p50/p99 latency, decode + pre-processing time per frame (from the replica's own
  * metrics) and the replica's peak RSS. Every scenario is bounded in request count and time.
  *
+ * Then the session thread, old path against new in one run: the stand-in slow model (models/shapes/
+ * generate_slow.py, ~250 ms per frame) at `--max-batch 4` with 8 closed-loop clients for 15 s, while a prober
+ * times `/v2/health/live` and `/v1/stats` (p50/p99), with the session on the main thread
+ * (GPUMUX_SESSION_THREAD=main, the old path) and in its worker thread (the default); plus models/shapes at
+ * concurrency 1 on both paths. Ratios new/old are printed.
+ *
  * Run: npx tsx bench/replica.ts [--model models/shapes] [--requests 400] [--seconds 20] [--width 1280 --height 720]
+ *        [--slow-ms 250] [--slow-seconds 15] [--slow-clients 8] [--rounds 2] [--only slow|shapes]
+ * The slow comparison runs in rounds, old-new-new-old (ABBA), so that load from others on a shared machine
+ * falls on both paths alike; its table has a row per run and one per path over all its runs.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -12,6 +21,9 @@ import { Pool } from 'undici';
 import { drawImage, rectAt } from '../test/helpers/images.js';
 import { sampleValue } from '../test/helpers/prometheus.js';
 import { processPeakRssBytes, startReplica, type ReplicaProcess } from '../test/helpers/replica-process.js';
+import { slowShapesModel } from '../test/helpers/slow-model.js';
+
+type SessionThread = 'main' | 'worker';
 
 const { values: flags } = parseArgs({
   options: {
@@ -21,6 +33,11 @@ const { values: flags } = parseArgs({
     width: { type: 'string', default: '1280' },
     height: { type: 'string', default: '720' },
     warmup: { type: 'string', default: '20' },
+    'slow-ms': { type: 'string', default: '250' },
+    'slow-seconds': { type: 'string', default: '15' },
+    'slow-clients': { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
+    only: { type: 'string' },
   },
 });
 const MAX_REQUESTS = Number(flags.requests);
@@ -89,8 +106,18 @@ async function load(
   return { latencies: latencies.sort((a, b) => a - b), errors, elapsed };
 }
 
-async function runScenario(batching: 'on' | 'off', image: Buffer, model: string) {
-  const replica = await startReplica({ model, args: batching === 'off' ? ['--max-batch', '1'] : [] });
+async function runScenario(
+  batching: 'on' | 'off',
+  image: Buffer,
+  model: string,
+  thread: SessionThread = 'worker',
+  concurrencies = CONCURRENCIES,
+) {
+  const replica = await startReplica({
+    model,
+    args: batching === 'off' ? ['--max-batch', '1'] : [],
+    env: { GPUMUX_SESSION_THREAD: thread },
+  });
   const name = (await (await fetch(`${replica.url}/v1/stats`)).json()) as { model: string; maxBatch: number };
   const path = `/v1/models/${name.model}/detect`;
   const pool = new Pool(replica.url, { connections: Math.max(...CONCURRENCIES), pipelining: 1 });
@@ -98,7 +125,7 @@ async function runScenario(batching: 'on' | 'off', image: Buffer, model: string)
   let frameMs = NaN;
   try {
     await load(pool, path, image, 4, WARMUP, 30); // JIT, allocator and sharp caches
-    for (const concurrency of CONCURRENCIES) {
+    for (const concurrency of concurrencies) {
       const before = await scrape(replica);
       const { latencies, errors, elapsed } = await load(
         pool,
@@ -114,7 +141,7 @@ async function runScenario(batching: 'on' | 'off', image: Buffer, model: string)
       const frames =
         sampleValue(after, 'gpumux_batch_size_sum') - sampleValue(before, 'gpumux_batch_size_sum');
       results.push({
-        batching: `${batching} (max ${name.maxBatch})`,
+        batching: `${batching} (max ${name.maxBatch}), ${thread}`,
         concurrency,
         requests: latencies.length,
         errors,
@@ -165,14 +192,31 @@ async function main(): Promise<void> {
 
   const rows: Result[] = [];
   const extra: string[] = [];
-  for (const batching of ['on', 'off'] as const) {
-    const { results, peakRss, frameMs, exit } = await runScenario(batching, image, flags.model!);
-    rows.push(...results);
+  if (flags.only !== 'slow') {
+    for (const batching of ['on', 'off'] as const) {
+      const { results, peakRss, frameMs, exit } = await runScenario(batching, image, flags.model!);
+      rows.push(...results);
+      extra.push(
+        `batching ${batching}: peak RSS ${(peakRss! / 2 ** 20).toFixed(0)} MiB; decode + pre-process ${frameMs.toFixed(2)} ms per frame (c=1); exit ${exit.code}`,
+      );
+    }
+    // the old path at concurrency 1, for "no slower than before"
+    const old = await runScenario('on', image, flags.model!, 'main', [1]);
+    rows.push(...old.results);
+    printTable(rows);
+    const c1 = (thread: string) =>
+      rows.find((r) => r.concurrency === 1 && r.batching.startsWith('on') && r.batching.endsWith(thread))!;
+    const [w, m] = [c1('worker'), c1('main')];
     extra.push(
-      `batching ${batching}: peak RSS ${(peakRss! / 2 ** 20).toFixed(0)} MiB; decode + pre-process ${frameMs.toFixed(2)} ms per frame (c=1); exit ${exit.code}`,
+      `${flags.model} c=1, worker / main thread: req/s ×${(w.rps / m.rps).toFixed(2)}, p50 ×${(w.p50 / m.p50).toFixed(2)}, p99 ×${(w.p99 / m.p99).toFixed(2)}`,
     );
+    console.log('');
+    for (const e of extra) console.log(e);
   }
+  if (flags.only !== 'shapes') await slowComparison(image);
+}
 
+function printTable(rows: Result[]): void {
   const header = ['batching', 'conc', 'ok', 'errors', 'req/s', 'p50 ms', 'p99 ms', 'mean batch'];
   const table = rows.map((r) => [
     r.batching,
@@ -184,12 +228,190 @@ async function main(): Promise<void> {
     r.p99.toFixed(1),
     r.meanBatch.toFixed(2),
   ]);
+  printAligned(header, table);
+}
+
+function printAligned(header: string[], table: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   console.log(line(header));
   for (const row of table) console.log(line(row));
-  console.log('');
-  for (const e of extra) console.log(e);
+}
+
+/** One slow run's raw samples; several runs of a path add up (sumRuns). */
+interface SlowRun {
+  thread: SessionThread;
+  label: string;
+  latencies: number[];
+  errors: number;
+  seconds: number;
+  batches: number;
+  batchedFrames: number;
+  inferenceSeconds: number;
+  live: number[];
+  stats: number[];
+}
+
+function sumRuns(label: string, runs: SlowRun[]): SlowRun {
+  return {
+    thread: runs[0]!.thread,
+    label,
+    latencies: runs.flatMap((r) => r.latencies),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    seconds: runs.reduce((n, r) => n + r.seconds, 0),
+    batches: runs.reduce((n, r) => n + r.batches, 0),
+    batchedFrames: runs.reduce((n, r) => n + r.batchedFrames, 0),
+    inferenceSeconds: runs.reduce((n, r) => n + r.inferenceSeconds, 0),
+    live: runs.flatMap((r) => r.live),
+    stats: runs.flatMap((r) => r.stats),
+  };
+}
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const fps = (r: SlowRun) => r.latencies.length / r.seconds;
+const meanBatch = (r: SlowRun) => r.batchedFrames / r.batches;
+
+/** Times GET probes one after another (a 20 ms pause between) until `stop` resolves. */
+async function probe(url: string, stop: Promise<void>) {
+  const pool = new Pool(url, { connections: 1 });
+  const times: Record<'live' | 'stats', number[]> = { live: [], stats: [] };
+  let done = false;
+  void stop.then(() => (done = true));
+  try {
+    for (let i = 0; !done; i++) {
+      const which = i % 2 === 0 ? 'live' : 'stats';
+      const t0 = performance.now();
+      const res = await pool.request({
+        method: 'GET',
+        path: which === 'live' ? '/v2/health/live' : '/v1/stats',
+      });
+      await res.body.arrayBuffer();
+      times[which].push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await pool.close();
+  }
+  return times;
+}
+
+async function slowScenario(
+  model: string,
+  thread: SessionThread,
+  image: Buffer,
+  label: string,
+): Promise<SlowRun> {
+  const clients = Number(flags['slow-clients']);
+  const seconds = Number(flags['slow-seconds']);
+  const replica = await startReplica({
+    model,
+    args: ['--max-batch', '4'],
+    env: { GPUMUX_SESSION_THREAD: thread },
+    timeoutMs: 120_000,
+  });
+  const pool = new Pool(replica.url, { connections: clients, pipelining: 1 });
+  try {
+    const path = '/v1/models/shapes-slow/detect';
+    await load(pool, path, image, 1, 2, 30); // first requests (JIT) outside the measurement
+    const before = await scrape(replica);
+    let stop: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const probes = probe(replica.url, stopped);
+    const { latencies, errors, elapsed } = await load(
+      pool,
+      path,
+      image,
+      clients,
+      Number.MAX_SAFE_INTEGER,
+      seconds,
+    );
+    stop();
+    const after = await scrape(replica);
+    const delta = (name: string) => sampleValue(after, name) - sampleValue(before, name);
+    return {
+      thread,
+      label,
+      latencies,
+      errors,
+      seconds: elapsed,
+      batches: delta('gpumux_batch_size_count'),
+      batchedFrames: delta('gpumux_batch_size_sum'),
+      inferenceSeconds: delta('gpumux_inference_duration_seconds_sum'),
+      ...(await probes),
+    };
+  } finally {
+    await pool.close();
+    await replica.stop();
+  }
+}
+
+async function slowComparison(image: Buffer): Promise<void> {
+  const ms = Number(flags['slow-ms']);
+  const rounds = Number(flags.rounds);
+  const model = await slowShapesModel(ms);
+  console.log(
+    `\nsession thread, old vs new: stand-in slow model (~${ms} ms/frame as generated), --max-batch 4, ` +
+      `${flags['slow-clients']} closed-loop clients, ${flags['slow-seconds']} s per run, ${rounds} round(s) ABBA; ` +
+      'a prober alternates /v2/health/live and /v1/stats (20 ms apart)',
+  );
+  const runs: SlowRun[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order: SessionThread[] = round % 2 === 0 ? ['main', 'worker'] : ['worker', 'main'];
+    for (const thread of order)
+      runs.push(await slowScenario(model, thread, image, `${thread} #${round + 1}`));
+  }
+  const old = sumRuns(
+    'main (old), all',
+    runs.filter((r) => r.thread === 'main'),
+  );
+  const neu = sumRuns(
+    'worker (new), all',
+    runs.filter((r) => r.thread === 'worker'),
+  );
+  const header = [
+    'run',
+    'frames',
+    'err',
+    'frames/s',
+    'p50 ms',
+    'p99 ms',
+    'mean batch',
+    'ms/frame',
+    'live p50',
+    'live p99',
+    'stats p50',
+    'stats p99',
+    'probe max',
+  ];
+  printAligned(
+    header,
+    [...runs, old, neu].map((r) => {
+      const lat = sorted(r.latencies);
+      const live = sorted(r.live);
+      const stats = sorted(r.stats);
+      return [
+        r.label,
+        String(r.latencies.length),
+        String(r.errors),
+        fps(r).toFixed(2),
+        percentile(lat, 50).toFixed(0),
+        percentile(lat, 99).toFixed(0),
+        meanBatch(r).toFixed(2),
+        ((r.inferenceSeconds / r.batchedFrames) * 1000).toFixed(0),
+        percentile(live, 50).toFixed(1),
+        percentile(live, 99).toFixed(1),
+        percentile(stats, 50).toFixed(1),
+        percentile(stats, 99).toFixed(1),
+        Math.max(live.at(-1) ?? NaN, stats.at(-1) ?? NaN).toFixed(1),
+      ];
+    }),
+  );
+  const p99 = (xs: number[]) => percentile(sorted(xs), 99);
+  console.log(
+    `new / old: throughput ×${(fps(neu) / fps(old)).toFixed(2)}, mean batch ×${(meanBatch(neu) / meanBatch(old)).toFixed(2)}, ` +
+      `live p99 ×${(p99(neu.live) / p99(old.live)).toFixed(3)}, stats p99 ×${(p99(neu.stats) / p99(old.stats)).toFixed(3)}; ` +
+      `probes answered: ${old.live.length + old.stats.length} old, ${neu.live.length + neu.stats.length} new`,
+  );
 }
 
 main().catch((err: unknown) => {
