@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Logger } from '../../common/log.js';
@@ -13,6 +14,17 @@ import { toWire, transferables, type FromWorker, type ToWorker } from './worker-
 
 const port = parentPort!;
 let session: ort.InferenceSession | null = null;
+
+/**
+ * Nice this thread a little (Linux: setpriority on the calling thread), so the event loop — probes, stats,
+ * HTTP, decode — wins the CPU when both want it; the model gets the rest. On a GPU this thread mostly waits.
+ */
+const SESSION_THREAD_NICE = Number(process.env.GPUMUX_SESSION_NICE ?? 5);
+try {
+  os.setPriority(Math.min(19, os.getPriority() + SESSION_THREAD_NICE));
+} catch {
+  // not permitted or not supported: run at the process's priority
+}
 
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => {
   try {

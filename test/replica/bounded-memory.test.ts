@@ -12,7 +12,7 @@ import { processPeakRssBytes, startReplica, type ReplicaProcess } from '../helpe
 const MAX_BODY = 16 * 1024 * 1024; // models/shapes manifest limits.maxBodyBytes
 const CONCURRENT = 100;
 /** README.md, "Replica memory bound". */
-const RSS_BOUND = 640 * 1024 * 1024;
+const RSS_BOUND = 768 * 1024 * 1024;
 
 let replica: ReplicaProcess;
 let raw: Buffer;
