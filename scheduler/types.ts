@@ -41,6 +41,10 @@ export interface ExistingReplica {
   footprintBytes: number;
   /** Draining replicas are on their way out: they still hold memory but are not counted as wanted. */
   draining?: boolean;
+  /** Serving (default true). A move's new copy must be ready before the replica it replaces is drained. */
+  ready?: boolean;
+  /** Set on a move's new copy: the id of the replica it replaces (drained once this one is ready). */
+  replaces?: string | null;
 }
 
 /** One replica in the desired state: kept (existingId set) or to be created. */
@@ -51,4 +55,8 @@ export interface PlacedReplica {
   gpuIndex: number;
   footprintBytes: number;
   existingId: string | null;
+  /** Why this GPU (new replicas): the policy's pick, in words. */
+  reason?: string;
+  /** A move's new copy: the id of the existing replica it replaces. */
+  moveOf?: string;
 }
