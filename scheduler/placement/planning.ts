@@ -15,6 +15,11 @@ export interface Planning {
   have: Map<string, number>;
   /** Measured busy shares not yet attributed to a kept replica: how many replicas each GPU's measurement covers. */
   covered: Map<string, number>;
+  /**
+   * Compute a replica without a measurement is expected to take, in GPUs: the mean measured share per replica
+   * where anything is measured (an idle cluster's new replica is as idle as the others), else 1.
+   */
+  busyPerReplica: number;
   /** Bytes on each GPU that are on their way out (draining, or replaced by a move's copy). */
   leavingBytes: Map<string, number>;
   /** Why each model's last placement failed, per GPU. */
@@ -48,6 +53,12 @@ export function createPlanning(
   const largest = new Map(
     models.map((m) => [m.name, usage.reduce((max, u) => Math.max(max, footprintFn(m)(u.gpu)), 0)]),
   );
+  let ratios = 0;
+  let measured = 0;
+  for (const u of options.utilization.values()) {
+    ratios += u.ratio;
+    measured += u.replicas;
+  }
   return {
     policy: options.policy,
     fit: options.fit,
@@ -60,6 +71,7 @@ export function createPlanning(
     replicas: [],
     have: new Map(),
     covered: new Map([...options.utilization].map(([id, u]) => [id, u.replicas])),
+    busyPerReplica: measured > 0 ? ratios / measured : 1,
     leavingBytes: new Map(),
     rejected: new Map(),
     waiting: new Map(),
@@ -76,14 +88,14 @@ export function count(s: Planning, u: GpuUsage, model: string, bytes: number, me
   const id = gpuId(u.gpu);
   const covered = s.covered.get(id) ?? 0;
   if (measured && covered > 0) s.covered.set(id, covered - 1);
-  else u.busy += 1;
+  else u.busy += s.busyPerReplica;
 }
 
-export function uncount(u: GpuUsage, model: string, bytes: number): void {
+export function uncount(s: Planning, u: GpuUsage, model: string, bytes: number): void {
   u.usedBytes -= bytes;
   u.replicas -= 1;
   u.byModel.set(model, (u.byModel.get(model) ?? 1) - 1);
-  u.busy = Math.max(0, u.busy - 1);
+  u.busy = Math.max(0, u.busy - s.busyPerReplica);
 }
 
 /** Places one new replica of `model` where the policy says (or records why nowhere). */

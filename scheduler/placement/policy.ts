@@ -28,8 +28,9 @@ export interface GpuUsage {
   /** Excluded from new placements (e.g. marked after repeated crashes); what runs there stays counted. */
   cordoned: boolean;
   /**
-   * Expected compute in use, in GPUs: the measured utilisation of what runs there, plus 1 for every replica
-   * the measurement does not cover (a replica is placed because demand wants it busy). May exceed 1.
+   * Expected compute in use, in GPUs: the measured utilisation of what runs there, plus, for every replica the
+   * measurement does not cover, the mean measured share per replica (1 when nothing is measured: a replica
+   * is placed because demand wants it busy). May exceed 1.
    */
   busy: number;
   /** Kept free for a waiting model: other models place nothing new here. */

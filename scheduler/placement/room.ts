@@ -104,7 +104,7 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
     const m = byName.get(r.model)!;
     if (r.existingId === null) {
       s.replicas.splice(s.replicas.indexOf(r), 1);
-      uncount(room.usage, r.model, r.footprintBytes);
+      uncount(s, room.usage, r.model, r.footprintBytes);
       s.have.set(r.model, s.have.get(r.model)! - 1);
       unplacedNew.push(r);
       const again = placeOne(s, m, s.usage, { reason: `placed elsewhere: ${id} is kept for ${model.name}` });
@@ -137,7 +137,7 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
   // Undo: this room does not work.
   for (const p of placed) {
     s.replicas.splice(s.replicas.indexOf(p), 1);
-    uncount(s.byId.get(`${p.node}/${p.gpuIndex}`)!, p.model, p.footprintBytes);
+    uncount(s, s.byId.get(`${p.node}/${p.gpuIndex}`)!, p.model, p.footprintBytes);
     if (!p.moveOf) s.have.set(p.model, s.have.get(p.model)! - 1);
   }
   for (const r of unplacedNew) {
@@ -146,7 +146,7 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
     u.usedBytes += r.footprintBytes;
     u.replicas += 1;
     u.byModel.set(r.model, (u.byModel.get(r.model) ?? 0) + 1);
-    u.busy += 1;
+    u.busy += s.busyPerReplica;
     s.have.set(r.model, (s.have.get(r.model) ?? 0) + 1);
   }
   room.usage.reservedFor = null;

@@ -104,6 +104,20 @@ describe('throughput policy (default)', () => {
       ['0:codetr', '1:codetr'],
     ],
     [
+      'a replica still starting counts as busy as the measured ones, so copies of a model stay apart',
+      {
+        gpus: parseGpuSpec('2x5GiB'),
+        models: [model('shapes', 2 * GiB, 2), model('shapes-detr', 2 * GiB, 2)],
+        reserveBytes: 512 * MiB,
+        existing: [
+          running('s', 'shapes', 0, 2 * GiB),
+          running('d', 'shapes-detr', 1, 2 * GiB, { ready: false }),
+        ],
+        utilization: new Map([['local/0', { ratio: 0.08, replicas: 1 }]]),
+      },
+      ['0:shapes,shapes-detr', '1:shapes,shapes-detr'],
+    ],
+    [
       'a replica this plan would create anyway stands aside for a model that needs a whole GPU',
       { gpus: parseGpuSpec('3x24GiB'), models: [model('big', 20 * GiB, 2), model('small', 8 * GiB, 2, 2)] },
       ['0:big', '1:small,small', '2:big'],
