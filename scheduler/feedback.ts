@@ -101,6 +101,8 @@ export interface Observation {
   load: Map<string, { inFlight: number; ready: number }>;
   /** Per GPU id: compute utilisation of what reports there (common/gpu-utilization.ts). */
   utilization: MeasuredUtilization;
+  /** Per model: mean busy share of its ready replicas (the compute one replica takes), where any reports. */
+  modelBusy: Map<string, number>;
   /** Same, with where each number comes from (for /metrics). */
   utilizationSources: { gpu: string; ratio: number; source: string }[];
 }
@@ -118,6 +120,7 @@ export async function observeReplicas(
   const measured = replicas.filter((r) => r.url && (r.phase === 'ready' || r.phase === 'starting'));
   const stats = await Promise.all(measured.map((r) => fetchReplicaStats(r.url!, 1500)));
   const perGpu = new Map<string, ReplicaStats[]>();
+  const busy = new Map<string, number[]>();
   measured.forEach((r, i) => {
     const s = stats[i];
     if (!s) return;
@@ -137,8 +140,10 @@ export async function observeReplicas(
       l.inFlight += s.inFlight;
       const gpu = gpuId({ node: r.node, index: r.gpuIndex });
       perGpu.set(gpu, [...(perGpu.get(gpu) ?? []), s]);
+      busy.set(r.model, [...(busy.get(r.model) ?? []), s.busyRatio]);
     }
   });
+  const modelBusy = new Map([...busy].map(([m, xs]) => [m, xs.reduce((a, b) => a + b, 0) / xs.length]));
   const utilization: MeasuredUtilization = new Map();
   const utilizationSources: Observation['utilizationSources'] = [];
   for (const [gpu, samples] of perGpu) {
@@ -150,6 +155,7 @@ export async function observeReplicas(
   return {
     load,
     utilization,
+    modelBusy,
     utilizationSources: utilizationSources.sort((a, b) => (a.gpu < b.gpu ? -1 : 1)),
   };
 }

@@ -124,14 +124,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       soon = setTimeout(() => ((soon = undefined), void scheduler.reconcile().catch(() => undefined)), 100);
   });
 
-  const modelPlans = (): ModelPlan[] =>
-    models.map((m) => ({
-      name: m.name,
-      version: m.version,
-      footprintBytes: (gpu: Gpu) => profiles.footprint(m.name, gpu.product, m.declaredBytes),
-      minReplicas: m.minReplicas,
-      desiredReplicas: desired.get(m.name)!,
-    }));
+  const modelPlans = (observed: Observation): ModelPlan[] =>
+    models.map((m) => {
+      const busy = observed.modelBusy.get(m.name);
+      return {
+        name: m.name,
+        version: m.version,
+        footprintBytes: (gpu: Gpu) => profiles.footprint(m.name, gpu.product, m.declaredBytes),
+        minReplicas: m.minReplicas,
+        desiredReplicas: desired.get(m.name)!,
+        ...(busy !== undefined ? { busyPerReplica: busy } : {}),
+      };
+    });
 
   async function readClientDemand(): Promise<Map<string, ClientDemand>> {
     if (!clientDemand) return new Map();
@@ -284,7 +288,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const replicas = orchestrator.replicas();
     const observed = await observeReplicas(replicas, { models, profiles, logger });
     await updateDemand(observed);
-    const plans = modelPlans();
+    const plans = modelPlans(observed);
     const result = planPlacement({
       gpus,
       models: plans,

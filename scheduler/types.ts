@@ -29,6 +29,11 @@ export interface ModelPlan {
   minReplicas: number;
   /** Wanted replicas; Infinity = as many as fit (plan's fill mode). Clamped to [min, max] by the caller. */
   desiredReplicas: number;
+  /**
+   * GPU compute one replica takes (0..1), as its replicas' `busyRatio` measures it; the throughput policy
+   * counts it for replicas no GPU measurement covers. Unknown: the mean measured share, else 1.
+   */
+  busyPerReplica?: number;
 }
 
 /** A replica that exists (running, starting or pending) as the orchestrator reports it. */

@@ -20,6 +20,8 @@ export interface Planning {
    * where anything is measured (an idle cluster's new replica is as idle as the others), else 1.
    */
   busyPerReplica: number;
+  /** Per model, when its replicas' busy share is measured (ModelPlan.busyPerReplica): used instead. */
+  modelBusy: Map<string, number>;
   /** Bytes on each GPU that are on their way out (draining, or replaced by a move's copy). */
   leavingBytes: Map<string, number>;
   /** Why each model's last placement failed, per GPU. */
@@ -72,6 +74,9 @@ export function createPlanning(
     have: new Map(),
     covered: new Map([...options.utilization].map(([id, u]) => [id, u.replicas])),
     busyPerReplica: measured > 0 ? ratios / measured : 1,
+    modelBusy: new Map(
+      models.filter((m) => m.busyPerReplica !== undefined).map((m) => [m.name, m.busyPerReplica!]),
+    ),
     leavingBytes: new Map(),
     rejected: new Map(),
     waiting: new Map(),
@@ -88,14 +93,17 @@ export function count(s: Planning, u: GpuUsage, model: string, bytes: number, me
   const id = gpuId(u.gpu);
   const covered = s.covered.get(id) ?? 0;
   if (measured && covered > 0) s.covered.set(id, covered - 1);
-  else u.busy += s.busyPerReplica;
+  else u.busy += busyOf(s, model);
 }
+
+/** Compute one replica of `model` is expected to take when nothing measures it, in GPUs. */
+export const busyOf = (s: Planning, model: string): number => s.modelBusy.get(model) ?? s.busyPerReplica;
 
 export function uncount(s: Planning, u: GpuUsage, model: string, bytes: number): void {
   u.usedBytes -= bytes;
   u.replicas -= 1;
   u.byModel.set(model, (u.byModel.get(model) ?? 1) - 1);
-  u.busy = Math.max(0, u.busy - s.busyPerReplica);
+  u.busy = Math.max(0, u.busy - busyOf(s, model));
 }
 
 /** Places one new replica of `model` where the policy says (or records why nowhere). */

@@ -1,6 +1,6 @@
 import { gpuId, type ModelPlan, type PlacedReplica } from '../types.js';
 import type { MoveReplica } from './plan.js';
-import { footprintFn, placeOne, targetOf, uncount, type Planning } from './planning.js';
+import { busyOf, footprintFn, placeOne, targetOf, uncount, type Planning } from './planning.js';
 import { headroomBytes, type GpuUsage } from './policy.js';
 
 interface Room {
@@ -146,7 +146,7 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
     u.usedBytes += r.footprintBytes;
     u.replicas += 1;
     u.byModel.set(r.model, (u.byModel.get(r.model) ?? 0) + 1);
-    u.busy += s.busyPerReplica;
+    u.busy += busyOf(s, r.model);
     s.have.set(r.model, (s.have.get(r.model) ?? 0) + 1);
   }
   room.usage.reservedFor = null;
