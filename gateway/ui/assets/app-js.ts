@@ -92,22 +92,35 @@ export const APP_JS = String.raw`
   function gpuLabel(gpu) { return gpu.index === null || gpu.index === undefined ? gpu.id : 'GPU ' + gpu.index; }
   function gpuPlace(gpu) { return gpu.node + ' / ' + gpuLabel(gpu); }
 
+  /**
+   * The seed's setup on these GPUs (one replica per GPU, from the scheduler's plan) when known — a fair
+   * comparison on virtual or smaller GPUs — else the seed's measured 40 % on 24 GB RTX 4090s.
+   */
+  function seedBaseline(view) {
+    var planned = view.plan && typeof view.plan.seedMemoryUtilization === 'number' ? view.plan.seedMemoryUtilization : null;
+    return planned === null
+      ? { ratio: SEED_UTILIZATION, source: 'seed', label: 'Seed: 40 % (one replica per 24 GB GPU)' }
+      : { ratio: planned, source: 'plan', label: "The seed's setup on these GPUs (one replica per GPU): " + percent(planned) };
+  }
+
   function renderSummary(view) {
     var t = view.totals;
+    var seed = seedBaseline(view);
     var fill = h('span', { className: 'fill' });
     fill.style.width = Math.min(100, t.memoryUtilization * 100) + '%';
-    var seed = h('span', { className: 'seed', title: 'seed: 40 %' });
-    seed.style.left = SEED_UTILIZATION * 100 + '%';
-    var delta = (t.memoryUtilization - SEED_UTILIZATION) * 100;
-    var note = 'Seed: 40 % (one replica per 24 GB GPU) — ' +
-      (delta >= 0 ? delta.toFixed(1) + ' points above' : (-delta).toFixed(1) + ' points below');
+    var mark = h('span', { className: 'seed', title: seed.label });
+    mark.style.left = seed.ratio * 100 + '%';
+    var delta = (t.memoryUtilization - seed.ratio) * 100;
+    var note = seed.label + ' — ' + (delta >= 0 ? delta.toFixed(1) + ' points above' : (-delta).toFixed(1) + ' points below');
+    var compute = t.computeUtilization === null || t.computeUtilization === undefined ? '—' : percent(t.computeUtilization);
     var items = [
       h('div', { className: 'item util' }, [
         h('span', { className: 'label', id: 'cluster-util-label', text: 'Cluster memory utilisation' }),
         h('span', { className: 'value', id: 'cluster-util', 'data-value': t.memoryUtilization, text: percent(t.memoryUtilization) }),
-        h('div', { className: 'utilbar', role: 'img', 'aria-label': 'Utilisation ' + percent(t.memoryUtilization) + ' against the seed\'s 40 %' }, [fill, seed]),
-        h('span', { className: 'utilnote', text: note }),
+        h('div', { className: 'utilbar', role: 'img', 'aria-label': 'Utilisation ' + percent(t.memoryUtilization) + ' against ' + percent(seed.ratio) + ' for the seed\'s setup' }, [fill, mark]),
+        h('span', { className: 'utilnote', id: 'seed-note', 'data-seed': seed.ratio, 'data-source': seed.source, text: note }),
       ]),
+      item('Compute utilisation', compute, 'cluster-compute'),
       item('GPUs', String(t.gpus), 'gpu-count'),
       item('Replicas ready', t.readyReplicas + ' of ' + t.replicas, 'replica-count'),
       item('Memory used / total', usedOfTotal(t.memoryUsedBytes, t.memoryTotalBytes)),
@@ -173,6 +186,9 @@ export const APP_JS = String.raw`
         h('strong', { text: percent(gpu.memoryUtilization) }), ' used',
         gpu.critical ? h('span', null, [' ', h('span', { className: 'badge bad', text: 'critical headroom' })]) : null,
         h('br'), bytes(gpu.memoryHeadroomBytes) + ' headroom',
+        h('br'), h('span', { 'data-field': 'compute', 'data-value': gpu.computeUtilization === null ? '' : gpu.computeUtilization,
+          title: gpu.computeSource === 'measured' ? 'nvidia-smi utilization.gpu' : 'Σ of the replicas\' busy shares (time inside session.run)',
+          text: (gpu.computeUtilization === null || gpu.computeUtilization === undefined ? '—' : percent(gpu.computeUtilization)) + ' compute' }),
         h('br'), gpu.inFlight + ' in flight · ' + gpu.busyReplicas + ' busy',
       ]),
     ]);
@@ -247,6 +263,24 @@ export const APP_JS = String.raw`
           return h('li', { 'data-action': a.type }, [h('span', { className: 'action-type', text: a.type }), ' ' + what + (a.reason ? ' — ' + a.reason : '')]);
         })));
       }
+    }
+    if (plan) {
+      // Which models fill which GPU, and why a model is not (fully) placed.
+      var fills = (plan.gpus || []).filter(function (g) { return g.models && g.models.length > 0 || g.reservedFor; });
+      if (fills.length > 0) {
+        out.push(h('ul', { className: 'plan-gpus', id: 'plan-gpus' }, fills.map(function (g) {
+          var models = (g.models || []).map(function (m) { return m.model + ' ×' + m.replicas; }).join(', ') || 'nothing';
+          var compute = typeof g.utilization === 'number' ? ' · ' + percent(g.utilization) + ' compute' : '';
+          return h('li', { 'data-gpu': g.node + '/' + g.index }, [g.node + ' / GPU ' + g.index + ': ' + models + compute +
+            (g.reservedFor ? ' · kept free for ' + g.reservedFor : '')]);
+        })));
+      }
+      (plan.unplaced || []).forEach(function (u) {
+        out.push(h('div', { className: 'plan-unplaced', 'data-model': u.model }, [
+          h('strong', { text: u.model + ': ' + u.count + ' not placed' }), ' — ' + u.reason,
+          u.gpus.length ? h('ul', null, u.gpus.map(function (g) { return h('li', { text: g.gpu + ': ' + g.reason }); })) : null,
+        ]));
+      });
     }
     replaceChildren($('plan'), out);
   }
