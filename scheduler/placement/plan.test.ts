@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseGpuSpec } from '../inventory/gpu-spec.js';
 import { createProfileStore } from '../profiles/store.js';
-import type { ExistingReplica, ModelPlan } from '../types.js';
+import type { ExistingReplica } from '../types.js';
+import { model } from '../../test/scheduler/placement-fixtures.js';
 import { overCommitted, planPlacement, type PlacementInput } from './plan.js';
 import { POLICIES } from './policy.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-const model = (
-  name: string,
-  footprintBytes: number,
-  desiredReplicas: number,
-  minReplicas = 0,
-): ModelPlan => ({
-  name,
-  version: '1',
-  footprintBytes,
-  minReplicas,
-  desiredReplicas,
-});
 /** `node/index:model,model` per GPU, for compact expectations. */
 const layout = (input: PlacementInput): string[] => {
   const r = planPlacement(input);

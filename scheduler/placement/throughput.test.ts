@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseGpuSpec } from '../inventory/gpu-spec.js';
-import type { ExistingReplica, ModelPlan } from '../types.js';
+import type { ExistingReplica } from '../types.js';
+import { model } from '../../test/scheduler/placement-fixtures.js';
 import { overCommitted, planPlacement, type PlacementInput } from './plan.js';
 
 // The default policy (throughput): a replica goes where it adds the most compute within memory.
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 const CODETR = 9830 * MiB;
-const model = (
-  name: string,
-  footprintBytes: number,
-  desiredReplicas: number,
-  minReplicas = 0,
-): ModelPlan => ({
-  name,
-  version: '1',
-  footprintBytes,
-  minReplicas,
-  desiredReplicas,
-});
 const running = (id: string, m: string, gpuIndex: number, footprintBytes: number, extra: Partial<ExistingReplica> = {}): ExistingReplica => ({
   id,
   model: m,
