@@ -14,12 +14,13 @@ import { createProfileStore } from '../scheduler/profiles/store.js';
 import { createScheduler, type Scheduler, type SchedulerModel } from '../scheduler/scheduler.js';
 import { schedulerApp } from '../scheduler/http.js';
 import { listenApp } from '../scheduler/http-server.js';
-import { startGateway } from '../gateway/index.js';
+import { startGateway, type RunningGatewayWithView } from '../gateway/index.js';
+import { clientDemandFromView } from '../scheduler/demand/client-demand.js';
 
 export interface LocalStackOptions {
-  /** `2x8GiB` or `node-a:2x24GiB,...` */
+  /** `2x5GiB` or `node-a:2x24GiB,...` */
   gpus: string;
-  /** `shapes=3` (exactly 3) or `shapes` (1 to as many as fit, following demand). */
+  /** `shapes=3` (exactly 3) or `shapes` (1 to as many as fit, following demand); comma-separated. */
   models: string;
   /** Real GPUs (CUDA_VISIBLE_DEVICES) instead of virtual ones on the CPU. */
   realGpus?: boolean;
@@ -84,6 +85,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),
   });
   await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
+  let gateway: RunningGatewayWithView | null = null;
   const scheduler = createScheduler({
     models,
     inventory: async () => gpus,
@@ -93,6 +95,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     reserveBytes: options.reserveBytes,
     maxReplicasPerGpu: options.maxReplicasPerGpu,
     demand: anyDemand ? { intervalMs: 5000, scaleUpCooldownMs: 15_000, scaleDownCooldownMs: 60_000 } : null,
+    // What clients see (the gateway's queue and p95 per model), read in process.
+    clientDemand: async () => (gateway ? clientDemandFromView(await gateway.clusterView()) : new Map()),
     drainTimeoutMs: 15_000,
     readyTimeoutMs: 120_000,
     logger: logger.child({ component: 'scheduler' }),
@@ -117,7 +121,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       closers.push(http.close);
       schedulerUrl = http.url;
     }
-    const gateway = await startGateway({
+    gateway = await startGateway({
       port: options.port,
       adminPort: options.adminPort,
       host: options.host,
@@ -127,7 +131,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reserveBytes: options.reserveBytes,
       logger: logger.child({ component: 'gateway' }),
     });
-    closers.push(() => gateway.close());
+    const started = gateway;
+    closers.push(() => started.close());
     scheduler.start(2000);
     return {
       url: gateway.url,

@@ -4,6 +4,7 @@
  * neither may import the other (docs/contracts.md §6).
  */
 export interface PlanAction {
+  /** `move`: a copy is created on node/gpuIndex; the replica `replicaId` is drained once the copy is ready. */
   type: 'create' | 'drain' | 'delete' | 'move';
   model: string;
   node: string;
@@ -20,11 +21,25 @@ export interface PlanGpu {
   memoryTotalBytes: number;
   memoryReservedBytes: number;
   virtual: boolean;
+  /** Replicas the plan puts here (kept and new), per model: which models fill this GPU. */
+  models?: { model: string; replicas: number }[];
+  /** Measured compute utilisation of what runs here (0..1), null when no replica reports. */
+  utilization?: number | null;
+  /** Kept free for a waiting model (see `unplaced`). */
+  reservedFor?: string | null;
+}
+
+/** A model the plan could not place in full, and why each GPU refused its next replica. */
+export interface PlanUnplaced {
+  model: string;
+  count: number;
+  reason: string;
+  gpus: { gpu: string; reason: string }[];
 }
 
 export interface PlanView {
   generatedAt: string;
-  policy: 'binpack' | 'spread';
+  policy: 'throughput' | 'binpack' | 'spread';
   /** Cluster memory utilisation once the plan is applied. */
   memoryUtilization: number;
   actions: PlanAction[];
@@ -33,4 +48,10 @@ export interface PlanView {
    * empty GPU (free headroom the plan can use) still shows in the operator view.
    */
   gpus?: PlanGpu[];
+  unplaced?: PlanUnplaced[];
+  /**
+   * The seed's setup on these GPUs, for a fair comparison: memory utilisation with one replica per GPU
+   * (the largest model first), as the seed ran one Co-DETR per RTX 4090 (40 %).
+   */
+  seedMemoryUtilization?: number;
 }

@@ -123,7 +123,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const plan = planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : async () => null);
   const clusterView = async (): Promise<ClusterView> =>
-    buildClusterView(inventory, window, await plan().catch(() => null), new Date(clock.now()));
+    buildClusterView(
+      inventory,
+      window,
+      await plan().catch(() => null),
+      new Date(clock.now()),
+      admission.depths(),
+    );
 
   const authorize = authTokens.length > 0 ? createBearerCheck(authTokens) : undefined;
   const bodyBudget = createBodyBudget(config.limits.maxHeldBodyBytes);

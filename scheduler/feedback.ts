@@ -1,4 +1,12 @@
-import type { ReplicaFailure } from './orchestrators/types.js';
+import type { Logger } from '../common/log.js';
+import { gpuUtilization } from '../common/gpu-utilization.js';
+import type { ReplicaStats } from '../replica/contract.js';
+import type { SchedulerMetrics } from './metrics.js';
+import { fetchReplicaStats } from './orchestrators/drain.js';
+import type { ManagedReplica, OrchestratorEvent, ReplicaFailure } from './orchestrators/types.js';
+import type { MeasuredUtilization } from './placement/plan.js';
+import type { ProfileStore } from './profiles/store.js';
+import { gpuId } from './types.js';
 
 /**
  * Failure feedback for GPUs: a GPU whose replicas crash repeatedly (not OOM — that raises the model's
@@ -39,5 +47,115 @@ export function createGpuHealth(options: GpuHealthOptions = {}): GpuHealth {
         .map(([g]) => g)
         .sort();
     },
+  };
+}
+
+/** A model as feedback needs it. */
+interface FeedbackModel {
+  name: string;
+  declaredBytes: number;
+}
+
+/**
+ * Failure feedback, as an orchestrator listener: an OOM death raises the model's footprint on that GPU
+ * product (every instance learns; only the leader persists — one writer for the ConfigMap); other deaths
+ * count towards cordoning the GPU.
+ */
+export function failureFeedback(options: {
+  models: FeedbackModel[];
+  profiles: ProfileStore;
+  gpuHealth: GpuHealth;
+  metrics: SchedulerMetrics;
+  isLeader: () => boolean;
+  logger: Logger;
+}): (event: OrchestratorEvent) => void {
+  const { models, profiles, gpuHealth, metrics, isLeader, logger } = options;
+  return function onFailure(event) {
+    if (event.type !== 'failed') return;
+    const { replica, failure } = event;
+    metrics.failures.inc({ model: replica.model, kind: failure.kind });
+    const gpu = gpuId({ node: replica.node, index: replica.gpuIndex });
+    if (failure.kind === 'oom') {
+      const model = models.find((m) => m.name === replica.model);
+      const counted = model
+        ? profiles.footprint(model.name, replica.product, model.declaredBytes)
+        : replica.footprintBytes;
+      const raised = profiles.recordOom(replica.model, replica.product, counted);
+      logger.warn('replica died of out-of-memory: footprint raised', {
+        replica: replica.id,
+        model: replica.model,
+        product: replica.product,
+        footprintBytes: raised,
+      });
+      if (isLeader())
+        void profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
+    } else if (gpuHealth.recordFailure(gpu, failure)) {
+      logger.warn('GPU cordoned after repeated crashes', { gpu });
+    }
+  };
+}
+
+/** What one pass learns from the replicas' /v1/stats. */
+export interface Observation {
+  /** Per model: Σ in-flight over ready replicas, and how many are ready. */
+  load: Map<string, { inFlight: number; ready: number }>;
+  /** Per GPU id: compute utilisation of what reports there (common/gpu-utilization.ts). */
+  utilization: MeasuredUtilization;
+  /** Per model: mean busy share of its ready replicas (the compute one replica takes), where any reports. */
+  modelBusy: Map<string, number>;
+  /** Same, with where each number comes from (for /metrics). */
+  utilizationSources: { gpu: string; ratio: number; source: string }[];
+}
+
+/**
+ * Polls every ready or starting replica's /v1/stats: measured footprints (`gpu-used-delta`) go to the
+ * profiles, in-flight to demand, busy shares (or nvidia-smi's utilisation) per GPU to placement.
+ */
+export async function observeReplicas(
+  replicas: ManagedReplica[],
+  options: { models: FeedbackModel[]; profiles: ProfileStore; logger: Logger },
+): Promise<Observation> {
+  const { models, profiles, logger } = options;
+  const load = new Map(models.map((m) => [m.name, { inFlight: 0, ready: 0 }]));
+  const measured = replicas.filter((r) => r.url && (r.phase === 'ready' || r.phase === 'starting'));
+  const stats = await Promise.all(measured.map((r) => fetchReplicaStats(r.url!, 1500)));
+  const perGpu = new Map<string, ReplicaStats[]>();
+  const busy = new Map<string, number[]>();
+  measured.forEach((r, i) => {
+    const s = stats[i];
+    if (!s) return;
+    if (s.ready && s.footprint.method === 'gpu-used-delta') {
+      if (profiles.observe(r.model, r.product, Math.max(s.footprint.bytes, s.footprint.peakBytes))) {
+        logger.info('measured footprint', {
+          model: r.model,
+          product: r.product,
+          bytes: s.footprint.bytes,
+          peakBytes: s.footprint.peakBytes,
+        });
+      }
+    }
+    const l = load.get(r.model);
+    if (l && s.ready && s.state === 'ready') {
+      l.ready += 1;
+      l.inFlight += s.inFlight;
+      const gpu = gpuId({ node: r.node, index: r.gpuIndex });
+      perGpu.set(gpu, [...(perGpu.get(gpu) ?? []), s]);
+      busy.set(r.model, [...(busy.get(r.model) ?? []), s.busyRatio]);
+    }
+  });
+  const modelBusy = new Map([...busy].map(([m, xs]) => [m, xs.reduce((a, b) => a + b, 0) / xs.length]));
+  const utilization: MeasuredUtilization = new Map();
+  const utilizationSources: Observation['utilizationSources'] = [];
+  for (const [gpu, samples] of perGpu) {
+    const u = gpuUtilization(samples);
+    if (!u) continue;
+    utilization.set(gpu, { ratio: u.ratio, replicas: samples.length });
+    utilizationSources.push({ gpu, ratio: u.ratio, source: u.source });
+  }
+  return {
+    load,
+    utilization,
+    modelBusy,
+    utilizationSources: utilizationSources.sort((a, b) => (a.gpu < b.gpu ? -1 : 1)),
   };
 }

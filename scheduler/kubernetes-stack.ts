@@ -4,6 +4,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.js';
 import { loadModel } from '../models/manifest/load.js';
 import type { SchedulerConfig } from './config/schema.js';
+import { gatewayClientDemand } from './demand/client-demand.js';
 import { gpusFromNodes } from './inventory/from-nodes.js';
 import { createLeaseElector, type LeaseElector } from './leader/lease.js';
 import { loadKubeClient } from '../common/kube-client.js';
@@ -56,6 +57,7 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
         minReplicas: m.minReplicas,
         maxReplicas: m.maxReplicas,
         targetInFlightPerReplica: m.targetInFlightPerReplica,
+        ...(m.targetP95 !== undefined ? { targetP95Seconds: m.targetP95 / 1000 } : {}),
       };
     }),
   );
@@ -145,6 +147,16 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
       scaleUpCooldownMs: config.demand.scaleUpCooldown,
       scaleDownCooldownMs: config.demand.scaleDownCooldown,
     },
+    ...(config.demand.gatewayUrl
+      ? {
+          clientDemand: gatewayClientDemand(
+            config.demand.gatewayUrl,
+            config.demand.gatewayTokenFile
+              ? (await readFile(config.demand.gatewayTokenFile, 'utf8')).trim()
+              : undefined,
+          ),
+        }
+      : {}),
     isLeader,
     drainTimeoutMs: config.orchestrator.drainTimeout,
     readyTimeoutMs: config.orchestrator.readyTimeout,

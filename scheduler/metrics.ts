@@ -1,34 +1,89 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** The scheduler's Prometheus metrics, in their own registry. */
+/** What the last pass saw and decided: the gauges read it at scrape time (prom-client `collect()`). */
+export interface SchedulerSnapshot {
+  gpus: number;
+  memoryUtilization: number;
+  leader: boolean;
+  models: {
+    name: string;
+    desired: number;
+    unplaced: number;
+    /** Per GPU product: counted footprint and where it comes from. */
+    footprints: { product: string; source: string; bytes: number }[];
+    phases: Record<'pending' | 'starting' | 'ready' | 'draining' | 'failed', number>;
+  }[];
+  /** Measured (or busy-share) compute utilisation per GPU id, for GPUs with a reporting replica. */
+  gpuUtilization: { gpu: string; ratio: number; source: string }[];
+}
+
+/**
+ * The scheduler's Prometheus metrics, in their own registry. Gauges are computed when scraped from the
+ * snapshot `bind()` points at (the last pass); counters and the pass histogram are updated as things happen.
+ */
 export function createSchedulerMetrics() {
   const registry = new Registry();
-  const m = {
+  let read: () => SchedulerSnapshot | null = () => null;
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (g: Gauge, s: SchedulerSnapshot) => void,
+  ): Gauge =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        const s = read();
+        this.reset();
+        if (s) fill(this, s);
+      },
+    });
+  gauge('gpumux_scheduler_gpus', 'GPUs in the inventory', [], (g, s) => g.set(s.gpus));
+  gauge(
+    'gpumux_scheduler_planned_memory_utilization_ratio',
+    'Cluster memory utilisation once the current plan is applied (0..1)',
+    [],
+    (g, s) => g.set(s.memoryUtilization),
+  );
+  gauge('gpumux_scheduler_desired_replicas', 'Replicas wanted per model', ['model'], (g, s) => {
+    for (const m of s.models) g.set({ model: m.name }, m.desired);
+  });
+  gauge('gpumux_scheduler_replicas', 'Replicas by model and phase', ['model', 'phase'], (g, s) => {
+    for (const m of s.models)
+      for (const [phase, n] of Object.entries(m.phases)) g.set({ model: m.name, phase }, n);
+  });
+  gauge(
+    'gpumux_scheduler_footprint_bytes',
+    'Footprint counted per replica',
+    ['model', 'product', 'source'],
+    (g, s) => {
+      for (const m of s.models)
+        for (const f of m.footprints) g.set({ model: m.name, product: f.product, source: f.source }, f.bytes);
+    },
+  );
+  gauge('gpumux_scheduler_unplaced_replicas', 'Wanted replicas that fit nowhere', ['model'], (g, s) => {
+    for (const m of s.models) g.set({ model: m.name }, m.unplaced);
+  });
+  gauge(
+    'gpumux_scheduler_gpu_utilization_ratio',
+    'GPU compute utilisation the placement used (nvidia-smi, or Σ busy shares on virtual GPUs), 0..1',
+    ['gpu', 'source'],
+    (g, s) => {
+      for (const u of s.gpuUtilization) g.set({ gpu: u.gpu, source: u.source }, u.ratio);
+    },
+  );
+  gauge('gpumux_scheduler_leader', '1 when this instance leads (acts)', [], (g, s) =>
+    g.set(s.leader ? 1 : 0),
+  );
+  return {
     registry,
-    gpus: new Gauge({ name: 'gpumux_scheduler_gpus', help: 'GPUs in the inventory', registers: [registry] }),
-    memoryUtilization: new Gauge({
-      name: 'gpumux_scheduler_planned_memory_utilization_ratio',
-      help: 'Cluster memory utilisation once the current plan is applied (0..1)',
-      registers: [registry],
-    }),
-    desiredReplicas: new Gauge({
-      name: 'gpumux_scheduler_desired_replicas',
-      help: 'Replicas wanted per model',
-      labelNames: ['model'],
-      registers: [registry],
-    }),
-    replicas: new Gauge({
-      name: 'gpumux_scheduler_replicas',
-      help: 'Replicas by model and phase',
-      labelNames: ['model', 'phase'],
-      registers: [registry],
-    }),
-    footprintBytes: new Gauge({
-      name: 'gpumux_scheduler_footprint_bytes',
-      help: 'Footprint counted per replica',
-      labelNames: ['model', 'product', 'source'],
-      registers: [registry],
-    }),
+    /** Points the gauges at the latest snapshot. */
+    bind(snapshot: () => SchedulerSnapshot | null): void {
+      read = snapshot;
+    },
     actions: new Counter({
       name: 'gpumux_scheduler_actions_total',
       help: 'Actions taken',
@@ -41,17 +96,6 @@ export function createSchedulerMetrics() {
       labelNames: ['model', 'kind'],
       registers: [registry],
     }),
-    leader: new Gauge({
-      name: 'gpumux_scheduler_leader',
-      help: '1 when this instance leads (acts)',
-      registers: [registry],
-    }),
-    unplaced: new Gauge({
-      name: 'gpumux_scheduler_unplaced_replicas',
-      help: 'Wanted replicas that fit nowhere',
-      labelNames: ['model'],
-      registers: [registry],
-    }),
     reconcileSeconds: new Histogram({
       name: 'gpumux_scheduler_reconcile_duration_seconds',
       help: 'Time of one reconcile pass',
@@ -59,7 +103,6 @@ export function createSchedulerMetrics() {
       registers: [registry],
     }),
   };
-  return m;
 }
 
 export type SchedulerMetrics = ReturnType<typeof createSchedulerMetrics>;

@@ -18,7 +18,7 @@ export interface PlanJson {
     replicas: string[];
   }[];
   replicas: { model: string; version: string; node: string; gpuIndex: number; footprintBytes: number }[];
-  unplaced: { model: string; count: number; reason: string }[];
+  unplaced: { model: string; count: number; reason: string; gpus: { gpu: string; reason: string }[] }[];
   memoryUtilization: number;
 }
 
@@ -88,7 +88,16 @@ export function formatPlanTable(plan: PlanJson, baseline: PlanJson | null): stri
     lines.push(
       `one replica per GPU (the seed's setup): ${pct(baseline.memoryUtilization)} with ${baseline.replicas.length} replicas`,
     );
-  for (const u of plan.unplaced) lines.push(`unplaced: ${u.count} × ${u.model} (${u.reason})`);
+  for (const u of plan.unplaced) {
+    lines.push(`unplaced: ${u.count} × ${u.model} (${u.reason})`);
+    // Why each GPU refused it, grouped: "local/0-9: short by 1.2 GiB" reads better than ten lines.
+    const byReason = new Map<string, string[]>();
+    for (const g of u.gpus) byReason.set(g.reason, [...(byReason.get(g.reason) ?? []), g.gpu]);
+    for (const [reason, ids] of byReason)
+      lines.push(
+        `  ${ids.length > 3 ? `${ids[0]} … ${ids[ids.length - 1]} (${ids.length} GPUs)` : ids.join(', ')}: ${reason}`,
+      );
+  }
   // Binpack leaves whole GPUs free on purpose (room for a big model); say so, since an operator who asked
   // for fewer replicas than the cluster holds may expect every GPU to be busy.
   const idle = plan.gpus.filter((g) => g.replicas.length === 0).length;
@@ -96,8 +105,10 @@ export function formatPlanTable(plan: PlanJson, baseline: PlanJson | null): stri
     lines.push(
       `idle: ${idle} of ${plan.gpus.length} GPUs hold no replica` +
         (plan.policy === 'binpack'
-          ? ' (binpack fills GPUs one by one: ask for more replicas to fill them, or --policy spread to use every GPU first)'
-          : ''),
+          ? ' (binpack fills GPUs one by one: ask for more replicas to fill them, or the default policy to use every GPU first)'
+          : plan.replicas.length < plan.gpus.length
+            ? ' (fewer replicas than GPUs: each replica has a GPU to itself)'
+            : ''),
     );
   return lines.join('\n') + '\n';
 }

@@ -1,14 +1,22 @@
 import type { Logger } from '../common/log.js';
-import type { PlanAction, PlanView } from '../common/plan-view.js';
+import type { PlanView } from '../common/plan-view.js';
 import { createAutoscaler } from './demand/autoscale.js';
-import { createGpuHealth, type GpuHealth } from './feedback.js';
-import { createSchedulerMetrics, type SchedulerMetrics } from './metrics.js';
-import { fetchReplicaStats } from './orchestrators/drain.js';
+import type { ClientDemand, ClientDemandSource } from './demand/client-demand.js';
+import {
+  createGpuHealth,
+  failureFeedback,
+  observeReplicas,
+  type GpuHealth,
+  type Observation,
+} from './feedback.js';
+import { createSchedulerMetrics, type SchedulerMetrics, type SchedulerSnapshot } from './metrics.js';
 import type { ManagedReplica, Orchestrator } from './orchestrators/types.js';
 import { planPlacement, type PlacementResult } from './placement/plan.js';
-import type { Policy } from './placement/policy.js';
+import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
+import { seedSetup } from './placement/seed.js';
+import { toPlanView } from './plan-view.js';
 import type { ProfileStore } from './profiles/store.js';
-import { gpuId, type Gpu, type ModelPlan } from './types.js';
+import { gpuId, type ExistingReplica, type Gpu, type ModelPlan } from './types.js';
 
 /** A model the scheduler keeps running. */
 export interface SchedulerModel {
@@ -23,6 +31,8 @@ export interface SchedulerModel {
   /** Replicas to start with (default minReplicas). */
   initialReplicas?: number;
   targetInFlightPerReplica: number;
+  /** Client-side p95 latency (seconds) above which demand adds a replica. */
+  targetP95Seconds?: number;
 }
 
 export interface SchedulerOptions {
@@ -35,6 +45,8 @@ export interface SchedulerOptions {
   maxReplicasPerGpu?: number;
   /** null: replica counts stay at initialReplicas (the local stack's fixed `--models shapes=3`). */
   demand?: { intervalMs: number; scaleUpCooldownMs: number; scaleDownCooldownMs: number } | null;
+  /** What clients see at the gateway (queue, p95) per model, as a second demand signal. */
+  clientDemand?: ClientDemandSource;
   /** Only the leader acts; others plan and serve /v1/plan. Default: always leader. */
   isLeader?: () => boolean;
   drainTimeoutMs?: number;
@@ -51,18 +63,20 @@ export interface Scheduler {
   reconcile(): Promise<PlanView>;
   /** The latest plan, null before the first pass. */
   plan(): PlanView | null;
-  lastPlacement(): PlacementResult | null;
   /** Reconciles every intervalMs and soon after the orchestrator reports a change. */
   start(intervalMs: number): void;
   stop(): Promise<void>;
   metrics: SchedulerMetrics;
 }
 
+const PHASES = ['pending', 'starting', 'ready', 'draining', 'failed'] as const;
+
 /**
  * The scheduler's control loop. Desired state comes from the whole-cluster plan; the diff with what runs
  * becomes actions: create (one starting replica per GPU at a time, so each footprint can be measured as the
- * GPU's used-memory delta), and drain → delete. Failures feed back: OOM raises the model's footprint for
- * that GPU product, repeated crashes cordon the GPU.
+ * GPU's used-memory delta), move (a copy first, the original drained once the copy is ready), and
+ * drain → delete. Failures feed back (feedback.ts): OOM raises the model's footprint for that GPU product,
+ * repeated crashes cordon the GPU.
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const {
@@ -70,10 +84,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     inventory,
     orchestrator,
     profiles,
-    policy = 'binpack',
+    policy = DEFAULT_POLICY,
     reserveBytes = 512 * 1024 ** 2,
     maxReplicasPerGpu = 0,
     demand = null,
+    clientDemand,
     isLeader = () => true,
     drainTimeoutMs = 60_000,
     readyTimeoutMs = 600_000,
@@ -92,78 +107,51 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let lastDemandAt = -Infinity;
   let gpus: Gpu[] = [];
   let current: PlanView | null = null;
-  let placement: PlacementResult | null = null;
+  let snapshot: SchedulerSnapshot | null = null;
+  metrics.bind(() => snapshot);
   const removing = new Set<string>();
+  /** A move's copy (by its id) → the replica it replaces. In memory: after a restart a copy is just surplus. */
+  const replaces = new Map<string, string>();
   let running: Promise<PlanView> | null = null;
   let timer: NodeJS.Timeout | undefined;
   let soon: NodeJS.Timeout | undefined;
   let stopped = false;
 
+  const onFailure = failureFeedback({ models, profiles, gpuHealth, metrics, isLeader, logger });
   const unsubscribe = orchestrator.on((event) => {
-    if (event.type === 'failed') {
-      const { replica, failure } = event;
-      metrics.failures.inc({ model: replica.model, kind: failure.kind });
-      if (failure.kind === 'oom') {
-        const model = models.find((m) => m.name === replica.model);
-        const counted = model
-          ? profiles.footprint(model.name, replica.product, model.declaredBytes)
-          : replica.footprintBytes;
-        const raised = profiles.recordOom(replica.model, replica.product, counted);
-        logger.warn('replica died of out-of-memory: footprint raised', {
-          replica: replica.id,
-          model: replica.model,
-          product: replica.product,
-          footprintBytes: raised,
-        });
-        // Every instance learns; only the leader writes (one writer for the ConfigMap).
-        if (isLeader())
-          void profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
-      } else if (gpuHealth.recordFailure(gpuId({ node: replica.node, index: replica.gpuIndex }), failure)) {
-        logger.warn('GPU cordoned after repeated crashes', {
-          gpu: gpuId({ node: replica.node, index: replica.gpuIndex }),
-        });
-      }
-    }
+    onFailure(event);
     if (!stopped && !soon)
       soon = setTimeout(() => ((soon = undefined), void scheduler.reconcile().catch(() => undefined)), 100);
   });
 
-  const footprintOf = (model: SchedulerModel) => (gpu: Gpu) =>
-    profiles.footprint(model.name, gpu.product, model.declaredBytes);
-
-  async function observe(
-    replicas: ManagedReplica[],
-  ): Promise<Map<string, { inFlight: number; ready: number }>> {
-    const load = new Map(models.map((m) => [m.name, { inFlight: 0, ready: 0 }]));
-    const measured = replicas.filter((r) => r.url && (r.phase === 'ready' || r.phase === 'starting'));
-    const stats = await Promise.all(measured.map((r) => fetchReplicaStats(r.url!, 1500)));
-    measured.forEach((r, i) => {
-      const s = stats[i];
-      if (!s) return;
-      if (s.ready && s.footprint.method === 'gpu-used-delta') {
-        if (profiles.observe(r.model, r.product, Math.max(s.footprint.bytes, s.footprint.peakBytes))) {
-          logger.info('measured footprint', {
-            model: r.model,
-            product: r.product,
-            bytes: s.footprint.bytes,
-            peakBytes: s.footprint.peakBytes,
-          });
-        }
-      }
-      const l = load.get(r.model);
-      if (l && s.ready && s.state === 'ready') {
-        l.ready += 1;
-        l.inFlight += s.inFlight;
-      }
+  const modelPlans = (observed: Observation): ModelPlan[] =>
+    models.map((m) => {
+      const busy = observed.modelBusy.get(m.name);
+      return {
+        name: m.name,
+        version: m.version,
+        footprintBytes: (gpu: Gpu) => profiles.footprint(m.name, gpu.product, m.declaredBytes),
+        minReplicas: m.minReplicas,
+        desiredReplicas: desired.get(m.name)!,
+        ...(busy !== undefined ? { busyPerReplica: busy } : {}),
+      };
     });
-    return load;
+
+  async function readClientDemand(): Promise<Map<string, ClientDemand>> {
+    if (!clientDemand) return new Map();
+    return clientDemand().catch((err: unknown) => {
+      logger.warn('client demand unavailable; replicas only this pass', { err });
+      return new Map<string, ClientDemand>();
+    });
   }
 
-  function updateDemand(load: Map<string, { inFlight: number; ready: number }>): void {
+  async function updateDemand(observed: Observation): Promise<void> {
     if (!autoscaler || !demand || now() - lastDemandAt < demand.intervalMs) return;
     lastDemandAt = now();
+    const clients = await readClientDemand();
     for (const m of models) {
-      const l = load.get(m.name)!;
+      const l = observed.load.get(m.name)!;
+      const c = clients.get(m.name);
       const { replicas, reason } = autoscaler.desired({
         model: m.name,
         current: desired.get(m.name)!,
@@ -172,6 +160,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         minReplicas: m.minReplicas,
         maxReplicas: m.maxReplicas,
         targetInFlightPerReplica: m.targetInFlightPerReplica,
+        queued: c?.queued ?? 0,
+        p95Seconds: c?.p95Seconds ?? null,
+        ...(m.targetP95Seconds !== undefined ? { targetP95Seconds: m.targetP95Seconds } : {}),
       });
       if (replicas !== desired.get(m.name)) {
         logger.info('demand changed', { model: m.name, from: desired.get(m.name), to: replicas, reason });
@@ -180,24 +171,39 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
   }
 
+  /** What runs, as the planner sees it: removals in progress still hold memory; moves pair copy and original. */
+  function existingReplicas(replicas: ManagedReplica[]): ExistingReplica[] {
+    const ids = new Set(replicas.map((r) => r.id));
+    for (const [copy, original] of replaces) if (!ids.has(copy) || !ids.has(original)) replaces.delete(copy);
+    return replicas
+      .filter((r) => r.phase !== 'failed')
+      .map((r) => ({
+        ...r,
+        draining: r.draining || r.phase === 'draining' || removing.has(r.id),
+        ready: r.phase === 'ready',
+        replaces: replaces.get(r.id) ?? null,
+      }));
+  }
+
+  function drainAndRemove(id: string, model: string, reason: string, drain: boolean): void {
+    if (removing.has(id)) return;
+    removing.add(id);
+    metrics.actions.inc({ type: drain ? 'drain' : 'delete', model });
+    logger.info(drain ? 'draining replica' : 'deleting replica', { replica: id, model, reason });
+    void (async () => {
+      try {
+        if (drain) await orchestrator.drain(id, drainTimeoutMs);
+        await orchestrator.remove(id);
+      } catch (err) {
+        logger.warn('replica removal failed', { replica: id, err });
+      } finally {
+        removing.delete(id);
+      }
+    })();
+  }
+
   async function act(result: PlacementResult, replicas: ManagedReplica[]): Promise<void> {
     const byId = new Map(replicas.map((r) => [r.id, r]));
-    const drainAndRemove = (id: string, model: string, reason: string, drain: boolean): void => {
-      if (removing.has(id)) return;
-      removing.add(id);
-      metrics.actions.inc({ type: drain ? 'drain' : 'delete', model });
-      logger.info(drain ? 'draining replica' : 'deleting replica', { replica: id, model, reason });
-      void (async () => {
-        try {
-          if (drain) await orchestrator.drain(id, drainTimeoutMs);
-          await orchestrator.remove(id);
-        } catch (err) {
-          logger.warn('replica removal failed', { replica: id, err });
-        } finally {
-          removing.delete(id);
-        }
-      })();
-    };
     for (const r of replicas)
       if (r.phase === 'failed') drainAndRemove(r.id, r.model, r.lastFailure?.message ?? 'failed', false);
     for (const { replica, reason } of result.removed)
@@ -218,9 +224,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       busy.add(id);
       const model = models.find((m) => m.name === p.model)!;
       const gpu = gpus.find((g) => g.node === p.node && g.index === p.gpuIndex)!;
-      metrics.actions.inc({ type: 'create', model: p.model });
+      metrics.actions.inc({ type: p.moveOf ? 'move' : 'create', model: p.model });
       try {
-        await orchestrator.create({
+        const created = await orchestrator.create({
           model: p.model,
           version: p.version,
           node: p.node,
@@ -232,56 +238,43 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           gpuMemoryBytes: gpu.memoryBytes,
           virtual: gpu.virtual ?? false,
         });
+        if (p.moveOf) {
+          replaces.set(created.id, p.moveOf);
+          logger.info('moving replica', { replica: p.moveOf, copy: created.id, gpu: id, reason: p.reason });
+        }
       } catch (err) {
         logger.warn('replica create failed', { model: p.model, gpu: id, err });
       }
     }
   }
 
-  function toView(result: PlacementResult, replicas: ManagedReplica[]): PlanView {
-    const actions: PlanAction[] = [];
-    for (const r of replicas)
-      if (r.phase === 'failed')
-        actions.push({
-          type: 'delete',
-          model: r.model,
-          node: r.node,
-          gpuIndex: r.gpuIndex,
-          replicaId: r.id,
-          reason: r.lastFailure?.message ?? 'failed',
-        });
-    for (const { replica, reason } of result.removed)
-      actions.push({
-        type: 'drain',
-        model: replica.model,
-        node: replica.node,
-        gpuIndex: replica.gpuIndex,
-        replicaId: replica.id,
-        reason,
-      });
-    for (const p of result.replicas.filter((x) => !x.existingId)) {
-      actions.push({
-        type: 'create',
-        model: p.model,
-        node: p.node,
-        gpuIndex: p.gpuIndex,
-        replicaId: null,
-        reason: `${p.model}: ${desired.get(p.model)} wanted`,
-      });
-    }
+  function snapshotOf(
+    result: PlacementResult,
+    replicas: ManagedReplica[],
+    observed: Observation,
+  ): SchedulerSnapshot {
+    const products = [...new Set(gpus.map((g) => g.product))];
     return {
-      generatedAt: new Date(now()).toISOString(),
-      policy,
+      gpus: gpus.length,
       memoryUtilization: result.memoryUtilization,
-      actions,
-      gpus: result.usage.map(({ gpu }) => ({
-        node: gpu.node,
-        index: gpu.index,
-        name: gpu.product,
-        memoryTotalBytes: gpu.memoryBytes,
-        memoryReservedBytes: reserveBytes,
-        virtual: gpu.virtual === true,
+      leader: isLeader(),
+      models: models.map((m) => ({
+        name: m.name,
+        desired: desired.get(m.name)!,
+        unplaced: result.unplaced.find((u) => u.model === m.name)?.count ?? 0,
+        footprints: products.map((product) => ({
+          product,
+          source: profiles.source(m.name, product),
+          bytes: profiles.footprint(m.name, product, m.declaredBytes),
+        })),
+        phases: Object.fromEntries(
+          PHASES.map((phase) => [
+            phase,
+            replicas.filter((r) => r.model === m.name && r.phase === phase).length,
+          ]),
+        ) as SchedulerSnapshot['models'][number]['phases'],
       })),
+      gpuUtilization: observed.utilizationSources,
     };
   }
 
@@ -293,56 +286,33 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       logger.warn('GPU inventory failed; keeping the last one', { err });
     }
     const replicas = orchestrator.replicas();
-    updateDemand(await observe(replicas));
-    const plans: ModelPlan[] = models.map((m) => ({
-      name: m.name,
-      version: m.version,
-      footprintBytes: footprintOf(m),
-      minReplicas: m.minReplicas,
-      desiredReplicas: desired.get(m.name)!,
-    }));
-    const existing = replicas
-      .filter((r) => r.phase !== 'failed' && !removing.has(r.id))
-      .map((r) => ({ ...r, draining: r.draining || r.phase === 'draining' }));
-    // What is being removed still holds memory until it is gone.
-    for (const r of replicas)
-      if (removing.has(r.id) && r.phase !== 'failed') existing.push({ ...r, draining: true });
+    const observed = await observeReplicas(replicas, { models, profiles, logger });
+    await updateDemand(observed);
+    const plans = modelPlans(observed);
     const result = planPlacement({
       gpus,
       models: plans,
-      existing,
+      existing: existingReplicas(replicas),
       policy,
       reserveBytes,
       maxReplicasPerGpu,
       cordoned: gpuHealth.cordoned(),
+      utilization: observed.utilization,
     });
-    const leader = isLeader();
-    metrics.leader.set(leader ? 1 : 0);
-    if (leader) {
+    if (isLeader()) {
       await act(result, replicas);
       await profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
     }
-
-    metrics.gpus.set(gpus.length);
-    metrics.memoryUtilization.set(result.memoryUtilization);
-    for (const m of models) {
-      metrics.desiredReplicas.set({ model: m.name }, desired.get(m.name)!);
-      metrics.unplaced.set({ model: m.name }, result.unplaced.find((u) => u.model === m.name)?.count ?? 0);
-      for (const product of new Set(gpus.map((g) => g.product))) {
-        metrics.footprintBytes.set(
-          { model: m.name, product, source: profiles.source(m.name, product) },
-          profiles.footprint(m.name, product, m.declaredBytes),
-        );
-      }
-      for (const phase of ['pending', 'starting', 'ready', 'draining', 'failed'] as const) {
-        metrics.replicas.set(
-          { model: m.name, phase },
-          replicas.filter((r) => r.model === m.name && r.phase === phase).length,
-        );
-      }
-    }
-    placement = result;
-    current = toView(result, replicas);
+    snapshot = snapshotOf(result, replicas, observed);
+    current = toPlanView({
+      result,
+      replicas,
+      desired,
+      reserveBytes,
+      utilization: observed.utilization,
+      seedMemoryUtilization: seedSetup(gpus, plans, reserveBytes).memoryUtilization,
+      now: now(),
+    });
     end();
     return current;
   }
@@ -355,7 +325,6 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return running;
     },
     plan: () => current,
-    lastPlacement: () => placement,
     start(intervalMs) {
       const tick = (): void => {
         void scheduler

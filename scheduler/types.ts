@@ -29,6 +29,11 @@ export interface ModelPlan {
   minReplicas: number;
   /** Wanted replicas; Infinity = as many as fit (plan's fill mode). Clamped to [min, max] by the caller. */
   desiredReplicas: number;
+  /**
+   * GPU compute one replica takes (0..1), as its replicas' `busyRatio` measures it; the throughput policy
+   * counts it for replicas no GPU measurement covers. Unknown: the mean measured share, else 1.
+   */
+  busyPerReplica?: number;
 }
 
 /** A replica that exists (running, starting or pending) as the orchestrator reports it. */
@@ -41,6 +46,10 @@ export interface ExistingReplica {
   footprintBytes: number;
   /** Draining replicas are on their way out: they still hold memory but are not counted as wanted. */
   draining?: boolean;
+  /** Serving (default true). A move's new copy must be ready before the replica it replaces is drained. */
+  ready?: boolean;
+  /** Set on a move's new copy: the id of the replica it replaces (drained once this one is ready). */
+  replaces?: string | null;
 }
 
 /** One replica in the desired state: kept (existingId set) or to be created. */
@@ -51,4 +60,8 @@ export interface PlacedReplica {
   gpuIndex: number;
   footprintBytes: number;
   existingId: string | null;
+  /** Why this GPU (new replicas): the policy's pick, in words. */
+  reason?: string;
+  /** A move's new copy: the id of the existing replica it replaces. */
+  moveOf?: string;
 }

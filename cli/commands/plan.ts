@@ -4,13 +4,14 @@ import { replicasPerGpu } from '../arg-parsers.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
+import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
 import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
 import type { ModelPlan } from '../../scheduler/types.js';
 
 interface PlanFlags {
   gpus: string;
   models: string;
-  policy: 'binpack' | 'spread';
+  policy: Policy;
   reserve: string;
   maxPerGpu: number;
   product: string;
@@ -27,9 +28,7 @@ export function planCommand(): Command {
       'models (folders under models/ or paths), name=N for exactly N replicas; without =N as many as fit',
       'codetr',
     )
-    .addOption(
-      new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'),
-    )
+    .addOption(new Option('--policy <policy>', 'placement policy').choices(POLICIES).default(DEFAULT_POLICY))
     .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
     .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', replicasPerGpu, 0)
     .option('--product <name>', 'GPU product name to show', 'NVIDIA GeForce RTX 4090')

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
 import { port, replicasPerGpu } from '../arg-parsers.js';
+import { DEFAULT_LOCAL_GPUS, DEFAULT_LOCAL_MODELS } from '../local-stack-defaults.js';
+import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
 
 interface UpFlags {
   gpus: string;
@@ -11,7 +13,7 @@ interface UpFlags {
   adminPort: number;
   schedulerPort: number;
   host: string;
-  policy: 'binpack' | 'spread';
+  policy: Policy;
   reserve: string;
   maxPerGpu: number;
   profiles?: string;
@@ -26,11 +28,15 @@ interface UpFlags {
 export function upCommand(): Command {
   return new Command('up')
     .description('run the local stack: scheduler + replicas on (virtual) GPUs + gateway')
-    .option('--gpus <spec>', 'GPUs (virtual unless --real-gpus): 2x8GiB or node-a:2x24GiB,...', '2x8GiB')
+    .option(
+      '--gpus <spec>',
+      'GPUs (virtual unless --real-gpus): 2x5GiB or node-a:2x24GiB,...',
+      DEFAULT_LOCAL_GPUS,
+    )
     .option(
       '--models <spec>',
-      'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load)',
-      'shapes=3',
+      'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load), comma-separated',
+      DEFAULT_LOCAL_MODELS,
     )
     .option(
       '--real-gpus',
@@ -50,9 +56,7 @@ export function upCommand(): Command {
       8070,
     )
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .addOption(
-      new Option('--policy <policy>', 'placement policy').choices(['binpack', 'spread']).default('binpack'),
-    )
+    .addOption(new Option('--policy <policy>', 'placement policy').choices(POLICIES).default(DEFAULT_POLICY))
     .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
     .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', replicasPerGpu, 0)
     .option(

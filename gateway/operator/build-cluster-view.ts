@@ -1,4 +1,5 @@
 import type { Inventory } from '../inventory/inventory.js';
+import { gpuRecordUtilization } from '../inventory/gpu-utilization.js';
 import { busyReplicas, gpuInFlight, type GpuRecord } from '../inventory/gpus.js';
 import { isEjected, modelKeyOf, outstanding, servable, type ReplicaRecord } from '../inventory/records.js';
 import type { ClusterView, GpuView, ModelView, PlanGpu, PlanView, ReplicaView } from './cluster-view.js';
@@ -22,6 +23,7 @@ function replicaView(r: ReplicaRecord): ReplicaView {
 }
 
 function gpuView(g: GpuRecord): GpuView {
+  const compute = gpuRecordUtilization(g);
   return {
     id: g.key,
     node: g.node,
@@ -33,6 +35,8 @@ function gpuView(g: GpuRecord): GpuView {
     memoryReservedBytes: g.reserveBytes,
     memoryHeadroomBytes: g.headroomBytes,
     memoryUtilization: g.capacityBytes > 0 ? Math.min(1, g.usedBytes / g.capacityBytes) : 0,
+    computeUtilization: compute?.ratio ?? null,
+    computeSource: compute?.source ?? null,
     critical: g.critical,
     inFlight: gpuInFlight(g),
     busyReplicas: busyReplicas(g),
@@ -53,6 +57,8 @@ function emptyGpuView(g: PlanGpu): GpuView {
     memoryReservedBytes: g.memoryReservedBytes,
     memoryHeadroomBytes: Math.max(0, g.memoryTotalBytes - g.memoryReservedBytes),
     memoryUtilization: 0,
+    computeUtilization: 0,
+    computeSource: null,
     critical: false,
     inFlight: 0,
     busyReplicas: 0,
@@ -70,6 +76,7 @@ export function buildClusterView(
   window: RequestWindow,
   plan: PlanView | null,
   now = new Date(),
+  queueDepths: ReadonlyMap<string, number> = new Map(),
 ): ClusterView {
   const seen = [...inventory.gpus().values()].map(gpuView);
   const known = new Set(seen.map((g) => `${g.node}/${g.index}`));
@@ -110,16 +117,23 @@ export function buildClusterView(
         replicas: m.replicas,
         readyReplicas: m.ready,
         ...window.stats(name),
+        queued: queueDepths.get(name) ?? 0,
       };
     })
     .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));
   let total = 0;
   let used = 0;
   let headroom = 0;
+  let compute = 0;
+  let computed = 0;
   for (const g of gpus) {
     total += g.memoryTotalBytes;
     used += Math.min(g.memoryUsedBytes, g.memoryTotalBytes);
     headroom += g.memoryHeadroomBytes;
+    if (g.computeUtilization !== null && g.memoryTotalBytes > 0) {
+      compute += g.computeUtilization;
+      computed++;
+    }
   }
   return {
     generatedAt: now.toISOString(),
@@ -131,6 +145,7 @@ export function buildClusterView(
       memoryUsedBytes: used,
       memoryHeadroomBytes: headroom,
       memoryUtilization: total > 0 ? used / total : 0,
+      computeUtilization: computed > 0 ? compute / computed : null,
     },
     gpus,
     unplaced,

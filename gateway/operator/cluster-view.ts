@@ -30,6 +30,12 @@ export interface GpuView {
   memoryHeadroomBytes: number;
   /** used / total. */
   memoryUtilization: number;
+  /**
+   * Compute utilisation 0..1: nvidia-smi's on `cuda`, Σ of the replicas' busy shares on virtual GPUs
+   * (common/gpu-utilization.ts); null when no replica reports.
+   */
+  computeUtilization: number | null;
+  computeSource: 'measured' | 'busy-ratio' | null;
   /** Headroom below the critical threshold: routing avoids this GPU. */
   critical: boolean;
   inFlight: number;
@@ -47,6 +53,8 @@ export interface ModelView {
   p95Seconds: number | null;
   /** Share of requests that failed over the last 30 s, 0..1. */
   errorRate: number;
+  /** Requests waiting at this gateway for a replica of the model (the scheduler's client-side demand). */
+  queued: number;
 }
 
 export interface ClusterView {
@@ -60,6 +68,8 @@ export interface ClusterView {
     memoryHeadroomBytes: number;
     /** used / total, 0..1 — the number the seed measured at 40 %. */
     memoryUtilization: number;
+    /** Mean compute utilisation over the GPUs that report one, 0..1; null when none does. */
+    computeUtilization: number | null;
   };
   /** Sorted by node, then index. */
   gpus: GpuView[];

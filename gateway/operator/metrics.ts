@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Inventory } from '../inventory/inventory.js';
+import { gpuRecordUtilization } from '../inventory/gpu-utilization.js';
 import { gpuInFlight } from '../inventory/gpus.js';
 
 export interface GatewayMetrics {
@@ -65,6 +66,11 @@ export function createGatewayMetrics({
     (g) => g.headroomBytes,
   );
   gpuGauge('gpumux_gpu_replicas', 'Replicas on the GPU.', (g) => g.replicas.length);
+  gpuGauge(
+    'gpumux_gpu_utilization_ratio',
+    "GPU compute utilisation, 0..1: nvidia-smi's on cuda, the replicas' summed busy shares on virtual GPUs.",
+    (g) => gpuRecordUtilization(g)?.ratio ?? 0,
+  );
   gpuGauge('gpumux_gpu_in_flight_requests', 'Outstanding requests on the GPU replicas.', gpuInFlight);
   new Gauge({
     name: 'gpumux_cluster_memory_utilization_ratio',

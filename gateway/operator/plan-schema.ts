@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PlanAction, PlanGpu, PlanView } from '../../common/plan-view.js';
+import type { PlanAction, PlanGpu, PlanUnplaced, PlanView } from '../../common/plan-view.js';
 
 /** The scheduler's `GET /v1/plan` as the gateway accepts it (common/plan-view.ts has the types). */
 const planAction = z.object({
@@ -18,20 +18,33 @@ const planGpu = z.object({
   memoryTotalBytes: z.number().min(0),
   memoryReservedBytes: z.number().min(0),
   virtual: z.boolean(),
+  models: z.array(z.object({ model: z.string(), replicas: z.number().int().min(0) })).optional(),
+  utilization: z.number().min(0).max(1).nullable().optional(),
+  reservedFor: z.string().nullable().optional(),
 }) satisfies z.ZodType<PlanGpu>;
+
+const planUnplaced = z.object({
+  model: z.string(),
+  count: z.number(),
+  reason: z.string(),
+  gpus: z.array(z.object({ gpu: z.string(), reason: z.string() })),
+}) satisfies z.ZodType<PlanUnplaced>;
 
 const PlanViewSchema = z.object({
   generatedAt: z.string(),
-  policy: z.enum(['binpack', 'spread']),
+  policy: z.enum(['throughput', 'binpack', 'spread']),
   memoryUtilization: z.number(),
   actions: z.array(planAction),
   gpus: z.array(planGpu).optional(),
+  unplaced: z.array(planUnplaced).optional(),
+  seedMemoryUtilization: z.number().min(0).max(1).optional(),
 });
 
 /** The parsed plan, or the reason it is not one. */
 export function parsePlanView(input: unknown): { plan: PlanView } | { error: string } {
   const result = PlanViewSchema.safeParse(input);
   if (!result.success) return { error: z.prettifyError(result.error) };
-  const { gpus, ...rest } = result.data;
-  return { plan: gpus === undefined ? rest : { ...rest, gpus } };
+  // Optional keys zod reports as `undefined` are absent in PlanView (exactOptionalPropertyTypes): a JSON
+  // round trip drops them at every depth; the parsed data is JSON to begin with.
+  return { plan: JSON.parse(JSON.stringify(result.data)) as PlanView };
 }

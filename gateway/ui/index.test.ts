@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
 import { clusterView, gpu, replica } from '../../test/ui/cluster-fixture.js';
-import { APP_JS } from './assets/app-js.js';
+import { APP_JS } from './assets/app-script.js';
 import { uiRoutes } from './index.js';
 
 const view = clusterView([gpu('node-a', 0, [replica('r1')])]);

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { ClusterView } from '../operator/cluster-view.js';
 import { APP_CSS } from './assets/app-css.js';
-import { APP_JS } from './assets/app-js.js';
+import { APP_JS } from './assets/app-script.js';
 import { PAGE_HTML } from './assets/page-html.js';
 import { clusterEvents } from './events.js';
 

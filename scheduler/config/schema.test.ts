@@ -5,11 +5,17 @@ import { parseDuration } from '../../common/duration.js';
 describe('scheduler config', () => {
   it('fills defaults and turns sizes and durations into bytes and milliseconds', () => {
     const c = parseSchedulerConfig({ models: [{ name: 'codetr', manifest: '/app/models/codetr' }] });
-    expect(c.policy).toBe('binpack');
+    expect(c.policy).toBe('throughput');
     expect(c.reserve).toBe(512 * 1024 ** 2);
     expect(c.footprintMargin).toBe(0.05);
     expect(c.models[0]).toMatchObject({ minReplicas: 1, maxReplicas: 20, targetInFlightPerReplica: 2 });
-    expect(c.demand).toEqual({ interval: 15_000, scaleUpCooldown: 30_000, scaleDownCooldown: 300_000 });
+    expect(c.demand).toEqual({
+      interval: 15_000,
+      scaleUpCooldown: 30_000,
+      scaleDownCooldown: 300_000,
+      gatewayUrl: null,
+      gatewayTokenFile: null,
+    });
     expect(c.orchestrator).toMatchObject({
       kind: 'kubernetes',
       namespace: 'gpumux',

@@ -1,6 +1,7 @@
 import { parseDuration } from '../../common/duration.js';
 import { z } from 'zod';
 import { parseBytes } from '../../common/bytes.js';
+import { DEFAULT_POLICY, POLICIES } from '../placement/policy.js';
 
 /**
  * The scheduler's configuration (docs/contracts.md §4): a YAML file, rendered by Helm into the ConfigMap key
@@ -62,6 +63,8 @@ export const ModelConfig = z
     maxReplicas: z.number().int().min(1).default(20),
     /** Demand: scale up when mean in-flight per replica is above this, down when below half of it. */
     targetInFlightPerReplica: z.number().positive().default(2),
+    /** Demand: scale up while the gateway's p95 latency for the model is above this (e.g. `500ms`). */
+    targetP95: Duration.optional(),
     /** Overrides the manifest's declared footprint (e.g. when the manifest is not readable by the scheduler). */
     declaredFootprint: Size.optional(),
     /** Version label; defaults to the manifest's version. */
@@ -78,6 +81,13 @@ export const DemandConfig = z
     interval: Duration.default(15_000),
     scaleUpCooldown: Duration.default(30_000),
     scaleDownCooldown: Duration.default(300_000),
+    /**
+     * The gateway's operator URL (`http://gpumux-gateway-admin:8090`): its `/v1/cluster` gives each model's
+     * queue and p95 as seen by clients, a second demand signal beside the replicas' in-flight.
+     */
+    gatewayUrl: z.string().url().nullable().default(null),
+    /** File holding a bearer token for the gateway's operator port, when it requires one. */
+    gatewayTokenFile: z.string().nullable().default(null),
   })
   .strict();
 
@@ -124,7 +134,8 @@ export const ProfilesConfig = z
 
 export const SchedulerConfig = z
   .object({
-    policy: z.enum(['binpack', 'spread']).default('binpack'),
+    /** throughput (default): compute-aware; binpack: whole GPUs kept free; spread: emptiest first. */
+    policy: z.enum(POLICIES).default(DEFAULT_POLICY),
     /** Per-GPU memory kept free for the CUDA context, fragmentation and other tenants. */
     reserve: Size.default(512 * 1024 ** 2),
     /** At most this many replicas on one GPU; 0 = no cap. */
@@ -133,7 +144,13 @@ export const SchedulerConfig = z
     footprintMargin: z.number().min(0).max(1).default(0.05),
     gpus: GpuSource.default({ source: 'kubernetes', nodeSelector: {}, memory: null, static: [] }),
     models: z.array(ModelConfig).min(1),
-    demand: DemandConfig.default({ interval: 15_000, scaleUpCooldown: 30_000, scaleDownCooldown: 300_000 }),
+    demand: DemandConfig.default({
+      interval: 15_000,
+      scaleUpCooldown: 30_000,
+      scaleDownCooldown: 300_000,
+      gatewayUrl: null,
+      gatewayTokenFile: null,
+    }),
     orchestrator: OrchestratorConfig.default({
       kind: 'kubernetes',
       namespace: 'gpumux',

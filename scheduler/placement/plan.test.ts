@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseGpuSpec } from '../inventory/gpu-spec.js';
 import { createProfileStore } from '../profiles/store.js';
-import type { ExistingReplica, ModelPlan } from '../types.js';
+import type { ExistingReplica } from '../types.js';
+import { model } from '../../test/scheduler/placement-fixtures.js';
 import { overCommitted, planPlacement, type PlacementInput } from './plan.js';
+import { POLICIES } from './policy.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-const model = (
-  name: string,
-  footprintBytes: number,
-  desiredReplicas: number,
-  minReplicas = 0,
-): ModelPlan => ({
-  name,
-  version: '1',
-  footprintBytes,
-  minReplicas,
-  desiredReplicas,
-});
 /** `node/index:model,model` per GPU, for compact expectations. */
 const layout = (input: PlacementInput): string[] => {
   const r = planPlacement(input);
@@ -63,27 +53,45 @@ describe('planPlacement', () => {
     ],
     [
       'a cap of replicas per GPU pushes packing onto the next GPU',
-      { gpus: parseGpuSpec('2x8GiB'), models: [model('a', 1 * GiB, 3)], maxReplicasPerGpu: 2 },
+      {
+        gpus: parseGpuSpec('2x8GiB'),
+        models: [model('a', 1 * GiB, 3)],
+        maxReplicasPerGpu: 2,
+        policy: 'binpack',
+      },
       ['local/0:a,a', 'local/1:a'],
     ],
     [
       'big models go first so small ones fill the gaps (binpack)',
-      { gpus: parseGpuSpec('2x24GiB'), models: [model('small', 4 * GiB, 4), model('big', 16 * GiB, 2)] },
+      {
+        gpus: parseGpuSpec('2x24GiB'),
+        models: [model('small', 4 * GiB, 4), model('big', 16 * GiB, 2)],
+        policy: 'binpack',
+      },
       ['local/0:big,small,small', 'local/1:big,small,small'],
     ],
     [
       'models share scarce memory in rounds, minimums first',
-      { gpus: parseGpuSpec('1x10GiB'), models: [model('a', 3 * GiB, 3, 1), model('b', 3 * GiB, 3, 1)] },
+      {
+        gpus: parseGpuSpec('1x10GiB'),
+        models: [model('a', 3 * GiB, 3, 1), model('b', 3 * GiB, 3, 1)],
+        policy: 'binpack',
+      },
       ['local/0:a,a,b'],
     ],
     [
       'per-node GPU specs, different sizes',
-      { gpus: parseGpuSpec('n-b:1x16GiB,n-a:1x8GiB'), models: [model('a', 6 * GiB, 3)] },
+      { gpus: parseGpuSpec('n-b:1x16GiB,n-a:1x8GiB'), models: [model('a', 6 * GiB, 3)], policy: 'binpack' },
       ['n-a/0:a', 'n-b/0:a,a'],
     ],
     [
       'cordoned GPUs take nothing new',
-      { gpus: parseGpuSpec('2x8GiB'), models: [model('a', 2 * GiB, 2)], cordoned: ['local/0'] },
+      {
+        gpus: parseGpuSpec('2x8GiB'),
+        models: [model('a', 2 * GiB, 2)],
+        cordoned: ['local/0'],
+        policy: 'binpack',
+      },
       ['local/0:', 'local/1:a,a'],
     ],
   ])('%s', (_name, input, expected) => {
@@ -108,7 +116,7 @@ describe('planPlacement', () => {
         ),
       );
       const reserveBytes = Math.floor(rand() * 1024) * MiB;
-      const policy = rand() < 0.5 ? 'binpack' : 'spread';
+      const policy = POLICIES[Math.floor(rand() * POLICIES.length)]!;
       const input: PlacementInput = {
         gpus,
         models,
@@ -148,7 +156,12 @@ describe('planPlacement', () => {
     });
 
     it('keeps what runs and only creates the difference (scale up)', () => {
-      const result = planPlacement({ gpus, models: [model('a', 2 * GiB, 4)], existing: [running('r1', 1)] });
+      const result = planPlacement({
+        gpus,
+        models: [model('a', 2 * GiB, 4)],
+        existing: [running('r1', 1)],
+        policy: 'binpack',
+      });
       expect(result.replicas.filter((r) => r.existingId).map((r) => r.existingId)).toEqual(['r1']);
       expect(result.replicas.filter((r) => !r.existingId).map((r) => `${r.node}/${r.gpuIndex}`)).toEqual([
         'local/1',
@@ -160,7 +173,7 @@ describe('planPlacement', () => {
 
     it('scale down removes from the emptiest GPU under binpack, the fullest under spread', () => {
       const existing = [running('r1', 0), running('r2', 0), running('r3', 1)];
-      const binpack = planPlacement({ gpus, models: [model('a', 2 * GiB, 2)], existing });
+      const binpack = planPlacement({ gpus, models: [model('a', 2 * GiB, 2)], existing, policy: 'binpack' });
       expect(binpack.removed.map((r) => r.replica.id)).toEqual(['r3']);
       const spread = planPlacement({ gpus, models: [model('a', 2 * GiB, 2)], existing, policy: 'spread' });
       expect(spread.removed.map((r) => r.replica.id)).toHaveLength(1);
@@ -189,7 +202,15 @@ describe('planPlacement', () => {
         existing: [running('old', 0, { draining: true })],
       });
       expect(result.replicas).toHaveLength(2);
-      expect(result.unplaced).toEqual([{ model: 'a', count: 1, reason: 'no GPU has enough headroom' }]);
+      expect(result.unplaced).toEqual([
+        // The draining replica's memory is promised to the replica waiting for it.
+        {
+          model: 'a',
+          count: 1,
+          reason: 'waiting for local/0 to drain',
+          gpus: [{ gpu: 'local/0', reason: 'short by 2.0 GiB' }],
+        },
+      ]);
     });
 
     it('OOM feedback: a raised footprint evicts what no longer fits and plans fewer per GPU', () => {
@@ -239,7 +260,15 @@ describe('planPlacement', () => {
   it('reports a model that fits no GPU at all', () => {
     const result = planPlacement({ gpus: parseGpuSpec('2x8GiB'), models: [model('huge', 9 * GiB, 1, 1)] });
     expect(result.unplaced).toEqual([
-      { model: 'huge', count: 1, reason: 'footprint exceeds every GPU (capacity − reserve)' },
+      {
+        model: 'huge',
+        count: 1,
+        reason: 'footprint exceeds every GPU (capacity − reserve)',
+        gpus: [
+          { gpu: 'local/0', reason: 'short by 1.0 GiB' },
+          { gpu: 'local/1', reason: 'short by 1.0 GiB' },
+        ],
+      },
     ]);
   });
 

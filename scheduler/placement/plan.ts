@@ -1,12 +1,18 @@
+import { gpuId, type ExistingReplica, type Gpu, type ModelPlan, type PlacedReplica } from '../types.js';
 import {
-  compareGpus,
-  gpuId,
-  type ExistingReplica,
-  type Gpu,
-  type ModelPlan,
-  type PlacedReplica,
-} from '../types.js';
-import { fits, pickGpu, type GpuUsage, type Policy } from './policy.js';
+  busyOf,
+  count,
+  createPlanning,
+  footprintFn,
+  placeOne,
+  targetOf,
+  type MeasuredUtilization,
+  type Planning,
+} from './planning.js';
+import { DEFAULT_POLICY, fits, surplusOrder, type GpuUsage, type Policy } from './policy.js';
+import { makeRoom } from './room.js';
+
+export type { MeasuredUtilization } from './planning.js';
 
 export interface PlacementInput {
   gpus: Gpu[];
@@ -18,11 +24,29 @@ export interface PlacementInput {
   maxReplicasPerGpu?: number;
   /** GPU ids (`node/index`) that take no new replicas. */
   cordoned?: Iterable<string>;
+  /** Measured compute utilisation per GPU id (common/gpu-utilization.ts), for the throughput policy. */
+  utilization?: MeasuredUtilization;
 }
 
 export interface RemovedReplica {
   replica: ExistingReplica;
   reason: string;
+}
+
+/** Drain-free relocation: a copy is created at `to` now; the original is drained once the copy is ready. */
+export interface MoveReplica {
+  replica: ExistingReplica;
+  to: PlacedReplica;
+  reason: string;
+}
+
+export interface UnplacedModel {
+  model: string;
+  /** Finite only for finite demand. */
+  count: number;
+  reason: string;
+  /** Why each GPU refused the model's next replica (cordoned, per-GPU cap, short by N bytes, kept free). */
+  gpus: { gpu: string; reason: string }[];
 }
 
 export interface PlacementResult {
@@ -32,95 +56,129 @@ export interface PlacementResult {
   replicas: PlacedReplica[];
   /** Existing replicas the desired state no longer has (drain, then delete). */
   removed: RemovedReplica[];
-  /** Replicas wanted but not placeable. `count` is finite only for finite demand. */
-  unplaced: { model: string; count: number; reason: string }[];
+  /** Existing replicas relocated to make room for a model that waits (their copies are in `replicas`). */
+  moves: MoveReplica[];
+  /** Replicas wanted but not placeable. */
+  unplaced: UnplacedModel[];
   /** Σ counted footprints / Σ capacity, after the plan. */
   memoryUtilization: number;
 }
 
-const footprintFn = (m: ModelPlan): ((gpu: Gpu) => number) =>
-  typeof m.footprintBytes === 'function' ? m.footprintBytes : () => m.footprintBytes as number;
-
 /**
- * Plans the whole cluster (desired state): keeps valid existing replicas, removes surplus ones, then places
- * new ones model by model in rounds (largest footprint first, one replica per model per round, minimums
- * before the rest) so models share scarce memory fairly. Never counts more than a GPU's capacity − reserve.
+ * Plans the whole cluster (desired state) in four phases: count what drains; keep valid existing replicas
+ * and remove surplus ones; place new ones in rounds (largest footprint first, one replica per model per
+ * round, minimums before the rest) so models share scarce memory fairly; then, for a model that still fits
+ * nowhere, make room on one GPU by moving smaller replicas elsewhere (copy first, drain after). Never counts
+ * more than a GPU's capacity − reserve.
  *
  * @example
  * planPlacement({ gpus: parseGpuSpec('10x24564MiB'), models: [{ name: 'codetr', version: '1',
  *   footprintBytes: 9830 * 2 ** 20, minReplicas: 1, desiredReplicas: Infinity }] }).memoryUtilization // 0.80
  */
 export function planPlacement(input: PlacementInput): PlacementResult {
-  const { gpus, models, existing = [], policy = 'binpack', reserveBytes = 0, maxReplicasPerGpu = 0 } = input;
-  const cordoned = new Set(input.cordoned ?? []);
-  const fitOptions = { reserveBytes, maxReplicasPerGpu };
-  const usage: GpuUsage[] = [...gpus].sort(compareGpus).map((gpu) => ({
-    gpu,
-    usedBytes: 0,
-    replicas: 0,
-    byModel: new Map(),
-    cordoned: cordoned.has(gpuId(gpu)),
-  }));
-  const byId = new Map(usage.map((u) => [gpuId(u.gpu), u]));
-  const modelByName = new Map(models.map((m) => [m.name, m]));
-  const replicas: PlacedReplica[] = [];
-  const removed: RemovedReplica[] = [];
-  const count = (u: GpuUsage, model: string, bytes: number): void => {
-    u.usedBytes += bytes;
-    u.replicas += 1;
-    u.byModel.set(model, (u.byModel.get(model) ?? 0) + 1);
-  };
+  // Throughput with finite demand: place each model's new replicas whole, heaviest compute first (longest
+  // processing time first balances GPUs: ten Co-DETR then ten small replicas end one of each per GPU, where
+  // alternating rounds leave some GPUs with two Co-DETR). Rounds again when that leaves anything unplaced:
+  // they share scarce memory fairly between models.
+  if (
+    (input.policy ?? DEFAULT_POLICY) === 'throughput' &&
+    input.models.every((m) => Number.isFinite(targetOf(m)))
+  ) {
+    const whole = plan(input, 'by-model');
+    if (whole.unplaced.length === 0) return whole;
+  }
+  return plan(input, 'rounds');
+}
 
-  // 1. What is draining still holds memory until it is gone.
-  const sortedExisting = [...existing].sort(
+function plan(input: PlacementInput, order: 'rounds' | 'by-model'): PlacementResult {
+  const { gpus, models, existing = [], policy = DEFAULT_POLICY, reserveBytes = 0 } = input;
+  const s = createPlanning(gpus, models, {
+    policy,
+    fit: { reserveBytes, maxReplicasPerGpu: input.maxReplicasPerGpu ?? 0 },
+    cordoned: new Set(input.cordoned ?? []),
+    utilization: input.utilization ?? new Map(),
+  });
+  const sorted = [...existing].sort(
     (a, b) =>
-      compareGpus({ node: a.node, index: a.gpuIndex }, { node: b.node, index: b.gpuIndex }) ||
+      (a.node < b.node ? -1 : a.node > b.node ? 1 : a.gpuIndex - b.gpuIndex) ||
       (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
-  for (const r of sortedExisting.filter((r) => r.draining)) {
-    const u = byId.get(`${r.node}/${r.gpuIndex}`);
-    if (u) count(u, r.model, r.footprintBytes);
-  }
+  countDraining(s, sorted);
+  const removed = keepExisting(s, sorted);
+  placeNew(s, order);
+  const moves = makeRoom(s);
+  return { policy, usage: s.usage, replicas: s.replicas, removed, moves, ...summary(s) };
+}
 
-  // 2. Keep existing replicas that are still wanted and still fit (a raised footprint may evict some).
-  const wantedByModel = new Map<string, ExistingReplica[]>();
-  for (const r of sortedExisting.filter((r) => !r.draining)) {
+/** 1. What is draining still holds memory until it is gone. */
+function countDraining(s: Planning, existing: ExistingReplica[]): void {
+  for (const r of existing.filter((r) => r.draining)) {
+    const u = s.byId.get(`${r.node}/${r.gpuIndex}`);
+    if (!u) continue;
+    count(s, u, r.model, r.footprintBytes, true);
+    leaving(s, u, r.footprintBytes);
+  }
+}
+
+const leaving = (s: Planning, u: GpuUsage, bytes: number): void => {
+  const id = gpuId(u.gpu);
+  s.leavingBytes.set(id, (s.leavingBytes.get(id) ?? 0) + bytes);
+};
+
+/**
+ * 2. Keeps existing replicas that are still wanted and still fit (a raised footprint may evict some); a
+ * moved replica stays until its copy is ready, then goes; surplus goes in the policy's order.
+ */
+function keepExisting(s: Planning, existing: ExistingReplica[]): RemovedReplica[] {
+  const removed: RemovedReplica[] = [];
+  const modelByName = new Map(s.models.map((m) => [m.name, m]));
+  const wanted = new Map<string, ExistingReplica[]>();
+  for (const r of existing.filter((r) => !r.draining)) {
     const model = modelByName.get(r.model);
-    const u = byId.get(`${r.node}/${r.gpuIndex}`);
     if (!model) removed.push({ replica: r, reason: 'model no longer configured' });
-    else if (!u) removed.push({ replica: r, reason: `GPU ${r.node}/${r.gpuIndex} is gone` });
+    else if (!s.byId.has(`${r.node}/${r.gpuIndex}`))
+      removed.push({ replica: r, reason: `GPU ${r.node}/${r.gpuIndex} is gone` });
     else if (r.version !== model.version)
       removed.push({ replica: r, reason: `version ${r.version} replaced by ${model.version}` });
-    else {
-      const list = wantedByModel.get(r.model);
-      if (list) list.push(r);
-      else wantedByModel.set(r.model, [r]);
-    }
+    else wanted.set(r.model, [...(wanted.get(r.model) ?? []), r]);
   }
-  // Per-GPU load of the candidates decides which surplus replicas go first: binpack drains the emptiest
-  // GPUs (consolidates), spread the fullest.
-  const candidateLoad = new Map<string, number>();
-  for (const list of wantedByModel.values())
-    for (const r of list)
-      candidateLoad.set(
-        `${r.node}/${r.gpuIndex}`,
-        (candidateLoad.get(`${r.node}/${r.gpuIndex}`) ?? 0) + r.footprintBytes,
-      );
-  for (const model of models) {
-    const list = wantedByModel.get(model.name) ?? [];
-    const load = (r: ExistingReplica): number => candidateLoad.get(`${r.node}/${r.gpuIndex}`) ?? 0;
-    list.sort((a, b) => (policy === 'binpack' ? load(b) - load(a) : load(a) - load(b)));
+  const load = new Map<string, { bytes: number; replicas: number }>();
+  for (const list of wanted.values())
+    for (const r of list) {
+      const l = load.get(`${r.node}/${r.gpuIndex}`) ?? { bytes: 0, replicas: 0 };
+      load.set(`${r.node}/${r.gpuIndex}`, { bytes: l.bytes + r.footprintBytes, replicas: l.replicas + 1 });
+    }
+  const order = surplusOrder(s.policy, (r) => load.get(`${r.node}/${r.gpuIndex}`)!);
+  for (const model of s.models) {
+    const list = wanted.get(model.name) ?? [];
+    // A move in progress: the original and its copy count as one wanted replica until the copy is ready.
+    const copyOf = new Map(list.filter((r) => r.replaces).map((r) => [r.replaces!, r]));
+    const ids = new Set(list.map((r) => r.id));
+    const pinned: ExistingReplica[] = [];
+    const rest: ExistingReplica[] = [];
+    for (const r of list) {
+      const copy = copyOf.get(r.id);
+      if (copy && copy.ready !== false) {
+        removed.push({ replica: r, reason: `moved to ${copy.node}/${copy.gpuIndex} (its copy is ready)` });
+        // Drained from now on, it holds its memory until gone: nothing takes its place in this plan.
+        const u = s.byId.get(`${r.node}/${r.gpuIndex}`)!;
+        count(s, u, r.model, r.footprintBytes, true);
+        leaving(s, u, r.footprintBytes);
+      } else if (copy || (r.replaces && ids.has(r.replaces) && r.ready === false)) pinned.push(r);
+      else rest.push(r);
+    }
+    rest.sort(order);
+    const keep = Math.max(0, Math.min(rest.length, targetOf(model) - pinned.length / 2));
     const footprintOf = footprintFn(model);
-    const keep = Math.min(list.length, Math.max(model.minReplicas, model.desiredReplicas));
-    list.forEach((r, i) => {
-      const u = byId.get(`${r.node}/${r.gpuIndex}`)!;
+    const keepOne = (r: ExistingReplica): void => {
+      const u = s.byId.get(`${r.node}/${r.gpuIndex}`)!;
       const footprint = Math.max(footprintOf(u.gpu), 0);
-      if (i >= keep) return removed.push({ replica: r, reason: `scale down to ${keep}` });
-      if (u.gpu.memoryBytes - u.usedBytes - reserveBytes < footprint) {
-        return removed.push({ replica: r, reason: 'no longer fits its GPU (footprint raised)' });
+      if (u.gpu.memoryBytes - u.usedBytes - s.fit.reserveBytes < footprint) {
+        removed.push({ replica: r, reason: 'no longer fits its GPU (footprint raised)' });
+        return;
       }
-      count(u, r.model, footprint);
-      replicas.push({
+      count(s, u, r.model, footprint, true);
+      s.replicas.push({
         model: r.model,
         version: r.version,
         node: r.node,
@@ -128,77 +186,74 @@ export function planPlacement(input: PlacementInput): PlacementResult {
         footprintBytes: footprint,
         existingId: r.id,
       });
-    });
+      // The original of a move in progress is on its way out: its GPU's room is promised to the waiting model.
+      if (copyOf.has(r.id)) leaving(s, u, footprint);
+      else s.have.set(r.model, (s.have.get(r.model) ?? 0) + 1);
+    };
+    pinned.forEach(keepOne);
+    rest.forEach((r, i) =>
+      i < keep ? keepOne(r) : removed.push({ replica: r, reason: `scale down to ${targetOf(model)}` }),
+    );
   }
+  return removed;
+}
 
-  // 3. Place new replicas in rounds: minimums first, then up to the desired count.
-  const have = new Map<string, number>();
-  for (const r of replicas) have.set(r.model, (have.get(r.model) ?? 0) + 1);
-  // Largest first, by each model's largest footprint on any GPU here: footprints differ per GPU product,
-  // so the first GPU alone would misorder models on a mixed cluster.
-  const largestFootprint = new Map(
-    models.map((m) => [m.name, usage.reduce((max, u) => Math.max(max, footprintFn(m)(u.gpu)), 0)]),
-  );
-  const order = [...models].sort(
-    (a, b) => largestFootprint.get(b.name)! - largestFootprint.get(a.name)! || (a.name < b.name ? -1 : 1),
-  );
-  const blocked = new Set<string>();
+/**
+ * 3. New replicas: minimums first, then up to the desired count; in rounds (one replica per model per
+ * round) or (`by-model`) each model whole, heaviest compute per replica first.
+ */
+function placeNew(s: Planning, order: 'rounds' | 'by-model'): void {
   for (const phase of ['min', 'desired'] as const) {
-    blocked.clear();
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const model of order) {
-        if (blocked.has(model.name)) continue;
-        const target =
-          phase === 'min' ? model.minReplicas : Math.max(model.minReplicas, model.desiredReplicas);
-        if ((have.get(model.name) ?? 0) >= target) continue;
-        const footprintOf = footprintFn(model);
-        const u = pickGpu(policy, usage, footprintOf, model.name, fitOptions);
-        if (!u) {
-          blocked.add(model.name);
-          continue;
+    const blocked = new Set<string>();
+    const heaviest = [...s.order].sort((a, b) => busyOf(s, b.name) - busyOf(s, a.name));
+    const groups = order === 'by-model' ? heaviest.map((m) => [m]) : [s.order];
+    for (const group of groups) {
+      let progress = true;
+      while (progress) {
+        progress = false;
+        for (const model of group) {
+          if (blocked.has(model.name)) continue;
+          const target = phase === 'min' ? model.minReplicas : targetOf(model);
+          if ((s.have.get(model.name) ?? 0) >= target) continue;
+          if (placeOne(s, model)) progress = true;
+          else blocked.add(model.name);
         }
-        const footprint = footprintOf(u.gpu);
-        count(u, model.name, footprint);
-        replicas.push({
-          model: model.name,
-          version: model.version,
-          node: u.gpu.node,
-          gpuIndex: u.gpu.index,
-          footprintBytes: footprint,
-          existingId: null,
-        });
-        have.set(model.name, (have.get(model.name) ?? 0) + 1);
-        progress = true;
       }
     }
   }
+}
 
-  const unplaced: PlacementResult['unplaced'] = [];
-  for (const model of models) {
-    const target = Math.max(model.minReplicas, model.desiredReplicas);
-    const missing = target - (have.get(model.name) ?? 0);
-    if (missing > 0 && Number.isFinite(missing)) {
-      const anyFits = usage.some(
-        (u) => !u.cordoned && u.gpu.memoryBytes - reserveBytes >= footprintFn(model)(u.gpu),
-      );
-      unplaced.push({
-        model: model.name,
-        count: missing,
-        reason: anyFits ? 'no GPU has enough headroom' : 'footprint exceeds every GPU (capacity − reserve)',
-      });
-    }
+function summary(s: Planning): Pick<PlacementResult, 'unplaced' | 'memoryUtilization'> {
+  const unplaced: UnplacedModel[] = [];
+  for (const model of s.models) {
+    const missing = targetOf(model) - (s.have.get(model.name) ?? 0);
+    if (!(missing > 0 && Number.isFinite(missing))) continue;
+    const anyFits = s.usage.some(
+      (u) => !u.cordoned && u.gpu.memoryBytes - s.fit.reserveBytes >= footprintFn(model)(u.gpu),
+    );
+    unplaced.push({
+      model: model.name,
+      count: missing,
+      reason:
+        s.waiting.get(model.name) ??
+        (anyFits ? 'no GPU has enough headroom' : 'footprint exceeds every GPU (capacity − reserve)'),
+      gpus: s.rejected.get(model.name) ?? [],
+    });
   }
-
-  const total = usage.reduce((s, u) => s + u.gpu.memoryBytes, 0);
-  const used = usage.reduce((s, u) => s + u.usedBytes, 0);
-  return { policy, usage, replicas, removed, unplaced, memoryUtilization: total > 0 ? used / total : 0 };
+  const total = s.usage.reduce((sum, u) => sum + u.gpu.memoryBytes, 0);
+  const used = s.usage.reduce((sum, u) => sum + u.usedBytes, 0);
+  return { unplaced, memoryUtilization: total > 0 ? used / total : 0 };
 }
 
 /** Asserts the invariant every plan keeps (used by tests and the simulation). */
 export function overCommitted(result: PlacementResult, reserveBytes: number): string[] {
   return result.usage
-    .filter((u) => !fits({ ...u, cordoned: false, replicas: 0 }, 0, { reserveBytes, maxReplicasPerGpu: 0 }))
+    .filter(
+      (u) =>
+        !fits({ ...u, cordoned: false, replicas: 0, reservedFor: null }, 0, {
+          reserveBytes,
+          maxReplicasPerGpu: 0,
+        }).ok,
+    )
     .map((u) => gpuId(u.gpu));
 }

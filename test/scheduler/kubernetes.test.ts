@@ -41,6 +41,8 @@ function config(over: Partial<SchedulerConfigInput> = {}): SchedulerConfig {
     orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: 1, drainTimeout: '1s' },
     demand: { interval: '150ms' },
     leaderElection: { enabled: false },
+    // These tests follow binpack's packing (two on gpu-a/0 first); the default policy has its own tests.
+    policy: 'binpack',
     ...over,
   } satisfies SchedulerConfigInput);
 }

@@ -4,19 +4,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterView } from '../../gateway/operator/cluster-view.js';
+import type { ClusterView, PlanView } from '../../gateway/operator/cluster-view.js';
 import { drawImage } from '../helpers/images.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 
-// `gpumux up` (npm start's stack) as a real child process on ports 0: scheduler + replica processes on
-// two virtual GPUs + gateway.
+// `gpumux up` (npm start's stack) as a real child process on ports 0, with its defaults: scheduler + four
+// replica processes (shapes ×2, shapes-detr ×2) on two virtual 5 GiB GPUs + gateway.
 
-/** Replica processes started by `pid` (its other children, e.g. tsx's esbuild service, do not count). */
-const childrenOf = (pid: number): number[] => {
+/**
+ * Replica processes started by `pid` (its other children, e.g. tsx's esbuild service, do not count); with
+ * `model`, only that model's (its manifest folder ends the `--model` argument).
+ */
+const childrenOf = (pid: number, model?: string): number[] => {
   try {
     return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' })
       .split('\n')
       .filter((line) => / replica --model /.test(line))
+      .filter((line) => !model || new RegExp(`--model \\S*/${model} `).test(line))
       .map((line) => Number(line.trim().split(/\s+/)[0]))
       .filter((n) => n > 0);
   } catch {
@@ -122,20 +126,33 @@ describe('gpumux up', () => {
   const cluster = async (): Promise<ClusterView> =>
     (await fetch(`${urls.operators}/v1/cluster`)).json() as Promise<ClusterView>;
 
-  it('prints the URLs and packs three shapes replicas on one virtual GPU (binpack)', async () => {
-    expect(stdout).toMatch(/ready: shapes@local\/0 shapes@local\/0 shapes@local\/0/);
-    const plan = (await (await fetch(`${urls.scheduler}/v1/plan`)).json()) as {
-      policy: string;
-      memoryUtilization: number;
-    };
-    expect(plan.policy).toBe('binpack');
-    // 3 × 2 GiB on 2 × 8 GiB
-    expect(plan.memoryUtilization).toBeCloseTo(6 / 16, 5);
-    const view = await until('gateway sees 3 ready replicas', async () => {
+  it('prints the URLs and uses every virtual GPU, two models packed (the default stack)', async () => {
+    const ready = /ready: (.*)/.exec(stdout)![1]!.split(' ').sort();
+    // Memory allows two per 5 GiB GPU; which model pairs with which follows the measured busy shares.
+    expect(ready.map((r) => r.split('@')[1]).sort()).toEqual(['local/0', 'local/0', 'local/1', 'local/1']);
+    expect(ready.map((r) => r.split('@')[0]).sort()).toEqual([
+      'shapes',
+      'shapes',
+      'shapes-detr',
+      'shapes-detr',
+    ]);
+    const plan = (await (await fetch(`${urls.scheduler}/v1/plan`)).json()) as PlanView;
+    expect(plan.policy).toBe('throughput');
+    // 4 × 2 GiB on 2 × 5 GiB; the seed's setup (one replica per GPU) on the same GPUs: 2 of 5 GiB, its 40 %
+    expect(plan.memoryUtilization).toBeCloseTo(8 / 10, 5);
+    expect(plan.seedMemoryUtilization).toBeCloseTo(2 / 5, 5);
+    expect(plan.gpus!.map((g) => g.models!.reduce((n, m) => n + m.replicas, 0))).toEqual([2, 2]);
+    const view = await until('gateway sees 4 ready replicas', async () => {
       const v = await cluster();
-      return v.totals.readyReplicas === 3 ? v : undefined;
+      return v.totals.readyReplicas === 4 ? v : undefined;
     });
-    expect(view.gpus.find((g) => g.id.includes('local-0') || g.index === 0)?.replicas).toHaveLength(3);
+    expect(view.gpus.map((g) => g.replicas.length)).toEqual([2, 2]);
+    expect(view.totals.memoryUtilization).toBeCloseTo(0.8, 5);
+    // Compute beside memory: virtual GPUs derive it from their replicas' busy shares.
+    for (const g of view.gpus) {
+      expect(g.computeSource).toBe('busy-ratio');
+      expect(g.computeUtilization).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('serves a detection through the gateway', async () => {
@@ -150,14 +167,15 @@ describe('gpumux up', () => {
   });
 
   it('replaces a killed replica', async () => {
-    const before = childrenOf(up.pid!);
-    expect(before).toHaveLength(3);
+    expect(childrenOf(up.pid!)).toHaveLength(4);
+    const before = childrenOf(up.pid!, 'shapes');
+    expect(before).toHaveLength(2);
     process.kill(before[0]!, 'SIGKILL');
     await until('a new replica process', () => {
-      const now = childrenOf(up.pid!);
-      return now.length === 3 && !now.includes(before[0]!);
+      const now = childrenOf(up.pid!, 'shapes');
+      return now.length === 2 && !now.includes(before[0]!);
     });
-    await until('3 ready replicas again', async () => (await cluster()).totals.readyReplicas === 3);
+    await until('4 ready replicas again', async () => (await cluster()).totals.readyReplicas === 4);
     expect((await detect()).status).toBe(200);
     const metrics = await (await fetch(`${urls.scheduler}/metrics`)).text();
     expect(metrics).toMatch(/gpumux_scheduler_replica_failures_total\{model="shapes",kind="crash"\} 1/);

@@ -25,6 +25,7 @@ export function gpu(
   replicas: ReplicaView[],
   totalBytes = 8 * GiB,
   reservedBytes = 0,
+  computeUtilization: number | null = replicas.length > 0 ? 0.5 : null,
 ): GpuView {
   const used = replicas.reduce((sum, r) => sum + r.footprintBytes, 0);
   return {
@@ -38,6 +39,8 @@ export function gpu(
     memoryReservedBytes: reservedBytes,
     memoryHeadroomBytes: Math.max(0, totalBytes - used - reservedBytes),
     memoryUtilization: used / totalBytes,
+    computeUtilization,
+    computeSource: computeUtilization === null ? null : 'busy-ratio',
     critical: false,
     inFlight: replicas.reduce((sum, r) => sum + r.inFlight, 0),
     busyReplicas: replicas.filter((r) => r.inFlight > 0).length,
@@ -60,6 +63,8 @@ export function clusterView(gpus: GpuView[], extra: Partial<ClusterView> = {}): 
       memoryUsedBytes: used,
       memoryHeadroomBytes: gpus.reduce((s, g) => s + g.memoryHeadroomBytes, 0),
       memoryUtilization: total === 0 ? 0 : used / total,
+      computeUtilization:
+        gpus.length === 0 ? null : gpus.reduce((s, g) => s + (g.computeUtilization ?? 0), 0) / gpus.length,
     },
     gpus,
     unplaced: [],
@@ -72,6 +77,7 @@ export function clusterView(gpus: GpuView[], extra: Partial<ClusterView> = {}): 
         requestRate: 0,
         p95Seconds: null,
         errorRate: 0,
+        queued: 0,
       },
     ],
     plan: null,

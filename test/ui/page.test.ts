@@ -148,3 +148,62 @@ function contrast(a: string, b: string): number {
   const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
   return (hi! + 0.05) / (lo! + 0.05);
 }
+
+describe('operator view page: what placement buys', () => {
+  it('compares with the seed’s setup on the same GPUs, shows compute beside memory, and says why a model waits', async () => {
+    const view = clusterView(
+      [
+        gpu('local', 0, [replica('s0', { footprintBytes: 2 * GiB }), replica('d0', { footprintBytes: 2 * GiB, model: 'shapes-detr' })], 5 * GiB, 0, 0.25),
+        gpu('local', 1, [replica('s1', { footprintBytes: 2 * GiB }), replica('d1', { footprintBytes: 2 * GiB, model: 'shapes-detr' })], 5 * GiB, 0, 0.75),
+      ],
+      {
+        plan: {
+          generatedAt: new Date().toISOString(),
+          policy: 'throughput',
+          memoryUtilization: 0.8,
+          actions: [],
+          seedMemoryUtilization: 0.4,
+          gpus: [0, 1].map((index) => ({
+            node: 'local', index, name: 'virtual', memoryTotalBytes: 5 * GiB, memoryReservedBytes: 0, virtual: true,
+            models: [{ model: 'shapes', replicas: 1 }, { model: 'shapes-detr', replicas: 1 }],
+            utilization: index === 0 ? 0.25 : 0.75, reservedFor: index === 1 ? 'codetr' : null,
+          })),
+          unplaced: [{ model: 'codetr', count: 1, reason: 'waiting for local/1 to drain', gpus: [{ gpu: 'local/0', reason: 'short by 5.6 GiB' }] }],
+        },
+      },
+    ); // prettier-ignore
+    const server = await startFixtureServer(view);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const problems = watchProblems(page);
+    try {
+      await page.goto(`${server.url}/ui`);
+      await page.waitForSelector('li.seg.replica');
+      expect(await page.textContent('#cluster-util')).toBe('80.0 %');
+      expect(await page.textContent('#seed-note')).toBe(
+        "The seed's setup on these GPUs (one replica per GPU): 40.0 % — 40.0 points above",
+      );
+      expect(await page.textContent('#cluster-compute')).toBe('50.0 %');
+      expect(await page.$$eval('[data-field="compute"]', (xs) => xs.map((x) => x.textContent))).toEqual([
+        '25.0 % compute',
+        '75.0 % compute',
+      ]);
+      expect(await page.$$eval('#plan-gpus li', (xs) => xs.map((x) => x.textContent))).toEqual([
+        'local / GPU 0: shapes ×1, shapes-detr ×1 · 25.0 % compute',
+        'local / GPU 1: shapes ×1, shapes-detr ×1 · 75.0 % compute · kept free for codetr',
+      ]);
+      expect(await page.textContent('.plan-unplaced[data-model="codetr"]')).toBe(
+        'codetr: 1 not placed — waiting for local/1 to drain' + 'local/0: short by 5.6 GiB',
+      );
+      // Without a plan the headline falls back to the seed's measured 40 %.
+      server.setView({ ...view, plan: null });
+      await waitForAttribute(page, '#seed-note', 'data-source', 'seed');
+      expect(await page.textContent('#seed-note')).toBe(
+        'Seed: 40 % (one replica per 24 GB GPU) — 40.0 points above',
+      );
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  });
+});

@@ -13,4 +13,13 @@ describe('gpuContentionScorer', () => {
     expect(gpuContentionScorer([idleSameGpu, idleOtherGpu], ctx)).toEqual([0, 1]);
     expect(gpuContentionScorer(all, ctx)).toEqual([1, 0, 1]);
   });
+
+  it('with nobody in flight, the GPU whose other replicas took more compute at the last poll scores lower', () => {
+    const hot = record('a', statsFor({ gpu: ['n', 0], busyRatio: 0.75 }));
+    const onHot = record('b', statsFor({ gpu: ['n', 0] }));
+    const cool = record('c', statsFor({ gpu: ['n', 1], busyRatio: 0.25 }));
+    const onCool = record('d', statsFor({ gpu: ['n', 1] }));
+    const ctx = contextFor([hot, onHot, cool, onCool]);
+    expect(gpuContentionScorer([onHot, onCool], ctx)).toEqual([0, 1]);
+  });
 });

@@ -1,0 +1,77 @@
+import type { PlanAction, PlanView } from '../common/plan-view.js';
+import type { ManagedReplica } from './orchestrators/types.js';
+import type { MeasuredUtilization, PlacementResult } from './placement/plan.js';
+import { gpuId } from './types.js';
+
+/**
+ * The scheduler's plan as it publishes it (`GET /v1/plan`, common/plan-view.ts): the actions the last pass
+ * decided with their reasons, which models fill which GPU, what could not be placed and why, and the seed's
+ * setup on the same GPUs for comparison.
+ */
+export function toPlanView(input: {
+  result: PlacementResult;
+  replicas: ManagedReplica[];
+  desired: Map<string, number>;
+  reserveBytes: number;
+  utilization: MeasuredUtilization;
+  seedMemoryUtilization: number;
+  now: number;
+}): PlanView {
+  const { result, replicas, desired, reserveBytes, utilization } = input;
+  const actions: PlanAction[] = [];
+  for (const r of replicas)
+    if (r.phase === 'failed')
+      actions.push({
+        type: 'delete',
+        model: r.model,
+        node: r.node,
+        gpuIndex: r.gpuIndex,
+        replicaId: r.id,
+        reason: r.lastFailure?.message ?? 'failed',
+      });
+  for (const { replica, reason } of result.removed)
+    actions.push({
+      type: 'drain',
+      model: replica.model,
+      node: replica.node,
+      gpuIndex: replica.gpuIndex,
+      replicaId: replica.id,
+      reason,
+    });
+  for (const p of result.replicas.filter((x) => !x.existingId))
+    actions.push({
+      type: p.moveOf ? 'move' : 'create',
+      model: p.model,
+      node: p.node,
+      gpuIndex: p.gpuIndex,
+      replicaId: p.moveOf ?? null,
+      reason: p.moveOf ? (p.reason ?? 'move') : `${desired.get(p.model)} wanted; ${p.reason ?? 'placed'}`,
+    });
+  return {
+    generatedAt: new Date(input.now).toISOString(),
+    policy: result.policy,
+    memoryUtilization: result.memoryUtilization,
+    actions,
+    gpus: result.usage.map((u) => {
+      const models = new Map<string, number>();
+      for (const r of result.replicas)
+        if (r.node === u.gpu.node && r.gpuIndex === u.gpu.index)
+          models.set(r.model, (models.get(r.model) ?? 0) + 1);
+      return {
+        node: u.gpu.node,
+        index: u.gpu.index,
+        name: u.gpu.product,
+        memoryTotalBytes: u.gpu.memoryBytes,
+        memoryReservedBytes: reserveBytes,
+        virtual: u.gpu.virtual === true,
+        models: [...models]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([model, n]) => ({ model, replicas: n })),
+        utilization: utilization.get(gpuId(u.gpu))?.ratio ?? null,
+        reservedFor: u.reservedFor,
+      };
+    }),
+    unplaced: result.unplaced,
+    seedMemoryUtilization: input.seedMemoryUtilization,
+  };
+}
