@@ -16,6 +16,8 @@ import { createRequestWindow } from './operator/request-window.js';
 import { createAdmission } from './proxy/admission.js';
 import { createBodyBudget } from './proxy/body-budget.js';
 import { createForwarder } from './proxy/forward.js';
+import { createBlame } from './proxy/blame.js';
+import { createClientLimit } from './proxy/client-limit.js';
 import { createDrain } from './http/drain.js';
 import { createRouter } from './routing/router.js';
 import { systemClock, type GatewayOptions, type RunningGateway } from './types.js';
@@ -83,7 +85,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // The inventory is built first and told about admission/metrics afterwards (they need the inventory).
   let wakeQueued: () => void = () => undefined;
-  let onEject: (replica: string) => void = () => undefined;
+  let onEject: (model: string) => void = () => undefined;
   const inventory = createInventory({
     pollIntervalMs: config.pollInterval,
     reserveBytes: config.reserve,
@@ -92,17 +94,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       consecutiveFailures: config.ejection.consecutiveFailures,
       baseMs: config.ejection.base,
       maxMs: config.ejection.max,
+      maxEjectionShare: config.ejection.maxEjectionShare,
     },
     clock,
     logger,
     onChange: () => wakeQueued(),
-    onEject: (r) => onEject(r.endpoint.id),
+    onEject: (r) => onEject(r.measurement.stats?.model ?? '_unknown'),
   });
   const maxInFlight = config.limits.maxInFlightPerReplica;
   const router = createRouter({
     weights: config.routing.weights,
     picker: config.routing.picker,
     capacityOf: (r) => (maxInFlight > 0 ? maxInFlight : 2 * (r.measurement.stats?.maxBatch ?? 1)),
+    ...(options.random && { random: options.random }),
   });
   const admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
   wakeQueued = () => admission.wakeAll();
@@ -116,6 +120,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const forwarder = createForwarder({
     inventory,
     admission,
+    blame: createBlame({
+      inventory,
+      latencyMultiple: config.ejection.deadlineLatencyMultiple,
+      minChargedDeadlineMs: config.ejection.minChargedDeadline,
+    }),
     maxRetries: config.retries.max,
     logger,
     observer: { retry: metrics.retry },
@@ -154,6 +163,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         },
         defaultTimeoutMs: config.timeout,
         maxBodyBytes: config.limits.maxBodyBytes,
+        uploadPace: { minBytesPerSecond: config.limits.minUploadRate, graceMs: config.limits.uploadGrace },
+        clientLimit:
+          config.limits.maxOutstandingPerClient > 0
+            ? createClientLimit(config.limits.maxOutstandingPerClient)
+            : undefined,
         maxFramesPerRequest: config.limits.maxFramesPerRequest,
         authorize,
         logger,

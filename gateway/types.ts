@@ -51,6 +51,8 @@ export interface GatewayOptions {
   config?: GatewayConfigInput;
   logger?: Logger;
   clock?: Clock;
+  /** Random source for routing tie-breaks (tests inject a fixed one). Default Math.random. */
+  random?: () => number;
 }
 
 export interface RunningGateway {

@@ -1,6 +1,7 @@
 import type { Inventory } from '../inventory/inventory.js';
 import { busyReplicas, gpuInFlight, type GpuRecord } from '../inventory/gpus.js';
-import { isEjected, modelKeyOf, outstanding, servable, type ReplicaRecord } from '../inventory/records.js';
+import { isEjected } from '../inventory/outlier.js';
+import { modelKeyOf, outstanding, servable, type ReplicaRecord } from '../inventory/records.js';
 import type { ClusterView, GpuView, ModelView, PlanGpu, PlanView, ReplicaView } from './cluster-view.js';
 import type { RequestWindow } from './request-window.js';
 
@@ -17,7 +18,7 @@ function replicaView(r: ReplicaRecord): ReplicaView {
     queueLength: s?.queueLength ?? 0,
     ewmaServiceSeconds: s?.ewmaServiceSeconds ?? 0,
     ejected: isEjected(r),
-    consecutiveFailures: r.traffic.consecutiveFailures,
+    consecutiveFailures: r.outlier.consecutiveFailures,
   };
 }
 

@@ -25,6 +25,8 @@ export interface RouterOptions {
   picker?: 'max-score' | 'power-of-two' | Picker;
   /** Requests the gateway may keep outstanding on a replica before it counts as saturated. */
   capacityOf: (r: ReplicaRecord) => number;
+  /** Random source of the pickers (tie-breaks, power-of-two samples); tests inject one. */
+  random?: () => number;
 }
 
 export type RouteResult =
@@ -48,9 +50,18 @@ const HEALTH_FILTERS: Filter[] = [readyFilter, notDrainingFilter, notEjectedFilt
  * filter → score → pick (the Gateway API Inference Extension's endpoint-picker shape). Scorers each give
  * [0,1] per candidate; the total is their weighted sum; the picker chooses.
  */
-export function createRouter({ weights, picker = 'max-score', capacityOf }: RouterOptions): Router {
+export function createRouter({
+  weights,
+  picker = 'max-score',
+  capacityOf,
+  random = Math.random,
+}: RouterOptions): Router {
   const pick: Picker =
-    typeof picker === 'function' ? picker : picker === 'power-of-two' ? powerOfTwoPicker() : maxScorePicker;
+    typeof picker === 'function'
+      ? picker
+      : picker === 'power-of-two'
+        ? powerOfTwoPicker({ random })
+        : maxScorePicker({ random });
   const scorers: [Scorer, number][] = (
     [
       [outstandingScorer, weights.outstanding],
