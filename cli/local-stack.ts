@@ -124,7 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       discovery: orchestratorDiscovery(orchestrator),
       models: models.map((m) => m.name),
       planSource: async () => scheduler.plan(),
-      reserveBytes: options.reserveBytes,
+      config: { reserve: options.reserveBytes },
       logger: logger.child({ component: 'gateway' }),
     });
     closers.push(() => gateway.close());

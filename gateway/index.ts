@@ -75,17 +75,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     adminTokens = [],
     clock = systemClock,
   } = options;
-  const config = parseGatewayConfig({
-    ...options.config,
-    ...(options.pollIntervalMs !== undefined && { pollInterval: options.pollIntervalMs }),
-    ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
-    ...(options.reserveBytes !== undefined && { reserve: options.reserveBytes }),
-  });
+  const config = parseGatewayConfig(options.config);
   const logger = options.logger ?? createLogger({ component: 'gateway' });
 
-  // The inventory is built first and told about admission/metrics afterwards (they need the inventory).
-  let wakeQueued: () => void = () => undefined;
-  let onEject: (model: string) => void = () => undefined;
+  // Built in a straight line: each part gets what it needs; the inventory's events reach later parts.
   const inventory = createInventory({
     pollIntervalMs: config.pollInterval,
     reserveBytes: config.reserve,
@@ -98,8 +91,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
     clock,
     logger,
-    onChange: () => wakeQueued(),
-    onEject: (r) => onEject(r.measurement.stats?.model ?? '_unknown'),
   });
   const maxInFlight = config.limits.maxInFlightPerReplica;
   const router = createRouter({
@@ -109,14 +100,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(options.random && { random: options.random }),
   });
   const admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
-  wakeQueued = () => admission.wakeAll();
+  inventory.on('change', () => admission.wakeAll());
+  const window = createRequestWindow({ windowMs: config.statsWindow, now: () => clock.now() });
+  const plan = planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : async () => null);
+  const clusterView = async (): Promise<ClusterView> =>
+    buildClusterView(inventory, window, await plan().catch(() => null), new Date(clock.now()));
   const metrics = createGatewayMetrics({
     inventory,
     queueDepths: () => admission.depths(),
     clusterTotals: async () => (await clusterView()).totals,
   });
-  onEject = metrics.ejection;
-  const window = createRequestWindow({ windowMs: config.statsWindow, now: () => clock.now() });
+  inventory.on('eject', (r) => metrics.ejection(r.measurement.stats?.model ?? '_unknown'));
   const forwarder = createForwarder({
     inventory,
     admission,
@@ -129,10 +123,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
     observer: { retry: metrics.retry },
   });
-
-  const plan = planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : async () => null);
-  const clusterView = async (): Promise<ClusterView> =>
-    buildClusterView(inventory, window, await plan().catch(() => null), new Date(clock.now()));
 
   const authorize = authTokens.length > 0 ? createBearerCheck(authTokens) : undefined;
   const bodyBudget = createBodyBudget(config.limits.maxHeldBodyBytes);

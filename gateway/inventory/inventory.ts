@@ -13,10 +13,12 @@ export interface InventoryOptions {
   ejection: Pick<OutlierOptions, 'consecutiveFailures' | 'baseMs' | 'maxMs' | 'maxEjectionShare'>;
   clock: Clock;
   logger: Logger;
-  /** Called after every poll round and membership change (wakes queued requests). */
-  onChange?: () => void;
-  /** Observes ejections (metrics). */
-  onEject?: (r: ReplicaRecord) => void;
+}
+
+/** What the inventory tells: `change` after every poll round and membership change, `eject` per ejection. */
+export interface InventoryEvents {
+  change: () => void;
+  eject: (r: ReplicaRecord) => void;
 }
 
 export interface Inventory {
@@ -41,14 +43,15 @@ export interface Inventory {
   recordLatency(r: ReplicaRecord, seconds: number): void;
   /** Failure streaks and ejection (polls re-admit through it). */
   outliers: OutlierDetector;
+  on<E extends keyof InventoryEvents>(event: E, listener: InventoryEvents[E]): void;
 }
 
 const NO_REPLICAS: readonly ReplicaRecord[] = [];
 const EWMA_ALPHA = 0.2;
 
 export function createInventory(options: InventoryOptions): Inventory {
-  const { pollIntervalMs, reserveBytes, criticalHeadroomBytes, ejection, clock, logger, onChange, onEject } =
-    options;
+  const { pollIntervalMs, reserveBytes, criticalHeadroomBytes, ejection, clock, logger } = options;
+  const listeners: { [E in keyof InventoryEvents]: InventoryEvents[E][] } = { change: [], eject: [] };
   const members = new Map<string, ReplicaRecord>();
   let models = new Map<string, ReplicaRecord[]>();
   const outliers = createOutlierDetector({
@@ -56,7 +59,9 @@ export function createInventory(options: InventoryOptions): Inventory {
     peersOf: (r) => models.get(r.measurement.stats?.model ?? '') ?? NO_REPLICAS,
     clock,
     logger,
-    ...(onEject && { onEject }),
+    onEject: (r) => {
+      for (const l of listeners.eject) l(r);
+    },
   });
   let gpuMap = new Map<string, GpuRecord>();
   let bodyLimits = new Map<string, number>();
@@ -86,7 +91,7 @@ export function createInventory(options: InventoryOptions): Inventory {
     models = next;
     bodyLimits = limits;
     gpuMap = aggregateGpus(members.values(), reserveBytes, criticalHeadroomBytes);
-    onChange?.();
+    for (const l of listeners.change) l();
   }
 
   async function pollReplica(r: ReplicaRecord): Promise<void> {
@@ -187,5 +192,8 @@ export function createInventory(options: InventoryOptions): Inventory {
       t.ewmaSeconds = t.ewmaSeconds === 0 ? seconds : t.ewmaSeconds + EWMA_ALPHA * (seconds - t.ewmaSeconds);
     },
     outliers,
+    on(event, listener) {
+      listeners[event].push(listener);
+    },
   };
 }

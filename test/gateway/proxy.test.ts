@@ -220,8 +220,7 @@ describe('gateway proxy (stand-in replicas)', () => {
     // Polls far apart: the gateway still believes the dead replica is ready when requests arrive.
     const gw = await gateway([dead, good], {
       random: firstOfTies,
-      pollIntervalMs: 60_000,
-      config: { routing: { weights: { headroom: 0 } } },
+      config: { pollInterval: 60_000, routing: { weights: { headroom: 0 } } },
     });
     await dead.close();
     for (let i = 0; i < 4; i++) {
