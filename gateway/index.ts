@@ -98,13 +98,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     picker: config.routing.picker,
     capacityOf: (r) => (maxInFlight > 0 ? maxInFlight : 2 * (r.measurement.stats?.maxBatch ?? 1)),
     ...(options.random && { random: options.random }),
+    logger,
   });
   const admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
   inventory.on('change', () => admission.wakeAll());
   const window = createRequestWindow({ windowMs: config.statsWindow, now: () => clock.now() });
   const plan = planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : async () => null);
   const clusterView = async (): Promise<ClusterView> =>
-    buildClusterView(inventory, window, await plan().catch(() => null), new Date(clock.now()));
+    buildClusterView(
+      inventory,
+      window,
+      await plan().catch(() => null),
+      new Date(clock.now()),
+      router.lastFailures(),
+    );
   const metrics = createGatewayMetrics({
     inventory,
     queueDepths: () => admission.depths(),

@@ -4,6 +4,7 @@ import { isEjected } from '../inventory/outlier.js';
 import { modelKeyOf, outstanding, servable, type ReplicaRecord } from '../inventory/records.js';
 import type { ClusterView, GpuView, ModelView, PlanGpu, PlanView, ReplicaView } from './cluster-view.js';
 import type { RequestWindow } from './request-window.js';
+import type { RoutingFailure } from '../routing/router.js';
 
 function replicaView(r: ReplicaRecord): ReplicaView {
   const s = r.measurement.stats;
@@ -71,6 +72,7 @@ export function buildClusterView(
   window: RequestWindow,
   plan: PlanView | null,
   now = new Date(),
+  routingFailures: ReadonlyMap<string, RoutingFailure> = new Map(),
 ): ClusterView {
   const seen = [...inventory.gpus().values()].map(gpuView);
   const known = new Set(seen.map((g) => `${g.node}/${g.index}`));
@@ -105,12 +107,20 @@ export function buildClusterView(
   const modelViews: ModelView[] = [...models]
     .map(([key, m]) => {
       const name = key.slice(0, key.length - m.version.length - 1);
+      const failure = routingFailures.get(name);
       return {
         name,
         version: m.version,
         replicas: m.replicas,
         readyReplicas: m.ready,
         ...window.stats(name),
+        ...(failure && {
+          lastRoutingFailure: {
+            filter: failure.filter,
+            code: failure.code,
+            at: new Date(failure.at).toISOString(),
+          },
+        }),
       };
     })
     .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));

@@ -47,6 +47,11 @@ export interface ModelView {
   p95Seconds: number | null;
   /** Share of requests that failed over the last 30 s, 0..1. */
   errorRate: number;
+  /**
+   * The last time routing found no replica for this model (503 NO_REPLICA, 404 VERSION_NOT_FOUND), and the
+   * routing filter that left no candidate (`ready`, `not-ejected`, …); absent when it never happened.
+   */
+  lastRoutingFailure?: { filter: string; code: string; at: string };
 }
 
 export interface ClusterView {

@@ -148,6 +148,18 @@ describe('gateway proxy (stand-in replicas)', () => {
     expect(metrics).toMatch(/gpumux_gateway_request_duration_seconds_count\{model="shapes",code="504"\} 1/);
   });
 
+  it('no replica to route to: 503 NO_REPLICA, and /v1/cluster names the filter that left none', async () => {
+    const a = await fake('a');
+    const gw = await gateway([a]);
+    a.state = 'warming';
+    await waitFor(async () => (await gw.clusterView()).totals.readyReplicas === 0);
+    const res = await infer(gw.url);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ code: 'NO_REPLICA' });
+    const [model] = (await gw.clusterView()).models;
+    expect(model!.lastRoutingFailure).toMatchObject({ filter: 'ready', code: 'NO_REPLICA' });
+  });
+
   it('the only replica of a model is never ejected: a hanging one still gets requests (504), not 503', async () => {
     const hang = await fake('hang');
     hang.mode = 'hang';

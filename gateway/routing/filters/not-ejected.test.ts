@@ -6,6 +6,6 @@ describe('notEjectedFilter', () => {
   it('drops ejected replicas', () => {
     const ok = record('ok', statsFor(), {}, { consecutiveFailures: 2 });
     const ejected = record('ejected', statsFor(), {}, { ejectedUntil: 1000 });
-    expect(notEjectedFilter([ok, ejected], contextFor([ok, ejected]))).toEqual([ok]);
+    expect(notEjectedFilter.filter([ok, ejected], contextFor([ok, ejected]))).toEqual([ok]);
   });
 });

@@ -10,7 +10,7 @@ describe('gpuContentionScorer', () => {
     const all = [busy, idleSameGpu, idleOtherGpu];
     const ctx = contextFor(all);
     // The busy replica itself is not contended by others on its GPU.
-    expect(gpuContentionScorer([idleSameGpu, idleOtherGpu], ctx)).toEqual([0, 1]);
-    expect(gpuContentionScorer(all, ctx)).toEqual([1, 0, 1]);
+    expect(gpuContentionScorer.score([idleSameGpu, idleOtherGpu], ctx)).toEqual([0, 1]);
+    expect(gpuContentionScorer.score(all, ctx)).toEqual([1, 0, 1]);
   });
 });

@@ -6,7 +6,7 @@ import { minMaxNormalize } from './normalize.js';
  * Replicas on one GPU share its compute (time slicing): an idle replica on a GPU whose other replicas are busy
  * is worse than an idle replica on an idle GPU. Counts the *other* busy replicas on the candidate's GPU.
  */
-export const gpuContentionScorer: Scorer = function gpuContentionScorer(candidates, ctx) {
+const score: Scorer['score'] = function gpuContentionScorer(candidates, ctx) {
   return minMaxNormalize(
     candidates.map((c) => {
       const gpu = ctx.gpuOf(c);
@@ -18,3 +18,5 @@ export const gpuContentionScorer: Scorer = function gpuContentionScorer(candidat
     true,
   );
 };
+
+export const gpuContentionScorer: Scorer = { name: 'contention', score };
