@@ -174,7 +174,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const admin = adminApp({
     getClusterView: clusterView,
     metrics,
-    authorize: adminTokens.length > 0 ? createBearerCheck(adminTokens) : undefined,
+    tokens: adminTokens,
   });
   const adminServer = createServer(
     { maxHeaderSize: config.limits.maxHeaderBytes },

@@ -323,6 +323,12 @@ describe('gateway proxy (stand-in replicas)', () => {
     expect(
       (await fetch(`${gw.adminUrl}/v1/cluster`, { headers: { authorization: 'Bearer admin-token' } })).status,
     ).toBe(200);
+    const missing = await fetch(`${gw.adminUrl}/metrics`);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(await missing.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+    const malformed = await fetch(`${gw.adminUrl}/metrics`, { headers: { authorization: 'Basic eDp5' } });
+    expect(malformed.status).toBe(400);
+    expect((await fetch(`${gw.adminUrl}/healthz`)).status).toBe(200);
   });
 
   it('auth cannot be bypassed through dot segments below the open health paths', async () => {
