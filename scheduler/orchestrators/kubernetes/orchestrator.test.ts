@@ -23,10 +23,9 @@ afterEach(async () => {
   await api?.close();
 });
 
-async function start(): Promise<Orchestrator> {
-  api = await startKubeApiServer();
+function orchestratorFor(server: KubeApiServer): Orchestrator {
   orchestrator = createKubernetesOrchestrator({
-    kubeConfig: api.kubeConfig(NS),
+    kubeConfig: server.kubeConfig(NS),
     namespace: NS,
     template,
     release: 'test',
@@ -34,8 +33,14 @@ async function start(): Promise<Orchestrator> {
     replicaPort: 8081,
     logger: createLogger({}, () => undefined),
   });
-  await orchestrator.start();
   return orchestrator;
+}
+
+async function start(): Promise<Orchestrator> {
+  api = await startKubeApiServer();
+  const o = orchestratorFor(api);
+  await o.start();
+  return o;
 }
 
 /** A replica pod made by someone else (another scheduler instance, kubectl): only the watch tells. */
@@ -90,15 +95,6 @@ describe('kubernetes orchestrator: the pod list-watch', () => {
   it('start fails when the pods cannot be listed', async () => {
     api = await startKubeApiServer();
     api.failNext('GET', /\/pods/, 403);
-    orchestrator = createKubernetesOrchestrator({
-      kubeConfig: api.kubeConfig(NS),
-      namespace: NS,
-      template,
-      release: 'test',
-      gpuMode: 'pinned',
-      replicaPort: 8081,
-      logger: createLogger({}, () => undefined),
-    });
-    await expect(orchestrator.start()).rejects.toThrow(/cannot list replica pods/);
+    await expect(orchestratorFor(api).start()).rejects.toThrow(/cannot list replica pods/);
   });
 });
