@@ -128,7 +128,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       discovery: orchestratorDiscovery(orchestrator),
       models: models.map((m) => m.name),
       planSource: async () => scheduler.plan(),
-      reserveBytes: options.reserveBytes,
+      config: { reserve: options.reserveBytes },
       logger: logger.child({ component: 'gateway' }),
     });
     const started = gateway;

@@ -19,7 +19,7 @@ export const ERROR_STATUS = {
   VERSION_NOT_FOUND: 404,
   // 405
   METHOD_NOT_ALLOWED: 405,
-  // 408: the client sent its request too slowly
+  // 408: the client sent its request too slowly (a replica's or the gateway's minimum upload rate)
   REQUEST_TIMEOUT: 408,
   // 413/415/431
   PAYLOAD_TOO_LARGE: 413,
@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   // 429/503: back off and retry
   QUEUE_FULL: 429,
   OVERLOADED: 429,
+  /** One client (token, else address) has as many requests outstanding as the gateway allows per client. */
+  CLIENT_LIMIT: 429,
   NOT_READY: 503,
   DRAINING: 503,
   NO_REPLICA: 503,

@@ -63,6 +63,11 @@ export const GatewayConfig = z
         queuePerModel: z.number().int().min(0).default(256),
         /** Images in one multipart detect request (each is routed on its own). */
         maxFramesPerRequest: z.number().int().positive().default(32),
+        /** Bytes per second an upload must average once `uploadGrace` has passed; slower: 408. 0: off. */
+        minUploadRate: size.default(16 * 1024),
+        uploadGrace: duration.default(2000),
+        /** Requests one client (bearer token, else address) may have outstanding; beyond: 429. 0: no cap. */
+        maxOutstandingPerClient: z.number().int().min(0).default(0),
       })
       .strict()
       .prefault({}),
@@ -72,10 +77,15 @@ export const GatewayConfig = z
       .prefault({}),
     ejection: z
       .object({
-        /** Consecutive failures (connection errors, 5xx, deadlines) before a replica is ejected. */
+        /** Consecutive failures of the replica's own (connection errors, 5xx, long deadlines) before ejection. */
         consecutiveFailures: z.number().int().positive().default(3),
         base: duration.default(1000),
         max: duration.default(30_000),
+        /** Most of a model's replicas ejected at once (share of those up, rounded down; never the last one). */
+        maxEjectionShare: z.number().min(0).max(1).default(0.5),
+        /** A deadline counts against a replica only past this × its latency EWMA, and at least minChargedDeadline. */
+        deadlineLatencyMultiple: z.number().positive().default(5),
+        minChargedDeadline: duration.default(250),
       })
       .strict()
       .prefault({}),

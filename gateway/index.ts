@@ -16,6 +16,8 @@ import { createRequestWindow } from './operator/request-window.js';
 import { createAdmission } from './proxy/admission.js';
 import { createBodyBudget } from './proxy/body-budget.js';
 import { createForwarder } from './proxy/forward.js';
+import { createBlame } from './proxy/blame.js';
+import { createClientLimit } from './proxy/client-limit.js';
 import { createDrain } from './http/drain.js';
 import { createRouter } from './routing/router.js';
 import { systemClock, type GatewayOptions, type RunningGateway } from './types.js';
@@ -73,17 +75,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     adminTokens = [],
     clock = systemClock,
   } = options;
-  const config = parseGatewayConfig({
-    ...options.config,
-    ...(options.pollIntervalMs !== undefined && { pollInterval: options.pollIntervalMs }),
-    ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
-    ...(options.reserveBytes !== undefined && { reserve: options.reserveBytes }),
-  });
+  const config = parseGatewayConfig(options.config);
   const logger = options.logger ?? createLogger({ component: 'gateway' });
 
-  // The inventory is built first and told about admission/metrics afterwards (they need the inventory).
-  let wakeQueued: () => void = () => undefined;
-  let onEject: (replica: string) => void = () => undefined;
+  // Built in a straight line: each part gets what it needs; the inventory's events reach later parts.
   const inventory = createInventory({
     pollIntervalMs: config.pollInterval,
     reserveBytes: config.reserve,
@@ -92,35 +87,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       consecutiveFailures: config.ejection.consecutiveFailures,
       baseMs: config.ejection.base,
       maxMs: config.ejection.max,
+      maxEjectionShare: config.ejection.maxEjectionShare,
     },
     clock,
     logger,
-    onChange: () => wakeQueued(),
-    onEject: (r) => onEject(r.endpoint.id),
   });
   const maxInFlight = config.limits.maxInFlightPerReplica;
   const router = createRouter({
     weights: config.routing.weights,
     picker: config.routing.picker,
     capacityOf: (r) => (maxInFlight > 0 ? maxInFlight : 2 * (r.measurement.stats?.maxBatch ?? 1)),
+    ...(options.random && { random: options.random }),
+    logger,
   });
   const admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
-  wakeQueued = () => admission.wakeAll();
-  const metrics = createGatewayMetrics({
-    inventory,
-    queueDepths: () => admission.depths(),
-    clusterTotals: async () => (await clusterView()).totals,
-  });
-  onEject = metrics.ejection;
+  inventory.on('change', () => admission.wakeAll());
   const window = createRequestWindow({ windowMs: config.statsWindow, now: () => clock.now() });
-  const forwarder = createForwarder({
-    inventory,
-    admission,
-    maxRetries: config.retries.max,
-    logger,
-    observer: { retry: metrics.retry },
-  });
-
   const plan = planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : async () => null);
   const clusterView = async (): Promise<ClusterView> =>
     buildClusterView(
@@ -129,7 +111,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await plan().catch(() => null),
       new Date(clock.now()),
       admission.depths(),
+      router.lastFailures(),
     );
+  const metrics = createGatewayMetrics({
+    inventory,
+    queueDepths: () => admission.depths(),
+    clusterTotals: async () => (await clusterView()).totals,
+  });
+  inventory.on('eject', (r) => metrics.ejection(r.measurement.stats?.model ?? '_unknown'));
+  const forwarder = createForwarder({
+    inventory,
+    admission,
+    blame: createBlame({
+      inventory,
+      latencyMultiple: config.ejection.deadlineLatencyMultiple,
+      minChargedDeadlineMs: config.ejection.minChargedDeadline,
+    }),
+    maxRetries: config.retries.max,
+    logger,
+    observer: { retry: metrics.retry },
+  });
 
   const authorize = authTokens.length > 0 ? createBearerCheck(authTokens) : undefined;
   const bodyBudget = createBodyBudget(config.limits.maxHeldBodyBytes);
@@ -160,6 +161,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         },
         defaultTimeoutMs: config.timeout,
         maxBodyBytes: config.limits.maxBodyBytes,
+        uploadPace: { minBytesPerSecond: config.limits.minUploadRate, graceMs: config.limits.uploadGrace },
+        clientLimit:
+          config.limits.maxOutstandingPerClient > 0
+            ? createClientLimit(config.limits.maxOutstandingPerClient)
+            : undefined,
         maxFramesPerRequest: config.limits.maxFramesPerRequest,
         authorize,
         logger,
@@ -169,7 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const admin = adminApp({
     getClusterView: clusterView,
     metrics,
-    authorize: adminTokens.length > 0 ? createBearerCheck(adminTokens) : undefined,
+    tokens: adminTokens,
   });
   const adminServer = createServer(
     { maxHeaderSize: config.limits.maxHeaderBytes },

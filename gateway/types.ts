@@ -34,11 +34,6 @@ export interface GatewayOptions {
   discovery: Discovery;
   /** `name` or `name:version`: what /v2/health/ready requires. Default: every model seen. */
   models?: string[];
-  pollIntervalMs?: number;
-  /** Default per-request deadline. */
-  timeoutMs?: number;
-  /** Per-GPU memory kept free (bytes). */
-  reserveBytes?: number;
   /** Bearer tokens accepted on inference endpoints; none: open. */
   authTokens?: string[];
   /** Bearer tokens required on operator endpoints; none: open (they are on their own port). */
@@ -47,10 +42,16 @@ export interface GatewayOptions {
   planSource?: () => Promise<PlanView | null>;
   /** Fetches `<url>/v1/plan` when planSource is absent. */
   schedulerUrl?: string;
-  /** Routing weights, limits, retries, ejection (the YAML `--config` file's content). */
+  /**
+   * Everything tunable — poll interval, default deadline, GPU reserve, routing, limits, retries, ejection,
+   * shutdown — in the shape of the YAML `--config` file (gateway/config.ts), validated once here. The CLI lays
+   * its explicit flags over the file and passes the result.
+   */
   config?: GatewayConfigInput;
   logger?: Logger;
   clock?: Clock;
+  /** Random source for routing tie-breaks (tests inject a fixed one). Default Math.random. */
+  random?: () => number;
 }
 
 export interface RunningGateway {

@@ -3,6 +3,7 @@ import { parseGatewayConfig } from '../../gateway/config.js';
 import { aggregateGpus, type GpuRecord } from '../../gateway/inventory/gpus.js';
 import type { ReplicaRecord } from '../../gateway/inventory/records.js';
 import { createRouter } from '../../gateway/routing/router.js';
+import { newOutlierState } from '../../gateway/inventory/outlier.js';
 import type { ReplicaStats } from '../../replica/contract.js';
 import type { PlacedReplica } from '../../scheduler/types.js';
 import { EventHeap } from './heap.js';
@@ -179,7 +180,8 @@ export function simulate(options: SimOptions): SimResult {
         lastPolledAt: 0,
         ownInFlightAtPoll: 0,
       },
-      traffic: { inFlight: 0, ewmaSeconds: 0, consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 },
+      traffic: { inFlight: 0, ewmaSeconds: 0 },
+      outlier: newOutlierState(),
       gpuKey: gpu.key,
       modelKey: `${spec.model}:${spec.version}`,
     };

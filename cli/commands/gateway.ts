@@ -1,26 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
 import { loadTokens } from '../../gateway/auth/tokens.js';
-import { parseDuration } from '../../common/duration.js';
+import type { GatewayConfig } from '../../gateway/config.js';
 import { DEFAULT_REPLICA_SELECTOR, kubernetesDiscovery } from '../../gateway/discovery/kubernetes.js';
 import { staticDiscovery } from '../../gateway/discovery/static.js';
+import { port } from '../arg-parsers.js';
 
 interface GatewayFlags {
-  port: string;
-  adminPort: string;
+  port: number;
+  adminPort: number;
   host: string;
   replica: string[];
   discovery: 'static' | 'kubernetes';
   namespace: string;
   selector: string;
-  replicaPort: string;
+  replicaPort: number;
   models?: string;
-  pollInterval: string;
-  timeout: string;
-  reserve: string;
+  pollInterval?: string;
+  timeout?: string;
+  reserve?: string;
   authTokenFile?: string;
   adminTokenFile?: string;
   schedulerUrl?: string;
@@ -30,19 +30,39 @@ interface GatewayFlags {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function port(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new Error(`${flag} must be a port number, got "${value}"`);
-  return n;
+/**
+ * The one configuration the gateway gets: the YAML file with the explicit flags laid over it, validated (a
+ * flag that is not given leaves the file's value, else the config's default, which its help text names).
+ */
+export async function gatewayConfigFrom(
+  file: Record<string, unknown>,
+  flags: GatewayFlags,
+): Promise<GatewayConfig> {
+  // Loaded on use, as the gateway itself below: zod would slow every other subcommand's start.
+  const { parseGatewayConfig } = await import('../../gateway/config.js');
+  const shutdown = (file.shutdown as Record<string, unknown> | undefined) ?? {};
+  return parseGatewayConfig({
+    ...file,
+    ...(flags.pollInterval !== undefined && { pollInterval: flags.pollInterval }),
+    ...(flags.timeout !== undefined && { timeout: flags.timeout }),
+    ...(flags.reserve !== undefined && { reserve: flags.reserve }),
+    ...(flags.shutdownDelay !== undefined && {
+      shutdown: { ...shutdown, notReadyDelay: flags.shutdownDelay },
+    }),
+  });
 }
 
 /** `gpumux gateway`: one endpoint over many replicas (docs/gateway.md). */
 export function gatewayCommand(): Command {
   return new Command('gateway')
     .description('Serve the client API over the replicas, routed by GPU memory headroom and load')
-    .option('--port <port>', 'client port', '8080')
-    .option('--admin-port <port>', 'operator port (/v1/cluster, /metrics, /ui)', '8090')
+    .option('--port <port>', 'client port (0 = any free port)', port, 8080)
+    .option(
+      '--admin-port <port>',
+      'operator port: /v1/cluster, /metrics, /ui (0 = any free port)',
+      port,
+      8090,
+    )
     .option('--host <host>', 'bind address', '0.0.0.0')
     .option('--replica <url>', 'replica URL for static discovery (repeatable)', collect, [])
     .addOption(
@@ -60,15 +80,14 @@ export function gatewayCommand(): Command {
       'kubernetes: label selector of the replica pods',
       DEFAULT_REPLICA_SELECTOR,
     )
-    .option('--replica-port <port>', "kubernetes: the replicas' port", '8081')
+    .option('--replica-port <port>', "kubernetes: the replicas' port", port, 8081)
     .option('--models <name[:version],...>', 'models /v2/health/ready requires (default: every model seen)')
-    .option('--poll-interval <duration>', "how often each replica's /v1/stats is polled", '1s')
+    .option('--poll-interval <duration>', "how often each replica's /v1/stats is polled (default: 1s)")
     .option(
       '--timeout <duration>',
-      "default request deadline (a request's `timeout` header overrides it)",
-      '30s',
+      "default request deadline; a request's `timeout` header overrides it (default: 30s)",
     )
-    .option('--reserve <size>', 'GPU memory kept free per GPU', '512MiB')
+    .option('--reserve <size>', 'GPU memory kept free per GPU (default: 512MiB)')
     .option(
       '--auth-token-file <path>',
       'bearer tokens for the client API, one per line (or env GPUMUX_AUTH_TOKENS)',
@@ -80,25 +99,20 @@ export function gatewayCommand(): Command {
       '--shutdown-delay <duration>',
       'after SIGTERM, keep serving while reporting not-ready this long, so load balancers stop sending first',
     )
-    .action(async (flags: GatewayFlags, command: Command) => {
-      // An explicit flag beats the config file; a flag's default only fills what the file leaves out.
-      const explicit = (name: string) => command.getOptionValueSource(name) !== 'default';
+    .action(async (flags: GatewayFlags) => {
       const logger = createLogger({ component: 'gateway' });
+      const file = flags.config
+        ? ((parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown> | null) ?? {})
+        : {};
+      const config = await gatewayConfigFrom(file, flags);
       // Loaded here, not at the top: the gateway's HTTP and metrics stack would slow every other subcommand.
       const { startGateway } = await import('../../gateway/index.js');
-      const config = flags.config
-        ? ((parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) ?? {})
-        : {};
-      if (flags.shutdownDelay !== undefined) {
-        const shutdown = (config.shutdown as Record<string, unknown> | undefined) ?? {};
-        config.shutdown = { ...shutdown, notReadyDelay: flags.shutdownDelay };
-      }
       let discovery;
       if (flags.discovery === 'kubernetes') {
         discovery = kubernetesDiscovery({
           namespace: flags.namespace,
           selector: flags.selector,
-          replicaPort: port(flags.replicaPort, '--replica-port'),
+          replicaPort: flags.replicaPort,
           logger,
         });
       } else {
@@ -107,23 +121,14 @@ export function gatewayCommand(): Command {
         discovery = staticDiscovery(flags.replica);
       }
       const gateway = await startGateway({
-        port: port(flags.port, '--port'),
-        adminPort: port(flags.adminPort, '--admin-port'),
+        port: flags.port,
+        adminPort: flags.adminPort,
         host: flags.host,
         discovery,
         models: flags.models
           ?.split(',')
           .map((m) => m.trim())
           .filter((m) => m !== ''),
-        ...((explicit('pollInterval') || config.pollInterval === undefined) && {
-          pollIntervalMs: parseDuration(flags.pollInterval),
-        }),
-        ...((explicit('timeout') || config.timeout === undefined) && {
-          timeoutMs: parseDuration(flags.timeout),
-        }),
-        ...((explicit('reserve') || config.reserve === undefined) && {
-          reserveBytes: parseBytes(flags.reserve),
-        }),
         authTokens: loadTokens({ file: flags.authTokenFile, env: process.env.GPUMUX_AUTH_TOKENS }),
         adminTokens: loadTokens({ file: flags.adminTokenFile }),
         ...(flags.schedulerUrl !== undefined && { schedulerUrl: flags.schedulerUrl }),

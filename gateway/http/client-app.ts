@@ -1,3 +1,4 @@
+import { NOT_READY_RETRY_AFTER_SECONDS } from '../../common/back-pressure.js';
 import { Hono } from 'hono';
 import { GpumuxError, errorHeaders, v2ErrorBody } from '../../common/errors.js';
 import type { Inventory } from '../inventory/inventory.js';
@@ -29,13 +30,23 @@ export function clientApp({ inventory, models, draining = () => false }: ClientA
   app.get('/v2/health/live', (c) => c.json({ live: true }));
   app.get('/v2/health/ready', (c) => {
     if (draining())
-      return fail(new GpumuxError('DRAINING', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
+      return fail(
+        new GpumuxError('DRAINING', 'the gateway is shutting down', {
+          retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+        }),
+      );
     const missing = notReadyModels(inventory, models);
     if (missing === null)
-      return fail(new GpumuxError('NOT_READY', 'no replica discovered yet', { retryAfterSeconds: 1 }));
+      return fail(
+        new GpumuxError('NOT_READY', 'no replica discovered yet', {
+          retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+        }),
+      );
     if (missing.length > 0) {
       return fail(
-        new GpumuxError('NOT_READY', `no ready replica for ${missing.join(', ')}`, { retryAfterSeconds: 1 }),
+        new GpumuxError('NOT_READY', `no ready replica for ${missing.join(', ')}`, {
+          retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+        }),
       );
     }
     return c.json({ ready: true });
@@ -44,7 +55,11 @@ export function clientApp({ inventory, models, draining = () => false }: ClientA
     if (inventory.byModel(model).length === 0)
       return fail(new GpumuxError('MODEL_NOT_FOUND', `model ${model} is not served here`));
     if (!modelReady(inventory, model, version)) {
-      return fail(new GpumuxError('NOT_READY', `no ready replica for ${model}`, { retryAfterSeconds: 1 }));
+      return fail(
+        new GpumuxError('NOT_READY', `no ready replica for ${model}`, {
+          retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+        }),
+      );
     }
     return Response.json({ name: model, ready: true });
   };

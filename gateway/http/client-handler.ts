@@ -4,7 +4,8 @@ import type { Hono } from 'hono';
 import { GpumuxError, toGpumuxError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Admission } from '../proxy/admission.js';
-import { HeldBody } from '../proxy/body.js';
+import { HeldBody, type UploadPace } from '../proxy/body.js';
+import type { ClientLimit } from '../proxy/client-limit.js';
 import type { BodyBudget } from '../proxy/body-budget.js';
 import { deadlineMs } from '../proxy/deadline.js';
 import { newRequestId, type ForwardObserver, type Forwarder } from '../proxy/forward.js';
@@ -30,7 +31,12 @@ export interface ClientHandlerOptions {
   bodyBudget: BodyBudget;
   observer: ForwardObserver;
   defaultTimeoutMs: number;
+  /** The gateway's own body limit; a model's replicas may report a smaller one (Inventory.bodyLimit). */
   maxBodyBytes: number;
+  /** The slowest upload waited for (408 below it). */
+  uploadPace: UploadPace;
+  /** Outstanding requests per client; undefined: no cap. */
+  clientLimit?: ClientLimit | undefined;
   maxFramesPerRequest: number;
   /** Bearer check; undefined when auth is off. */
   authorize?: ((authorization: string | undefined) => boolean) | undefined;
@@ -54,6 +60,8 @@ export function createClientHandler(
     observer,
     defaultTimeoutMs,
     maxBodyBytes,
+    uploadPace,
+    clientLimit,
     maxFramesPerRequest,
     authorize,
     logger,
@@ -76,7 +84,17 @@ export function createClientHandler(
     };
     let status = 500;
     let body: HeldBody | undefined;
+    // The client, for the per-client cap: its token when auth is on (one client, many addresses), else its address.
+    const client = clientLimit
+      ? ((authorize ? req.headers.authorization : undefined) ?? req.socket.remoteAddress ?? '')
+      : undefined;
+    let counted = false;
     try {
+      if (client !== undefined) {
+        const capped = clientLimit!.enter(client);
+        if (capped) throw capped;
+        counted = true;
+      }
       const ms = deadlineMs(req.headers['timeout'], defaultTimeoutMs);
       timer = setTimeout(() => cancel.cancel(true), ms);
       res.once('close', onClose);
@@ -89,9 +107,12 @@ export function createClientHandler(
       });
       if (refused) throw refused;
       body =
-        route.method === 'POST' ? HeldBody.read(req, maxBodyBytes, bodyBudget, cancel) : HeldBody.empty();
-      // Small bodies are sent whole (one write upstream); large ones start streaming at once (HeldBody).
-      if (!body.streams) await body.whole();
+        route.method === 'POST'
+          ? HeldBody.read(req, inventory.bodyLimit(route.model, maxBodyBytes), bodyBudget, cancel, uploadPace)
+          : HeldBody.empty();
+      // Small bodies are sent whole (one write upstream); large ones stream once their pace is proven: a
+      // replica slot is taken for work, not for waiting on a slow client (HeldBody.ready).
+      await body.ready();
       const base = {
         model: route.model,
         version: route.version,
@@ -129,8 +150,11 @@ export function createClientHandler(
       );
       status = e.status;
       if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
-      if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId);
+      // Answered before the body was read: the connection cannot carry another request after it.
+      const unread = body !== undefined && !body.complete ? { connection: 'close' } : undefined;
+      if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId, unread);
     } finally {
+      if (counted) clientLimit!.leave(client!);
       if (timer) clearTimeout(timer);
       res.off('close', onClose);
       body?.release();

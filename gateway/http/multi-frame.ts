@@ -1,3 +1,4 @@
+import { NOT_READY_RETRY_AFTER_SECONDS, sharedFrameFailure } from '../../common/back-pressure.js';
 import { GpumuxError, isErrorCode, statusOf, toGpumuxError, v1ErrorBody } from '../../common/errors.js';
 import { HeldBody } from '../proxy/body.js';
 import type { Forwarder, ForwardRequest } from '../proxy/forward.js';
@@ -41,7 +42,7 @@ export function sniffImageType(bytes: Uint8Array, declared: string): string {
 /**
  * A multi-frame detect: each frame goes to its own replica (routed and retried like any request), answers
  * come back in the request's order as the replica itself would give them: `{ results: [frame | {error}] }`.
- * When every frame was refused with the same back-pressure error, that error is the answer.
+ * When every frame failed alike with back-pressure (common/back-pressure.ts), that error is the answer.
  */
 export async function detectFramesAcross(
   forwarder: Forwarder,
@@ -85,13 +86,12 @@ export async function detectFramesAcross(
       throw new GpumuxError(
         known,
         json.error?.message ?? `replica answered ${response.statusCode}`,
-        backOff ? { retryAfterSeconds: 1 } : {},
+        backOff ? { retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS } : {},
       );
     }),
   );
   const errors = settled.map((s) => (s.status === 'rejected' ? toGpumuxError(s.reason) : null));
-  const first = errors[0];
-  if (first && errors.every((e) => e?.code === first.code) && [429, 503, 504, 499].includes(first.status))
-    throw first;
+  const shared = sharedFrameFailure(errors);
+  if (shared) throw shared;
   return { results: settled.map((s, i) => (s.status === 'fulfilled' ? s.value : v1ErrorBody(errors[i]!))) };
 }

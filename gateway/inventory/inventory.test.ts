@@ -19,7 +19,7 @@ function make(ejectAfter = 2): Inventory {
     pollIntervalMs: 60_000,
     reserveBytes: 0,
     criticalHeadroomBytes: 0,
-    ejection: { consecutiveFailures: ejectAfter, baseMs: 1000, maxMs: 8000 },
+    ejection: { consecutiveFailures: ejectAfter, baseMs: 1000, maxMs: 8000, maxEjectionShare: 0.5 },
     clock,
     logger,
   });
@@ -66,36 +66,45 @@ describe('inventory', () => {
 
   it('ejects after consecutive failures with exponential backoff; a healthy poll after it re-admits', async () => {
     const a = await startFakeReplica({ id: 'a' });
-    fakes.push(a);
+    const b = await startFakeReplica({ id: 'b' });
+    fakes.push(a, b);
     const inv = make(2);
-    inv.setEndpoints([{ id: 'a', url: a.url }]);
+    inv.setEndpoints([
+      { id: 'a', url: a.url },
+      { id: 'b', url: b.url },
+    ]);
     await inv.pollOnce();
     const [r] = [...inv.records()];
+    const { outliers } = inv;
     now = 10_000;
-    inv.recordFailure(r!, 'test');
-    expect(r!.traffic.ejectedUntil).toBe(0);
-    inv.recordFailure(r!, 'test');
-    expect(r!.traffic.ejectedUntil).toBe(11_000);
+    outliers.failure(r!, 'test');
+    expect(r!.outlier.ejectedUntil).toBe(0);
+    outliers.failure(r!, 'test');
+    expect(r!.outlier.ejectedUntil).toBe(11_000);
     // Before the backoff has passed a healthy poll does not re-admit.
     await inv.pollOnce();
-    expect(r!.traffic.ejectedUntil).toBe(11_000);
+    expect(r!.outlier.ejectedUntil).toBe(11_000);
     now = 11_000;
     await inv.pollOnce();
-    expect(r!.traffic.ejectedUntil).toBe(0);
+    expect(r!.outlier.ejectedUntil).toBe(0);
     // Failing again right after re-admission doubles the backoff.
-    inv.recordFailure(r!, 'test');
-    inv.recordFailure(r!, 'test');
-    expect(r!.traffic.ejectedUntil).toBe(13_000);
+    outliers.failure(r!, 'test');
+    outliers.failure(r!, 'test');
+    expect(r!.outlier.ejectedUntil).toBe(13_000);
     // Not healthy: stays out past its backoff.
     a.mode = 'unhealthy';
     now = 20_000;
     await inv.pollOnce();
-    expect(r!.traffic.ejectedUntil).toBe(13_000);
+    expect(r!.outlier.ejectedUntil).toBe(13_000);
     a.mode = 'ok';
     await inv.pollOnce();
-    expect(r!.traffic.ejectedUntil).toBe(0);
-    inv.recordSuccess(r!, 0.5);
-    expect(r!.traffic.ejections).toBe(0);
+    expect(r!.outlier.ejectedUntil).toBe(0);
+    // In for `max` (8 s) since re-admission: the next ejection starts from `base` again.
+    now = 28_000;
+    outliers.failure(r!, 'test');
+    outliers.failure(r!, 'test');
+    expect(r!.outlier.ejectedUntil).toBe(29_000);
+    inv.recordLatency(r!, 0.5);
     expect(r!.traffic.ewmaSeconds).toBe(0.5);
   });
 });

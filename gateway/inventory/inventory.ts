@@ -3,19 +3,22 @@ import { ReplicaStats } from '../../replica/contract.js';
 import type { Logger } from '../../common/log.js';
 import type { Clock, ReplicaEndpoint } from '../types.js';
 import { aggregateGpus, type GpuRecord } from './gpus.js';
+import { createOutlierDetector, type OutlierDetector, type OutlierOptions } from './outlier.js';
 import { gpuKeyOf, modelKeyOf, newRecord, type ReplicaRecord } from './records.js';
 
 export interface InventoryOptions {
   pollIntervalMs: number;
   reserveBytes: number;
   criticalHeadroomBytes: number;
-  ejection: { consecutiveFailures: number; baseMs: number; maxMs: number };
+  ejection: Pick<OutlierOptions, 'consecutiveFailures' | 'baseMs' | 'maxMs' | 'maxEjectionShare'>;
   clock: Clock;
   logger: Logger;
-  /** Called after every poll round and membership change (wakes queued requests). */
-  onChange?: () => void;
-  /** Observes ejections (metrics). */
-  onEject?: (r: ReplicaRecord) => void;
+}
+
+/** What the inventory tells: `change` after every poll round and membership change, `eject` per ejection. */
+export interface InventoryEvents {
+  change: () => void;
+  eject: (r: ReplicaRecord) => void;
 }
 
 export interface Inventory {
@@ -30,21 +33,38 @@ export interface Inventory {
   byModel(model: string): readonly ReplicaRecord[];
   gpu(key: string | null): GpuRecord | undefined;
   gpus(): Map<string, GpuRecord>;
-  /** A request to `r` succeeded after `seconds`. */
-  recordSuccess(r: ReplicaRecord, seconds: number): void;
-  /** A request to `r` failed in a way that counts against it (connection error, 5xx, deadline). */
-  recordFailure(r: ReplicaRecord, reason: string): void;
+  /**
+   * The largest body a model's replicas accept: the smallest `maxBodyBytes` they report, at most `own` (the
+   * gateway's limit, which is also the answer when none reports one). One set of limits: a body a replica
+   * would refuse is refused by the gateway, with the same 413, before any replica is touched.
+   */
+  bodyLimit(model: string, own: number): number;
+  /** A request to `r` was answered successfully after `seconds` (the routing latency EWMA). */
+  recordLatency(r: ReplicaRecord, seconds: number): void;
+  /** Failure streaks and ejection (polls re-admit through it). */
+  outliers: OutlierDetector;
+  on<E extends keyof InventoryEvents>(event: E, listener: InventoryEvents[E]): void;
 }
 
 const NO_REPLICAS: readonly ReplicaRecord[] = [];
 const EWMA_ALPHA = 0.2;
 
 export function createInventory(options: InventoryOptions): Inventory {
-  const { pollIntervalMs, reserveBytes, criticalHeadroomBytes, ejection, clock, logger, onChange, onEject } =
-    options;
+  const { pollIntervalMs, reserveBytes, criticalHeadroomBytes, ejection, clock, logger } = options;
+  const listeners: { [E in keyof InventoryEvents]: InventoryEvents[E][] } = { change: [], eject: [] };
   const members = new Map<string, ReplicaRecord>();
   let models = new Map<string, ReplicaRecord[]>();
+  const outliers = createOutlierDetector({
+    ...ejection,
+    peersOf: (r) => models.get(r.measurement.stats?.model ?? '') ?? NO_REPLICAS,
+    clock,
+    logger,
+    onEject: (r) => {
+      for (const l of listeners.eject) l(r);
+    },
+  });
   let gpuMap = new Map<string, GpuRecord>();
+  let bodyLimits = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlightPoll: Promise<void> | undefined;
@@ -60,10 +80,18 @@ export function createInventory(options: InventoryOptions): Inventory {
       if (!list) next.set(model, (list = []));
       list.push(r);
     }
-    for (const list of next.values()) list.sort((a, b) => (a.endpoint.id < b.endpoint.id ? -1 : 1));
+    const limits = new Map<string, number>();
+    for (const [model, list] of next) {
+      list.sort((a, b) => (a.endpoint.id < b.endpoint.id ? -1 : 1));
+      for (const r of list) {
+        const reported = r.measurement.stats?.maxBodyBytes;
+        if (reported !== undefined) limits.set(model, Math.min(reported, limits.get(model) ?? reported));
+      }
+    }
     models = next;
+    bodyLimits = limits;
     gpuMap = aggregateGpus(members.values(), reserveBytes, criticalHeadroomBytes);
-    onChange?.();
+    for (const l of listeners.change) l();
   }
 
   async function pollReplica(r: ReplicaRecord): Promise<void> {
@@ -90,12 +118,7 @@ export function createInventory(options: InventoryOptions): Inventory {
       m.ownInFlightAtPoll = ownAtPoll;
       r.gpuKey = gpuKeyOf(stats);
       r.modelKey = modelKeyOf(stats.model, stats.version);
-      // Re-admission: the backoff has passed and the replica says it is healthy again.
-      if (r.traffic.ejectedUntil !== 0 && clock.now() >= r.traffic.ejectedUntil && stats.ready) {
-        r.traffic.ejectedUntil = 0;
-        r.traffic.consecutiveFailures = 0;
-        logger.info('replica re-admitted', { replica: r.endpoint.id });
-      }
+      outliers.polled(r, stats.ready);
     } catch (err) {
       m.reachable = false;
       m.lastError = err instanceof Error ? err.message : String(err);
@@ -163,26 +186,14 @@ export function createInventory(options: InventoryOptions): Inventory {
     byModel: (model) => models.get(model) ?? NO_REPLICAS,
     gpu: (key) => (key === null ? undefined : gpuMap.get(key)),
     gpus: () => gpuMap,
-    recordSuccess(r, seconds) {
+    bodyLimit: (model, own) => Math.min(own, bodyLimits.get(model) ?? own),
+    recordLatency(r, seconds) {
       const t = r.traffic;
       t.ewmaSeconds = t.ewmaSeconds === 0 ? seconds : t.ewmaSeconds + EWMA_ALPHA * (seconds - t.ewmaSeconds);
-      t.consecutiveFailures = 0;
-      if (t.ejectedUntil === 0) t.ejections = 0;
     },
-    recordFailure(r, reason) {
-      const t = r.traffic;
-      t.consecutiveFailures++;
-      if (t.ejectedUntil !== 0 || t.consecutiveFailures < ejection.consecutiveFailures) return;
-      const backoff = Math.min(ejection.maxMs, ejection.baseMs * 2 ** t.ejections);
-      t.ejections++;
-      t.ejectedUntil = clock.now() + backoff;
-      logger.warn('replica ejected', {
-        replica: r.endpoint.id,
-        reason,
-        backoffMs: backoff,
-        failures: t.consecutiveFailures,
-      });
-      onEject?.(r);
+    outliers,
+    on(event, listener) {
+      listeners[event].push(listener);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Pool } from 'undici';
 import type { ReplicaStats } from '../../replica/contract.js';
 import type { ReplicaEndpoint } from '../types.js';
+import { isEjected, newOutlierState, type OutlierState } from './outlier.js';
 
 /** What a replica last reported, and how reaching it went: the measurements, apart from who exists. */
 export interface Measurement {
@@ -18,11 +19,6 @@ export interface Traffic {
   inFlight: number;
   /** EWMA of the gateway-measured request latency, seconds (0 before the first response). */
   ewmaSeconds: number;
-  consecutiveFailures: number;
-  /** Epoch ms until which the replica gets nothing; 0 when not ejected. */
-  ejectedUntil: number;
-  /** Ejections in a row (backoff exponent); reset on re-admission that holds. */
-  ejections: number;
 }
 
 export interface ReplicaRecord {
@@ -31,6 +27,8 @@ export interface ReplicaRecord {
   pool: Pool;
   measurement: Measurement;
   traffic: Traffic;
+  /** Failure streak and ejection (owned by outlier.ts). */
+  outlier: OutlierState;
   /** GPU key (uuid, else `<node>/<index>`, `<node>/cpu` for CPU replicas); null before the first stats. */
   gpuKey: string | null;
   /** `model:version` once known. */
@@ -42,7 +40,8 @@ export function newRecord(endpoint: ReplicaEndpoint, pool: Pool): ReplicaRecord 
     endpoint,
     pool,
     measurement: { stats: null, reachable: false, lastError: null, lastPolledAt: 0, ownInFlightAtPoll: 0 },
-    traffic: { inFlight: 0, ewmaSeconds: 0, consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 },
+    traffic: { inFlight: 0, ewmaSeconds: 0 },
+    outlier: newOutlierState(),
     gpuKey: null,
     modelKey: null,
   };
@@ -55,11 +54,6 @@ export function newRecord(endpoint: ReplicaEndpoint, pool: Pool): ReplicaRecord 
 export function outstanding(r: ReplicaRecord): number {
   const reported = r.measurement.stats?.inFlight ?? 0;
   return r.traffic.inFlight + Math.max(0, reported - r.measurement.ownInFlightAtPoll);
-}
-
-/** Ejected until the backoff has passed AND a later /v1/stats poll finds it healthy (the poll clears it). */
-export function isEjected(r: ReplicaRecord): boolean {
-  return r.traffic.ejectedUntil !== 0;
 }
 
 /** Can serve now: reachable and ready at the last poll, not ejected. */

@@ -1,5 +1,8 @@
 import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { HTTPException } from 'hono/http-exception';
 import { GpumuxError, errorHeaders, v1ErrorBody } from '../../common/errors.js';
+import { createTokenCheck } from '../auth/bearer.js';
 import { uiRoutes } from '../ui/index.js';
 import type { ClusterView } from './cluster-view.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -7,28 +10,35 @@ import type { GatewayMetrics } from './metrics.js';
 export interface AdminAppOptions {
   getClusterView: () => Promise<ClusterView>;
   metrics: GatewayMetrics;
-  /** Bearer check for every operator route; undefined: open (the admin port is the boundary). */
-  authorize?: ((authorization: string | undefined) => boolean) | undefined;
+  /** Bearer tokens for every operator route but /healthz; none: open (the admin port is the boundary). */
+  tokens?: readonly string[];
 }
 
 /** The operator side: GET /v1/cluster, GET /metrics, GET /healthz and the UI (gateway/ui). */
-export function adminApp({ getClusterView, metrics, authorize }: AdminAppOptions): Hono {
+export function adminApp({ getClusterView, metrics, tokens = [] }: AdminAppOptions): Hono {
   const app = new Hono();
-  const fail = (err: GpumuxError, extra: Record<string, string> = {}) =>
+  const fail = (err: GpumuxError) =>
     new Response(JSON.stringify(v1ErrorBody(err)), {
       status: err.status,
-      headers: { 'content-type': 'application/json', ...errorHeaders(err), ...extra },
+      headers: { 'content-type': 'application/json', ...errorHeaders(err) },
     });
   app.get('/healthz', (c) => c.json({ ok: true }));
-  if (authorize) {
-    app.use('*', async (c, next) => {
-      if (!authorize(c.req.header('authorization'))) {
-        return fail(new GpumuxError('UNAUTHORIZED', 'missing or invalid bearer token'), {
-          'www-authenticate': 'Bearer',
-        });
-      }
-      await next();
-    });
+  if (tokens.length > 0) {
+    // hono's bearer-auth (RFC 6750 answers: 401 with WWW-Authenticate, 400 for a malformed header) with our
+    // constant-time digest check and our error shape.
+    const known = createTokenCheck(tokens);
+    const unauthorized = v1ErrorBody(new GpumuxError('UNAUTHORIZED', 'missing or invalid bearer token'));
+    app.use(
+      '*',
+      bearerAuth({
+        verifyToken: (token) => known(token),
+        noAuthenticationHeader: { message: unauthorized },
+        invalidToken: { message: unauthorized },
+        invalidAuthenticationHeader: {
+          message: v1ErrorBody(new GpumuxError('BAD_REQUEST', 'malformed authorization header')),
+        },
+      }),
+    );
   }
   app.get('/v1/cluster', async (c) => c.json(await getClusterView()));
   app.get('/metrics', async () => {
@@ -37,8 +47,9 @@ export function adminApp({ getClusterView, metrics, authorize }: AdminAppOptions
   });
   app.route('/', uiRoutes({ getClusterView }));
   app.notFound(() => fail(new GpumuxError('NOT_FOUND', 'no such route')));
-  app.onError((err) =>
-    fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error')),
-  );
+  app.onError((err) => {
+    if (err instanceof HTTPException) return err.getResponse(); // bearer-auth's 401/400, already rendered
+    return fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error'));
+  });
   return app;
 }

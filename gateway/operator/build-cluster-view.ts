@@ -1,9 +1,11 @@
 import type { Inventory } from '../inventory/inventory.js';
 import { gpuRecordUtilization } from '../inventory/gpu-utilization.js';
 import { busyReplicas, gpuInFlight, type GpuRecord } from '../inventory/gpus.js';
-import { isEjected, modelKeyOf, outstanding, servable, type ReplicaRecord } from '../inventory/records.js';
+import { isEjected } from '../inventory/outlier.js';
+import { modelKeyOf, outstanding, servable, type ReplicaRecord } from '../inventory/records.js';
 import type { ClusterView, GpuView, ModelView, PlanGpu, PlanView, ReplicaView } from './cluster-view.js';
 import type { RequestWindow } from './request-window.js';
+import type { RoutingFailure } from '../routing/router.js';
 
 function replicaView(r: ReplicaRecord): ReplicaView {
   const s = r.measurement.stats;
@@ -18,7 +20,7 @@ function replicaView(r: ReplicaRecord): ReplicaView {
     queueLength: s?.queueLength ?? 0,
     ewmaServiceSeconds: s?.ewmaServiceSeconds ?? 0,
     ejected: isEjected(r),
-    consecutiveFailures: r.traffic.consecutiveFailures,
+    consecutiveFailures: r.outlier.consecutiveFailures,
   };
 }
 
@@ -77,6 +79,7 @@ export function buildClusterView(
   plan: PlanView | null,
   now = new Date(),
   queueDepths: ReadonlyMap<string, number> = new Map(),
+  routingFailures: ReadonlyMap<string, RoutingFailure> = new Map(),
 ): ClusterView {
   const seen = [...inventory.gpus().values()].map(gpuView);
   const known = new Set(seen.map((g) => `${g.node}/${g.index}`));
@@ -111,6 +114,7 @@ export function buildClusterView(
   const modelViews: ModelView[] = [...models]
     .map(([key, m]) => {
       const name = key.slice(0, key.length - m.version.length - 1);
+      const failure = routingFailures.get(name);
       return {
         name,
         version: m.version,
@@ -118,6 +122,13 @@ export function buildClusterView(
         readyReplicas: m.ready,
         ...window.stats(name),
         queued: queueDepths.get(name) ?? 0,
+        ...(failure && {
+          lastRoutingFailure: {
+            filter: failure.filter,
+            code: failure.code,
+            at: new Date(failure.at).toISOString(),
+          },
+        }),
       };
     })
     .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));

@@ -55,6 +55,11 @@ export interface ModelView {
   errorRate: number;
   /** Requests waiting at this gateway for a replica of the model (the scheduler's client-side demand). */
   queued: number;
+  /**
+   * The last time routing found no replica for this model (503 NO_REPLICA, 404 VERSION_NOT_FOUND), and the
+   * routing filter that left no candidate (`ready`, `not-ejected`, …); absent when it never happened.
+   */
+  lastRoutingFailure?: { filter: string; code: string; at: string };
 }
 
 export interface ClusterView {

@@ -7,7 +7,8 @@ export interface GatewayMetrics {
   registry: Registry;
   observeRequest(model: string, code: number, seconds: number): void;
   retry(model: string, reason: string): void;
-  ejection(replica: string): void;
+  /** A replica of `model` was ejected (by model: replica names churn with pods, series must not). */
+  ejection(model: string): void;
 }
 
 export interface MetricsOptions {
@@ -132,8 +133,8 @@ export function createGatewayMetrics({
   });
   const ejections = new Counter({
     name: 'gpumux_gateway_ejections_total',
-    help: 'Replicas ejected after consecutive failures.',
-    labelNames: ['replica'],
+    help: 'Replica ejections after consecutive failures, by model.',
+    labelNames: ['model'],
     registers: [registry],
   });
   // Label lookups cost a hash per call; children are cached per (model, code).
@@ -147,6 +148,6 @@ export function createGatewayMetrics({
       child.observe(seconds);
     },
     retry: (model, reason) => retries.inc({ model, reason }),
-    ejection: (replica) => ejections.inc({ replica }),
+    ejection: (model) => ejections.inc({ model }),
   };
 }

@@ -1,3 +1,4 @@
+import { NOT_READY_RETRY_AFTER_SECONDS } from '../../common/back-pressure.js';
 import { GpumuxError } from '../../common/errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { latencySeconds, type ReplicaRecord } from '../inventory/records.js';
@@ -51,7 +52,9 @@ function unavailable(
 ): GpumuxError {
   const target = ctx.version === null ? ctx.model : `${ctx.model} version ${ctx.version}`;
   if (result.code === 'NO_REPLICA') {
-    return new GpumuxError('NO_REPLICA', `no ready replica serves ${target}`, { retryAfterSeconds: 1 });
+    return new GpumuxError('NO_REPLICA', `no ready replica serves ${target}`, {
+      retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+    });
   }
   return new GpumuxError(result.code, `no replica serves ${target}`);
 }

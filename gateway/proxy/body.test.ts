@@ -112,4 +112,25 @@ describe('HeldBody', () => {
       },
     );
   });
+
+  it('takes a slot (ready) only once a streamed body proved its pace; below the minimum pace: 408', async () => {
+    const pace = { minBytesPerSecond: 100_000, graceMs: 200 };
+    // Fast: the first 64 KiB arrive at once, so it is ready to stream before it is complete.
+    const fast = [Buffer.alloc(70_000, 1), Buffer.alloc(50_000, 2)];
+    await withRequest(fast, { 'content-length': '120000' }, async (req) => {
+      const body = HeldBody.read(req, 1e6, undefined, undefined, pace);
+      await body.ready();
+      expect(body.complete).toBe(false);
+      await body.whole();
+    });
+    // Slow: 10 bytes every 20 ms is far below 100 kB/s: never ready, 408 once the grace period is over.
+    const slow = Array.from({ length: 30 }, () => Buffer.alloc(10, 1));
+    await withRequest(slow, { 'content-length': '120000' }, async (req) => {
+      const body = HeldBody.read(req, 1e6, createBodyBudget(1e6), undefined, pace);
+      const started = Date.now();
+      await expect(body.ready()).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT', status: 408 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+      body.release();
+    });
+  });
 });

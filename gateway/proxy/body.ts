@@ -12,6 +12,19 @@ function overBudget(): GpumuxError {
 /** Bodies declared larger than this are streamed to the replica while they arrive (see HeldBody). */
 export const STREAM_THRESHOLD_BYTES = 64 * 1024;
 
+/** The slowest upload the gateway waits for: after `graceMs`, at least `minBytesPerSecond` on average. */
+export interface UploadPace {
+  minBytesPerSecond: number;
+  graceMs: number;
+}
+
+function tooSlow(pace: UploadPace): GpumuxError {
+  return new GpumuxError(
+    'REQUEST_TIMEOUT',
+    `request body arrived slower than ${pace.minBytesPerSecond} bytes/s (the minimum upload rate)`,
+  );
+}
+
 /**
  * A request body, held once as the chunks Node delivers (bounded by the body limit) and never copied on the
  * way in. Small bodies are sent as one Buffer once complete. Large ones (declared Content-Length above
@@ -31,6 +44,11 @@ export class HeldBody {
   private budget: BodyBudget = unlimitedBodyBudget;
   /** Waiters for the next chunk or the end (the streaming attempt and a retry may both wait). */
   private wakers: (() => void)[] = [];
+  /** performance.now() when reading began, and the pace the upload must keep (null: any). */
+  private startedAt = 0;
+  private pace: UploadPace | null = null;
+  /** Stops reading the client's body (listeners off, rest drained): set while reading. */
+  private detach: (() => void) | null = null;
 
   static empty(): HeldBody {
     const b = new HeldBody();
@@ -50,16 +68,19 @@ export class HeldBody {
   /**
    * Starts holding `req`'s body: 413 PAYLOAD_TOO_LARGE beyond `limit` (checked on Content-Length first),
    * 429 OVERLOADED when the process-wide `budget` cannot take it, and stops holding when `cancel` fires
-   * (deadline → 504, client gone) — a slow uploader does not keep its buffer. `release()` gives the bytes back.
+   * (deadline → 504, client gone) or the upload falls below `pace` (408) — a slow uploader does not keep its
+   * buffer. `release()` gives the bytes back.
    */
   static read(
     req: IncomingMessage,
     limit: number,
     budget: BodyBudget = unlimitedBodyBudget,
     cancel?: Cancellation,
+    pace?: UploadPace,
   ): HeldBody {
     const b = new HeldBody();
     b.budget = budget;
+    b.startedAt = performance.now();
     const header = req.headers['content-length'];
     b.declared = header === undefined ? null : Number(header);
     if (b.declared !== null && b.declared > limit) {
@@ -102,7 +123,19 @@ export class HeldBody {
           : new GpumuxError('CLIENT_CLOSED', 'client closed the request'),
       ),
     );
+    // The pace is checked on a timer, not per chunk: an upload that stops sending has no chunks to check.
+    let paceTimer: NodeJS.Timeout | undefined;
+    if (pace && pace.minBytesPerSecond > 0) {
+      b.pace = pace;
+      const check = (): void => {
+        if (b.length < b.requiredBytes(performance.now())) return stop(tooSlow(pace));
+        paceTimer = setTimeout(check, Math.max(100, pace.graceMs / 4)).unref();
+      };
+      paceTimer = setTimeout(check, pace.graceMs).unref();
+    }
     const cleanup = (): void => {
+      b.detach = null;
+      clearTimeout(paceTimer);
       offCancel?.();
       req.off('data', onData);
       req.off('end', onEnd);
@@ -113,11 +146,18 @@ export class HeldBody {
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('aborted', onError);
+    b.detach = () => {
+      cleanup();
+      req.resume();
+    };
     return b;
   }
 
   /** Gives the held bytes back to the budget (the request is finished with its body). */
   release(): void {
+    // Answered before the body was all read (a replica's early 413, an error): the rest is drained, not held.
+    if (!this.complete) this.detach?.();
+    this.detach = null;
     this.budget.give(this.reserved);
     this.reserved = 0;
   }
@@ -129,6 +169,35 @@ export class HeldBody {
       await new Promise<void>((resolve) => this.wakers.push(resolve));
     }
     if (this.error) throw this.error;
+  }
+
+  /**
+   * Resolves when the body may take a replica slot: once it is whole, or — for a streamed body — once its
+   * first STREAM_THRESHOLD_BYTES arrived at least at the minimum pace (so the rest can be expected at about
+   * the replica's speed). A client still trickling its body waits here, holding budget but no slot.
+   */
+  async ready(): Promise<void> {
+    while (!this.complete && !(this.streams && this.paceProven())) {
+      if (this.error) throw this.error;
+      await new Promise<void>((resolve) => this.wakers.push(resolve));
+    }
+    if (this.error) throw this.error;
+  }
+
+  /** Bytes the upload must have delivered by `now` to keep its pace (0 within the grace period). */
+  private requiredBytes(now: number): number {
+    if (!this.pace) return 0;
+    const elapsed = now - this.startedAt;
+    if (elapsed < this.pace.graceMs) return 0;
+    const due = (this.pace.minBytesPerSecond * elapsed) / 1000;
+    return this.declared === null ? due : Math.min(this.declared, due);
+  }
+
+  private paceProven(): boolean {
+    if (this.length < STREAM_THRESHOLD_BYTES) return false;
+    if (!this.pace) return true;
+    const elapsed = Math.max(1, performance.now() - this.startedAt);
+    return (this.length * 1000) / elapsed >= this.pace.minBytesPerSecond;
   }
 
   /** True when this body should be streamed rather than sent whole. */

@@ -8,7 +8,8 @@ import { servable, type ReplicaRecord } from '../inventory/records.js';
 import type { RoutingContext } from '../routing/types.js';
 import type { Admission } from './admission.js';
 import type { Readable } from 'node:stream';
-import type { HeldBody } from './body.js';
+import { STREAM_THRESHOLD_BYTES, type HeldBody } from './body.js';
+import type { Blame } from './blame.js';
 import type { Cancellation } from './cancellation.js';
 import { upstreamHeaders } from './headers.js';
 import { StreamHandler, retryableStatus, type AttemptOutcome } from './stream-handler.js';
@@ -22,6 +23,8 @@ export interface ForwardObserver {
 export interface ForwarderOptions {
   inventory: Inventory;
   admission: Admission;
+  /** Which outcomes count against a replica (proxy/blame.ts). */
+  blame: Blame;
   maxRetries: number;
   observer: Pick<ForwardObserver, 'retry'>;
   logger: Logger;
@@ -66,9 +69,19 @@ export function brokenStatus(cancel: Cancellation): number {
   return statusOf(cancel.expired ? 'DEADLINE_EXCEEDED' : 'CLIENT_CLOSED');
 }
 
+/** A buffer this large may still be in the gateway's socket when a replica that refused it closes. */
+const unsentAfterWrite = (bytes: Buffer | null): boolean => (bytes?.length ?? 0) > STREAM_THRESHOLD_BYTES;
+
+/** Yields `chunks` and says when the last one was handed over (the body is no longer being written). */
+async function* tracked(chunks: AsyncGenerator<Buffer>, done: () => void): AsyncGenerator<Buffer> {
+  yield* chunks;
+  done();
+}
+
 export function createForwarder({
   inventory,
   admission,
+  blame,
   maxRetries,
   observer,
   logger,
@@ -79,23 +92,29 @@ export function createForwarder({
     return inventory.byModel(model).some((r) => !exclude.has(r) && servable(r));
   }
 
-  /** A failed attempt: who is to blame, and the error the client gets if there is no retry. */
-  function failure(replica: ReplicaRecord, cancel: Cancellation, err: unknown): GpumuxError | null {
+  const since = (started: number): number => (performance.now() - started) / 1000;
+
+  /**
+   * A failed attempt: what it tells about the replica (blame.ts), and the error the client gets if there is
+   * no retry (null: retry).
+   */
+  function failure(
+    replica: ReplicaRecord,
+    cancel: Cancellation,
+    err: unknown,
+    started: number,
+    uploading: boolean,
+  ): GpumuxError | null {
     if (cancel.aborted) {
       if (cancel.expired) {
-        inventory.recordFailure(replica, 'deadline');
+        blame.expired(replica, since(started));
         return new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err });
       }
       return new GpumuxError('CLIENT_CLOSED', 'client closed the request', { cause: err });
     }
-    inventory.recordFailure(replica, 'connection');
-    logger.warn('upstream failed', { replica: replica.endpoint.id, err });
+    blame.connectionFailed(replica, uploading);
+    logger.warn('upstream failed', { replica: replica.endpoint.id, err, uploading });
     return null;
-  }
-
-  function settle(replica: ReplicaRecord, status: number, started: number): void {
-    if (status >= 500) inventory.recordFailure(replica, `status ${status}`);
-    else inventory.recordSuccess(replica, (performance.now() - started) / 1000);
   }
 
   return {
@@ -119,7 +138,15 @@ export function createForwarder({
         }
         // The first attempt may stream a large body as it arrives; a retry re-sends the held chunks.
         if (n > 0) await body.whole();
-        const payload = body.streams ? (body.stream() as unknown as Readable) : body.buffer(); // undici takes async iterables
+        let uploading: boolean;
+        let payload: Readable | Buffer | null;
+        if (body.streams) {
+          uploading = true;
+          payload = tracked(body.stream(), () => (uploading = false)) as unknown as Readable; // undici takes async iterables
+        } else {
+          payload = body.buffer();
+          uploading = unsentAfterWrite(payload);
+        }
         const outcome = await new Promise<AttemptOutcome>((resolve) => {
           replica.pool.dispatch(
             { path: f.path, method: f.method, headers, body: payload },
@@ -129,23 +156,23 @@ export function createForwarder({
         admission.release(replica);
         switch (outcome.kind) {
           case 'done':
-            settle(replica, outcome.status, started);
+            blame.answered(replica, outcome.status, since(started));
             return outcome.status;
           case 'retry':
-            if (outcome.status !== 429) inventory.recordFailure(replica, `status ${outcome.status}`);
+            blame.answered(replica, outcome.status, since(started));
             observer.retry(f.model, String(outcome.status));
             continue;
           case 'broken':
             // The answer was cut mid-stream: what the client got is not the replica's status.
-            failure(replica, f.cancel, outcome.error);
+            failure(replica, f.cancel, outcome.error, started, uploading);
             return brokenStatus(f.cancel);
           case 'failed': {
-            if (body.error) throw body.error; // the client's body failed (too large, client gone): not the replica's fault
-            const final = failure(replica, f.cancel, outcome.error);
+            if (body.error) throw body.error; // the client's body failed (too large, too slow, client gone): not the replica's fault
+            const final = failure(replica, f.cancel, outcome.error, started, uploading);
             if (final) throw final;
-            if (n >= maxRetries)
-              throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: outcome.error });
             (tried ??= new Set()).add(replica);
+            if (n >= maxRetries || !hasAlternative(f.model, tried))
+              throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: outcome.error });
             observer.retry(f.model, 'connection');
             continue;
           }
@@ -161,35 +188,37 @@ export function createForwarder({
         const replica = await admission.acquire(ctx, f.cancel, tried);
         (tried ??= new Set()).add(replica);
         const started = performance.now();
+        const payload = f.body.buffer();
         let response: Dispatcher.ResponseData;
         try {
           response = await replica.pool.request({
             path: f.path,
             method: f.method,
             headers: f.headers,
-            body: f.body.buffer(),
+            body: payload,
             signal,
           });
         } catch (err) {
           admission.release(replica);
-          const final = failure(replica, f.cancel, err);
+          const final = failure(replica, f.cancel, err, started, unsentAfterWrite(payload));
           if (final) throw final;
-          if (n >= maxRetries) throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: err });
+          if (n >= maxRetries || !hasAlternative(f.model, tried))
+            throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: err });
           observer.retry(f.model, 'connection');
           continue;
         }
         if (retryableStatus(response.statusCode) && n < maxRetries && hasAlternative(f.model, tried)) {
           await response.body.dump().catch(() => undefined);
           admission.release(replica);
-          if (response.statusCode !== 429) inventory.recordFailure(replica, `status ${response.statusCode}`);
+          blame.answered(replica, response.statusCode, since(started));
           observer.retry(f.model, String(response.statusCode));
           continue;
         }
         // The caller reads the body; the slot is given back once the body is finished with, either way.
         response.body.once('close', () => {
           admission.release(replica);
-          if (response.body.readableEnded) settle(replica, response.statusCode, started);
-          else inventory.recordFailure(replica, 'body');
+          if (response.body.readableEnded) blame.answered(replica, response.statusCode, since(started));
+          else if (!f.cancel.aborted) blame.connectionFailed(replica, false);
         });
         return response;
       }

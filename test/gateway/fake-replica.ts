@@ -54,6 +54,8 @@ export interface FakeReplicaOptions {
   maxBatch?: number;
   /** Milliseconds each inference takes. */
   delayMs?: number;
+  /** The body limit it reports in /v1/stats (and answers 413 beyond, from Content-Length, without reading). */
+  maxBodyBytes?: number;
 }
 
 export interface FakeReplica {
@@ -73,6 +75,8 @@ export interface FakeReplica {
    * (what a proxy in front of a replica answers); `trickle`: 200 and two body chunks, then never the end.
    */
   mode: 'ok' | 'hang' | 'fail' | 'unavailable' | 'unhealthy' | 'html' | 'trickle';
+  /** A body containing this string is answered 500 (an input the replica fails on), whatever the mode. */
+  failOn: string | null;
   state: ReplicaStats['state'];
   delayMs: number;
   close(): Promise<void>;
@@ -103,6 +107,7 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
     requestsTotal: served,
     framesTotal: served,
     errorsTotal: 0,
+    ...(options.maxBodyBytes !== undefined && { maxBodyBytes: options.maxBodyBytes }),
   });
   const json = (body: unknown) => Buffer.from(JSON.stringify(body));
   const server: Server = createServer((req, res) => {
@@ -135,6 +140,12 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
     res.on('close', () => {
       if (!res.writableEnded) fake.aborted++;
     });
+    if (options.maxBodyBytes !== undefined && Number(req.headers['content-length']) > options.maxBodyBytes) {
+      fake.received.push({ path: url, headers: req.headers, bytes: -1 });
+      const body = json({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'too large' } });
+      res.writeHead(413, { 'content-length': body.length, connection: 'close' }).end(body);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -157,11 +168,12 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
           res.writeHead(502, { 'content-type': 'text/html', 'content-length': body.length }).end(body);
           return;
         }
-        if (fake.mode === 'fail' || fake.mode === 'unavailable') {
-          const code = fake.mode === 'fail' ? 'INFERENCE_FAILED' : 'DRAINING';
+        const poisoned = fake.failOn !== null && Buffer.concat(chunks).includes(fake.failOn);
+        if (fake.mode === 'fail' || fake.mode === 'unavailable' || poisoned) {
+          const code = fake.mode === 'unavailable' && !poisoned ? 'DRAINING' : 'INFERENCE_FAILED';
           const body = json({ error: { code, message: 'failed on purpose' } });
           res
-            .writeHead(fake.mode === 'fail' ? 500 : 503, {
+            .writeHead(code === 'INFERENCE_FAILED' ? 500 : 503, {
               'content-type': 'application/json',
               'content-length': body.length,
             })
@@ -192,6 +204,7 @@ export async function startFakeReplica(options: FakeReplicaOptions): Promise<Fak
     maxInFlight: () => maxInFlight,
     aborted: 0,
     mode: 'ok',
+    failOn: null,
     state: 'ready',
     delayMs: options.delayMs ?? 0,
     close: () =>

@@ -45,6 +45,7 @@ export function record(
   id: string,
   stats: ReplicaStats | null,
   traffic: Partial<ReplicaRecord['traffic']> = {},
+  outlier: Partial<ReplicaRecord['outlier']> = {},
 ): ReplicaRecord {
   const r = newRecord({ id, url: `http://${id}.invalid:8081` }, unusedPool);
   if (stats) {
@@ -53,6 +54,7 @@ export function record(
     r.modelKey = modelKeyOf(stats.model, stats.version);
   }
   Object.assign(r.traffic, traffic);
+  Object.assign(r.outlier, outlier);
   return r;
 }
 

@@ -33,15 +33,15 @@ export type GatewayForOptions = Partial<GatewayOptions> & {
 
 /** A gateway on loopback ports 0 with fast polling, waiting until `readyReplicas` replicas are ready. */
 export async function gatewayFor(endpoints: ReplicaEndpoint[], options: GatewayForOptions = {}) {
-  const { readyReplicas = endpoints.length, ...rest } = options;
+  const { readyReplicas = endpoints.length, config, ...rest } = options;
   const gateway = await startGateway({
     port: 0,
     adminPort: 0,
     host: '127.0.0.1',
     discovery: manualDiscovery(endpoints),
-    pollIntervalMs: 100,
     logger: quietLogger,
     ...rest,
+    config: { pollInterval: 100, ...config },
   });
   await waitFor(async () => (await gateway.clusterView()).totals.readyReplicas >= readyReplicas, 15_000);
   return gateway;

@@ -77,3 +77,35 @@ describe('kubernetes discovery (real @kubernetes/client-node against an API-shap
     expect(latest()[0]!.id).toBe('replica-a');
   });
 });
+
+describe('kubernetes discovery: expired and dropped watches', () => {
+  const lists = () => api!.requests.filter((r) => r.resource === 'pods' && !r.path.includes('watch=true'));
+
+  it('410 Gone (the resourceVersion expired): lists again and follows the new watch', async () => {
+    api = await startKubeApiServer();
+    api.put('pods', pod('replica-a'));
+    api.setPodStatus('gpumux', 'replica-a', { phase: 'Running', podIP: '10.0.0.1' });
+    const { latest } = await start();
+    expect(latest().map((e) => e.id)).toEqual(['replica-a']);
+    expect(lists()).toHaveLength(1);
+    api.expireWatches();
+    await waitFor(() => lists().length === 2);
+    api.put('pods', pod('replica-b'));
+    api.setPodStatus('gpumux', 'replica-b', { phase: 'Running', podIP: '10.0.0.2' });
+    await waitFor(() => latest().length === 2);
+    expect(latest().map((e) => e.id)).toEqual(['replica-a', 'replica-b']);
+  });
+
+  it('a dropped watch is restarted, and what changed meanwhile is not lost', async () => {
+    api = await startKubeApiServer();
+    api.put('pods', pod('replica-a'));
+    api.setPodStatus('gpumux', 'replica-a', { phase: 'Running', podIP: '10.0.0.1' });
+    const { latest } = await start();
+    const watches = () => api!.requests.filter((r) => r.resource === 'pods' && r.path.includes('watch=true'));
+    expect(watches()).toHaveLength(1);
+    api.dropWatches();
+    api.remove('pods', 'gpumux', 'replica-a'); // while no watch is open
+    await waitFor(() => latest().length === 0, 5000);
+    expect(watches().length).toBeGreaterThanOrEqual(2);
+  });
+});

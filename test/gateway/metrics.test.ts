@@ -18,7 +18,7 @@ beforeAll(async () => {
   ]);
   gateway = await gatewayFor(
     replicas.map((r) => ({ id: r.id, url: r.url })),
-    { reserveBytes: GiB },
+    { config: { reserve: GiB } },
   );
   for (let i = 0; i < 5; i++)
     await (await fetch(`${gateway.url}/v2/models/shapes/infer`, { method: 'POST', body: 'x' })).arrayBuffer();

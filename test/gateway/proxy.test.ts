@@ -28,6 +28,9 @@ async function fake(
   return f;
 }
 
+/** Ties between equal replicas go to the first (lowest id): tests that need to know who is tried first. */
+const firstOfTies = () => 0.99;
+
 const infer = (url: string, init: RequestInit = {}) =>
   fetch(`${url}/v2/models/shapes/infer`, { method: 'POST', body: '{"inputs":[]}', ...init });
 
@@ -110,9 +113,13 @@ describe('gateway proxy (stand-in replicas)', () => {
   });
 
   it('a hanging replica: 504 at the deadline, ejected, re-admitted when healthy', async () => {
-    const hang = await fake('hang');
+    const hang = await fake('a-hang');
+    const ok = await fake('b-ok');
     hang.mode = 'hang';
-    const gw = await gateway([hang], { config: { ejection: { consecutiveFailures: 1, base: 200 } } });
+    const gw = await gateway([hang, ok], {
+      random: firstOfTies,
+      config: { routing: { weights: { headroom: 0 } }, ejection: { consecutiveFailures: 1, base: 1500 } },
+    });
     const started = Date.now();
     const res = await infer(gw.url, { headers: { timeout: '300' } });
     const took = Date.now() - started;
@@ -121,21 +128,55 @@ describe('gateway proxy (stand-in replicas)', () => {
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(3000);
     await waitFor(() => hang.aborted === 1); // the upstream request was cancelled
-    const view = await gw.clusterView();
-    expect(view.gpus[0]!.replicas[0]).toMatchObject({ ejected: true, consecutiveFailures: 1 });
-    expect((await infer(gw.url)).status).toBe(503);
+    const replicaView = async (id: string) =>
+      (await gw.clusterView()).gpus.flatMap((g) => g.replicas).find((r) => r.id === id)!;
+    expect(await replicaView('a-hang')).toMatchObject({ ejected: true, consecutiveFailures: 1 });
+    // Ejected: everything goes to the other one, even what would go first to the hanging one.
+    for (let i = 0; i < 3; i++) expect(await (await infer(gw.url)).json()).toMatchObject({ replica: 'b-ok' });
     hang.mode = 'ok';
-    await waitFor(async () => !(await gw.clusterView()).gpus[0]!.replicas[0]!.ejected, 5000);
-    expect((await infer(gw.url)).status).toBe(200);
+    await waitFor(async () => !(await replicaView('a-hang')).ejected, 5000);
+    // Back in the rotation: concurrent requests reach it again.
+    const servedBy = await Promise.all(
+      Array.from(
+        { length: 6 },
+        async () => ((await (await infer(gw.url)).json()) as { replica: string }).replica,
+      ),
+    );
+    expect(servedBy).toContain('a-hang');
     const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
-    expect(metrics).toMatch(/gpumux_gateway_ejections_total\{replica="hang"\} 1/);
+    expect(metrics).toMatch(/gpumux_gateway_ejections_total\{model="shapes"\} 1/);
     expect(metrics).toMatch(/gpumux_gateway_request_duration_seconds_count\{model="shapes",code="504"\} 1/);
+  });
+
+  it('no replica to route to: 503 NO_REPLICA, and /v1/cluster names the filter that left none', async () => {
+    const a = await fake('a');
+    const gw = await gateway([a]);
+    a.state = 'warming';
+    await waitFor(async () => (await gw.clusterView()).totals.readyReplicas === 0);
+    const res = await infer(gw.url);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ code: 'NO_REPLICA' });
+    const [model] = (await gw.clusterView()).models;
+    expect(model!.lastRoutingFailure).toMatchObject({ filter: 'ready', code: 'NO_REPLICA' });
+  });
+
+  it('the only replica of a model is never ejected: a hanging one still gets requests (504), not 503', async () => {
+    const hang = await fake('hang');
+    hang.mode = 'hang';
+    const gw = await gateway([hang], { config: { ejection: { consecutiveFailures: 1 } } });
+    for (let i = 0; i < 3; i++)
+      expect((await infer(gw.url, { headers: { timeout: '300' } })).status).toBe(504);
+    expect((await gw.clusterView()).gpus[0]!.replicas[0]).toMatchObject({
+      ejected: false,
+      consecutiveFailures: 3,
+    });
   });
 
   it('retries on another replica when one is dying (503, refused connections) and ejects it', async () => {
     const bad = await fake('a-bad');
     const good = await fake('b-good');
     const gw = await gateway([bad, good], {
+      random: firstOfTies,
       config: { routing: { weights: { headroom: 0 } }, ejection: { consecutiveFailures: 1, base: 60_000 } },
     });
     bad.mode = 'unavailable';
@@ -155,6 +196,7 @@ describe('gateway proxy (stand-in replicas)', () => {
     const good = await fake('b-good');
     bad.mode = 'unavailable';
     const gw = await gateway([bad, good], {
+      random: firstOfTies,
       config: { routing: { weights: { headroom: 0 } }, ejection: { consecutiveFailures: 5 } },
     });
     const body = Buffer.alloc(1_000_000, 3);
@@ -189,8 +231,8 @@ describe('gateway proxy (stand-in replicas)', () => {
     const good = await fake('b-good');
     // Polls far apart: the gateway still believes the dead replica is ready when requests arrive.
     const gw = await gateway([dead, good], {
-      pollIntervalMs: 60_000,
-      config: { routing: { weights: { headroom: 0 } } },
+      random: firstOfTies,
+      config: { pollInterval: 60_000, routing: { weights: { headroom: 0 } } },
     });
     await dead.close();
     for (let i = 0; i < 4; i++) {
@@ -204,14 +246,16 @@ describe('gateway proxy (stand-in replicas)', () => {
 
   it('a 500 reaches the client as is (the request may be at fault) and counts towards ejection', async () => {
     const bad = await fake('a-bad');
+    const good = await fake('b-good');
     bad.mode = 'fail';
-    const gw = await gateway([bad], { config: { ejection: { consecutiveFailures: 2, base: 60_000 } } });
+    const gw = await gateway([bad, good], {
+      random: firstOfTies,
+      config: { routing: { weights: { headroom: 0 } }, ejection: { consecutiveFailures: 2, base: 60_000 } },
+    });
     expect((await infer(gw.url)).status).toBe(500);
     expect((await infer(gw.url)).status).toBe(500);
-    expect((await gw.clusterView()).gpus[0]!.replicas[0]!.ejected).toBe(true);
-    const none = await infer(gw.url);
-    expect(none.status).toBe(503);
-    expect(await none.json()).toMatchObject({ code: 'NO_REPLICA' });
+    expect((await gw.clusterView()).gpus[0]!.replicas.find((r) => r.id === 'a-bad')!.ejected).toBe(true);
+    expect(await (await infer(gw.url)).json()).toMatchObject({ replica: 'b-good' });
   });
 
   it('a client that disconnects cancels its upstream request', async () => {
@@ -279,6 +323,12 @@ describe('gateway proxy (stand-in replicas)', () => {
     expect(
       (await fetch(`${gw.adminUrl}/v1/cluster`, { headers: { authorization: 'Bearer admin-token' } })).status,
     ).toBe(200);
+    const missing = await fetch(`${gw.adminUrl}/metrics`);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(await missing.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+    const malformed = await fetch(`${gw.adminUrl}/metrics`, { headers: { authorization: 'Basic eDp5' } });
+    expect(malformed.status).toBe(400);
+    expect((await fetch(`${gw.adminUrl}/healthz`)).status).toBe(200);
   });
 
   it('auth cannot be bypassed through dot segments below the open health paths', async () => {

@@ -154,6 +154,14 @@ describe('gateway over real replicas (models/shapes)', () => {
       rects: [{ box: [100, 100, 300, 200], color: 'red' }],
       format: 'jpeg',
     });
+    const retries = async () => {
+      const text = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+      let n = 0;
+      for (const m of text.matchAll(/^gpumux_gateway_retries_total\{model="shapes",[^}]*\} (\d+)/gm))
+        n += Number(m[1]);
+      return n;
+    };
+    const retriesBefore = await retries();
     const statuses: number[] = [];
     const until = Date.now() + 4000;
     let killed = false;
@@ -179,6 +187,8 @@ describe('gateway over real replicas (models/shapes)', () => {
     expect(r2BeforeKill).toBeGreaterThan(0); // it was taking its share of the load when it died
     expect(statuses.length).toBeGreaterThan(40);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    // No failure reached a client because the requests the dead replica dropped or refused were retried.
+    expect((await retries()) - retriesBefore).toBeGreaterThan(0);
     const view = await gateway.clusterView();
     const r2 = view.gpus.flatMap((g) => g.replicas).find((r) => r.id === 'r2');
     expect(r2?.state).toBe('unreachable');

@@ -16,7 +16,8 @@ import { loadKubeClient } from '../../common/kube-client.js';
  * - deployments (apps/v1): get/create, so owner references can look up a uid.
  *
  * Watches (`?watch=true`) stream `{"type":"ADDED|MODIFIED|DELETED","object":{...}}` lines, replaying events
- * after `resourceVersion` when given; `labelSelector` supports `k=v`, `k==v`, `k!=v`, `k`, `!k`,
+ * after `resourceVersion` when given (one older than the last `expireWatches()` gets an `ERROR` event with
+ * code 410 Gone and the end of the stream, as the real API answers an expired resourceVersion); `labelSelector` supports `k=v`, `k==v`, `k!=v`, `k`, `!k`,
  * `k in (a,b)`, `k notin (a,b)`; `fieldSelector` supports `metadata.name=` and `spec.nodeName=`.
  *
  * @example
@@ -108,6 +109,13 @@ export interface KubeApiServer {
   runPods(namespace: string, labelSelector?: string, podIP?: string): number;
   /** Makes the next matching request fail with this status (e.g. 500), once. */
   failNext(method: string, pathPattern: RegExp, status: number): void;
+  /**
+   * Forgets the watch history (etcd compaction): every open watch gets `ERROR` 410 Gone and ends, and a watch
+   * from an older resourceVersion gets the same — the client must list again.
+   */
+  expireWatches(): void;
+  /** Cuts every open watch connection without an answer (a dropped connection, an API server restart). */
+  dropWatches(): void;
   close(): Promise<void>;
 }
 
@@ -202,6 +210,19 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   let revision = 1;
   const stores = new Map<string, Map<string, KubeObject>>(Object.keys(RESOURCES).map((r) => [r, new Map()]));
   const history: { rv: number; resource: string; event: WatchEvent }[] = [];
+  /** Watches from a resourceVersion below this are answered 410 Gone (expireWatches). */
+  let compactedBelow = 0;
+  const gone = JSON.stringify({
+    type: 'ERROR',
+    object: {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      reason: 'Expired',
+      message: 'too old resource version',
+      code: 410,
+    },
+  });
   const watchers = new Set<Watcher>();
   const requests: RecordedRequest[] = [];
   const failures: { method: string; pattern: RegExp; status: number }[] = [];
@@ -474,6 +495,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     const since = params.get('resourceVersion');
     const inScope = (o: KubeObject): boolean =>
       (namespace === null || o.metadata.namespace === namespace) && matches(o);
+    if (since && since !== '0' && Number(since) < compactedBelow) {
+      res.end(gone + '\n');
+      return;
+    }
     if (since && since !== '0') {
       for (const h of history)
         if (h.resource === resource && h.rv > Number(since) && inScope(h.event.object))
@@ -568,6 +593,16 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     },
     failNext(method, pattern, code) {
       failures.push({ method, pattern, status: code });
+    },
+    expireWatches() {
+      compactedBelow = revision;
+      history.length = 0;
+      for (const w of watchers) w.res.end(gone + '\n');
+      watchers.clear();
+    },
+    dropWatches() {
+      for (const w of watchers) w.res.destroy();
+      watchers.clear();
     },
     async close() {
       for (const w of watchers) w.res.end();

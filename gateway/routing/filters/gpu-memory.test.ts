@@ -10,16 +10,16 @@ describe('gpuMemoryFilter', () => {
   const full = record('full', statsFor({ gpu: ['a', 1], usedBytes: 23.9 * GiB + 2 * GiB }));
 
   it('avoids replicas on a GPU with critical headroom while others can serve', () => {
-    expect(gpuMemoryFilter([roomy, full], contextFor([roomy, full]))).toEqual([roomy]);
+    expect(gpuMemoryFilter.filter([roomy, full], contextFor([roomy, full]))).toEqual([roomy]);
   });
 
   it('keeps them when every candidate is critical (soft filter)', () => {
-    expect(gpuMemoryFilter([full], contextFor([full]))).toEqual([full]);
+    expect(gpuMemoryFilter.filter([full], contextFor([full]))).toEqual([full]);
   });
 
   it('never treats CPU replicas (no GPU memory) as critical', () => {
     const cpu = record('cpu', statsFor({ gpu: null }));
-    expect(gpuMemoryFilter([cpu, full], contextFor([cpu, full]))).toEqual([cpu]);
+    expect(gpuMemoryFilter.filter([cpu, full], contextFor([cpu, full]))).toEqual([cpu]);
   });
 
   it('honours a configured critical threshold', () => {

@@ -6,6 +6,6 @@ describe('notDrainingFilter', () => {
   it('drops draining replicas even if they still say ready', () => {
     const ok = record('ok', statsFor());
     const draining = record('draining', statsFor({ state: 'draining', ready: true }));
-    expect(notDrainingFilter([ok, draining], contextFor([ok, draining]))).toEqual([ok]);
+    expect(notDrainingFilter.filter([ok, draining], contextFor([ok, draining]))).toEqual([ok]);
   });
 });

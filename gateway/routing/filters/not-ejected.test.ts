@@ -4,8 +4,8 @@ import { notEjectedFilter } from './not-ejected.js';
 
 describe('notEjectedFilter', () => {
   it('drops ejected replicas', () => {
-    const ok = record('ok', statsFor(), { consecutiveFailures: 2 });
-    const ejected = record('ejected', statsFor(), { ejectedUntil: 1000 });
-    expect(notEjectedFilter([ok, ejected], contextFor([ok, ejected]))).toEqual([ok]);
+    const ok = record('ok', statsFor(), {}, { consecutiveFailures: 2 });
+    const ejected = record('ejected', statsFor(), {}, { ejectedUntil: 1000 });
+    expect(notEjectedFilter.filter([ok, ejected], contextFor([ok, ejected]))).toEqual([ok]);
   });
 });

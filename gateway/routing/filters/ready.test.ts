@@ -10,6 +10,6 @@ describe('readyFilter', () => {
     unreachable.measurement.reachable = false;
     const unknown = record('unknown', null);
     const all = [ok, warming, unreachable, unknown];
-    expect(readyFilter(all, contextFor(all))).toEqual([ok]);
+    expect(readyFilter.filter(all, contextFor(all))).toEqual([ok]);
   });
 });

@@ -12,6 +12,6 @@ describe('servesModelFilter', () => {
     ['2', [v2]],
     ['3', []],
   ])('version %s', (version, expected) => {
-    expect(servesModelFilter(all, contextFor(all, { model: 'codetr', version }))).toEqual(expected);
+    expect(servesModelFilter.filter(all, contextFor(all, { model: 'codetr', version }))).toEqual(expected);
   });
 });

@@ -1,9 +1,12 @@
 import type { Filter } from '../types.js';
 
 /** Serves the requested model, and the requested version when one is given. */
-export const servesModelFilter: Filter = function servesModelFilter(candidates, ctx) {
-  return candidates.filter((c) => {
-    const s = c.measurement.stats;
-    return s !== null && s.model === ctx.model && (ctx.version === null || s.version === ctx.version);
-  });
+export const servesModelFilter: Filter = {
+  name: 'serves-model',
+  filter(candidates, ctx) {
+    return candidates.filter((c) => {
+      const s = c.measurement.stats;
+      return s !== null && s.model === ctx.model && (ctx.version === null || s.version === ctx.version);
+    });
+  },
 };

@@ -5,13 +5,16 @@ import type { Picker } from '../types.js';
  * Spreads load between gateway copies that share a stale view better than everyone picking the maximum.
  */
 export function powerOfTwoPicker({ random = Math.random }: { random?: () => number } = {}): Picker {
-  return function powerOfTwo(candidates, scores) {
-    const n = candidates.length;
-    if (n === 1) return candidates[0]!;
-    const a = Math.floor(random() * n);
-    let b = Math.floor(random() * (n - 1));
-    if (b >= a) b++;
-    const [first, second] = a < b ? [a, b] : [b, a];
-    return scores[second]! > scores[first]! ? candidates[second]! : candidates[first]!;
+  return {
+    name: 'power-of-two',
+    pick: function powerOfTwo(candidates, scores) {
+      const n = candidates.length;
+      if (n === 1) return candidates[0]!;
+      const a = Math.floor(random() * n);
+      let b = Math.floor(random() * (n - 1));
+      if (b >= a) b++;
+      const [first, second] = a < b ? [a, b] : [b, a];
+      return scores[second]! > scores[first]! ? candidates[second]! : candidates[first]!;
+    },
   };
 }

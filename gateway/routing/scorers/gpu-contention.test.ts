@@ -10,8 +10,8 @@ describe('gpuContentionScorer', () => {
     const all = [busy, idleSameGpu, idleOtherGpu];
     const ctx = contextFor(all);
     // The busy replica itself is not contended by others on its GPU.
-    expect(gpuContentionScorer([idleSameGpu, idleOtherGpu], ctx)).toEqual([0, 1]);
-    expect(gpuContentionScorer(all, ctx)).toEqual([1, 0, 1]);
+    expect(gpuContentionScorer.score([idleSameGpu, idleOtherGpu], ctx)).toEqual([0, 1]);
+    expect(gpuContentionScorer.score(all, ctx)).toEqual([1, 0, 1]);
   });
 
   it('with nobody in flight, the GPU whose other replicas took more compute at the last poll scores lower', () => {
@@ -20,6 +20,6 @@ describe('gpuContentionScorer', () => {
     const cool = record('c', statsFor({ gpu: ['n', 1], busyRatio: 0.25 }));
     const onCool = record('d', statsFor({ gpu: ['n', 1] }));
     const ctx = contextFor([hot, onHot, cool, onCool]);
-    expect(gpuContentionScorer([onHot, onCool], ctx)).toEqual([0, 1]);
+    expect(gpuContentionScorer.score([onHot, onCool], ctx)).toEqual([0, 1]);
   });
 });

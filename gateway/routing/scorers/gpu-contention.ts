@@ -9,7 +9,7 @@ import { minMaxNormalize } from './normalize.js';
  * outstanding work now (the gateway's live view) + the compute share they took at the last poll (nvidia-smi's
  * utilisation, or their busy shares on virtual GPUs — gateway/inventory/gpu-utilization.ts).
  */
-export const gpuContentionScorer: Scorer = function gpuContentionScorer(candidates, ctx) {
+const score: Scorer['score'] = function gpuContentionScorer(candidates, ctx) {
   return minMaxNormalize(
     candidates.map((c) => {
       const gpu = ctx.gpuOf(c);
@@ -21,3 +21,5 @@ export const gpuContentionScorer: Scorer = function gpuContentionScorer(candidat
     true,
   );
 };
+
+export const gpuContentionScorer: Scorer = { name: 'contention', score };

@@ -10,6 +10,6 @@ describe('headroomScorer', () => {
     const mid = record('mid', statsFor({ gpu: ['n', 1], usedBytes: 12 * GiB }));
     const tight = record('tight', statsFor({ gpu: ['n', 2], usedBytes: 20 * GiB }));
     const all = [roomy, mid, tight];
-    expect(headroomScorer(all, contextFor(all))).toEqual([1, 0.5, 0]);
+    expect(headroomScorer.score(all, contextFor(all))).toEqual([1, 0.5, 0]);
   });
 });

@@ -8,7 +8,7 @@ describe('latencyScorer', () => {
     const slow = record('slow', statsFor(), { ewmaSeconds: 0.3 });
     const reported = record('reported', statsFor({ ewmaServiceSeconds: 0.2 }));
     const all = [fast, slow, reported];
-    const [f, s, r] = latencyScorer(all, contextFor(all));
+    const [f, s, r] = latencyScorer.score(all, contextFor(all));
     expect([f, s]).toEqual([1, 0]);
     expect(r).toBeCloseTo(0.5);
   });

@@ -3,6 +3,9 @@ import type { Scorer } from '../types.js';
 import { minMaxNormalize } from './normalize.js';
 
 /** Lower EWMA latency is better (the gateway's own measurement, else the replica's reported service time). */
-export const latencyScorer: Scorer = function latencyScorer(candidates) {
-  return minMaxNormalize(candidates.map(latencySeconds), true);
+export const latencyScorer: Scorer = {
+  name: 'latency',
+  score(candidates) {
+    return minMaxNormalize(candidates.map(latencySeconds), true);
+  },
 };

@@ -10,6 +10,6 @@ describe('outstandingScorer', () => {
     const shared = record('shared', statsFor({ inFlight: 5 }), { inFlight: 1 });
     shared.measurement.ownInFlightAtPoll = 1;
     const all = [idle, ours, shared];
-    expect(outstandingScorer(all, contextFor(all))).toEqual([1, 0.6, 0]);
+    expect(outstandingScorer.score(all, contextFor(all))).toEqual([1, 0.6, 0]);
   });
 });

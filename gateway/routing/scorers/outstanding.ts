@@ -3,6 +3,9 @@ import type { Scorer } from '../types.js';
 import { minMaxNormalize } from './normalize.js';
 
 /** Fewer outstanding requests on the replica (ours plus others') is better. */
-export const outstandingScorer: Scorer = function outstandingScorer(candidates) {
-  return minMaxNormalize(candidates.map(outstanding), true);
+export const outstandingScorer: Scorer = {
+  name: 'outstanding',
+  score(candidates) {
+    return minMaxNormalize(candidates.map(outstanding), true);
+  },
 };

@@ -3,6 +3,7 @@ import type { Logger } from '../../../common/log.js';
 import { drainReplica } from '../drain.js';
 import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } from '../types.js';
 import { loadKubeClient } from '../../../common/kube-client.js';
+import { createPodInformer } from '../../../common/kube-informer.js';
 import { podToReplica } from './pod-state.js';
 import { LABELS, renderReplicaPod } from './pod-template.js';
 
@@ -23,8 +24,8 @@ export interface KubernetesOrchestratorOptions {
 const statusCode = (err: unknown): number | undefined => (err as { code?: number }).code;
 
 /**
- * Replica pods on Kubernetes: created from the template, watched (list, then watch from its
- * resourceVersion; re-listed when the watch ends) to learn what really runs, drained then deleted.
+ * Replica pods on Kubernetes: created from the template, followed with the shared pod list-watch
+ * (common/kube-informer.ts) to learn what really runs, drained then deleted.
  */
 export function createKubernetesOrchestrator(options: KubernetesOrchestratorOptions): Orchestrator {
   const {
@@ -45,9 +46,15 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
   const draining = new Set<string>();
   let core: CoreV1Api | undefined;
   let ownerRef: V1OwnerReference | null = null;
-  let watchAbort: AbortController | undefined;
-  let stopped = false;
   let counter = 0;
+  // The shared pod list-watch (gateway discovery uses the same): list, watch, re-list on 410, restarted on failure.
+  const informer = createPodInformer({
+    kubeConfig,
+    namespace,
+    labelSelector: selector,
+    onEvent: ({ type, pod }) => update(pod, type === 'delete'),
+    logger,
+  });
 
   const emit = (e: OrchestratorEvent): void => {
     for (const l of listeners) l(e);
@@ -72,47 +79,6 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     emit({ type: 'changed' });
   };
 
-  async function listAndWatch(): Promise<void> {
-    const k8s = await loadKubeClient();
-    const list = await core!.listNamespacedPod({ namespace, labelSelector: selector });
-    const seen = new Set<string>();
-    for (const pod of list.items) {
-      seen.add(pod.metadata!.name!);
-      pods.set(pod.metadata!.name!, pod);
-    }
-    for (const name of [...pods.keys()]) if (!seen.has(name)) pods.delete(name);
-    emit({ type: 'changed' });
-    for (const pod of list.items) update(pod);
-    if (stopped) return;
-    watchAbort = await new k8s.Watch(kubeConfig).watch(
-      `/api/v1/namespaces/${namespace}/pods`,
-      {
-        labelSelector: selector,
-        resourceVersion: list.metadata?.resourceVersion,
-        allowWatchBookmarks: false,
-      },
-      (type: string, pod: V1Pod) => {
-        if (type === 'ADDED' || type === 'MODIFIED') update(pod);
-        else if (type === 'DELETED') update(pod, true);
-      },
-      (err: unknown) => {
-        if (stopped) return;
-        if (err) logger.warn('pod watch ended', { err });
-        setTimeout(() => void relist(), err ? 1000 : 0).unref();
-      },
-    );
-  }
-
-  async function relist(): Promise<void> {
-    if (stopped) return;
-    try {
-      await listAndWatch();
-    } catch (err) {
-      logger.warn('pod list failed; retrying', { err });
-      setTimeout(() => void relist(), 2000).unref();
-    }
-  }
-
   return {
     kind: 'kubernetes',
     async start() {
@@ -132,7 +98,11 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
           logger.warn('owner not found; replica pods get no owner reference', { owner: owner.name, err });
         }
       }
-      await listAndWatch();
+      await informer.start();
+      if (!informer.synced()) {
+        await informer.stop();
+        throw new Error(`cannot list replica pods in namespace ${namespace}`);
+      }
     },
     replicas: () => [...pods.values()].map(toReplica).filter((r): r is ManagedReplica => r !== null),
     async create(request: ReplicaRequest) {
@@ -175,8 +145,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       return () => listeners.delete(listener);
     },
     async stop() {
-      stopped = true;
-      watchAbort?.abort();
+      await informer.stop();
     },
   };
 }
