@@ -6,6 +6,7 @@ import { createBearerCheck } from './auth/bearer.js';
 import { parseGatewayConfig } from './config.js';
 import { createClientHandler } from './http/client-handler.js';
 import { clientApp } from './http/client-app.js';
+import { modelStatsRoutes } from './http/model-stats.js';
 import { createInventory } from './inventory/inventory.js';
 import { buildClusterView } from './operator/build-cluster-view.js';
 import type { ClusterView } from './operator/cluster-view.js';
@@ -18,6 +19,9 @@ import { createBodyBudget } from './proxy/body-budget.js';
 import { createForwarder } from './proxy/forward.js';
 import { createDrain } from './http/drain.js';
 import { createRouter } from './routing/router.js';
+import { startGatewayGrpc } from './grpc/serve.js';
+import { createVersionSplit } from './routing/version-split.js';
+import { countedVersionChoice } from './operator/version-metrics.js';
 import { systemClock, type GatewayOptions, type RunningGateway } from './types.js';
 
 export type { Clock, Discovery, GatewayOptions, ReplicaEndpoint, RunningGateway } from './types.js';
@@ -63,6 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const {
     port = 8080,
     adminPort = 8090,
+    grpcPort,
     host = '0.0.0.0',
     adminHost = host,
     discovery,
@@ -129,6 +134,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const bodyBudget = createBodyBudget(config.limits.maxHeldBodyBytes);
   const drain = createDrain();
   const { requestTimeout, headersTimeout } = config.limits;
+  const observer = {
+    done(model: string, status: number, seconds: number) {
+      metrics.observeRequest(model, status, seconds);
+      window.record(model, seconds, status >= 500);
+    },
+    retry: metrics.retry,
+  };
+  const chooseVersion = countedVersionChoice(createVersionSplit(config.versions), metrics.registry);
+  const client = clientApp({ inventory, models, draining: () => drain.draining });
+  client.route('/', modelStatsRoutes({ inventory }));
   const clientServer = createServer(
     {
       maxHeaderSize: config.limits.maxHeaderBytes,
@@ -140,22 +155,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
     drain.track(
       createClientHandler({
-        app: clientApp({ inventory, models, draining: () => drain.draining }),
+        app: client,
         forwarder,
         inventory,
         admission,
         bodyBudget,
-        observer: {
-          done(model, status, seconds) {
-            metrics.observeRequest(model, status, seconds);
-            window.record(model, seconds, status >= 500);
-          },
-          retry: metrics.retry,
-        },
+        observer,
         defaultTimeoutMs: config.timeout,
         maxBodyBytes: config.limits.maxBodyBytes,
         maxFramesPerRequest: config.limits.maxFramesPerRequest,
         authorize,
+        chooseVersion,
         logger,
       }),
     ),
@@ -178,14 +188,33 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await closeServer(clientServer);
     throw err;
   }
+  const grpc =
+    grpcPort === undefined
+      ? undefined
+      : await startGatewayGrpc({
+          port: grpcPort,
+          host,
+          app: client,
+          forwarder,
+          inventory,
+          observer,
+          authorize,
+          defaultTimeoutMs: config.timeout,
+          maxMessageBytes: config.limits.maxBodyBytes,
+          chooseVersion,
+        }).catch(async (err: unknown) => {
+          await Promise.all([closeServer(clientServer), closeServer(adminServer)]);
+          throw err;
+        });
   await discovery.start((endpoints) => inventory.setEndpoints(endpoints));
   inventory.start();
-  logger.info('gateway listening', { url, adminUrl, auth: authorize !== undefined });
+  logger.info('gateway listening', { url, adminUrl, grpc: grpc?.address, auth: authorize !== undefined });
 
   let closing: Promise<void> | undefined;
   return {
     url,
     adminUrl,
+    grpcAddress: grpc?.address,
     clusterView,
     close() {
       closing ??= (async () => {
@@ -197,6 +226,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         });
         const cut = await drain.close(clientServer, { notReadyDelayMs: notReadyDelay, graceMs: grace });
         if (cut > 0) logger.warn('shutdown grace over: in-flight requests cut', { requests: cut });
+        await grpc?.close(grace);
         await discovery.stop();
         await closeServer(adminServer);
         await inventory.stop();

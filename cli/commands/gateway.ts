@@ -11,6 +11,7 @@ import { staticDiscovery } from '../../gateway/discovery/static.js';
 interface GatewayFlags {
   port: string;
   adminPort: string;
+  grpcPort?: string;
   host: string;
   replica: string[];
   discovery: 'static' | 'kubernetes';
@@ -43,6 +44,7 @@ export function gatewayCommand(): Command {
     .description('Serve the client API over the replicas, routed by GPU memory headroom and load')
     .option('--port <port>', 'client port', '8080')
     .option('--admin-port <port>', 'operator port (/v1/cluster, /metrics, /ui)', '8090')
+    .option('--grpc-port <port>', 'KServe v2 gRPC + gRPC health port (default: no gRPC)')
     .option('--host <host>', 'bind address', '0.0.0.0')
     .option('--replica <url>', 'replica URL for static discovery (repeatable)', collect, [])
     .addOption(
@@ -109,6 +111,7 @@ export function gatewayCommand(): Command {
       const gateway = await startGateway({
         port: port(flags.port, '--port'),
         adminPort: port(flags.adminPort, '--admin-port'),
+        ...(flags.grpcPort !== undefined && { grpcPort: port(flags.grpcPort, '--grpc-port') }),
         host: flags.host,
         discovery,
         models: flags.models

@@ -14,6 +14,7 @@ import type { Inventory } from '../inventory/inventory.js';
 import type { ReplicaRecord } from '../inventory/records.js';
 import { detectFramesAcross, imageFields } from './multi-frame.js';
 import { matchProxyRoute, type ProxyRoute } from './routes.js';
+import type { ChooseVersion } from '../operator/version-metrics.js';
 
 /** Probes answer without a token: exactly these paths, nothing below them. */
 const OPEN_PATHS = new Set(['/v2/health/live', '/v2/health/ready']);
@@ -34,6 +35,8 @@ export interface ClientHandlerOptions {
   maxFramesPerRequest: number;
   /** Bearer check; undefined when auth is off. */
   authorize?: ((authorization: string | undefined) => boolean) | undefined;
+  /** The version an unversioned request goes to (gateway/routing/version-split.ts); none: the router's pick. */
+  chooseVersion?: ChooseVersion | undefined;
   logger: Logger;
 }
 
@@ -56,6 +59,7 @@ export function createClientHandler(
     maxBodyBytes,
     maxFramesPerRequest,
     authorize,
+    chooseVersion,
     logger,
   } = options;
   const honoListener = getRequestListener(app.fetch);
@@ -81,9 +85,10 @@ export function createClientHandler(
       timer = setTimeout(() => cancel.cancel(true), ms);
       res.once('close', onClose);
       // Refused now (unknown model, no replica, queue full): answered before a byte of the body is held.
+      const version = chooseVersion ? chooseVersion(route.model, route.version, req.headers) : route.version;
       const refused = admission.refusal({
         model: route.model,
-        version: route.version,
+        version,
         now: Date.now(),
         gpuOf,
       });
@@ -94,7 +99,7 @@ export function createClientHandler(
       if (!body.streams) await body.whole();
       const base = {
         model: route.model,
-        version: route.version,
+        version,
         requestId,
         cancel,
       };

@@ -12,6 +12,9 @@ import { createRequestTracker, type RequestTracker } from './request-tracking.js
 import { adminRoutes } from './v1/admin.js';
 import { detectRoutes } from './v1/detect.js';
 import { v2Routes } from './v2/routes.js';
+import { configRoutes } from './v2/config.js';
+import { statsRoutes } from './v2/stats.js';
+import type { InferenceStats } from '../metrics/inference-stats.js';
 import { gpumuxVersion } from './version.js';
 
 export interface ReplicaAppOptions {
@@ -23,6 +26,8 @@ export interface ReplicaAppOptions {
   /** Effective max batch (the engine's, after `--max-batch`); sizes the v2 infer body limit. */
   maxBatch?: number;
   serverVersion?: string;
+  /** Triton's statistics extension (GET /v2/models/stats, POST /v2/repository/index); off when absent. */
+  inferenceStats?: InferenceStats;
 }
 
 export interface ReplicaApp {
@@ -57,6 +62,7 @@ export function createReplicaApp({
   lifecycle,
   maxBatch = engine.manifest.batching.maxBatch,
   serverVersion = gpumuxVersion(),
+  inferenceStats,
 }: ReplicaAppOptions): ReplicaApp {
   const tracker = createRequestTracker({ observe: (info) => metrics.observeRequest(info) });
   metrics.bindHttpInFlight(() => tracker.inFlight());
@@ -65,6 +71,15 @@ export function createReplicaApp({
   // Requests beyond what the queue can hold plus one running batch are refused before their body is read.
   const admission = createWorkAdmission({ limit: () => engine.stats().queueCapacity + maxBatch });
   app.on('POST', ['/v1/models/*', '/v2/models/*'], admission.middleware);
+  if (inferenceStats)
+    app.route('/', statsRoutes({ manifest: engine.manifest, stats: inferenceStats, lifecycle }));
+  app.route(
+    '/',
+    configRoutes({
+      engine,
+      limits: () => ({ maxBatch, maxQueue: engine.stats().queueCapacity }),
+    }),
+  );
   app.route(
     '/',
     v2Routes({
