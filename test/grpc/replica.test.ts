@@ -229,6 +229,6 @@ interface Stats {
   inference_count: number;
   execution_count: number;
   last_inference: number;
-  inference_stats: Record<string, { count: number; ns: number }>;
+  inference_stats: Record<'success' | 'fail' | 'queue' | 'compute_infer', { count: number; ns: number }>;
   batch_stats: { batch_size: number }[];
 }
