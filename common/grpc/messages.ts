@@ -61,3 +61,30 @@ export interface ModelRef {
   name: string;
   version: string;
 }
+
+/** Triton's statistics extension, the same in REST JSON and gRPC (durations as count + nanoseconds). */
+export interface StatisticDuration {
+  count: number;
+  ns: number;
+}
+
+export interface InferBatchStatistics {
+  batch_size: number;
+  compute_input: StatisticDuration;
+  compute_infer: StatisticDuration;
+  compute_output: StatisticDuration;
+}
+
+export interface ModelStatistics {
+  name: string;
+  version: string;
+  /** Milliseconds since the epoch. */
+  last_inference: number;
+  inference_count: number;
+  execution_count: number;
+  inference_stats: Record<
+    'success' | 'fail' | 'queue' | 'compute_input' | 'compute_infer' | 'compute_output',
+    StatisticDuration
+  >;
+  batch_stats: InferBatchStatistics[];
+}

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { GpumuxError, errorHeaders, v2ErrorBody } from '../../common/errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { servable, type ReplicaRecord } from '../inventory/records.js';
+import type { ModelStatistics, StatisticDuration } from '../../common/grpc/messages.js';
 
 /**
  * Triton's statistics and repository-index extensions across the cluster: `GET /v2/models[/{m}[/versions/
@@ -10,27 +11,7 @@ import { servable, type ReplicaRecord } from '../inventory/records.js';
  * version the inventory knows, READY when a replica can serve it.
  */
 
-interface Duration {
-  count: number;
-  ns: number;
-}
-interface BatchStats {
-  batch_size: number;
-  compute_input: Duration;
-  compute_infer: Duration;
-  compute_output: Duration;
-}
-export interface ModelStatistics {
-  name: string;
-  version: string;
-  last_inference: number;
-  inference_count: number;
-  execution_count: number;
-  inference_stats: Record<string, Duration>;
-  batch_stats: BatchStats[];
-}
-
-const add = (a: Duration | undefined, b: Duration): Duration => ({
+const add = (a: StatisticDuration | undefined, b: StatisticDuration): StatisticDuration => ({
   count: (a?.count ?? 0) + b.count,
   ns: (a?.ns ?? 0) + b.ns,
 });
@@ -48,8 +29,8 @@ export function mergeStatistics(all: readonly ModelStatistics[]): ModelStatistic
     m.last_inference = Math.max(m.last_inference, s.last_inference);
     m.inference_count += s.inference_count;
     m.execution_count += s.execution_count;
-    for (const [k, d] of Object.entries(s.inference_stats))
-      m.inference_stats[k] = add(m.inference_stats[k], d);
+    for (const k of Object.keys(s.inference_stats) as (keyof ModelStatistics['inference_stats'])[])
+      m.inference_stats[k] = add(m.inference_stats[k], s.inference_stats[k]);
     for (const b of s.batch_stats) {
       const mb = m.batch_stats.find((x) => x.batch_size === b.batch_size);
       if (!mb) m.batch_stats.push(structuredClone(b));

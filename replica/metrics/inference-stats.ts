@@ -1,3 +1,4 @@
+import type { ModelStatistics, StatisticDuration } from '../../common/grpc/messages.js';
 import type { EngineHooks } from '../engine/types.js';
 
 /**
@@ -12,29 +13,6 @@ import type { EngineHooks } from '../engine/types.js';
  * - `compute_output`: not separated from the run by the engine's hooks: reported as zero;
  * - `batch_stats`: per batch size, executions and their run time.
  */
-export interface StatisticDuration {
-  count: number;
-  ns: number;
-}
-
-export interface ModelStatistics {
-  name: string;
-  version: string;
-  last_inference: number;
-  inference_count: number;
-  execution_count: number;
-  inference_stats: Record<
-    'success' | 'fail' | 'queue' | 'compute_input' | 'compute_infer' | 'compute_output',
-    StatisticDuration
-  >;
-  batch_stats: {
-    batch_size: number;
-    compute_input: StatisticDuration;
-    compute_infer: StatisticDuration;
-    compute_output: StatisticDuration;
-  }[];
-}
-
 export interface InferenceStats {
   hooks: Pick<EngineHooks, 'onBatch' | 'onQueueDepth' | 'onFrame'>;
   /** One answered HTTP request (the request tracker's observation). */
