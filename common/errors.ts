@@ -46,6 +46,43 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * The gRPC status code for each error code (grpc/grpc doc/statuscodes.md numbers), beside the HTTP one so the
+ * two protocols cannot drift: 400s are INVALID_ARGUMENT, 404s NOT_FOUND, back-pressure RESOURCE_EXHAUSTED,
+ * 503s UNAVAILABLE (what gRPC clients retry), the deadline DEADLINE_EXCEEDED.
+ */
+export const GRPC_STATUS = {
+  BAD_REQUEST: 3,
+  EMPTY_BODY: 3,
+  INVALID_JSON: 3,
+  INVALID_IMAGE: 3,
+  INVALID_TENSOR: 3,
+  INVALID_PARAMETER: 3,
+  UNAUTHORIZED: 16, // UNAUTHENTICATED
+  FORBIDDEN: 7, // PERMISSION_DENIED
+  NOT_FOUND: 5,
+  MODEL_NOT_FOUND: 5,
+  VERSION_NOT_FOUND: 5,
+  METHOD_NOT_ALLOWED: 12, // UNIMPLEMENTED
+  REQUEST_TIMEOUT: 4, // DEADLINE_EXCEEDED: the upload did not arrive in time
+  PAYLOAD_TOO_LARGE: 8, // RESOURCE_EXHAUSTED, as grpc-js answers a message over its limit
+  IMAGE_TOO_LARGE: 8,
+  UNSUPPORTED_MEDIA_TYPE: 3,
+  HEADERS_TOO_LARGE: 8,
+  QUEUE_FULL: 8,
+  OVERLOADED: 8,
+  CLIENT_LIMIT: 8,
+  NOT_READY: 14, // UNAVAILABLE
+  DRAINING: 14,
+  NO_REPLICA: 14,
+  CLIENT_CLOSED: 1, // CANCELLED
+  INTERNAL: 13,
+  INFERENCE_FAILED: 13,
+  UPSTREAM_FAILED: 14,
+  DEADLINE_EXCEEDED: 4,
+  NOT_IMPLEMENTED: 12,
+} as const satisfies Record<ErrorCode, number>;
+
 export interface GpumuxErrorOptions {
   cause?: unknown;
   /** Seconds a client should wait before retrying (429/503). */

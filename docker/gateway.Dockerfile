@@ -21,6 +21,7 @@ COPY models ./models
 COPY replica ./replica
 COPY gateway ./gateway
 COPY scheduler ./scheduler
+COPY protos ./protos
 RUN npm run build
 
 # ---- deps: production dependencies only, trimmed ------------------------------------------------------

@@ -22,6 +22,7 @@ COPY models ./models
 COPY replica ./replica
 COPY gateway ./gateway
 COPY scheduler ./scheduler
+COPY protos ./protos
 RUN npm run build
 
 # ---- deps: production dependencies with onnxruntime's CUDA 12 provider --------------------------------

@@ -1,5 +1,6 @@
 import { parseDuration } from '../common/duration.js';
 import { z } from 'zod';
+import { VersionSplitConfig } from './routing/version-split.js';
 import { parseBytes } from '../common/bytes.js';
 
 /** Sizes accept `512MiB`, `16KiB` or bytes. */
@@ -100,6 +101,8 @@ export const GatewayConfig = z
       .prefault({}),
     /** Sliding window of the per-model request rate, p95 and error rate in /v1/cluster. */
     statsWindow: duration.default(30_000),
+    /** Weighted traffic split between versions of a model (gateway/routing/version-split.ts). */
+    versions: VersionSplitConfig.prefault({}),
   })
   .strict();
 

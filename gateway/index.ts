@@ -6,6 +6,7 @@ import { createBearerCheck } from './auth/bearer.js';
 import { parseGatewayConfig } from './config.js';
 import { createClientHandler } from './http/client-handler.js';
 import { clientApp } from './http/client-app.js';
+import { modelStatsRoutes } from './http/model-stats.js';
 import { createInventory } from './inventory/inventory.js';
 import { buildClusterView } from './operator/build-cluster-view.js';
 import type { ClusterView } from './operator/cluster-view.js';
@@ -20,6 +21,9 @@ import { createBlame } from './proxy/blame.js';
 import { createClientLimit } from './proxy/client-limit.js';
 import { createDrain } from './http/drain.js';
 import { createRouter } from './routing/router.js';
+import { startGatewayGrpc } from './grpc/serve.js';
+import { createVersionSplit } from './routing/version-split.js';
+import { countedVersionChoice } from './operator/version-metrics.js';
 import { systemClock, type GatewayOptions, type RunningGateway } from './types.js';
 
 export type { Clock, Discovery, GatewayOptions, ReplicaEndpoint, RunningGateway } from './types.js';
@@ -65,6 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const {
     port = 8080,
     adminPort = 8090,
+    grpcPort,
     host = '0.0.0.0',
     adminHost = host,
     discovery,
@@ -136,6 +141,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const bodyBudget = createBodyBudget(config.limits.maxHeldBodyBytes);
   const drain = createDrain();
   const { requestTimeout, headersTimeout } = config.limits;
+  const observer = {
+    done(model: string, status: number, seconds: number) {
+      metrics.observeRequest(model, status, seconds);
+      window.record(model, seconds, status >= 500);
+    },
+    retry: metrics.retry,
+  };
+  const chooseVersion = countedVersionChoice(createVersionSplit(config.versions), metrics.registry);
+  const client = clientApp({ inventory, models, draining: () => drain.draining });
+  client.route('/', modelStatsRoutes({ inventory }));
   const clientServer = createServer(
     {
       maxHeaderSize: config.limits.maxHeaderBytes,
@@ -147,18 +162,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
     drain.track(
       createClientHandler({
-        app: clientApp({ inventory, models, draining: () => drain.draining }),
+        app: client,
         forwarder,
         inventory,
         admission,
         bodyBudget,
-        observer: {
-          done(model, status, seconds) {
-            metrics.observeRequest(model, status, seconds);
-            window.record(model, seconds, status >= 500);
-          },
-          retry: metrics.retry,
-        },
+        observer,
         defaultTimeoutMs: config.timeout,
         maxBodyBytes: config.limits.maxBodyBytes,
         uploadPace: { minBytesPerSecond: config.limits.minUploadRate, graceMs: config.limits.uploadGrace },
@@ -168,6 +177,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             : undefined,
         maxFramesPerRequest: config.limits.maxFramesPerRequest,
         authorize,
+        chooseVersion,
         logger,
       }),
     ),
@@ -190,14 +200,33 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await closeServer(clientServer);
     throw err;
   }
+  const grpc =
+    grpcPort === undefined
+      ? undefined
+      : await startGatewayGrpc({
+          port: grpcPort,
+          host,
+          app: client,
+          forwarder,
+          inventory,
+          observer,
+          authorize,
+          defaultTimeoutMs: config.timeout,
+          maxMessageBytes: config.limits.maxBodyBytes,
+          chooseVersion,
+        }).catch(async (err: unknown) => {
+          await Promise.all([closeServer(clientServer), closeServer(adminServer)]);
+          throw err;
+        });
   await discovery.start((endpoints) => inventory.setEndpoints(endpoints));
   inventory.start();
-  logger.info('gateway listening', { url, adminUrl, auth: authorize !== undefined });
+  logger.info('gateway listening', { url, adminUrl, grpc: grpc?.address, auth: authorize !== undefined });
 
   let closing: Promise<void> | undefined;
   return {
     url,
     adminUrl,
+    grpcAddress: grpc?.address,
     clusterView,
     close() {
       closing ??= (async () => {
@@ -209,6 +238,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         });
         const cut = await drain.close(clientServer, { notReadyDelayMs: notReadyDelay, graceMs: grace });
         if (cut > 0) logger.warn('shutdown grace over: in-flight requests cut', { requests: cut });
+        await grpc?.close(grace);
         await discovery.stop();
         await closeServer(adminServer);
         await inventory.stop();

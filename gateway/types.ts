@@ -27,6 +27,8 @@ export interface GatewayOptions {
   port?: number;
   /** Operator port (/v1/cluster, /metrics, /ui). Default 8090. */
   adminPort?: number;
+  /** KServe v2 gRPC + gRPC health port (0: any free port); no gRPC when undefined. */
+  grpcPort?: number;
   /** Default 0.0.0.0. */
   host?: string;
   /** Admin bind address; default `host`. */
@@ -57,5 +59,7 @@ export interface GatewayOptions {
 export interface RunningGateway {
   url: string;
   adminUrl: string;
+  /** `host:port` of the gRPC endpoint, when one was asked for. */
+  grpcAddress?: string | undefined;
   close(): Promise<void>;
 }

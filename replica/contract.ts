@@ -58,7 +58,10 @@ export const ReplicaStats = z.object({
   /** Frames in a running batch plus frames queued: the replica's outstanding work. */
   inFlight: z.number().int().nonnegative(),
   maxBatch: z.number().int().positive(),
-  /** Largest request body this replica accepts, bytes (its manifest's `maxBodyBytes`); the gateway refuses larger bodies itself. */
+  /**
+   * Largest image (detect) body this replica accepts, bytes (its manifest's `maxBodyBytes`); the gateway refuses
+   * larger detect bodies itself. v2 infer bodies may be larger (their limit grows with the max batch).
+   */
   maxBodyBytes: z.number().int().positive().optional(),
   /** EWMA of one batch's model run time, seconds (0 before the first request). */
   ewmaServiceSeconds: z.number().nonnegative(),

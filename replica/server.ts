@@ -14,10 +14,12 @@ import type {
   EngineState,
 } from './engine/types.js';
 import { CUDA_OOM_MARKER, REPLICA_EXIT_CODES } from './exit-codes.js';
-import { createReplicaApp } from './http/app.js';
+import { createReplicaApp, inferBodyLimit } from './http/app.js';
 import type { UploadLimits } from './http/read-body.js';
+import { startReplicaGrpc } from './grpc/serve.js';
 import { LISTENING_MSG } from './listening-line.js';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
+import { createInferenceStats } from './metrics/inference-stats.js';
 
 /**
  * The replica process, composed: engine + HTTP server + drain. The HTTP server listens first (live), the
@@ -29,6 +31,8 @@ export interface ReplicaServerOptions {
   engine: Omit<EngineOptions, 'hooks'>;
   port: number;
   host: string;
+  /** KServe v2 gRPC + gRPC health on this port (0: any free port); none when undefined. */
+  grpcPort?: number;
   logger?: Logger;
   /** Injectable for tests; the real engine by default. */
   createEngine?: CreateEngine;
@@ -66,6 +70,8 @@ export interface RunningReplica {
   /** `http://host:port` (a wildcard host is reported as 127.0.0.1). */
   url: string;
   port: number;
+  /** `host:port` of the gRPC endpoint, when one was asked for. */
+  grpcAddress: string | undefined;
   engine: Engine;
   metrics: ReplicaMetrics;
   /** `engine.start()`: resolves when ready, rejects when loading failed. */
@@ -140,6 +146,7 @@ export async function startReplicaServer({
   engine: engineOptions,
   port,
   host,
+  grpcPort,
   logger = createLogger({ component: 'replica' }),
   createEngine = createRealEngine,
   drainTimeoutMs = 30_000,
@@ -180,7 +187,12 @@ export async function startReplicaServer({
 
   const maxBatch = engine.stats().maxBatch;
   const metrics = createReplicaMetrics({ model: manifest.name, version: manifest.version, maxBatch });
-  hooks = metrics.hooks;
+  const inferenceStats = createInferenceStats({ model: manifest.name, version: manifest.version });
+  hooks = {
+    onBatch: (info) => (metrics.hooks.onBatch?.(info), inferenceStats.hooks.onBatch?.(info)),
+    onQueueDepth: (d) => (metrics.hooks.onQueueDepth?.(d), inferenceStats.hooks.onQueueDepth?.(d)),
+    onFrame: (info) => (metrics.hooks.onFrame?.(info), inferenceStats.hooks.onFrame?.(info)),
+  };
   metrics.bindStats(stats);
 
   const drain = (): Promise<void> =>
@@ -206,7 +218,12 @@ export async function startReplicaServer({
 
   const { app, tracker } = createReplicaApp({
     engine,
-    metrics,
+    // Triton's statistics see every answered request the metrics see.
+    metrics: {
+      ...metrics,
+      observeRequest: (info) => (metrics.observeRequest(info), inferenceStats.observeRequest(info)),
+    },
+    inferenceStats,
     logger: log,
     maxBatch,
     lifecycle: { state, stats, drain: () => void drain() },
@@ -250,7 +267,16 @@ export async function startReplicaServer({
   const server = await listen(app.fetch, port, host, http);
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(host)}:${address.port}`;
-  log.announce(LISTENING_MSG, { url, port: address.port, host });
+  const grpc =
+    grpcPort === undefined
+      ? undefined
+      : await startReplicaGrpc({
+          app,
+          port: grpcPort,
+          host,
+          maxMessageBytes: inferBodyLimit(manifest, maxBatch),
+        });
+  log.announce(LISTENING_MSG, { url, port: address.port, host, ...(grpc ? { grpc: grpc.address } : {}) });
 
   const started = engine.start().then(() => {
     log.info('ready', { device: engine.stats().device.kind, footprintBytes: engine.stats().footprint.bytes });
@@ -260,6 +286,7 @@ export async function startReplicaServer({
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await drain();
+      await grpc?.close(1000);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive sockets with no request in them would hold close() open.
@@ -272,6 +299,7 @@ export async function startReplicaServer({
   return {
     url,
     port: address.port,
+    grpcAddress: grpc?.address,
     engine,
     metrics,
     started,

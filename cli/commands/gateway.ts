@@ -11,6 +11,7 @@ import { port } from '../arg-parsers.js';
 interface GatewayFlags {
   port: number;
   adminPort: number;
+  grpcPort?: number;
   host: string;
   replica: string[];
   discovery: 'static' | 'kubernetes';
@@ -63,6 +64,7 @@ export function gatewayCommand(): Command {
       port,
       8090,
     )
+    .option('--grpc-port <port>', 'KServe v2 gRPC + gRPC health port (default: no gRPC)', port)
     .option('--host <host>', 'bind address', '0.0.0.0')
     .option('--replica <url>', 'replica URL for static discovery (repeatable)', collect, [])
     .addOption(
@@ -123,6 +125,7 @@ export function gatewayCommand(): Command {
       const gateway = await startGateway({
         port: flags.port,
         adminPort: flags.adminPort,
+        ...(flags.grpcPort !== undefined && { grpcPort: flags.grpcPort }),
         host: flags.host,
         discovery,
         models: flags.models

@@ -50,6 +50,7 @@ export interface ReplicaCliOptions {
   model: string;
   onnx?: string;
   port: number;
+  grpcPort?: number;
   host: string;
   device: string;
   gpuIndex?: number;
@@ -109,6 +110,11 @@ export function replicaCommand(): Command {
     .requiredOption('--model <dir>', 'model folder with manifest.json (e.g. models/shapes)')
     .option('--onnx <path>', "ONNX file to load instead of the manifest's")
     .option('--port <port>', 'port to listen on (0 = any free port; the URL is logged)', port, 8081)
+    .option(
+      '--grpc-port <port>',
+      'KServe v2 gRPC + gRPC health on this port (0 = any; default: no gRPC)',
+      port,
+    )
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--device <device>', 'cpu or cuda:<index> (the ONNX Runtime device id)', device, 'cpu')
     .option(
@@ -154,6 +160,7 @@ export function replicaCommand(): Command {
         replica = await startReplicaServer({
           engine: engineOptionsFrom(opts),
           port: opts.port,
+          ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
           host: opts.host,
           logger,
           drainTimeoutMs: opts.drainTimeout * 1000,

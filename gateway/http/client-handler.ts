@@ -15,6 +15,7 @@ import type { Inventory } from '../inventory/inventory.js';
 import type { ReplicaRecord } from '../inventory/records.js';
 import { detectFramesAcross, imageFields } from './multi-frame.js';
 import { matchProxyRoute, type ProxyRoute } from './routes.js';
+import type { ChooseVersion } from '../operator/version-metrics.js';
 
 /** Probes answer without a token: exactly these paths, nothing below them. */
 const OPEN_PATHS = new Set(['/v2/health/live', '/v2/health/ready']);
@@ -40,6 +41,8 @@ export interface ClientHandlerOptions {
   maxFramesPerRequest: number;
   /** Bearer check; undefined when auth is off. */
   authorize?: ((authorization: string | undefined) => boolean) | undefined;
+  /** The version an unversioned request goes to (gateway/routing/version-split.ts); none: the router's pick. */
+  chooseVersion?: ChooseVersion | undefined;
   logger: Logger;
 }
 
@@ -64,10 +67,14 @@ export function createClientHandler(
     clientLimit,
     maxFramesPerRequest,
     authorize,
+    chooseVersion,
     logger,
   } = options;
   const honoListener = getRequestListener(app.fetch);
   const gpuOf = (r: ReplicaRecord) => inventory.gpu(r.gpuKey);
+  // The replicas' reported limit is their image limit; v2 infer bodies (batch-sized tensors) keep the gateway's.
+  const bodyLimitFor = (route: ProxyRoute): number =>
+    route.kind === 'detect' ? inventory.bodyLimit(route.model, maxBodyBytes) : maxBodyBytes;
 
   async function proxy(
     req: IncomingMessage,
@@ -99,23 +106,24 @@ export function createClientHandler(
       timer = setTimeout(() => cancel.cancel(true), ms);
       res.once('close', onClose);
       // Refused now (unknown model, no replica, queue full): answered before a byte of the body is held.
+      const version = chooseVersion ? chooseVersion(route.model, route.version, req.headers) : route.version;
       const refused = admission.refusal({
         model: route.model,
-        version: route.version,
+        version,
         now: Date.now(),
         gpuOf,
       });
       if (refused) throw refused;
       body =
         route.method === 'POST'
-          ? HeldBody.read(req, inventory.bodyLimit(route.model, maxBodyBytes), bodyBudget, cancel, uploadPace)
+          ? HeldBody.read(req, bodyLimitFor(route), bodyBudget, cancel, uploadPace)
           : HeldBody.empty();
       // Small bodies are sent whole (one write upstream); large ones stream once their pace is proven: a
       // replica slot is taken for work, not for waiting on a slow client (HeldBody.ready).
       await body.ready();
       const base = {
         model: route.model,
-        version: route.version,
+        version,
         requestId,
         cancel,
       };

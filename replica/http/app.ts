@@ -14,6 +14,9 @@ import { createRequestTracker, type RequestTracker } from './request-tracking.js
 import { adminRoutes } from './v1/admin.js';
 import { detectRoutes } from './v1/detect.js';
 import { v2Routes } from './v2/routes.js';
+import { configRoutes } from './v2/config.js';
+import { statsRoutes } from './v2/stats.js';
+import type { InferenceStats } from '../metrics/inference-stats.js';
 import { gpumuxVersion } from './version.js';
 
 export interface ReplicaAppOptions {
@@ -29,6 +32,8 @@ export interface ReplicaAppOptions {
   bodyBudgetBytes?: number;
   /** Minimum upload rate (read-body.ts). */
   uploads?: UploadLimits;
+  /** Triton's statistics extension (GET /v2/models/stats, POST /v2/repository/index); off when absent. */
+  inferenceStats?: InferenceStats;
 }
 
 export interface ReplicaApp {
@@ -74,6 +79,7 @@ export function createReplicaApp({
   serverVersion = gpumuxVersion(),
   bodyBudgetBytes = defaultBodyBudget(engine.manifest, maxBatch),
   uploads = {},
+  inferenceStats,
 }: ReplicaAppOptions): ReplicaApp {
   const tracker = createRequestTracker({ observe: (info) => metrics.observeRequest(info) });
   metrics.bindHttpInFlight(() => tracker.inFlight());
@@ -88,6 +94,15 @@ export function createReplicaApp({
     unknownLengthBytes: maxInferBodyBytes,
   });
   app.on('POST', ['/v1/models/*', '/v2/models/*'], admission.middleware, bodyBudget.middleware);
+  if (inferenceStats)
+    app.route('/', statsRoutes({ manifest: engine.manifest, stats: inferenceStats, lifecycle }));
+  app.route(
+    '/',
+    configRoutes({
+      engine,
+      limits: () => ({ maxBatch, maxQueue: engine.stats().queueCapacity }),
+    }),
+  );
   app.route('/', v2Routes({ engine, lifecycle, serverVersion, maxInferBodyBytes, uploads }));
   app.route('/', detectRoutes({ engine, lifecycle, uploads }));
   app.route('/', adminRoutes({ lifecycle }));

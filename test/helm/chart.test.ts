@@ -84,7 +84,7 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
     const gateway = find<V1Deployment>(objects, 'Deployment', `${prefix}-gateway`);
     const pod = gateway.spec!.template.spec!;
     const c = container(pod, 'gateway');
-    expect(c.livenessProbe?.httpGet?.path).toBe('/v2/health/live');
+    expect(c.livenessProbe?.grpc?.service).toBe('liveness'); // grpc.health.v1 (test/helm/grpc.test.ts)
     expect(c.readinessProbe?.httpGet?.path).toBe('/v2/health/ready');
     expect(c.args).toEqual(expect.arrayContaining(['gateway', '--discovery=kubernetes', `--namespace=${NAMESPACE}`]));
     expect(pod.affinity?.podAntiAffinity).toBeDefined();
@@ -92,7 +92,7 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
 
     const client = find<V1Service>(objects, 'Service', `${prefix}-gateway`);
     const admin = find<V1Service>(objects, 'Service', `${prefix}-gateway-admin`);
-    expect(client.spec!.ports!.map((p) => p.targetPort)).toEqual(['http']);
+    expect(client.spec!.ports!.map((p) => p.targetPort)).toEqual(['http', 'grpc']);
     expect(admin.spec!.ports!.map((p) => p.targetPort)).toEqual(['admin']);
     expect(admin.spec!.type).toBe('ClusterIP');
     expect(admin.spec!.selector).toEqual(client.spec!.selector);

@@ -69,13 +69,16 @@ spec:
       # A CUDA OOM is written to /dev/termination-log (exit code 3); any other error death leaves its last log
       # lines as the termination message, which the scheduler reads to classify the failure.
       terminationMessagePolicy: FallbackToLogsOnError
-      {{- if or $r.maxBatch $r.threads $r.extraArgs }}
+      {{- if or $r.maxBatch $r.threads $r.extraArgs $r.grpc.enabled }}
       args:
         {{- with $r.maxBatch }}
         - --max-batch={{ . }}
         {{- end }}
         {{- with $r.threads }}
         - --threads={{ . }}
+        {{- end }}
+        {{- if $r.grpc.enabled }}
+        - --grpc-port={{ $r.grpc.port }}
         {{- end }}
         {{- range $r.extraArgs }}
         - {{ . | quote }}
@@ -99,6 +102,11 @@ spec:
         - name: http
           containerPort: {{ $r.port }}
           protocol: TCP
+        {{- if $r.grpc.enabled }}
+        - name: grpc
+          containerPort: {{ $r.grpc.port }}
+          protocol: TCP
+        {{- end }}
       # Ready only after warm-up at the largest shape (its footprint for life); allow for it here.
       startupProbe:
         httpGet:
@@ -107,9 +115,15 @@ spec:
         periodSeconds: {{ $r.startupProbe.periodSeconds }}
         failureThreshold: {{ $r.startupProbe.failureThreshold }}
       livenessProbe:
+        {{- if $r.grpc.enabled }}
+        grpc:
+          port: {{ $r.grpc.port }}
+          service: liveness
+        {{- else }}
         httpGet:
           path: /v2/health/live
           port: http
+        {{- end }}
         periodSeconds: 10
         timeoutSeconds: 3
         failureThreshold: 3

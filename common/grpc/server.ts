@@ -1,0 +1,71 @@
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { healthServiceDefinition, inferenceServiceDefinition } from './load.js';
+
+export interface GrpcServerOptions {
+  port: number;
+  host: string;
+  /** `inference.GRPCInferenceService` handlers (inference-service.ts). */
+  inference: UntypedServiceImplementation;
+  /** `grpc.health.v1.Health` handlers (health-service.ts). */
+  health: UntypedServiceImplementation;
+  /** Largest request message, bytes (the REST body limit): larger ones get RESOURCE_EXHAUSTED from grpc-js. */
+  maxMessageBytes: number;
+}
+
+export interface RunningGrpcServer {
+  /** `host:port` as a gRPC client dials it (a wildcard host reported as 127.0.0.1). */
+  address: string;
+  port: number;
+  /** Lets calls in progress finish for up to `graceMs`, then cuts the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function dialHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * One grpc-js server with the inference and health services on its own port (plaintext: TLS ends at the
+ * ingress, as for REST).
+ */
+export async function startGrpcServer({
+  port,
+  host,
+  inference,
+  health,
+  maxMessageBytes,
+}: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': -1,
+  });
+  server.addService(inferenceServiceDefinition() as ServiceDefinition, inference);
+  server.addService(healthServiceDefinition() as ServiceDefinition, health);
+  const bind = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(bind, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  let closing: Promise<void> | undefined;
+  return {
+    address: `${dialHost(host)}:${bound}`,
+    port: bound,
+    close: (graceMs = 5000) =>
+      (closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      })),
+  };
+}

@@ -1,0 +1,62 @@
+import type { Hono } from 'hono';
+import { GpumuxError } from '../../common/errors.js';
+import type { RestCall } from '../../common/grpc/rest-call.js';
+import { matchProxyRoute } from '../http/routes.js';
+import { HeldBody } from '../proxy/body.js';
+import { Cancellation } from '../proxy/cancellation.js';
+import type { Forwarder } from '../proxy/forward.js';
+import type { ChooseVersion } from '../operator/version-metrics.js';
+
+export interface GatewayCallOptions {
+  /** The gateway's own client routes (health, readiness, stats, repository index). */
+  app: Pick<Hono, 'request'>;
+  forwarder: Pick<Forwarder, 'exchange'>;
+  /** The version an unversioned request goes to (the traffic split), or null to let the router pick. */
+  chooseVersion?: ChooseVersion | undefined;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * A REST call as the gateway answers it: a proxied route (infer, model metadata and config) is routed to a
+ * replica by the same admission, router and retries as REST (`forwarder.exchange`); anything else is the
+ * gateway's own Hono app. The deadline and the client's cancel become the request's Cancellation.
+ */
+export function gatewayCall({ app, forwarder, chooseVersion }: GatewayCallOptions): RestCall {
+  return async ({ method, path, headers, body, requestId, signal }) => {
+    const route = matchProxyRoute(method, path);
+    if (!route) {
+      const res = await app.request(path, { method, headers, body: body ?? null, signal });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, body: bytes };
+    }
+    const cancel = new Cancellation();
+    const onAbort = (): void =>
+      cancel.cancel(signal.reason instanceof GpumuxError && signal.reason.code === 'DEADLINE_EXCEEDED');
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const version = chooseVersion ? chooseVersion(route.model, route.version, headers) : route.version;
+      const response = await forwarder.exchange({
+        model: route.model,
+        version,
+        requestId,
+        cancel,
+        path,
+        method,
+        body: body ? HeldBody.of(body) : HeldBody.empty(),
+        headers: body ? { ...headers, 'content-length': String(body.byteLength) } : headers,
+      });
+      const bytes = Buffer.from(await response.body.arrayBuffer());
+      return {
+        status: response.statusCode,
+        header: (name) => firstHeader(response.headers[name]),
+        body: bytes,
+      };
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  };
+}
