@@ -27,7 +27,7 @@ const CASES: { file: string; message: RegExp }[] = [
   },
   { file: 'pdb-blocks-drain.yaml', message: /gateway\.podDisruptionBudget\.minAvailable \(1\) must be below gateway\.replicaCount \(1\)/ },
   // values.schema.json: enums, patterns and constants.
-  { file: 'unknown-policy.yaml', message: /\/scheduler\/policy': value must be one of 'binpack', 'spread'/ },
+  { file: 'unknown-policy.yaml', message: /\/scheduler\/policy': value must be one of 'throughput', 'binpack', 'spread'/ },
   { file: 'root-user.yaml', message: /\/securityContext\/pod\/runAsNonRoot/ },
   { file: 'bad-sha256.yaml', message: /\/models\/0\/sha256/ },
 ];
