@@ -144,7 +144,7 @@ describe('no client can hurt another client', () => {
     );
     report('oversized bodies', ordinary, abusive);
     expect(ordinary.count(200)).toBe(ordinary.statuses.length);
-    expect(abusive.statuses.length).toBeGreaterThan(4);
+    expect(abusive.statuses.length).toBeGreaterThanOrEqual(4);
     const view = await gw.clusterView();
     expect(view.gpus.flatMap((g) => g.replicas).filter((r) => r.ejected)).toEqual([]);
     const stats = (await (await fetch(`${replicas[0]!.url}/v1/stats`)).json()) as { maxBodyBytes?: number };
