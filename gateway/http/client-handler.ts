@@ -158,8 +158,12 @@ export function createClientHandler(
       );
       status = e.status;
       if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
-      // Answered before the body was read: the connection cannot carry another request after it.
-      const unread = body !== undefined && !body.complete ? { connection: 'close' } : undefined;
+      // A body refused for its size or its pace is not worth reading to the end: close after the answer.
+      // (Anything else refused mid-body — a full queue — is drained by Node and the connection kept.)
+      const unread =
+        body !== undefined && !body.complete && (e.status === 408 || e.status === 413)
+          ? { connection: 'close' }
+          : undefined;
       if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId, unread);
     } finally {
       if (counted) clientLimit!.leave(client!);

@@ -46,17 +46,19 @@ function tally(): Tally {
   return { statuses, count: (s) => statuses.filter((x) => x === s).length };
 }
 
-/** `clients` ordinary clients sending detect requests back to back for `ms`: every status. */
-async function ordinaryLoad(url: string, ms: number, clients = 3): Promise<Tally> {
+/**
+ * `clients` ordinary clients sending `each` detect requests back to back: every status. Counted, not timed,
+ * so a slow shared machine changes how long a scenario takes, not what it shows.
+ */
+async function ordinaryLoad(url: string, each = 8, clients = 3): Promise<Tally> {
   const t = tally();
-  const until = Date.now() + ms;
   await Promise.all(
     Array.from({ length: clients }, async () => {
-      while (Date.now() < until) {
+      for (let i = 0; i < each; i++) {
         const res = await fetch(`${url}/v1/models/shapes/detect`, {
           method: 'POST',
           body: jpeg,
-          headers: { 'content-type': 'image/jpeg', timeout: '5s' },
+          headers: { 'content-type': 'image/jpeg', timeout: '20s' },
         });
         await res.arrayBuffer();
         t.statuses.push(res.status);
@@ -66,21 +68,30 @@ async function ordinaryLoad(url: string, ms: number, clients = 3): Promise<Tally
   return t;
 }
 
-/** Repeats `send` (one request or a burst) every `everyMs` until `ms` have passed; every status. */
-async function abusiveLoad(
-  ms: number,
+/**
+ * Runs `ordinary` while an abusive client repeats `send` (one request or a burst) every `everyMs` until the
+ * ordinary clients are done (and at least `minSends` times): both tallies.
+ */
+async function alongside(
+  ordinary: () => Promise<Tally>,
   everyMs: number,
   send: () => Promise<number | number[]>,
-): Promise<Tally> {
-  const t = tally();
-  const until = Date.now() + ms;
+  minSends = 4,
+): Promise<[Tally, Tally]> {
+  const abusive = tally();
+  let done = false;
   const pending: Promise<void>[] = [];
-  while (Date.now() < until) {
-    pending.push(send().then((s) => void t.statuses.push(...[s].flat())));
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  const abuse = (async () => {
+    for (let n = 0; !done || n < minSends; n++) {
+      pending.push(send().then((s) => void abusive.statuses.push(...[s].flat())));
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  const result = await ordinary();
+  done = true;
+  await abuse;
   await Promise.all(pending);
-  return t;
+  return [result, abusive];
 }
 
 /** One line per scenario, for the before/after table in the closing note. */
@@ -109,10 +120,11 @@ const detect = async (url: string, body: Buffer, headers: Record<string, string>
 describe('no client can hurt another client', () => {
   it('deadlines shorter than an inference: 504 for that client, never an ejection', async () => {
     const gw = await gateway(realReplicas());
-    const [ordinary, abusive] = await Promise.all([
-      ordinaryLoad(gw.url, 3000),
-      abusiveLoad(3000, 50, () => detect(gw.url, jpeg, { timeout: '2' })),
-    ]);
+    const [ordinary, abusive] = await alongside(
+      () => ordinaryLoad(gw.url),
+      50,
+      () => detect(gw.url, jpeg, { timeout: '2' }),
+    );
     report('short deadlines', ordinary, abusive);
     expect(ordinary.statuses.length).toBeGreaterThanOrEqual(5);
     expect(ordinary.count(200)).toBe(ordinary.statuses.length);
@@ -125,13 +137,14 @@ describe('no client can hurt another client', () => {
   it('a body larger than the replica accepts: 413 for that client, the replica is not blamed', async () => {
     const gw = await gateway(realReplicas());
     const huge = Buffer.alloc(20 * 1024 ** 2, 7); // over models/shapes' 16 MiB, under the gateway's 32 MiB
-    const [ordinary, abusive] = await Promise.all([
-      ordinaryLoad(gw.url, 3000),
-      abusiveLoad(3000, 250, () => detect(gw.url, huge)),
-    ]);
+    const [ordinary, abusive] = await alongside(
+      () => ordinaryLoad(gw.url, 5),
+      1000, // a few at a time: many at once would fill the body budget (429), a different limit
+      () => detect(gw.url, huge),
+    );
     report('oversized bodies', ordinary, abusive);
     expect(ordinary.count(200)).toBe(ordinary.statuses.length);
-    expect(abusive.statuses.length).toBeGreaterThan(4);
+    expect(abusive.statuses.length).toBeGreaterThanOrEqual(4);
     const view = await gw.clusterView();
     expect(view.gpus.flatMap((g) => g.replicas).filter((r) => r.ejected)).toEqual([]);
     const stats = (await (await fetch(`${replicas[0]!.url}/v1/stats`)).json()) as { maxBodyBytes?: number };
@@ -140,9 +153,10 @@ describe('no client can hurt another client', () => {
       expect(abusive.count(413)).toBe(abusive.statuses.length);
     } else {
       // They do not (yet): the replica refuses while the body is being written. Its 413 is passed on when the
-      // gateway could read it, else the cut upload is a 502 for this client — never an ejection, never a 503.
+      // gateway could read it, else the cut upload is this client's 502 — or 503 when no other replica was
+      // ready for the retry — and never the replica's failure (no ejection, above).
       expect(abusive.count(413)).toBeGreaterThan(0);
-      expect(abusive.count(413) + abusive.count(502)).toBe(abusive.statuses.length);
+      expect(abusive.count(413) + abusive.count(502) + abusive.count(503)).toBe(abusive.statuses.length);
     }
   });
 
@@ -173,10 +187,11 @@ describe('no client can hurt another client', () => {
   it('bodies the replica refuses (400) are its answer, passed through, not its failure', async () => {
     const gw = await gateway(realReplicas());
     const garbage = Buffer.from('this is not an image');
-    const [ordinary, abusive] = await Promise.all([
-      ordinaryLoad(gw.url, 2000),
-      abusiveLoad(2000, 20, () => detect(gw.url, garbage)),
-    ]);
+    const [ordinary, abusive] = await alongside(
+      () => ordinaryLoad(gw.url),
+      20,
+      () => detect(gw.url, garbage),
+    );
     report('bodies answered 400', ordinary, abusive);
     expect(ordinary.count(200)).toBe(ordinary.statuses.length);
     expect(abusive.count(400)).toBe(abusive.statuses.length);
@@ -197,15 +212,16 @@ describe('no client can hurt another client', () => {
         await r.arrayBuffer();
         return r.status;
       });
-    const ordinary = tally();
-    const until = Date.now() + 2000;
-    const [abusive] = await Promise.all([
+    const [ordinary, abusive] = await alongside(
+      async () => {
+        const t = tally();
+        for (let i = 0; i < 30; i++) t.statuses.push(await infer('{"inputs":[]}'));
+        return t;
+      },
+      100,
       // Bursts of six, as in the issue: six in a row used to eject every replica.
-      abusiveLoad(2000, 100, () => Promise.all(Array.from({ length: 6 }, () => infer('{"poison": 1}')))),
-      (async () => {
-        while (Date.now() < until) ordinary.statuses.push(await infer('{"inputs":[]}'));
-      })(),
-    ]);
+      () => Promise.all(Array.from({ length: 6 }, () => infer('{"poison": 1}'))),
+    );
     report('bodies answered 500', ordinary, abusive);
     expect(ordinary.statuses.length).toBeGreaterThanOrEqual(5);
     expect(ordinary.count(200)).toBe(ordinary.statuses.length);
@@ -247,12 +263,12 @@ describe('no client can hurt another client', () => {
       );
     }
     await new Promise((r) => setTimeout(r, 500)); // every upload has started
-    const ordinary = await ordinaryLoad(gw.url, 3000);
+    const ordinary = await ordinaryLoad(gw.url);
     const abusive = tally();
     abusive.statuses.push(
       ...(await Promise.race([
         Promise.all(slow),
-        new Promise<number[]>((r) => setTimeout(() => r([]), 15_000)),
+        new Promise<number[]>((r) => setTimeout(() => r([]), 30_000)),
       ])),
     );
     report('50 slow uploads', ordinary, abusive);
@@ -284,32 +300,33 @@ describe('no client can hurt another client', () => {
         req.on('error', reject);
         req.end('{"inputs":[]}');
       });
-    const abusive = tally();
-    let retryAfterSeen = true;
-    const ordinary = tally();
-    const until = Date.now() + 2000;
-    await Promise.all([
-      (async () => {
-        while (Date.now() < until) {
-          const answers = await Promise.all(Array.from({ length: 40 }, fromOtherAddress));
-          for (const a of answers) {
-            abusive.statuses.push(a.status);
-            if (a.status === 429 && !(Number(a.retryAfter) >= 1)) retryAfterSeen = false;
-          }
-        }
-      })(),
-      ...Array.from({ length: 2 }, async () => {
-        while (Date.now() < until) {
-          const res = await fetch(`${gw.url}/v2/models/shapes/infer`, { method: 'POST', body: '{}' });
-          await res.arrayBuffer();
-          ordinary.statuses.push(res.status);
-        }
-      }),
-    ]);
+    let retryAfterMissing = 0;
+    const wave = async () => {
+      const answers = await Promise.all(Array.from({ length: 40 }, fromOtherAddress));
+      retryAfterMissing += answers.filter((a) => a.status === 429 && !(Number(a.retryAfter) >= 1)).length;
+      return answers.map((a) => a.status);
+    };
+    const [ordinary, abusive] = await alongside(
+      async () => {
+        const t = tally();
+        await Promise.all(
+          Array.from({ length: 2 }, async () => {
+            for (let i = 0; i < 10; i++) {
+              const res = await fetch(`${gw.url}/v2/models/shapes/infer`, { method: 'POST', body: '{}' });
+              await res.arrayBuffer();
+              t.statuses.push(res.status);
+            }
+          }),
+        );
+        return t;
+      },
+      100,
+      wave,
+    );
     report('concurrent flood', ordinary, abusive);
     expect(ordinary.count(200)).toBe(ordinary.statuses.length);
     expect(abusive.count(429)).toBeGreaterThan(0);
     expect(abusive.count(200) + abusive.count(429)).toBe(abusive.statuses.length);
-    expect(retryAfterSeen).toBe(true);
+    expect(retryAfterMissing).toBe(0);
   });
 });
