@@ -60,9 +60,11 @@ export const ReplicaStats = z.object({
   maxBatch: z.number().int().positive(),
   /**
    * Largest image (detect) body this replica accepts, bytes (its manifest's `maxBodyBytes`); the gateway refuses
-   * larger detect bodies itself. v2 infer bodies may be larger (their limit grows with the max batch).
+   * larger detect bodies itself.
    */
   maxBodyBytes: z.number().int().positive().optional(),
+  /** Largest v2 infer body, bytes: raw tensors grow with the max batch; absent → `maxBodyBytes`. */
+  maxInferBodyBytes: z.number().int().positive().optional(),
   /** EWMA of one batch's model run time, seconds (0 before the first request). */
   ewmaServiceSeconds: z.number().nonnegative(),
   /** Share of the last few seconds the model was running (0..1). */

@@ -14,7 +14,8 @@ import type {
   EngineState,
 } from './engine/types.js';
 import { CUDA_OOM_MARKER, REPLICA_EXIT_CODES } from './exit-codes.js';
-import { createReplicaApp, inferBodyLimit } from './http/app.js';
+import { inferBodyLimit } from './body-limits.js';
+import { createReplicaApp } from './http/app.js';
 import type { UploadLimits } from './http/read-body.js';
 import { startReplicaGrpc } from './grpc/serve.js';
 import { LISTENING_MSG } from './listening-line.js';

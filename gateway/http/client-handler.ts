@@ -72,9 +72,8 @@ export function createClientHandler(
   } = options;
   const honoListener = getRequestListener(app.fetch);
   const gpuOf = (r: ReplicaRecord) => inventory.gpu(r.gpuKey);
-  // The replicas' reported limit is their image limit; v2 infer bodies (batch-sized tensors) keep the gateway's.
   const bodyLimitFor = (route: ProxyRoute): number =>
-    route.kind === 'detect' ? inventory.bodyLimit(route.model, maxBodyBytes) : maxBodyBytes;
+    inventory.bodyLimit(route.model, route.kind === 'detect' ? 'detect' : 'infer', maxBodyBytes);
 
   async function proxy(
     req: IncomingMessage,

@@ -6,6 +6,9 @@ import { aggregateGpus, type GpuRecord } from './gpus.js';
 import { createOutlierDetector, type OutlierDetector, type OutlierOptions } from './outlier.js';
 import { gpuKeyOf, modelKeyOf, newRecord, type ReplicaRecord } from './records.js';
 
+/** Which limit a body is held to: an encoded image (detect) or v2 tensors (infer, metadata). */
+export type BodyKind = 'detect' | 'infer';
+
 export interface InventoryOptions {
   pollIntervalMs: number;
   reserveBytes: number;
@@ -34,11 +37,12 @@ export interface Inventory {
   gpu(key: string | null): GpuRecord | undefined;
   gpus(): Map<string, GpuRecord>;
   /**
-   * The largest body a model's replicas accept: the smallest `maxBodyBytes` they report, at most `own` (the
+   * The largest body of this kind a model's replicas accept: the smallest `maxBodyBytes` (images) or
+   * `maxInferBodyBytes` (v2 tensors, else `maxBodyBytes`) they report, at most `own` (the
    * gateway's limit, which is also the answer when none reports one). One set of limits: a body a replica
    * would refuse is refused by the gateway, with the same 413, before any replica is touched.
    */
-  bodyLimit(model: string, own: number): number;
+  bodyLimit(model: string, kind: BodyKind, own: number): number;
   /** A request to `r` was answered successfully after `seconds` (the routing latency EWMA). */
   recordLatency(r: ReplicaRecord, seconds: number): void;
   /** Failure streaks and ejection (polls re-admit through it). */
@@ -64,7 +68,7 @@ export function createInventory(options: InventoryOptions): Inventory {
     },
   });
   let gpuMap = new Map<string, GpuRecord>();
-  let bodyLimits = new Map<string, number>();
+  let bodyLimits = new Map<string, number>(); // `${kind} ${model}` → bytes
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlightPoll: Promise<void> | undefined;
@@ -84,8 +88,16 @@ export function createInventory(options: InventoryOptions): Inventory {
     for (const [model, list] of next) {
       list.sort((a, b) => (a.endpoint.id < b.endpoint.id ? -1 : 1));
       for (const r of list) {
-        const reported = r.measurement.stats?.maxBodyBytes;
-        if (reported !== undefined) limits.set(model, Math.min(reported, limits.get(model) ?? reported));
+        const stats = r.measurement.stats;
+        const reported = {
+          detect: stats?.maxBodyBytes,
+          infer: stats?.maxInferBodyBytes ?? stats?.maxBodyBytes,
+        };
+        for (const kind of ['detect', 'infer'] as const) {
+          const bytes = reported[kind];
+          const key = `${kind} ${model}`;
+          if (bytes !== undefined) limits.set(key, Math.min(bytes, limits.get(key) ?? bytes));
+        }
       }
     }
     models = next;
@@ -186,7 +198,7 @@ export function createInventory(options: InventoryOptions): Inventory {
     byModel: (model) => models.get(model) ?? NO_REPLICAS,
     gpu: (key) => (key === null ? undefined : gpuMap.get(key)),
     gpus: () => gpuMap,
-    bodyLimit: (model, own) => Math.min(own, bodyLimits.get(model) ?? own),
+    bodyLimit: (model, kind, own) => Math.min(own, bodyLimits.get(`${kind} ${model}`) ?? own),
     recordLatency(r, seconds) {
       const t = r.traffic;
       t.ewmaSeconds = t.ewmaSeconds === 0 ? seconds : t.ewmaSeconds + EWMA_ALPHA * (seconds - t.ewmaSeconds);

@@ -4,6 +4,7 @@ import { GpumuxError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
 import { loadModelSync } from '../../models/manifest/load.js';
+import { inferBodyLimit } from '../body-limits.js';
 import type { ReplicaStats } from '../contract.js';
 import { createPreprocessor } from '../image/preprocess.js';
 import { configureSharp } from '../image/sharp-config.js';
@@ -277,6 +278,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         inFlight: batcher.queueLength + batcher.running,
         maxBatch,
         maxBodyBytes: manifest.limits.maxBodyBytes,
+        maxInferBodyBytes: inferBodyLimit(manifest, maxBatch),
         ewmaServiceSeconds: batcher.ewmaServiceSeconds,
         busyRatio: busy.ratio(),
         processRssBytes: processRssBytes(),

@@ -3,6 +3,7 @@ import type { Logger } from '../../common/log.js';
 import type { Manifest } from '../../models/manifest/schema.js';
 import type { Engine } from '../engine/types.js';
 import type { ReplicaMetrics } from '../metrics/replica-metrics.js';
+import { inferBodyLimit } from '../body-limits.js';
 import type { ReplicaEnv } from './env.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createErrorHandler, notFoundHandler } from './errors.js';
@@ -49,17 +50,6 @@ export interface ReplicaApp {
  */
 export function defaultBodyBudget(manifest: Manifest, maxBatch = manifest.batching.maxBatch): number {
   return Math.max(64 * 1024 * 1024, 2 * inferBodyLimit(manifest, maxBatch));
-}
-
-/**
- * v2 infer carries raw tensors, which for a float model are far bigger than the encoded image: allow the
- * largest legal request (max batch × largest bucket) as JSON text, or the manifest's limit if larger.
- */
-export function inferBodyLimit(manifest: Manifest, maxBatch = manifest.batching.maxBatch): number {
-  const pixels = Math.max(...manifest.preprocess.buckets.map(([h, w]) => h * w));
-  const elements = pixels * 3 * maxBatch;
-  const charsPerElement = manifest.inputs.image.datatype === 'UINT8' ? 4 : 16; // "255," / "-1.2345678901234,"
-  return Math.max(manifest.limits.maxBodyBytes, elements * charsPerElement + 1024 * 1024);
 }
 
 /**
