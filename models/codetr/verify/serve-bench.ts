@@ -82,19 +82,15 @@ log({
   peakRssGiB: ((await processPeakRssBytes(pid)) ?? 0) / GiB,
 });
 
-const gateway = spawnCli([
-  'gateway',
-  '--replica',
-  replica.url,
-  '--port',
-  '0',
-  '--admin-port',
-  '0',
-  '--host',
-  '127.0.0.1',
-  '--timeout',
-  '30m',
-]);
+// a frame takes minutes here: the gateway's deadline must outlast it
+const gatewayFlags = {
+  '--replica': replica.url,
+  '--port': '0',
+  '--admin-port': '0',
+  '--host': '127.0.0.1',
+  '--timeout': '30m',
+};
+const gateway = spawnCli(['gateway', ...Object.entries(gatewayFlags).flat()]);
 const gatewayUrl = await new Promise<string>((resolve, reject) => {
   let buf = '';
   gateway.stderr!.on('data', (chunk: Buffer) => {
