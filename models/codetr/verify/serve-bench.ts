@@ -25,6 +25,8 @@ import { binaryInferRequest, readBinaryInferResponse } from '../../../test/helpe
 const { values: flags } = parseArgs({
   options: {
     onnx: { type: 'string' },
+    /** Another model folder to try the script on (e.g. models/shapes-detr with its own small graph). */
+    model: { type: 'string', default: 'models/codetr' },
     buckets: { type: 'string', default: '720x1280' },
     'max-batch': { type: 'string', default: '1' },
     image: { type: 'string' },
@@ -45,7 +47,8 @@ const log = (fields: Record<string, unknown>) =>
 const buckets = flags.buckets.split(',').map((b) => b.split('x').map(Number) as [number, number]);
 
 const modelDir = mkdtempSync(path.join(os.tmpdir(), 'codetr-serve-'));
-const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models/codetr/manifest.json'), 'utf8')) as {
+const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, flags.model, 'manifest.json'), 'utf8')) as {
+  name: string;
   preprocess: { buckets: [number, number][]; padValue: number };
 };
 manifest.preprocess.buckets = buckets;
@@ -115,7 +118,7 @@ const frames = Number(flags.frames);
 try {
   for (let i = 0; i < frames; i++) {
     const t0 = performance.now();
-    const res = await fetch(`${gatewayUrl}/v1/models/codetr/detect?threshold=0.01`, {
+    const res = await fetch(`${gatewayUrl}/v1/models/${manifest.name}/detect?threshold=0.01`, {
       method: 'POST',
       body: photo,
       headers: { 'content-type': 'image/jpeg' },
@@ -164,7 +167,10 @@ try {
     parameters: { binary_data_output: true },
   };
   const t0 = performance.now();
-  const res = await fetch(`${gatewayUrl}/v2/models/codetr/infer`, binaryInferRequest(header, pixels));
+  const res = await fetch(
+    `${gatewayUrl}/v2/models/${manifest.name}/infer`,
+    binaryInferRequest(header, pixels),
+  );
   const latencyS = (performance.now() - t0) / 1000;
   const out = res.ok
     ? (await readBinaryInferResponse<{ outputs: { name: string; shape: number[] }[] }>(res)).json.outputs
