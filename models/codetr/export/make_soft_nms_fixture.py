@@ -2,7 +2,7 @@
 """Writes models/detr/fixtures/soft-nms-mmcv.json: boxes, scores and labels with what mmcv 2.1.0's compiled
 soft_nms (and batched_nms, MMDetection's class-aware call) returns for them, for models/detr/soft-nms.test.ts.
 
-  . $CODETR_ROOT/env.sh && $PY make_soft_nms_fixture.py
+  . $CODETR_ROOT/env.sh && $PY make_soft_nms_fixture.py && npx prettier --write models/detr/fixtures
 
 With mmcv's compiled ops (build_mmcv_ops.sh, ~20 min on 2 cores) it uses them as they are. Without them
 (setup_sources.sh's stand-in mmcv/_ext.py) it compiles just mmcv's soft-NMS kernel sources
