@@ -81,6 +81,10 @@ describe('chooseMaxBatch', () => {
     expect(text).toContain('--max-batch 1');
   });
 
+  it('--max-batch without any model that declares a table is an error, not ignored', () => {
+    expect(() => applyBatchTradeoff({ gpus, models: [codetr()] }, new Map(), 2)).toThrow(/memory.byMaxBatch/);
+  });
+
   it('a manifest without a table has one entry, at its max batch', () => {
     expect(declaredByMaxBatch({ declaredBytes: 5 }, 2)).toEqual([{ maxBatch: 2, footprintBytes: 5 }]);
   });

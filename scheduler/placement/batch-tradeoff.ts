@@ -118,6 +118,9 @@ export function applyBatchTradeoff(
   tables: ReadonlyMap<string, readonly BatchFootprint[]>,
   forced?: number,
 ): BatchChoice[] {
+  if (forced !== undefined && tables.size === 0) {
+    throw new Error('--max-batch needs a model whose manifest declares memory.byMaxBatch');
+  }
   const choices: BatchChoice[] = [];
   for (const [name, table] of tables) {
     const choice = chooseMaxBatch(input, name, table, forced);
