@@ -1,7 +1,7 @@
 """PyTorch reference outputs for verify_ort.mjs: the inputs of one traced shape and what the wrapper returns.
 
 For a shape (n, h, w): row 0 is the photo resized keep-ratio into the manifest's scale and padded into the
-bucket (as verify_onnx.letterbox), rows 1.. are uniform noise seeded 1, 2, ... (the export traced seed-0 noise,
+bucket (as verify_onnx.letterbox; into the bucket itself when the host scale would pick another), rows 1.. are uniform noise seeded 1, 2, ... (the export traced seed-0 noise,
 so neither input is the one the tracer saw). Written as raw little-endian arrays beside a JSON description:
   <n>x<h>x<w>.images.u8  <n>x<h>x<w>.torch.pred_logits.f32  <n>x<h>x<w>.torch.pred_boxes.f32  <n>x<h>x<w>.json
 """
@@ -21,7 +21,9 @@ def reference_images(manifest, shape, image_path):
     photo = cv2.cvtColor(cv2.imread(image_path), cv2.COLOR_BGR2RGB)
     canvas, valid = letterbox(photo, pre["resize"]["scale"], [h, w], pre.get("padValue", 0))
     if canvas is None:
-        raise SystemExit(f"{image_path} does not resize into bucket {h}x{w}")
+        # the host would pick another bucket for this photo (demo.jpg, 640x427, resizes to 1199x800 at the
+        # host scale): fit it into this one instead, so every bucket is checked on a real photo
+        canvas, valid = letterbox(photo, [w, h], [h, w], pre.get("padValue", 0))
     rows, names = [canvas], [f"photo:{os.path.basename(image_path)} valid {valid[0]}x{valid[1]}"]
     for seed in range(1, n):
         rows.append(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8))
