@@ -1,10 +1,16 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { replicasPerGpu } from '../arg-parsers.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
+import {
+  applyBatchTradeoff,
+  declaredByMaxBatch,
+  formatTradeoff,
+  type BatchFootprint,
+} from '../../scheduler/placement/batch-tradeoff.js';
 import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
 import type { ModelPlan } from '../../scheduler/types.js';
 
@@ -15,6 +21,7 @@ interface PlanFlags {
   reserve: string;
   maxPerGpu: number;
   product: string;
+  maxBatch?: number;
   json?: boolean;
 }
 
@@ -32,14 +39,22 @@ export function planCommand(): Command {
     .option('--reserve <size>', 'memory kept free per GPU', '512MiB')
     .option('--max-per-gpu <n>', 'at most this many replicas per GPU (0 = no cap)', replicasPerGpu, 0)
     .option('--product <name>', 'GPU product name to show', 'NVIDIA GeForce RTX 4090')
+    .option(
+      '--max-batch <n>',
+      "plan for replicas at this max batch (default: the largest that keeps the packing; needs the manifest's memory.byMaxBatch)",
+      maxBatchArg,
+    )
     .option('--json', 'print { gpus, replicas, memoryUtilization } as JSON')
     .action(async (flags: PlanFlags) => {
       const gpus = parseGpuSpec(flags.gpus, { product: flags.product, virtual: false });
       const reserveBytes = parseBytes(flags.reserve);
       const maxReplicasPerGpu = flags.maxPerGpu;
       const models: ModelPlan[] = [];
+      const perBatch = new Map<string, BatchFootprint[]>();
       for (const { name, count } of parseModelsSpec(flags.models)) {
         const { manifest } = await loadModelByName(name);
+        if (manifest.memory.byMaxBatch)
+          perBatch.set(manifest.name, declaredByMaxBatch(manifest.memory, manifest.batching.maxBatch));
         models.push({
           name: manifest.name,
           version: manifest.version,
@@ -48,15 +63,27 @@ export function planCommand(): Command {
           desiredReplicas: count ?? Infinity,
         });
       }
+      const choices = applyBatchTradeoff(
+        { gpus, models, policy: flags.policy, reserveBytes, maxReplicasPerGpu },
+        perBatch,
+        flags.maxBatch,
+      );
       const result = planPlacement({ gpus, models, policy: flags.policy, reserveBytes, maxReplicasPerGpu });
       const plan = planToJson(result, reserveBytes);
       if (flags.json) {
-        process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ...plan, maxBatch: choices }, null, 2) + '\n');
         return;
       }
       const seed = planPlacement({ gpus, models, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
       process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
+      for (const choice of choices) process.stdout.write('\n' + formatTradeoff(choice) + '\n');
       if (result.unplaced.some((u) => u.count > 0 && models.find((m) => m.name === u.model)?.minReplicas))
         process.exitCode = 2;
     });
+}
+
+function maxBatchArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
 }

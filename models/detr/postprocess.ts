@@ -1,5 +1,6 @@
 import { boxToOriginal, type Letterbox } from './letterbox.js';
 import { nms, type ScoredBox } from './nms.js';
+import { softNms, type SoftNmsMethod } from './soft-nms.js';
 import { topK } from './topk.js';
 
 /**
@@ -16,9 +17,18 @@ export interface PostprocessOptions {
   /** Keep detections with score ≥ threshold. */
   threshold: number;
   topK: number;
-  nms: { iouThreshold: number; classAware: boolean } | null;
+  nms: NmsOptions | null;
   /** The graph's in-graph resize factor (manifest `preprocess.graphUpscale`); default 1. */
   graphUpscale?: number;
+}
+
+export interface NmsOptions {
+  iouThreshold: number;
+  classAware: boolean;
+  /** `hard` (default) drops overlapping boxes; `linear`/`gaussian` decay their scores (soft-nms.ts). */
+  method?: 'hard' | SoftNmsMethod;
+  sigma?: number;
+  minScore?: number;
 }
 
 export interface BoxesOutputs {
@@ -55,8 +65,19 @@ export function postprocess(outputs: DetrOutputs, options: PostprocessOptions): 
     if (box[2] <= box[0] || box[3] <= box[1]) continue; // nothing left after clamping
     mapped.push({ box, score: c.score, label: c.label });
   }
-  const kept = options.nms ? nms(mapped, options.nms.iouThreshold, options.nms.classAware) : mapped;
-  return kept.sort((a, b) => b.score - a.score).slice(0, options.topK);
+  return suppress(mapped, options.nms, options.threshold)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, options.topK);
+}
+
+function suppress(boxes: ScoredBox[], o: NmsOptions | null, threshold: number): ScoredBox[] {
+  if (!o) return boxes;
+  if (!o.method || o.method === 'hard') return nms(boxes, o.iouThreshold, o.classAware);
+  // Thresholding before soft-NMS gives what MMDetection gives (soft-NMS over all, threshold after): a box
+  // is only decayed by boxes chosen before it, which score at least as high. Decayed scores can fall below
+  // the threshold, hence the second filter.
+  const decayed = softNms(boxes, { ...o, method: o.method }, o.classAware);
+  return decayed.filter((b) => b.score >= threshold);
 }
 
 /** xyxy in the graph's pixels → input (bucket) pixels, where the letterbox maps from. */

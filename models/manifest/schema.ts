@@ -106,7 +106,16 @@ export const Postprocess = z
     scoreThreshold: z.number().min(0).max(1).default(0.3),
     /** Class-aware NMS after decoding; null leaves DETR's set prediction as is. */
     nms: z
-      .object({ iouThreshold: z.number().gt(0).max(1), classAware: z.boolean().default(true) })
+      .object({
+        iouThreshold: z.number().gt(0).max(1),
+        classAware: z.boolean().default(true),
+        /** hard (when absent) drops overlaps; linear/gaussian: MMDetection's soft_nms (models/detr/soft-nms.ts). */
+        method: z.enum(['hard', 'linear', 'gaussian']).optional(),
+        /** gaussian soft-NMS spread (mmcv default 0.5). */
+        sigma: z.number().gt(0).optional(),
+        /** soft-NMS drops boxes decayed below this (mmcv default 1e-3). */
+        minScore: z.number().min(0).max(1).optional(),
+      })
       .strict()
       .nullable()
       .default(null),
@@ -136,6 +145,19 @@ export const MemoryProfile = z
     declaredBytes: positiveInt,
     /** Where the declared number comes from (shown to operators). */
     source: z.string().min(1),
+    /**
+     * The peak per max batch (a replica warms up at its max batch and keeps that peak for life); the entry
+     * for batching.maxBatch, if any, is declaredBytes. `gpumux plan` uses it to weigh max batch against
+     * replicas per GPU (scheduler/placement/batch-tradeoff.ts).
+     */
+    byMaxBatch: z
+      .array(
+        z.object({ maxBatch: positiveInt, declaredBytes: positiveInt, source: z.string().min(1) }).strict(),
+      )
+      .min(1)
+      .optional(),
+    /** What else the numbers hold for: bucket, precision, execution provider, GPU. */
+    dependsOn: z.string().min(1).optional(),
   })
   .strict();
 
@@ -189,6 +211,24 @@ export const Manifest = z
           code: 'custom',
           path: ['preprocess', 'buckets', i],
           message: `bucket [${h}, ${w}] × graphUpscale ${graphUpscale} is not a whole number of pixels`,
+        });
+      }
+    });
+    const perBatch = m.memory.byMaxBatch ?? [];
+    perBatch.forEach((e, i) => {
+      const prev = perBatch[i - 1];
+      if (prev && (e.maxBatch <= prev.maxBatch || e.declaredBytes < prev.declaredBytes)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['memory', 'byMaxBatch', i],
+          message: 'entries go by increasing maxBatch, and a larger batch never needs less memory',
+        });
+      }
+      if (e.maxBatch === m.batching.maxBatch && e.declaredBytes !== m.memory.declaredBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['memory', 'byMaxBatch', i, 'declaredBytes'],
+          message: `the entry for batching.maxBatch (${e.maxBatch}) must equal memory.declaredBytes`,
         });
       }
     });

@@ -55,10 +55,21 @@ def patch_msda(mode):
     """Routes mmcv's MultiScaleDeformableAttention through a pure-PyTorch path; returns an undo function.
 
     mode: "reference" (mmcv's own multi_scale_deformable_attn_pytorch) or "lowmem" (msda_lowmem above).
+    mmcv 2.1's forward calls MultiScaleDeformableAttnFunction.apply only for CUDA (and MLU) tensors and the
+    module-level multi_scale_deformable_attn_pytorch otherwise, so both names are replaced: patching only the
+    Function left a CPU export on mmcv's reference path (2x the memory). The undo function's `calls` counts
+    how often the chosen path ran, so a caller can check that the patch took effect.
     """
     import mmcv.ops.multi_scale_deform_attn as msda_module  # mmcv 1.x and 2.x keep this module path
 
-    fallback = msda_module.multi_scale_deformable_attn_pytorch if mode == "reference" else msda_lowmem
+    original_function = msda_module.MultiScaleDeformableAttnFunction
+    original_pytorch = msda_module.multi_scale_deformable_attn_pytorch
+    chosen = original_pytorch if mode == "reference" else msda_lowmem
+    calls = [0]
+
+    def fallback(value, spatial_shapes, sampling_locations, attention_weights):
+        calls[0] += 1
+        return chosen(value, spatial_shapes, sampling_locations, attention_weights)
 
     class PytorchMSDA:
         """Stands in for the autograd Function: same apply() signature, no custom op, no symbolic()."""
@@ -68,12 +79,14 @@ def patch_msda(mode):
             del level_start_index, im2col_step  # only the CUDA kernel needs them
             return fallback(value, spatial_shapes, sampling_locations, attention_weights)
 
-    original = msda_module.MultiScaleDeformableAttnFunction
     msda_module.MultiScaleDeformableAttnFunction = PytorchMSDA
+    msda_module.multi_scale_deformable_attn_pytorch = fallback
 
     def undo():
-        msda_module.MultiScaleDeformableAttnFunction = original
+        msda_module.MultiScaleDeformableAttnFunction = original_function
+        msda_module.multi_scale_deformable_attn_pytorch = original_pytorch
 
+    undo.calls = lambda: calls[0]
     return undo
 
 
@@ -197,17 +210,29 @@ def _inverse_sigmoid(x, eps=1e-5):
     return torch.log(x1 / x2)
 
 
-def load_detector(config, checkpoint, device):
+def load_detector(config, checkpoint, device, random_init=None):
     """Builds the detector from an MMDetection 3.x config with gradient checkpointing off (export needs a
-    plain forward; checkpoint_wrapper/with_cp would otherwise wrap the Swin blocks and 6 encoder layers)."""
+    plain forward; checkpoint_wrapper/with_cp would otherwise wrap the Swin blocks and 6 encoder layers).
+
+    random_init: instead of a checkpoint, the model's own init_weights() under this torch seed (an
+    architecture check without the 946 MB download; the same seed gives the same weights in every process).
+    """
     from mmengine.config import Config
     from mmdet.apis import init_detector
 
+    if (checkpoint is None) == (random_init is None):
+        raise ValueError("load_detector needs exactly one of checkpoint and random_init")
     cfg = Config.fromfile(config)  # runs the config's custom_imports (projects.CO-DETR.codetr)
     cfg.model.backbone.with_cp = False
     encoder = cfg.model.query_head.transformer.encoder
     if "with_cp" in encoder:
         encoder.with_cp = -1  # DetrTransformerEncoder: wraps the first with_cp layers when > 0
+    if random_init is not None:
+        torch.manual_seed(random_init)  # module construction draws from the RNG too
+        cfg.model.backbone.init_cfg = None  # no pretrained-backbone download
     detector = init_detector(cfg, checkpoint, device=device)
+    if random_init is not None:
+        torch.manual_seed(random_init)
+        detector.init_weights()
     detector.eval()
     return detector

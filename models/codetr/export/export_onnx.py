@@ -28,7 +28,8 @@ replaced by a pure-PyTorch path (codino_wrapper.patch_msda), and mmcv's old `reg
 (which exports grid_sample as the custom op mmcv::grid_sampler; Sense-X/Co-DETR issue #16) is never called.
 The script fails if any node of the result is outside the default ONNX domain.
 
-NOT RUN in the gpumux workplace (no GPU, no PyPI, no torch). Environment and steps: ../README.md.
+Run on CPU with random weights (--random-init) against MMDetection 3.3.0's source: ../README.md has the
+commands and the measurements; run_export.sh is the repeatable driver (setup, export, merge, verify).
 
 Example (from an MMDetection 3.x checkout, so `projects.CO-DETR` imports):
   python /path/to/gpumux/models/codetr/export/export_onnx.py \
@@ -54,7 +55,10 @@ NUM_QUERIES, NUM_CLASSES = 900, 80
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="MMDetection config of the model")
-    p.add_argument("--checkpoint", required=True, help=".pth weights")
+    weights = p.add_mutually_exclusive_group(required=True)
+    weights.add_argument("--checkpoint", help=".pth weights")
+    weights.add_argument("--random-init", type=int, metavar="SEED",
+                         help="no checkpoint: the model's init_weights() under this seed (architecture check)")
     p.add_argument("--manifest", default=os.path.join(HERE, "..", "manifest.json"), help="gpumux manifest")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--device", default="cuda:0", help="cuda:N, or cpu (works in principle; tens of GB of RAM, slow)")
@@ -62,16 +66,26 @@ def parse_args(argv):
     p.add_argument("--msda", choices=["lowmem", "reference"], default="lowmem",
                    help="pure-PyTorch deformable attention: level-by-level (default) or mmcv's own fallback")
     p.add_argument("--batch-sizes", default=None, help="comma list; default 1..manifest batching.maxBatch")
+    p.add_argument("--buckets", default=None, help="comma list of HxW host buckets; default all of the manifest's")
     p.add_argument("--with-mask", action="store_true",
                    help="add input img_masks [N,H,W] uint8 (1 = padding), exact mmdet padding; the manifest then "
                         "needs inputs.mask = {name: img_masks, datatype: UINT8}")
     p.add_argument("--keep-buckets", action="store_true", help="keep the per-shape ONNX files after merging")
+    p.add_argument("--reference-dir", help="also run each traced shape in PyTorch on --image (and seeded noise) "
+                                           "and save inputs and outputs there for verify_ort.mjs")
+    p.add_argument("--image", help="the photo for --reference-dir (mmdetection's demo/demo.jpg works)")
     return p.parse_args(argv)
 
 
-def export_shapes(manifest, batch_sizes):
+def export_shapes(manifest, batch_sizes, only_buckets=None):
     """(batch, height, width) of every graph to trace, at the host buckets (the graph's input shape)."""
     buckets = [tuple(b) for b in manifest["preprocess"]["buckets"]]  # [height, width]
+    if only_buckets:
+        wanted = [tuple(int(side) for side in b.split("x")) for b in only_buckets.split(",")]
+        unknown = [b for b in wanted if b not in buckets]
+        if unknown:
+            raise SystemExit(f"--buckets {unknown}: not among the manifest's buckets {buckets}")
+        buckets = wanted
     if batch_sizes is None:
         batch_sizes = list(range(1, manifest["batching"]["maxBatch"] + 1))
     return [(n, h, w) for (h, w) in buckets for n in batch_sizes]
@@ -135,7 +149,18 @@ def export_one(torch, wrapper, shape, path, opset, with_mask, device):
     started = time.time()
     with torch.no_grad():
         torch.onnx.export(wrapper, args, path, **kwargs)
-    print(f"exported {n}x{h}x{w} -> {path} in {time.time() - started:.0f} s", file=sys.stderr)
+    progress(f"exported {n}x{h}x{w} -> {path} in {time.time() - started:.0f} s")
+
+
+def peak_rss_gib():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
+
+
+def progress(message):
+    print(f"[export {time.strftime('%H:%M:%S')} peak RSS {peak_rss_gib():.1f} GiB] {message}", file=sys.stderr,
+          flush=True)
 
 
 def check_graph(onnx, path, shape, upscale=1.0):
@@ -175,22 +200,36 @@ def main(argv=None):
     with open(args.manifest) as f:
         manifest = json.load(f)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes else None
-    shapes = export_shapes(manifest, batch_sizes)
+    shapes = export_shapes(manifest, batch_sizes, args.buckets)
     upscale = graph_upscale_of(manifest)
     for _, h, w in shapes:
         backbone_size(h, w, upscale)  # fails before the (slow) model load
     os.makedirs(args.out_dir, exist_ok=True)
 
-    detector = load_detector(args.config, args.checkpoint, args.device)
+    if args.reference_dir and not args.image:
+        raise SystemExit("--reference-dir needs --image")
+    t_start = started = time.time()
+    detector = load_detector(args.config, args.checkpoint, args.device, random_init=args.random_init)
+    progress(f"model built in {time.time() - started:.0f} s "
+             f"({sum(p.numel() for p in detector.parameters()) / 1e6:.2f} M parameters)")
     undo = patch_msda(args.msda)
     try:
         wrapper = CoDinoOnnx(detector, with_mask=args.with_mask, graph_upscale=upscale).to(args.device).eval()
         paths = []
         for shape in shapes:
             path = os.path.join(args.out_dir, "bucket-{}x{}x{}.onnx".format(*shape))
+            calls = undo.calls()
             export_one(torch, wrapper, shape, path, args.opset, args.with_mask, args.device)
+            if undo.calls() == calls:
+                raise SystemExit(f"--msda {args.msda}: the patched attention never ran; the export took another path")
             check_graph(onnx, path, shape, upscale)
             paths.append(path)
+            if args.reference_dir:
+                from reference_outputs import save_reference
+
+                started = time.time()
+                save_reference(torch, wrapper, manifest, shape, args.image, args.reference_dir, args.device)
+                progress(f"PyTorch reference outputs for {'x'.join(map(str, shape))} in {time.time() - started:.0f} s")
             if args.device.startswith("cuda"):
                 torch.cuda.empty_cache()  # each trace holds activations of the largest shape
     finally:
@@ -207,9 +246,12 @@ def main(argv=None):
         for p in paths:
             os.remove(p)
     digest = sha256_of(out)
+    progress(f"merged {len(paths)} graph(s) into {out}, {os.path.getsize(out) / 2**20:.0f} MiB")
     print(json.dumps({"file": out, "bytes": os.path.getsize(out), "sha256": digest,
                       "shapes": ["x".join(map(str, s)) for s in merged_shapes], "opset": args.opset,
-                      "graph_upscale": upscale, "msda": args.msda}, indent=2))
+                      "graph_upscale": upscale, "msda": args.msda,
+                      "weights": "random-init {}".format(args.random_init) if args.checkpoint is None else args.checkpoint,
+                      "wall_s": round(time.time() - t_start), "peak_rss_gib": round(peak_rss_gib(), 2)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,11 @@ describe('codetr manifest ↔ export_onnx.py', () => {
     });
     expect(manifest.preprocess.normalize).toEqual({ inGraph: true });
     expect(manifest.labels).toHaveLength(80); // pred_logits [N,900,80]
-    expect(manifest.postprocess).toMatchObject({ topK: 300, nms: { iouThreshold: 0.8, classAware: true } });
+    // Co-DINO's test_cfg: max_per_img 300, nms=dict(type='soft_nms', iou_threshold=0.8) (linear, mmcv defaults)
+    expect(manifest.postprocess).toMatchObject({
+      topK: 300,
+      nms: { iouThreshold: 0.8, classAware: true, method: 'linear' },
+    });
   });
 
   it("enlarges 1.6× in the graph: the host scale × 1.6 is mmdet's Large test scale (2048, 1280)", () => {

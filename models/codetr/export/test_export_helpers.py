@@ -20,9 +20,10 @@ with open(os.path.join(HERE, "..", "manifest.json")) as f:
 class ShapesTest(unittest.TestCase):
     def test_traces_host_buckets_and_the_backbone_sees_mmdets_large_scale(self):
         self.assertEqual(graph_upscale_of(MANIFEST), 1.6)
-        shapes = export_shapes(MANIFEST, None)
+        self.assertEqual(len(export_shapes(MANIFEST, None)), 4)  # 4 buckets x batch 1..maxBatch (1)
+        shapes = export_shapes(MANIFEST, [1, 2])
         self.assertEqual(shapes[:2], [(1, 720, 1280), (2, 720, 1280)])
-        self.assertEqual(len(shapes), 8)  # 4 buckets x batch 1..2
+        self.assertEqual(len(shapes), 8)
         big = sorted({backbone_size(h, w, 1.6) for _, h, w in shapes})
         self.assertEqual(big, [(1152, 2048), (1280, 2048), (2048, 1152), (2048, 1280)])
 
@@ -31,6 +32,11 @@ class ShapesTest(unittest.TestCase):
             backbone_size(721, 1280, 1.6)  # 1153.6
         with self.assertRaises(SystemExit):
             backbone_size(730, 1280, 1.6)  # 1168 = 36.5 x 32
+
+    def test_buckets_narrow_the_manifest_and_must_be_in_it(self):
+        self.assertEqual(export_shapes(MANIFEST, [2], "800x1280"), [(2, 800, 1280)])
+        with self.assertRaises(SystemExit):
+            export_shapes(MANIFEST, [1], "640x640")
 
     def test_manifest_without_graph_upscale_means_1(self):
         self.assertEqual(graph_upscale_of({"preprocess": {"buckets": [[480, 640]]}}), 1.0)

@@ -34,7 +34,7 @@ describe.skipIf(!pythonOnnx && !process.env.CI)('export_onnx.py helpers', () => 
       cwd: HERE,
       encoding: 'utf8',
     });
-    expect(run.stderr).toMatch(/Ran 6 tests/);
+    expect(run.stderr).toMatch(/Ran 7 tests/);
     expect(run.status, run.stderr).toBe(0);
   });
 });

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Export + verification of Co-DETR, one step at a time (each in its own process, so each peak is its own):
+#   for every shape NxHxW: export_onnx.py (with PyTorch reference outputs) -> verify-ort.ts on that graph
+#   then merge_buckets.py joins the graphs into one model.onnx -> verify-ort.ts on every shape of the merge.
+# Prints per step wall time and peak RSS, and writes $OUT/summary.tsv (the README's table comes from it).
+#
+#   OUT=/big/disk/codetr models/codetr/export/run_export.sh
+#
+# Environment (either):
+#   CODETR_ENV=$CODETR_ROOT/env.sh   from setup_sources.sh (no PyPI: source trees on PYTHONPATH), or
+#   PY=python MMDET_DIR=~/mmdetection  a pip environment (mmdet==3.3.0, mmcv==2.1.0, mmengine, torch, onnx)
+#                                      and an MMDetection 3.3.0 checkout (configs, demo/demo.jpg)
+# Options:
+#   SHAPES="1x720x1280 2x720x1280 1x800x1280 2x800x1280"  (batch x host bucket; each must be in the manifest)
+#   CHECKPOINT=co_dino_5scale_swin_large_16e_o365tococo-614254c9.pth  (default: --random-init ${SEED:-0})
+#   DEVICE=cpu|cuda:0 (default cpu)   MSDA=lowmem|reference   THREADS=2 (ORT intra-op threads)
+#   REFERENCE=torch|tile  tile: shapes with batch > 1 get no PyTorch forward; every row is compared with
+#                  the 1xHxW shape's PyTorch output for the same photo (list 1xHxW first; saves a slow forward)
+#   SKIP_EXPORT=1  reuse $OUT/bucket-*.onnx and $OUT/ref    SKIP_MERGE=1  stop after the per-shape checks
+# Big files stay in $OUT (~880 MB per graph): never inside the repository.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../../.." && pwd)
+[[ -n ${CODETR_ENV:-} ]] && . "$CODETR_ENV"
+PY=${PY:-/usr/bin/python3}
+MMDET_DIR=${MMDET_DIR:?set MMDET_DIR to an MMDetection 3.3.0 tree (or CODETR_ENV to setup_sources.sh env.sh)}
+OUT=${OUT:?set OUT to a directory outside the repository for the ONNX files}
+SHAPES=${SHAPES:-1x720x1280 2x720x1280 1x800x1280 2x800x1280}
+DEVICE=${DEVICE:-cpu}
+MSDA=${MSDA:-lowmem}
+THREADS=${THREADS:-2}
+CONFIG=projects/CO-DETR/configs/codino/co_dino_5scale_swin_l_16xb1_16e_o365tococo.py
+if [[ -n ${CHECKPOINT:-} ]]; then WEIGHTS=(--checkpoint "$CHECKPOINT"); EXPECT=(--expect-detections)
+else WEIGHTS=(--random-init "${SEED:-0}"); EXPECT=(); fi
+mkdir -p "$OUT/ref" "$OUT/logs"
+SUMMARY=$OUT/summary.tsv
+[[ -f $SUMMARY ]] || printf 'step\tshape\twall_s\tpeak_rss_gib\texit\n' >"$SUMMARY"
+t0=$SECONDS
+
+# timed NAME SHAPE LOG cmd...: runs cmd under /usr/bin/time -v, appends wall time and peak RSS to the summary
+timed() {
+  local name=$1 shape=$2 log=$3
+  shift 3
+  echo "[run_export +$((SECONDS - t0))s] $name $shape (log: $log)"
+  local rc=0
+  /usr/bin/time -v -o "$log.time" "$@" >"$log" 2>&1 || rc=$?
+  local wall rss
+  wall=$(awk -F': ' '/Elapsed/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.0f", s}' "$log.time")
+  rss=$(awk -F': ' '/Maximum resident/ {printf "%.2f", $2/1048576}' "$log.time")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$shape" "$wall" "$rss" "$rc" >>"$SUMMARY"
+  echo "[run_export +$((SECONDS - t0))s] $name $shape: ${wall} s, peak RSS ${rss} GiB, exit $rc"
+  grep -h '^\[export\|"event": *"shape"\|"event":"shape"' "$log" | tail -3 || true
+  return $rc
+}
+
+graphs=()
+for shape in $SHAPES; do
+  IFS=x read -r n h w <<<"$shape"
+  graph=$OUT/bucket-${n}x${h}x${w}.onnx
+  graphs+=("$graph")
+  if [[ -z ${SKIP_EXPORT:-} ]]; then
+    ref=(--reference-dir "$OUT/ref" --image "$MMDET_DIR/demo/demo.jpg")
+    [[ ${REFERENCE:-torch} == tile && $n -gt 1 ]] && ref=()
+    (cd "$MMDET_DIR" && timed export "$shape" "$OUT/logs/export-$shape.log" "$PY" "$HERE/export_onnx.py" \
+      --config "$CONFIG" "${WEIGHTS[@]}" --manifest "$REPO/models/codetr/manifest.json" --device "$DEVICE" \
+      --msda "$MSDA" --buckets "${h}x${w}" --batch-sizes "$n" --keep-buckets --out-dir "$OUT/tmp-$shape" \
+      "${ref[@]}")
+    mv "$OUT/tmp-$shape/bucket-${n}x${h}x${w}.onnx" "$graph"
+    rm -rf "$OUT/tmp-$shape"
+    [[ ${#ref[@]} -eq 0 ]] && "$PY" "$HERE/reference_outputs.py" --ref-dir "$OUT/ref" --tile "1x${h}x${w}" --to "$shape"
+  fi
+  (cd "$REPO" && timed verify-ort "$shape" "$OUT/logs/verify-$shape.log" node --import tsx \
+    models/codetr/verify/verify-ort.ts --onnx "$graph" --ref-dir "$OUT/ref" --shapes "$shape" \
+    --threads "$THREADS" "${EXPECT[@]}" --report "$OUT/logs/verify-$shape.json") || echo "verification FAILED for $shape"
+done
+
+if [[ -z ${SKIP_MERGE:-} && ${#graphs[@]} -gt 1 ]]; then
+  timed merge all "$OUT/logs/merge.log" "$PY" "$HERE/merge_buckets.py" "${graphs[@]}" --out "$OUT/model.onnx"
+  ls -l "$OUT"/*.onnx* | tee -a "$OUT/logs/sizes.txt"
+  (cd "$REPO" && timed verify-ort merged "$OUT/logs/verify-merged.log" node --import tsx \
+    models/codetr/verify/verify-ort.ts --onnx "$OUT/model.onnx" --ref-dir "$OUT/ref" --shapes "${SHAPES// /,}" \
+    --threads "$THREADS" "${EXPECT[@]}" --report "$OUT/logs/verify-merged.json")
+fi
+echo "[run_export +$((SECONDS - t0))s] done; $SUMMARY:"
+column -t "$SUMMARY"

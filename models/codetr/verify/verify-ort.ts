@@ -1,0 +1,136 @@
+/**
+ * Runs an exported Co-DETR model.onnx in onnxruntime-node (what gpumux serves with) on the inputs that
+ * export_onnx.py --reference-dir saved, and compares with PyTorch's outputs (compare-outputs.ts). Prints one
+ * JSON line per shape and a summary; exit status 1 when any row fails. Also the memory probe: session create
+ * time, run time and the process's peak RSS, so run it once per shape for a per-shape peak.
+ *
+ *   npx tsx models/codetr/verify/verify-ort.ts --onnx out/model.onnx --ref-dir ref [--shapes 1x720x1280,...]
+ *     [--threads 2] [--runs 1] [--expect-detections] [--report report.json]
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { compareOutputs, DEFAULT_CRITERION, type Agreement } from './compare-outputs.js';
+
+const NUM_QUERIES = 900;
+const NUM_CLASSES = 80;
+
+interface ReferenceInfo {
+  shape: [number, number, number];
+  rows: string[];
+}
+
+const { values } = parseArgs({
+  options: {
+    onnx: { type: 'string' },
+    'ref-dir': { type: 'string' },
+    shapes: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '1' },
+    'expect-detections': { type: 'boolean', default: false },
+    report: { type: 'string' },
+  },
+});
+if (!values.onnx || !values['ref-dir']) {
+  console.error('usage: verify-ort.ts --onnx model.onnx --ref-dir DIR [--shapes NxHxW,...] [--threads N]');
+  process.exit(2);
+}
+const refDir = values['ref-dir'];
+
+function peakRssGiB(): number {
+  return process.resourceUsage().maxRSS / 2 ** 20; // KiB
+}
+
+function readF32(file: string): Float32Array {
+  const buf = readFileSync(file);
+  return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+}
+
+function log(fields: Record<string, unknown>): void {
+  console.log(
+    JSON.stringify({ t: new Date().toISOString(), peakRssGiB: +peakRssGiB().toFixed(2), ...fields }),
+  );
+}
+
+const available = readdirSync(refDir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => JSON.parse(readFileSync(path.join(refDir, f), 'utf8')) as ReferenceInfo);
+const wanted = values.shapes?.split(',');
+const shapes = available
+  .filter((r) => !wanted || wanted.includes(r.shape.join('x')))
+  .sort((a, b) => a.shape.join('x').localeCompare(b.shape.join('x')));
+if (shapes.length === 0) {
+  console.error(`no reference outputs in ${refDir} for ${wanted?.join(',') ?? 'any shape'}`);
+  process.exit(2);
+}
+
+let started = performance.now();
+const session = await ort.InferenceSession.create(values.onnx, {
+  graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+  interOpNumThreads: 1,
+  intraOpNumThreads: Number(values.threads),
+  executionProviders: ['cpu'],
+});
+const createS = (performance.now() - started) / 1000;
+log({ event: 'session', onnx: values.onnx, createS, threads: Number(values.threads) });
+
+const results: Array<Record<string, unknown>> = [];
+let failed = false;
+for (const ref of shapes) {
+  const stem = path.join(refDir, ref.shape.join('x'));
+  const [n, h, w] = ref.shape;
+  const pixels = readFileSync(`${stem}.images.u8`);
+  const images = new ort.Tensor('uint8', new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.length), [
+    n,
+    h,
+    w,
+    3,
+  ]);
+  const torchLogits = readF32(`${stem}.torch.pred_logits.f32`);
+  const torchBoxes = readF32(`${stem}.torch.pred_boxes.f32`);
+  const runS: number[] = [];
+  let out: ort.InferenceSession.ReturnType | undefined;
+  for (let r = 0; r < Number(values.runs); r++) {
+    started = performance.now();
+    out = await session.run({ images });
+    runS.push((performance.now() - started) / 1000);
+    log({ event: 'run', shape: ref.shape.join('x'), run: r, runS: runS[r] });
+  }
+  const logits = out!.pred_logits!.data as Float32Array;
+  const boxes = out!.pred_boxes!.data as Float32Array;
+  const rows: Array<Agreement & { input: string }> = [];
+  for (let i = 0; i < n; i++) {
+    const l = NUM_QUERIES * NUM_CLASSES;
+    const agreement = compareOutputs(
+      {
+        logits: torchLogits.subarray(i * l, (i + 1) * l),
+        boxes: torchBoxes.subarray(i * 3600, (i + 1) * 3600),
+      },
+      { logits: logits.subarray(i * l, (i + 1) * l), boxes: boxes.subarray(i * 3600, (i + 1) * 3600) },
+      {
+        ...DEFAULT_CRITERION,
+        numQueries: NUM_QUERIES,
+        numClasses: NUM_CLASSES,
+        expectDetections: values['expect-detections'],
+      },
+    );
+    rows.push({ input: ref.rows[i] ?? `row ${i}`, ...agreement });
+    failed ||= !agreement.pass;
+  }
+  const result = { event: 'shape', shape: ref.shape.join('x'), runS, rows };
+  log(result);
+  results.push(result);
+}
+const summary = {
+  event: 'summary',
+  onnx: values.onnx,
+  createS,
+  peakRssGiB: peakRssGiB(),
+  pass: !failed,
+  results,
+};
+if (values.report) writeFileSync(values.report, JSON.stringify(summary, null, 2));
+log({ event: 'summary', createS, pass: !failed });
+process.exit(failed ? 1 : 0);
