@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
+import { NOT_READY_RETRY_AFTER_SECONDS } from '../../common/back-pressure.js';
 import { GpumuxError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
@@ -114,7 +115,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
 
   const exiting = (cause?: unknown) =>
     new GpumuxError('NOT_READY', 'replica cannot go on and is exiting; retry on another replica', {
-      retryAfterSeconds: 1,
+      retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
       ...(cause === undefined ? {} : { cause }),
     });
 
