@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { GpumuxError, errorHeaders, v2ErrorBody } from '../../common/errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { modelReady, notReadyModels } from './readiness.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../../common/http/package-version.js';
 
 export interface ClientAppOptions {
   inventory: Inventory;

@@ -17,7 +17,7 @@ import { v2Routes } from './v2/routes.js';
 import { configRoutes } from './v2/config.js';
 import { statsRoutes } from './v2/stats.js';
 import type { InferenceStats } from '../metrics/inference-stats.js';
-import { gpumuxVersion } from './version.js';
+import { packageVersion } from '../../common/http/package-version.js';
 
 export interface ReplicaAppOptions {
   engine: Engine;
@@ -76,7 +76,7 @@ export function createReplicaApp({
   logger,
   lifecycle,
   maxBatch = engine.manifest.batching.maxBatch,
-  serverVersion = gpumuxVersion(),
+  serverVersion = packageVersion(),
   bodyBudgetBytes = defaultBodyBudget(engine.manifest, maxBatch),
   uploads = {},
   inferenceStats,
