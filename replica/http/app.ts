@@ -5,7 +5,7 @@ import type { Engine } from '../engine/types.js';
 import type { ReplicaMetrics } from '../metrics/replica-metrics.js';
 import type { ReplicaEnv } from './env.js';
 import type { Lifecycle } from './lifecycle.js';
-import { createErrorHandler, notFoundHandler } from './errors.js';
+import { errorHandlers } from '../../common/http/hono-errors.js';
 import { metricsRoute } from './metrics-route.js';
 import { createWorkAdmission } from './admission.js';
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
@@ -107,7 +107,8 @@ export function createReplicaApp({
   app.route('/', detectRoutes({ engine, lifecycle, uploads }));
   app.route('/', adminRoutes({ lifecycle }));
   app.route('/', metricsRoute({ registry: metrics.registry }));
-  app.notFound(notFoundHandler);
-  app.onError(createErrorHandler({ logger }));
+  const { onError, notFound } = errorHandlers({ logger });
+  app.notFound(notFound);
+  app.onError(onError);
   return { app, tracker, bodyBudget };
 }
