@@ -15,6 +15,8 @@ import { createBusyTracker } from './busy.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
 import { createDetect } from './detect.js';
 import { createInfer } from './infer.js';
+import { formatDevice } from './device.js';
+import { cudaOomFaultFrom } from './fault-injection.js';
 import { inputSpecsOf } from './infer-validation.js';
 import { inThreadSession, type ModelSession } from './model-session.js';
 import { checkSessionNames, createRowRunner, warmUp, type OutputRows, type Rows } from './model-runner.js';
@@ -120,13 +122,13 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     });
 
   /** A CUDA out-of-memory error leaves the session in doubt: fail (no new work) and exit. Returns whether it was one. */
-  const failOnCudaOom = (err: unknown): boolean => {
-    if (runningOn.kind !== 'cuda' || !isCudaOutOfMemory(err)) return false;
+  const failOnCudaOom = (err: unknown, injected = false): boolean => {
+    if ((runningOn.kind !== 'cuda' && !injected) || !isCudaOutOfMemory(err)) return false;
     const d = telemetry.current().device();
     const gpu = [d.index === null ? null : `GPU ${d.index}`, d.uuid].filter(Boolean).join(' ');
     life.fail({
       reason: 'cuda-out-of-memory',
-      device: `cuda:${runningOn.index} (node ${d.node}${gpu ? `, ${gpu}` : ''})`,
+      device: `${formatDevice(runningOn)} (node ${d.node}${gpu ? `, ${gpu}` : ''})`,
       error: err,
     });
     return true;
@@ -134,14 +136,21 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   /** The session worker died (native crash, uncaught error): nothing can run any more. */
   const onWorkerExit = (error: Error) => {
     log.error('the session worker ended', { err: error });
-    life.fail({ reason: 'session-worker-exited', device: deviceName(runningOn), error });
+    life.fail({ reason: 'session-worker-exited', device: formatDevice(runningOn), error });
   };
 
+  const oomFault = cudaOomFaultFrom(); // test-only (fault-injection.ts); null unless its variable is set
   const batcher = createBatcher<Rows, OutputRows>({
     maxBatch,
     maxQueue,
     run: async (key, items) => {
       if (life.fatal) throw exiting(); // frames still queued behind the failed batch never touch the session
+      try {
+        oomFault?.beforeBatch();
+      } catch (err) {
+        failOnCudaOom(err, true);
+        throw exiting(err);
+      }
       try {
         return await runRows(session, buckets.get(key)!, items);
       } catch (err) {
@@ -217,7 +226,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         telemetry.startRefreshing();
         if ((life.current as EngineState) === 'warming') life.set('ready'); // a drain during warm-up wins
         log.info('engine ready', {
-          device: deviceName(loaded.device),
+          device: formatDevice(loaded.device),
           sessionThread: thread,
           footprint: telemetry.current().footprint(),
           ms: Math.round(performance.now() - t0),
@@ -305,8 +314,4 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     },
   };
   return engine;
-}
-
-function deviceName(device: DeviceRequest): string {
-  return device.kind === 'cuda' ? `cuda:${device.index}` : 'cpu';
 }
