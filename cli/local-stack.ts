@@ -13,7 +13,7 @@ import { fileProfilePersistence } from '../scheduler/profiles/file-persistence.j
 import { createProfileStore } from '../scheduler/profiles/store.js';
 import { createScheduler, type Scheduler, type SchedulerModel } from '../scheduler/scheduler.js';
 import { schedulerApp } from '../scheduler/http.js';
-import { listenApp } from '../scheduler/http-server.js';
+import { listenApp } from '../common/http/listen.js';
 import { startGateway, type RunningGatewayWithView } from '../gateway/index.js';
 import { clientDemandFromView } from '../scheduler/demand/client-demand.js';
 

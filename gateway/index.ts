@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createLogger } from '../common/log.js';
+import { closeServer, listen } from '../common/http/listen.js';
 import { createBearerCheck } from './auth/bearer.js';
 import { parseGatewayConfig } from './config.js';
 import { createClientHandler } from './http/client-handler.js';
@@ -35,26 +35,6 @@ export { parseGatewayConfig, type GatewayConfig, type GatewayConfigInput } from 
 export interface RunningGatewayWithView extends RunningGateway {
   /** The same ClusterView GET /v1/cluster serves (for the local stack and tests). */
   clusterView(): Promise<ClusterView>;
-}
-
-function listen(server: Server, port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const { port: bound } = server.address() as AddressInfo;
-      const shown =
-        host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-      resolve(`http://${shown}:${bound}`);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 /**

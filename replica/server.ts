@@ -1,6 +1,8 @@
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { listen } from '../common/http/listen.js';
 import { createLogger, type Logger } from '../common/log.js';
 import type { ReplicaStats } from './contract.js';
 import { createEngine as createRealEngine } from './engine/create-engine.js';
@@ -108,39 +110,26 @@ export function writeTerminationLog(file: string, message: string): boolean {
   }
 }
 
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-async function listen(
-  fetch: Parameters<typeof serve>[0]['fetch'],
-  port: number,
+/** The replica's HTTP server (not yet listening), with Node's header/request timeouts from `limits`. */
+function createHttpServer(
+  fetch: Parameters<typeof createAdaptorServer>[0]['fetch'],
   host: string,
   limits: HttpLimits,
-): Promise<ServerType> {
+): Server {
   const {
     headersTimeoutMs = DEFAULT_HTTP_LIMITS.headersTimeoutMs,
     requestTimeoutMs = DEFAULT_HTTP_LIMITS.requestTimeoutMs,
   } = limits;
-  return new Promise((resolve, reject) => {
-    const server = serve({
-      fetch,
-      port,
-      hostname: host,
-      serverOptions: {
-        headersTimeout: headersTimeoutMs,
-        requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
-        // how often Node checks those two; its default (30 s) would make a 10 s header timeout up to 40 s
-        connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeoutMs / 4)),
-      },
-    });
-    server.once('error', reject);
-    server.once('listening', () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
+  return createAdaptorServer({
+    fetch,
+    hostname: host,
+    serverOptions: {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+      // how often Node checks those two; its default (30 s) would make a 10 s header timeout up to 40 s
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeoutMs / 4)),
+    },
+  }) as Server;
 }
 
 export async function startReplicaServer({
@@ -265,9 +254,9 @@ export async function startReplicaServer({
     void Promise.race([tracker.idle(), grace]).then(() => resolveFatal(failure));
   };
 
-  const server = await listen(app.fetch, port, host, http);
+  const server = createHttpServer(app.fetch, host, http);
+  const url = await listen(server, port, host);
   const address = server.address() as AddressInfo;
-  const url = `http://${urlHost(host)}:${address.port}`;
   const grpc =
     grpcPort === undefined
       ? undefined
@@ -291,7 +280,7 @@ export async function startReplicaServer({
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive sockets with no request in them would hold close() open.
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        server.closeIdleConnections();
       });
       await engine.close();
       log.info('closed');

@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
-import { GpumuxError, v1ErrorBody } from '../common/errors.js';
+import { NOT_READY_RETRY_AFTER_SECONDS } from '../common/back-pressure.js';
+import { GpumuxError } from '../common/errors.js';
+import { errorHandlers } from '../common/http/hono-errors.js';
 import type { Scheduler } from './scheduler.js';
 
 /**
@@ -13,8 +15,7 @@ export function schedulerApp(options: { scheduler: Scheduler; isLeader: () => bo
   app.get('/v1/plan', (c) => {
     const plan = scheduler.plan();
     if (!plan) {
-      const err = new GpumuxError('NOT_READY', 'no plan yet', { retryAfterSeconds: 1 });
-      return c.json(v1ErrorBody(err), 503, { 'retry-after': '1' });
+      throw new GpumuxError('NOT_READY', 'no plan yet', { retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS });
     }
     return c.json(plan);
   });
@@ -26,8 +27,8 @@ export function schedulerApp(options: { scheduler: Scheduler; isLeader: () => bo
       'content-type': scheduler.metrics.registry.contentType,
     }),
   );
-  app.notFound((c) =>
-    c.json(v1ErrorBody(new GpumuxError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)), 404),
-  );
+  const { onError, notFound } = errorHandlers({ shape: 'v1' });
+  app.notFound(notFound);
+  app.onError(onError);
   return app;
 }

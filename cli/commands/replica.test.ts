@@ -67,12 +67,24 @@ describe('gpumux replica flags', () => {
     expect(() => engineOptionsFrom({ ...base, gpuIndex: 1 }, {})).toThrow(/--gpu-index is for --device cuda/);
   });
 
+  it('--device takes what the session takes: a bare cuda is cuda:0', async () => {
+    const parsed = async (value: string) => {
+      const cmd = replicaCommand().exitOverride();
+      cmd.action(() => undefined);
+      await cmd.parseAsync(['--model', 'm', '--device', value], { from: 'user' });
+      return cmd.opts<ReplicaCliOptions>().device;
+    };
+    expect(await parsed('cuda')).toBe('cuda:0');
+    expect(await parsed('CUDA:1')).toBe('cuda:1');
+    expect(await parsed('cpu')).toBe('cpu');
+  });
+
   it('rejects bad flag values with commander errors', async () => {
     const cmd = replicaCommand()
       .exitOverride()
       .configureOutput({ writeErr: () => undefined });
     await expect(cmd.parseAsync(['--model', 'm', '--device', 'gpu0'], { from: 'user' })).rejects.toThrow(
-      /cpu or cuda/,
+      /use cpu, cuda or cuda:<n>/,
     );
     const cmd2 = replicaCommand()
       .exitOverride()

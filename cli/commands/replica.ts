@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
 import { port } from '../arg-parsers.js';
+import { formatDevice, parseDevice } from '../../replica/engine/device.js';
 import type { EngineOptions } from '../../replica/engine/types.js';
 
 /** `--virtual-gpu node-a:1:24GiB` → node, index, capacity (the node name may itself contain colons). */
@@ -40,10 +41,13 @@ function gpuIndex(value: string): number {
   return n;
 }
 
+/** `--device`: what the session accepts (cpu, cuda, cuda:<n>), in its canonical spelling. */
 function device(value: string): string {
-  if (value !== 'cpu' && !/^cuda:\d+$/.test(value))
-    throw new InvalidArgumentError('expected cpu or cuda:<index>');
-  return value;
+  try {
+    return formatDevice(parseDevice(value));
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 export interface ReplicaCliOptions {
@@ -116,7 +120,12 @@ export function replicaCommand(): Command {
       port,
     )
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--device <device>', 'cpu or cuda:<index> (the ONNX Runtime device id)', device, 'cpu')
+    .option(
+      '--device <device>',
+      'cpu, cuda (= cuda:0) or cuda:<index> (the ONNX Runtime device id)',
+      device,
+      'cpu',
+    )
     .option(
       '--gpu-index <n>',
       "the GPU's index on its node, reported in /v1/stats (env GPUMUX_GPU_INDEX; default: nvidia-smi's)",

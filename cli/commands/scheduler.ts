@@ -24,7 +24,7 @@ export function schedulerCommand(): Command {
         await Promise.all([
           import('../../scheduler/config/load.js'),
           import('../../scheduler/http.js'),
-          import('../../scheduler/http-server.js'),
+          import('../../common/http/listen.js'),
           import('../../scheduler/kubernetes-stack.js'),
         ]);
       const config = await loadSchedulerConfig(flags.config);

@@ -1,9 +1,10 @@
 import { NOT_READY_RETRY_AFTER_SECONDS } from '../../common/back-pressure.js';
 import { Hono } from 'hono';
-import { GpumuxError, errorHeaders, v2ErrorBody } from '../../common/errors.js';
+import { GpumuxError } from '../../common/errors.js';
+import { errorHandlers } from '../../common/http/hono-errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { modelReady, notReadyModels } from './readiness.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../../common/http/package-version.js';
 
 export interface ClientAppOptions {
   inventory: Inventory;
@@ -20,46 +21,33 @@ export interface ClientAppOptions {
 export function clientApp({ inventory, models, draining = () => false }: ClientAppOptions): Hono {
   const app = new Hono();
   const version = packageVersion();
-  const fail = (err: GpumuxError) =>
-    new Response(JSON.stringify(v2ErrorBody(err)), {
-      status: err.status,
-      headers: { 'content-type': 'application/json', ...errorHeaders(err) },
-    });
 
   app.get('/v2', (c) => c.json({ name: 'gpumux', version, extensions: ['binary_tensor_data'] }));
   app.get('/v2/health/live', (c) => c.json({ live: true }));
   app.get('/v2/health/ready', (c) => {
     if (draining())
-      return fail(
-        new GpumuxError('DRAINING', 'the gateway is shutting down', {
-          retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
-        }),
-      );
+      throw new GpumuxError('DRAINING', 'the gateway is shutting down', {
+        retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+      });
     const missing = notReadyModels(inventory, models);
     if (missing === null)
-      return fail(
-        new GpumuxError('NOT_READY', 'no replica discovered yet', {
-          retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
-        }),
-      );
+      throw new GpumuxError('NOT_READY', 'no replica discovered yet', {
+        retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+      });
     if (missing.length > 0) {
-      return fail(
-        new GpumuxError('NOT_READY', `no ready replica for ${missing.join(', ')}`, {
-          retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
-        }),
-      );
+      throw new GpumuxError('NOT_READY', `no ready replica for ${missing.join(', ')}`, {
+        retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+      });
     }
     return c.json({ ready: true });
   });
   const modelReadyRoute = (model: string, version: string | null) => {
     if (inventory.byModel(model).length === 0)
-      return fail(new GpumuxError('MODEL_NOT_FOUND', `model ${model} is not served here`));
+      throw new GpumuxError('MODEL_NOT_FOUND', `model ${model} is not served here`);
     if (!modelReady(inventory, model, version)) {
-      return fail(
-        new GpumuxError('NOT_READY', `no ready replica for ${model}`, {
-          retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
-        }),
-      );
+      throw new GpumuxError('NOT_READY', `no ready replica for ${model}`, {
+        retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+      });
     }
     return Response.json({ name: model, ready: true });
   };
@@ -67,9 +55,8 @@ export function clientApp({ inventory, models, draining = () => false }: ClientA
   app.get('/v2/models/:model/versions/:version/ready', (c) =>
     modelReadyRoute(c.req.param('model'), c.req.param('version')),
   );
-  app.notFound(() => fail(new GpumuxError('NOT_FOUND', 'no such route')));
-  app.onError((err) =>
-    fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error')),
-  );
+  const { onError, notFound } = errorHandlers({ shape: 'v2' });
+  app.notFound(notFound);
+  app.onError(onError);
   return app;
 }

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import { HTTPException } from 'hono/http-exception';
-import { GpumuxError, errorHeaders, v1ErrorBody } from '../../common/errors.js';
+import { GpumuxError, v1ErrorBody } from '../../common/errors.js';
+import { errorHandlers } from '../../common/http/hono-errors.js';
 import { createTokenCheck } from '../auth/bearer.js';
 import { uiRoutes } from '../ui/index.js';
 import type { ClusterView } from './cluster-view.js';
@@ -17,11 +17,6 @@ export interface AdminAppOptions {
 /** The operator side: GET /v1/cluster, GET /metrics, GET /healthz and the UI (gateway/ui). */
 export function adminApp({ getClusterView, metrics, tokens = [] }: AdminAppOptions): Hono {
   const app = new Hono();
-  const fail = (err: GpumuxError) =>
-    new Response(JSON.stringify(v1ErrorBody(err)), {
-      status: err.status,
-      headers: { 'content-type': 'application/json', ...errorHeaders(err) },
-    });
   app.get('/healthz', (c) => c.json({ ok: true }));
   if (tokens.length > 0) {
     // hono's bearer-auth (RFC 6750 answers: 401 with WWW-Authenticate, 400 for a malformed header) with our
@@ -46,10 +41,9 @@ export function adminApp({ getClusterView, metrics, tokens = [] }: AdminAppOptio
     return new Response(body, { headers: { 'content-type': metrics.registry.contentType } });
   });
   app.route('/', uiRoutes({ getClusterView }));
-  app.notFound(() => fail(new GpumuxError('NOT_FOUND', 'no such route')));
-  app.onError((err) => {
-    if (err instanceof HTTPException) return err.getResponse(); // bearer-auth's 401/400, already rendered
-    return fail(err instanceof GpumuxError ? err : new GpumuxError('INTERNAL', 'internal error'));
-  });
+  // bearer-auth's 401/400 are HTTPExceptions with their response already rendered: sent as they are
+  const { onError, notFound } = errorHandlers({ shape: 'v1' });
+  app.notFound(notFound);
+  app.onError(onError);
   return app;
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
+import { NOT_READY_RETRY_AFTER_SECONDS } from '../../common/back-pressure.js';
 import { GpumuxError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
@@ -15,6 +16,8 @@ import { createBusyTracker } from './busy.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
 import { createDetect } from './detect.js';
 import { createInfer } from './infer.js';
+import { formatDevice } from './device.js';
+import { cudaOomFaultFrom } from './fault-injection.js';
 import { inputSpecsOf } from './infer-validation.js';
 import { inThreadSession, type ModelSession } from './model-session.js';
 import { checkSessionNames, createRowRunner, warmUp, type OutputRows, type Rows } from './model-runner.js';
@@ -115,18 +118,18 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
 
   const exiting = (cause?: unknown) =>
     new GpumuxError('NOT_READY', 'replica cannot go on and is exiting; retry on another replica', {
-      retryAfterSeconds: 1,
+      retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
       ...(cause === undefined ? {} : { cause }),
     });
 
   /** A CUDA out-of-memory error leaves the session in doubt: fail (no new work) and exit. Returns whether it was one. */
-  const failOnCudaOom = (err: unknown): boolean => {
-    if (runningOn.kind !== 'cuda' || !isCudaOutOfMemory(err)) return false;
+  const failOnCudaOom = (err: unknown, injected = false): boolean => {
+    if ((runningOn.kind !== 'cuda' && !injected) || !isCudaOutOfMemory(err)) return false;
     const d = telemetry.current().device();
     const gpu = [d.index === null ? null : `GPU ${d.index}`, d.uuid].filter(Boolean).join(' ');
     life.fail({
       reason: 'cuda-out-of-memory',
-      device: `cuda:${runningOn.index} (node ${d.node}${gpu ? `, ${gpu}` : ''})`,
+      device: `${formatDevice(runningOn)} (node ${d.node}${gpu ? `, ${gpu}` : ''})`,
       error: err,
     });
     return true;
@@ -134,14 +137,21 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   /** The session worker died (native crash, uncaught error): nothing can run any more. */
   const onWorkerExit = (error: Error) => {
     log.error('the session worker ended', { err: error });
-    life.fail({ reason: 'session-worker-exited', device: deviceName(runningOn), error });
+    life.fail({ reason: 'session-worker-exited', device: formatDevice(runningOn), error });
   };
 
+  const oomFault = cudaOomFaultFrom(); // test-only (fault-injection.ts); null unless its variable is set
   const batcher = createBatcher<Rows, OutputRows>({
     maxBatch,
     maxQueue,
     run: async (key, items) => {
       if (life.fatal) throw exiting(); // frames still queued behind the failed batch never touch the session
+      try {
+        oomFault?.beforeBatch();
+      } catch (err) {
+        failOnCudaOom(err, true);
+        throw exiting(err);
+      }
       try {
         return await runRows(session, buckets.get(key)!, items);
       } catch (err) {
@@ -217,7 +227,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         telemetry.startRefreshing();
         if ((life.current as EngineState) === 'warming') life.set('ready'); // a drain during warm-up wins
         log.info('engine ready', {
-          device: deviceName(loaded.device),
+          device: formatDevice(loaded.device),
           sessionThread: thread,
           footprint: telemetry.current().footprint(),
           ms: Math.round(performance.now() - t0),
@@ -306,8 +316,4 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     },
   };
   return engine;
-}
-
-function deviceName(device: DeviceRequest): string {
-  return device.kind === 'cuda' ? `cuda:${device.index}` : 'cpu';
 }

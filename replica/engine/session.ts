@@ -5,6 +5,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Logger } from '../../common/log.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
+import type { DeviceRequest } from './device.js';
 
 /**
  * One onnxruntime-node InferenceSession on the requested device. A GPU request either gets the CUDA
@@ -12,16 +13,7 @@ import { isCudaOutOfMemory } from './cuda-oom.js';
  * the scheduler believes a GPU is in use. `allowCpuFallback` is the explicit opt-in.
  */
 
-export type DeviceRequest = { kind: 'cpu' } | { kind: 'cuda'; index: number };
-
-/** `cpu`, `cuda` (= cuda:0) or `cuda:<n>`. */
-export function parseDevice(device: string): DeviceRequest {
-  const text = device.trim().toLowerCase();
-  if (text === 'cpu') return { kind: 'cpu' };
-  const match = /^cuda(?::(\d+))?$/.exec(text);
-  if (!match) throw new Error(`invalid device "${device}": use cpu, cuda or cuda:<n>`);
-  return { kind: 'cuda', index: match[1] === undefined ? 0 : Number(match[1]) };
-}
+export { parseDevice, type DeviceRequest } from './device.js';
 
 export interface SessionOptions {
   onnxPath: string;

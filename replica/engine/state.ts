@@ -1,5 +1,20 @@
+import { NOT_READY_RETRY_AFTER_SECONDS } from '../../common/back-pressure.js';
 import { GpumuxError } from '../../common/errors.js';
 import type { EngineFatal, EngineState } from './types.js';
+
+/**
+ * The 503 that says why a replica in `state` takes no work: DRAINING, or NOT_READY (loading, warming, failed).
+ * A failed replica is not coming back soon (30 s); the others retry after the shared not-ready interval.
+ */
+export function notReadyError(state: EngineState): GpumuxError {
+  if (state === 'draining')
+    return new GpumuxError('DRAINING', 'replica is draining', {
+      retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+    });
+  return new GpumuxError('NOT_READY', `model is not ready (state ${state})`, {
+    retryAfterSeconds: state === 'failed' ? 30 : NOT_READY_RETRY_AFTER_SECONDS,
+  });
+}
 
 /**
  * The engine's lifecycle and its outstanding work: `loading` → `warming` → `ready`, `draining` once a drain
@@ -20,12 +35,7 @@ export function createEngineState(options: { onFatal: (fatal: EngineFatal) => vo
 
   /** Throws the 503 that says why no new work is taken, unless ready. */
   const accepting = () => {
-    if (state === 'draining')
-      throw new GpumuxError('DRAINING', 'replica is draining', { retryAfterSeconds: 1 });
-    if (state !== 'ready')
-      throw new GpumuxError('NOT_READY', `replica is ${state}`, {
-        retryAfterSeconds: state === 'failed' ? 30 : 2,
-      });
+    if (state !== 'ready') throw notReadyError(state);
   };
 
   return {

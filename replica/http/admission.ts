@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { GpumuxError } from '../../common/errors.js';
 import type { ReplicaEnv } from './env.js';
-import { refuseUnread } from './errors.js';
+import { refuseUnread } from '../../common/http/hono-errors.js';
 
 export interface WorkAdmission {
   middleware: MiddlewareHandler<ReplicaEnv>;

@@ -305,6 +305,16 @@ describe('POST /v1/models/{m}/detect', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'QUEUE_FULL' } });
   });
 
+  it('fails the whole request with 504 when every frame ran out of time (the rule the gateway applies too)', async () => {
+    engine.failNext = [1, 2].map(() => new GpumuxError('DEADLINE_EXCEEDED', 'deadline passed'));
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array([1])]));
+    form.append('image', new Blob([new Uint8Array([2])]));
+    const res = await app.request('/v1/models/shapes/detect', { method: 'POST', body: form });
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: { code: 'DEADLINE_EXCEEDED' } });
+  });
+
   it('answers a multipart body without image fields with EMPTY_BODY', async () => {
     const form = new FormData();
     form.append('picture', new Blob([new Uint8Array([1])]));

@@ -6,7 +6,7 @@ import type { ReplicaMetrics } from '../metrics/replica-metrics.js';
 import { inferBodyLimit } from '../body-limits.js';
 import type { ReplicaEnv } from './env.js';
 import type { Lifecycle } from './lifecycle.js';
-import { createErrorHandler, notFoundHandler } from './errors.js';
+import { errorHandlers } from '../../common/http/hono-errors.js';
 import { metricsRoute } from './metrics-route.js';
 import { createWorkAdmission } from './admission.js';
 import { createBodyBudget, type BodyBudget } from './body-budget.js';
@@ -18,7 +18,7 @@ import { v2Routes } from './v2/routes.js';
 import { configRoutes } from './v2/config.js';
 import { statsRoutes } from './v2/stats.js';
 import type { InferenceStats } from '../metrics/inference-stats.js';
-import { gpumuxVersion } from './version.js';
+import { packageVersion } from '../../common/http/package-version.js';
 
 export interface ReplicaAppOptions {
   engine: Engine;
@@ -66,7 +66,7 @@ export function createReplicaApp({
   logger,
   lifecycle,
   maxBatch = engine.manifest.batching.maxBatch,
-  serverVersion = gpumuxVersion(),
+  serverVersion = packageVersion(),
   bodyBudgetBytes = defaultBodyBudget(engine.manifest, maxBatch),
   uploads = {},
   inferenceStats,
@@ -97,7 +97,8 @@ export function createReplicaApp({
   app.route('/', detectRoutes({ engine, lifecycle, uploads }));
   app.route('/', adminRoutes({ lifecycle }));
   app.route('/', metricsRoute({ registry: metrics.registry }));
-  app.notFound(notFoundHandler);
-  app.onError(createErrorHandler({ logger }));
+  const { onError, notFound } = errorHandlers({ logger });
+  app.notFound(notFound);
+  app.onError(onError);
   return { app, tracker, bodyBudget };
 }

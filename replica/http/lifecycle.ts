@@ -1,5 +1,5 @@
-import { GpumuxError } from '../../common/errors.js';
 import type { ReplicaStats } from '../contract.js';
+import { notReadyError } from '../engine/state.js';
 import type { EngineState } from '../engine/types.js';
 
 /**
@@ -13,15 +13,6 @@ export interface Lifecycle {
   stats(): ReplicaStats;
   /** Starts draining (idempotent). */
   drain(): void;
-}
-
-/** 503 with the reason when the replica cannot take work (loading, warming, draining, failed). */
-export function notReadyError(state: EngineState): GpumuxError {
-  if (state === 'draining')
-    return new GpumuxError('DRAINING', 'replica is draining', { retryAfterSeconds: 1 });
-  return new GpumuxError('NOT_READY', `model is not ready (state ${state})`, {
-    retryAfterSeconds: state === 'failed' ? 30 : 1,
-  });
 }
 
 /** Throws NOT_READY / DRAINING unless the replica is ready. */

@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import type { ReplicaEnv } from './env.js';
 
@@ -14,7 +15,7 @@ export interface RequestTracker {
   middleware: MiddlewareHandler<ReplicaEnv>;
   /** HTTP requests being handled right now. */
   inFlight(): number;
-  /** Resolves once no request is being handled (at once if none is). */
+  /** Resolves once no request is being handled and every answer has gone out (at once if none is). */
   idle(): Promise<void>;
 }
 
@@ -42,13 +43,20 @@ export function createRequestTracker({
       try {
         await next();
       } finally {
-        active--;
         observe({
           endpoint: c.get('endpoint') ?? 'unmatched',
           status: c.res.status,
           seconds: (performance.now() - started) / 1000,
         });
-        settle();
+        // The answer is written after the handlers return: "answered" is once it went out (or the client left),
+        // so a replica that exits once idle (drained, or on CUDA OOM) does not cut its last answers off.
+        const done = () => {
+          active--;
+          settle();
+        };
+        const { outgoing } = (c.env as Partial<HttpBindings> | undefined) ?? {}; // absent under app.request()
+        if (outgoing && !outgoing.writableFinished && !outgoing.destroyed) outgoing.once('close', done);
+        else done();
       }
     },
     inFlight: () => active,

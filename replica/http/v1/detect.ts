@@ -1,3 +1,4 @@
+import { sharedFrameFailure } from '../../../common/back-pressure.js';
 import { Hono, type Context } from 'hono';
 import { GpumuxError, toGpumuxError, v1ErrorBody } from '../../../common/errors.js';
 import type { Engine, FrameResult } from '../../engine/types.js';
@@ -81,16 +82,10 @@ export function detectRoutes({ engine, lifecycle, uploads = {} }: DetectRoutesOp
     // one frame (a raw body or a multipart with one image) answers as itself, errors included
     if (frames.length === 1) return c.json(frameBody(await engine.detect(frames[0]!, options)));
     const settled = await Promise.allSettled(frames.map((frame) => engine.detect(frame, options)));
-    // When every frame was refused for back-pressure, the whole request is retryable: say so with its status.
+    // Every frame refused alike for back-pressure (or its deadline, or its client gone): that answers the whole.
     const errors = settled.map((s) => (s.status === 'rejected' ? toGpumuxError(s.reason) : null));
-    const first = errors[0];
-    if (
-      first &&
-      (first.status === 429 || first.status === 503) &&
-      errors.every((e) => e?.code === first.code)
-    ) {
-      throw first;
-    }
+    const shared = sharedFrameFailure(errors);
+    if (shared) throw shared;
     return c.json({
       results: settled.map((s, i) =>
         s.status === 'fulfilled' ? frameBody(s.value) : v1ErrorBody(errors[i]!),

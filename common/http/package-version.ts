@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** gpumux's version from the nearest package.json named gpumux (source and dist sit at different depths). */
+/**
+ * gpumux's version from the nearest package.json named gpumux, found by walking up from this file (it sits at
+ * a different depth when run from source and when compiled into dist/). "unknown" when not found.
+ */
 export function packageVersion(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++, dir = path.dirname(dir)) {
@@ -12,7 +15,7 @@ export function packageVersion(): string {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'gpumux' && pkg.version) return pkg.version;
     } catch {
-      // unreadable: keep walking
+      // not ours or unreadable: keep walking
     }
   }
   return 'unknown';
