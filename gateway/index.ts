@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
 import { createLogger } from '../common/log.js';
-import { closeServer, listen } from '../common/http/listen.js';
+import { closeServer, honoListener, listen } from '../common/http/listen.js';
 import { createBearerCheck } from './auth/bearer.js';
 import { parseGatewayConfig } from './config.js';
 import { createClientHandler } from './http/client-handler.js';
@@ -169,7 +168,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const adminServer = createServer(
     { maxHeaderSize: config.limits.maxHeaderBytes },
-    getRequestListener(admin.fetch),
+    honoListener(admin.fetch),
   );
 
   const url = await listen(clientServer, port, host);

@@ -1,7 +1,16 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+
+/**
+ * A Node request listener for a Hono app. Hono's listener returns a promise that settles its own errors (it
+ * answers 500 itself); Node's `request` event ignores return values, so it is dropped here, visibly.
+ */
+export function honoListener(fetch: Hono['fetch']): (req: IncomingMessage, res: ServerResponse) => void {
+  const listener = getRequestListener(fetch);
+  return (req, res) => void listener(req, res);
+}
 
 /**
  * The host part of a URL for a server bound to `host`: a wildcard bind is reached on loopback, an IPv6
@@ -44,7 +53,7 @@ export async function listenApp(
   port: number,
   host: string,
 ): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer(getRequestListener(app.fetch));
+  const server = createServer(honoListener(app.fetch));
   const url = await listen(server, port, host);
   return { url, close: () => closeServer(server) };
 }
