@@ -8,7 +8,20 @@ import { ReplicaStats } from '../contract.js';
 import type { DetectOptions, Engine, EngineState, FrameResult, RawTensor } from '../engine/types.js';
 import { createReplicaMetrics } from '../metrics/replica-metrics.js';
 import { createReplicaApp } from './app.js';
-import { engineLifecycle, type Lifecycle } from './lifecycle.js';
+import type { Lifecycle } from './lifecycle.js';
+
+/** The plain lifecycle for these tests: the engine's own state and stats (the server adds its HTTP drain). */
+function engineLifecycle(engine: {
+  readonly state: EngineState;
+  stats(): ReplicaStats;
+  drain(): Promise<void>;
+}): Lifecycle {
+  return {
+    state: () => engine.state,
+    stats: () => engine.stats(),
+    drain: () => void engine.drain(),
+  };
+}
 
 /**
  * Unit tests of the HTTP layer with no open port (`app.request`). The engine here is a small hand-written

@@ -57,7 +57,8 @@ export function defaultBodyBudget(manifest: Manifest, maxBatch = manifest.batchi
  * mapping and request tracking for metrics and draining.
  *
  * @example
- * const { app } = createReplicaApp({ engine, metrics, logger, lifecycle: engineLifecycle(engine) });
+ * const lifecycle = { state: () => engine.state, stats: () => engine.stats(), drain: () => void engine.drain() };
+ * const { app } = createReplicaApp({ engine, metrics, logger, lifecycle });
  * const res = await app.request('/v2/health/live');
  */
 export function createReplicaApp({

@@ -20,16 +20,3 @@ export function assertAccepting(lifecycle: Lifecycle): void {
   const state = lifecycle.state();
   if (state !== 'ready') throw notReadyError(state);
 }
-
-/** The plain lifecycle: the engine's own state and stats, drain = engine.drain(). */
-export function engineLifecycle(engine: {
-  readonly state: EngineState;
-  stats(): ReplicaStats;
-  drain(): Promise<void>;
-}): Lifecycle {
-  return {
-    state: () => engine.state,
-    stats: () => engine.stats(),
-    drain: () => void engine.drain(),
-  };
-}
