@@ -86,4 +86,17 @@ describe('replica on a model that takes real time (session in a worker thread)',
     expect((await first).timings.batchSize).toBe(1);
     expect(during.map((d) => d.timings.batchSize)).toEqual([3, 3, 3]);
   });
+
+  // Last: it stops the replica. A drain must wait for a batch that takes real time, and for the frames queued
+  // behind it, before the process exits.
+  it('on SIGTERM during a slow batch, answers the running and the queued frames, then exits 0', async () => {
+    const first = detect();
+    await untilRunning();
+    const queued = [detect(), detect()];
+    await new Promise((r) => setTimeout(r, 50));
+    const exit = replica.stop('SIGTERM', 30_000);
+    const answers = await Promise.all([first, ...queued]);
+    expect(answers.map((a) => a.detections.map((d) => d.name))).toEqual([['red'], ['red'], ['red']]);
+    expect(await exit).toEqual({ code: 0, signal: null });
+  });
 });
