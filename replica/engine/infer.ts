@@ -3,7 +3,7 @@ import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
 import type { Batcher } from './batcher.js';
 import { validateInferInputs, type InputSpec } from './infer-validation.js';
 import type { OutputRows, Rows } from './model-runner.js';
-import { concatRows, type TensorData } from './tensors.js';
+import { concatRows } from './tensors.js';
 import type { RawTensor } from './types.js';
 
 /**
@@ -62,7 +62,7 @@ export function createInfer(options: {
         for (const spec of specs) {
           const data = byName.get(spec.name)!.data;
           const per = data.length / batch;
-          row[spec.name] = data.subarray(i * per, (i + 1) * per) as TensorData;
+          row[spec.name] = data.subarray(i * per, (i + 1) * per);
         }
         return row;
       });

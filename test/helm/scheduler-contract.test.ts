@@ -114,7 +114,7 @@ describe.each(VALUE_SETS)('value set $name', ({ files }) => {
       if (model.onnx) {
         const fetch = pod.spec!.initContainers?.find((c) => c.name === 'fetch-model');
         const preloaded = !fetch;
-        if (!preloaded) expect(fetch!.args).toContain(model.onnx);
+        if (!preloaded) expect(fetch.args).toContain(model.onnx);
         expect(replica.volumeMounts!.some((m) => m.name === 'models' && model.onnx!.startsWith(m.mountPath + '/'))).toBe(true);
       }
     }

@@ -13,6 +13,8 @@ import {
 const detect = (url: string, body: Buffer, type = 'image/png') =>
   fetch(`${url}/v1/models/shapes/detect`, { method: 'POST', body, headers: { 'content-type': type } });
 
+type DetectBody = { detections?: { name: string }[]; error?: { code: string } };
+
 async function stats(url: string): Promise<ReplicaStats> {
   return ReplicaStats.parse(await (await fetch(`${url}/v1/stats`)).json());
 }
@@ -42,14 +44,11 @@ describe('replica lifecycle (real processes)', () => {
       detect(replica.url, image).then(
         async (res) => ({
           status: res.status,
-          body: (await res.json()) as { detections?: { name: string }[]; error?: { code: string } },
+          body: (await res.json()) as DetectBody,
         }),
-        (err: unknown) => ({
+        (err: unknown): { status: number; body: DetectBody } => ({
           status: -1,
-          body: { error: { code: String(err) } } as {
-            detections?: { name: string }[];
-            error?: { code: string };
-          },
+          body: { error: { code: String(err) } },
         }),
       ),
     );

@@ -92,7 +92,7 @@ describe('gpumux up', () => {
     );
     for (const name of ['clients', 'operators', 'scheduler'])
       urls[name] = /https?:\/\/[^\s]+/
-        .exec(new RegExp(`${name}:\\s+(\\S+)`).exec(stdout)![1]!)![0]!
+        .exec(new RegExp(`${name}:\\s+(\\S+)`).exec(stdout)![1]!)![0]
         .replace(/\/v1\/plan$/, '');
   }, 150_000);
 
