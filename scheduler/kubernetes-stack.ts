@@ -31,7 +31,7 @@ export interface KubernetesStack {
   scheduler: Scheduler;
   orchestrator: Orchestrator;
   elector: LeaseElector | null;
-  isLeader(): boolean;
+  isLeader: () => boolean;
   /** Starts watching, leader election and the reconcile loop. */
   start(): Promise<void>;
   stop(): Promise<void>;
