@@ -88,7 +88,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let gateway: RunningGatewayWithView | null = null;
   const scheduler = createScheduler({
     models,
-    inventory: async () => gpus,
+    inventory: () => Promise.resolve(gpus),
     orchestrator,
     profiles,
     policy: options.policy,
@@ -127,7 +127,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       host: options.host,
       discovery: orchestratorDiscovery(orchestrator),
       models: models.map((m) => m.name),
-      planSource: async () => scheduler.plan(),
+      planSource: () => Promise.resolve(scheduler.plan()),
       config: { reserve: options.reserveBytes },
       logger: logger.child({ component: 'gateway' }),
     });

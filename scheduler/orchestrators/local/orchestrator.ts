@@ -121,8 +121,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
     child.replica.startedAt = Date.now();
     const launchedAt = Date.now();
     let buffered = '';
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (chunk: string) => {
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk: string) => {
       buffered += chunk;
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -189,8 +189,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
     kind: 'local',
     async start() {},
     replicas: () => [...children.values()].map((c) => ({ ...c.replica })),
-    async create(request) {
-      if (stopped) throw new Error('orchestrator stopped');
+    create(request) {
+      if (stopped) return Promise.reject(new Error('orchestrator stopped'));
       const id = `${request.model}-${request.node}-${request.gpuIndex}-${++counter}`;
       const child: Child = {
         replica: {
@@ -223,7 +223,7 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         footprint: formatBytes(request.footprintBytes),
       });
       launch(child);
-      return { ...child.replica };
+      return Promise.resolve({ ...child.replica });
     },
     async drain(id, timeoutMs) {
       const child = children.get(id);
@@ -260,7 +260,7 @@ export function orchestratorDiscovery(orchestrator: Orchestrator): {
 } {
   let off: (() => void) | undefined;
   return {
-    async start(onChange) {
+    start(onChange) {
       let last = '';
       const push = (): void => {
         const endpoints = orchestrator
@@ -275,9 +275,11 @@ export function orchestratorDiscovery(orchestrator: Orchestrator): {
       };
       off = orchestrator.on(push);
       push();
+      return Promise.resolve();
     },
-    async stop() {
+    stop() {
       off?.();
+      return Promise.resolve();
     },
   };
 }
