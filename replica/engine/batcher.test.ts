@@ -119,9 +119,9 @@ describe('createBatcher', () => {
     const b = createBatcher({
       maxBatch: 4,
       maxQueue: 8,
-      run: async (_k, items: number[]) => {
-        if (calls++ === 0) throw new GpumuxError('INFERENCE_FAILED', 'boom');
-        return items;
+      run: (_k, items: number[]) => {
+        if (calls++ === 0) return Promise.reject(new GpumuxError('INFERENCE_FAILED', 'boom'));
+        return Promise.resolve(items);
       },
     });
     await expect(b.submit('a', 1)).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
@@ -129,7 +129,7 @@ describe('createBatcher', () => {
   });
 
   it('treats a wrong number of results as a failure, not a mismatch', async () => {
-    const b = createBatcher({ maxBatch: 4, maxQueue: 8, run: async () => [] as number[] });
+    const b = createBatcher({ maxBatch: 4, maxQueue: 8, run: () => Promise.resolve([] as number[]) });
     await expect(b.submit('a', 1)).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
   });
 

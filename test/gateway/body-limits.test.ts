@@ -44,7 +44,7 @@ function partialPost(
   answer.catch(() => undefined); // a request the test destroys at the end is not an unhandled failure
   if (sent > 0) req.write(Buffer.alloc(sent, 1));
   else req.flushHeaders();
-  defer(async () => void req.destroy());
+  defer(() => void req.destroy());
   return { req, answer };
 }
 
@@ -88,7 +88,7 @@ describe('gateway request bodies', () => {
       method: 'POST',
       body: new Blob([Buffer.alloc(40_000)]).stream(),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(chunked.status).toBe(429);
     slow.req.end(Buffer.alloc(79_000, 1));
     expect((await slow.answer).status).toBe(200);
