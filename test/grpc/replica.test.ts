@@ -142,7 +142,7 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
         .ModelInfer({ model_name: 'shapes', inputs: [imagesInput()], raw_input_contents: [pixels()] })
         .then(
           () => ({ code: status.OK, retryAfter: undefined }),
-          (e: { code: number; metadata: { get(k: string): unknown[] } }) => ({
+          (e: { code: status; metadata: { get(k: string): unknown[] } }) => ({
             code: e.code,
             retryAfter: e.metadata.get('retry-after')[0],
           }),
@@ -168,7 +168,7 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
       input: [{ name: 'images', data_type: 'TYPE_UINT8', format: 'FORMAT_NHWC', dims: [-1, -1, 3] }],
       dynamic_batching: { max_queue_delay_microseconds: 0, default_queue_policy: { max_queue_size: 1 } },
     });
-    const buckets = JSON.parse(
+    const buckets: unknown = JSON.parse(
       (rest.parameters as { shape_buckets: { string_value: string } }).shape_buckets.string_value,
     );
     expect(buckets).toEqual({
