@@ -90,7 +90,7 @@ describe('loadSession (real onnxruntime-node)', () => {
       logger,
     });
     expect([device, fellBack]).toEqual([{ kind: 'cpu' }, true]);
-    expect(lines.some((l) => JSON.parse(l).level === 'warn')).toBe(true);
+    expect(lines.some((l) => (JSON.parse(l) as { level?: string }).level === 'warn')).toBe(true);
     await session.release();
   });
 

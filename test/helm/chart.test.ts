@@ -96,7 +96,7 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
     expect(admin.spec!.ports!.map((p) => p.targetPort)).toEqual(['admin']);
     expect(admin.spec!.type).toBe('ClusterIP');
     expect(admin.spec!.selector).toEqual(client.spec!.selector);
-    const ports = Object.fromEntries(c.ports!.map((p) => [p.name, p.containerPort]));
+    const ports = Object.fromEntries(c.ports!.map((p) => [p.name ?? '', p.containerPort]));
     expect(c.args).toContain(`--port=${ports.http}`);
     expect(c.args).toContain(`--admin-port=${ports.admin}`);
   });

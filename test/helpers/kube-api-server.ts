@@ -154,8 +154,8 @@ export function parseLabelSelector(
       const key = m[1]!;
       const values = new Set(m[3]!.split(',').map((v) => v.trim()));
       return m[2] === 'in'
-        ? (l) => l[key] !== undefined && values.has(l[key]!)
-        : (l) => l[key] === undefined || !values.has(l[key]!);
+        ? (l) => l[key] !== undefined && values.has(l[key])
+        : (l) => l[key] === undefined || !values.has(l[key]);
     }
     if ((m = /^([^\s!=]+)\s*!=\s*(\S*)$/.exec(part))) {
       const [key, value] = [m[1]!, m[2]!];
@@ -191,9 +191,12 @@ function parseFieldSelector(selector: string | undefined): (obj: KubeObject) => 
           (v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
           o,
         );
-    return op === '!='
-      ? (o: KubeObject) => String(read(o) ?? '') !== value
-      : (o: KubeObject) => String(read(o) ?? '') === value;
+    // a field's text as the API server compares it: scalars only (an object or a missing field matches '')
+    const text = (o: KubeObject): string => {
+      const v = read(o);
+      return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+    };
+    return op === '!=' ? (o: KubeObject) => text(o) !== value : (o: KubeObject) => text(o) === value;
   });
   return (o) => reqs.every((r) => r(o));
 }
@@ -584,7 +587,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         true,
       );
       if ('error' in next) throw new Error(String(next.message));
-      return structuredClone(next as KubeObject);
+      return structuredClone(next);
     },
     runPods(namespace, labelSelector, podIP = '127.0.0.1') {
       const pods = listObjects('pods', namespace, labelSelector).filter((p) => p.status?.phase !== 'Running');
