@@ -134,6 +134,11 @@ export interface KubeApiServerOptions {
    * (default 100 ms: its containers exit soon after SIGTERM); 'manual': until `finishTermination`.
    */
   terminationMs?: number | 'manual';
+  /**
+   * How long a DELETE's answer waits after its watch event went out (default 0). On a real cluster the answer
+   * and the watch event travel apart and either may come first; this makes the watch event come first.
+   */
+  deleteAnswerDelayMs?: number;
 }
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
@@ -530,7 +535,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         const body = (await readBody(req)) as { gracePeriodSeconds?: number } | undefined;
         const query = url.searchParams.get('gracePeriodSeconds');
         const grace = query !== null ? Number(query) : body?.gracePeriodSeconds;
-        return result(200, deleteRequested(resource, namespace, name, grace));
+        const answer = deleteRequested(resource, namespace, name, grace);
+        if (options.deleteAnswerDelayMs) await new Promise((r) => setTimeout(r, options.deleteAnswerDelayMs));
+        return result(200, answer);
       }
       record(405);
       return send(405, status(405, 'MethodNotAllowed', `${method} not supported here`));
