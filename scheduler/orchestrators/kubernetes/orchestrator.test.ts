@@ -89,7 +89,7 @@ describe('kubernetes orchestrator: the pod list-watch', () => {
     api!.dropWatches();
     api!.remove('pods', NS, 'replica-a');
     await until('the deletion', () => ids(o).length === 0, 5000);
-    expect(podRequests(true).length).toBeGreaterThanOrEqual(2);
+    expect(podRequests(true)).toHaveLength(2);
   });
 
   it('start fails when the pods cannot be listed', async () => {
