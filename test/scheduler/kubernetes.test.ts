@@ -167,10 +167,10 @@ describe('scheduler on Kubernetes', () => {
   const pods = (): KubeObject[] => api.list('pods', NS, REPLICA_SELECTOR);
 
   it('creates the pods the plan calls for, one starting replica per GPU at a time', async () => {
-    await start(config());
+    const stack = await start(config());
     // Binpack: two on gpu-a/0, one on gpu-a/1; the second on gpu-a/0 waits for the first to be ready.
     await until('first pods', () => pods().length === 2);
-    await new Promise((r) => setTimeout(r, 400));
+    await morePasses(stack, 3); // three passes that each could have created it
     expect(pods().map(gpuOf).sort()).toEqual(['gpu-a/0', 'gpu-a/1']);
     api.runPods(NS, REPLICA_SELECTOR);
     await until('third pod', () => pods().length === 3);
@@ -293,35 +293,48 @@ describe('scheduler on Kubernetes', () => {
       retryPeriod: '100ms',
     };
     const a = await start(config({ leaderElection: le }), 'scheduler-a');
-    const b = await start(config({ leaderElection: le }), 'scheduler-b');
-    await until('a leader', () => a.isLeader() !== b.isLeader());
-    for (let i = 0; i < 5; i++) {
-      api.runPods(NS, REPLICA_SELECTOR);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await until('three pods', () => pods().length === 3);
-    await new Promise((r) => setTimeout(r, 500));
-    // Never more than the plan: nobody but the leader created pods.
+    await until('a leads', () => a.isLeader());
+    // b wants a fourth replica: if it acted while following, a fourth pod would show.
+    const four = {
+      name: 'codetr',
+      manifest: path.join(REPO_ROOT, 'models/codetr'),
+      minReplicas: 4,
+      maxReplicas: 4,
+    };
+    const b = await start(config({ leaderElection: le, models: [four] }), 'scheduler-b');
+    await until('three pods', () => (api.runPods(NS, REPLICA_SELECTOR), pods().length === 3));
+    api.runPods(NS, REPLICA_SELECTOR);
+    // Three more passes of each with every pod running: b plans its fourth replica and creates nothing.
+    await Promise.all([morePasses(a, 3), morePasses(b, 3)]);
+    expect(b.isLeader()).toBe(false);
+    expect(b.scheduler.plan()!.actions).toEqual([
+      expect.objectContaining({
+        type: 'create',
+        model: 'codetr',
+        reason: expect.stringMatching(/^4 wanted/),
+      }),
+    ]);
     expect(pods()).toHaveLength(3);
+    const created = () =>
+      api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods' && r.status === 201);
+    expect(created()).toHaveLength(3);
     expect(
-      api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods' && r.status === 201),
-    ).toHaveLength(3);
-    expect([a, b].filter((s) => s.isLeader())).toHaveLength(1);
-    const lease = api.get('leases', NS, 'gpumux-scheduler')!;
-    const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
-    expect((lease.spec as { holderIdentity: string }).holderIdentity).toBe(
-      leader === a ? 'scheduler-a' : 'scheduler-b',
-    );
+      (api.get('leases', NS, 'gpumux-scheduler')!.spec as { holderIdentity: string }).holderIdentity,
+    ).toBe('scheduler-a');
 
-    await leader.stop();
-    stacks.splice(stacks.indexOf(leader), 1);
-    await until('follower leads', () => follower.isLeader());
+    await a.stop();
+    stacks.splice(stacks.indexOf(a), 1);
+    await until('b leads', () => b.isLeader());
+    // b's plan now acts: its fourth replica, then a replacement for a pod deleted by someone else.
+    await until('four pods', () => (api.runPods(NS, REPLICA_SELECTOR), pods().length === 4));
+    expect(created()).toHaveLength(4);
     const victim = pods()[0]!.metadata.name!;
     api.remove('pods', NS, victim);
     await until(
       'replaced by the new leader',
-      () => pods().length === 3 && !pods().some((p) => p.metadata.name === victim),
+      () => pods().length === 4 && !pods().some((p) => p.metadata.name === victim),
     );
+    expect(created()).toHaveLength(5);
   });
 
   it('measured footprints (GPU used-memory delta in /v1/stats) replace the declared one and persist', async () => {
