@@ -157,5 +157,10 @@ describe('the 10 × RTX 4090 production values', () => {
     expect(plan.usage.map((u) => u.replicas)).toEqual(Array(10).fill(2));
     expect(plan.unplaced).toEqual([]);
     expect(plan.memoryUtilization).toBeGreaterThanOrEqual(0.79);
+    // Exactly twenty footprints over the ten cards' memory.
+    const footprint = plan.replicas[0]!.footprintBytes;
+    const total = plan.usage.reduce((sum, u) => sum + u.gpu.memoryBytes, 0);
+    expect(plan.replicas.map((r) => r.footprintBytes)).toEqual(Array(20).fill(footprint));
+    expect(plan.memoryUtilization).toBeCloseTo((20 * footprint) / total, 12);
   });
 });
