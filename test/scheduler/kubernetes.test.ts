@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
+import { loadKubeClient } from '../../common/kube-client.js';
 import { createLogger } from '../../common/log.js';
 import { SchedulerConfig, type SchedulerConfigInput } from '../../scheduler/config/schema.js';
 import { createKubernetesStack, type KubernetesStack } from '../../scheduler/kubernetes-stack.js';
@@ -221,6 +222,42 @@ describe('scheduler on Kubernetes', () => {
     const victim = pods()[0]!.metadata.name!;
     api.remove('pods', NS, victim);
     await until('replacement', () => pods().length === 3 && !pods().some((p) => p.metadata.name === victim));
+  });
+
+  it('a pod deleted with a grace period is replaced while it terminates, its GPU memory still counted', async () => {
+    await api.close();
+    api = await startKubeApiServer({ terminationMs: 'manual' });
+    addNodes(api);
+    const stack = await start(config());
+    await until('three pods', () => (api.runPods(NS, REPLICA_SELECTOR), pods().length === 3));
+    api.runPods(NS, REPLICA_SELECTOR);
+    // Binpack: two on gpu-a/0, one on gpu-a/1. Someone else (kubectl delete) deletes one on gpu-a/0.
+    const victim = pods().find((p) => gpuOf(p) === 'gpu-a/0')!.metadata.name!;
+    const { CoreV1Api } = await loadKubeClient();
+    await api.kubeConfig(NS).makeApiClient(CoreV1Api).deleteNamespacedPod({ namespace: NS, name: victim });
+    // Terminating is not serving: a replacement comes at once. Its GPU still holds the victim's memory (a third
+    // 9830 MiB replica does not fit there), so the replacement goes to gpu-a/1.
+    await until('a replacement', () => pods().length === 4);
+    expect(
+      pods()
+        .filter((p) => p.metadata.deletionTimestamp)
+        .map((p) => p.metadata.name),
+    ).toEqual([victim]);
+    expect(
+      pods()
+        .filter((p) => !p.metadata.deletionTimestamp)
+        .map(gpuOf)
+        .sort(),
+    ).toEqual(['gpu-a/0', 'gpu-a/1', 'gpu-a/1']);
+    api.runPods(NS, REPLICA_SELECTOR);
+    await morePasses(stack, 3);
+    // Neither counted nor deleted again while it terminates: the one DELETE is kubectl's.
+    expect(pods()).toHaveLength(4);
+    expect(api.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    expect(api.finishTermination(NS, victim)).toBe(true);
+    await until('the victim gone', () => stack.orchestrator.replicas().length === 3);
+    await morePasses(stack, 3);
+    expect(pods().map(gpuOf).sort()).toEqual(['gpu-a/0', 'gpu-a/1', 'gpu-a/1']);
   });
 
   it('a node that disappears gets its replicas re-placed', async () => {
