@@ -89,7 +89,8 @@ describe('createBatcher', () => {
     const err = await b.submit('a', 3).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GpumuxError);
     expect((err as GpumuxError).code).toBe('QUEUE_FULL');
-    expect((err as GpumuxError).retryAfterSeconds).toBeGreaterThan(0);
+    // Nothing measured yet: the 50 ms floor × (2 waiting / max batch 2 + the batch running).
+    expect((err as GpumuxError).retryAfterSeconds).toBeCloseTo(0.05 * 2, 12);
     await runner.releaseNext();
     await runner.releaseNext();
     await Promise.all([running, ...q]);

@@ -205,6 +205,12 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
         inputs: [imagesInput()],
         raw_input_contents: [pixels()],
       });
+    const refused = client.inference.ModelInfer({
+      model_name: 'shapes',
+      inputs: [imagesInput(undefined, undefined, 'pixels')], // no such input: one failed request
+      raw_input_contents: [pixels()],
+    });
+    expect(await grpcCode(refused)).toBe(status.INVALID_ARGUMENT);
     const rest = (await (await fetch(`${replica.url}/v2/models/shapes/versions/1/stats`)).json()) as {
       model_stats: Stats[];
     };
@@ -215,7 +221,7 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
     expect(a.execution_count - b.execution_count).toBe(3); // max batch 1: one execution per frame
     expect(a.inference_stats.success.count - b.inference_stats.success.count).toBe(3);
     expect(a.inference_stats.compute_infer.ns).toBeGreaterThan(b.inference_stats.compute_infer.ns);
-    expect(a.inference_stats.fail.count).toBeGreaterThan(0); // the error tests above
+    expect(a.inference_stats.fail.count - b.inference_stats.fail.count).toBe(1);
     expect(a.last_inference).toBeGreaterThan(Date.now() - 60_000);
     expect(a.batch_stats.map((s) => s.batch_size)).toEqual([1]);
 
