@@ -26,7 +26,7 @@ async function readEvents(response: Response, count: number): Promise<string[]> 
  * A stream that stopped is seen to stay stopped while this one goes on at the same interval.
  */
 function eventClock(response: Response): { count(n: number): Promise<number>; stop(): Promise<void> } {
-  const reader = response.body!.getReader();
+  const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const decoder = new TextDecoder();
   let text = '';
   return {

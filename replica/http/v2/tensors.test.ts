@@ -49,7 +49,8 @@ describe('v2 tensor conversions', () => {
   it('checks JSON values against the datatype', () => {
     expect(Array.from(fromJson('x', 'UINT8', [0, 255]) as Uint8Array)).toEqual([0, 255]);
     expect(() => fromJson('x', 'UINT8', [256])).toThrow(/data\[0\]/);
-    const invalid = (message: string) => expect.objectContaining({ code: 'INVALID_TENSOR', message });
+    const invalid = (message: string): unknown =>
+      expect.objectContaining({ code: 'INVALID_TENSOR', message });
     expect(() => fromJson('x', 'INT32', [1.5])).toThrow(
       invalid('input "x": data[0] = 1.5 is not a valid INT32'),
     );
