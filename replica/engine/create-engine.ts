@@ -20,19 +20,20 @@ import { formatDevice } from './device.js';
 import { cudaOomFaultFrom } from './fault-injection.js';
 import { inputSpecsOf } from './infer-validation.js';
 import { inThreadSession, type ModelSession } from './model-session.js';
-import { checkSessionNames, createRowRunner, warmUp, type OutputRows, type Rows } from './model-runner.js';
+import { checkSessionNames, createRowRunner, type OutputRows, type Rows } from './model-runner.js';
 import { loadSession, parseDevice, type DeviceRequest } from './session.js';
 import { createEngineState } from './state.js';
 import { createEngineTelemetry } from './telemetry.js';
 import { fromOrtType } from './tensors.js';
 import type { CreateEngine, Engine, EngineOptions, EngineState, SessionThread } from './types.js';
 import { openWorkerSession } from './worker-session.js';
+import { createWarmupProgress, warmUp, warmupBatchesOf, warmupPlan } from './warmup.js';
 
 /**
  * The replica engine, composed: decode → pre-process → dynamic batcher → ONNX Runtime (in a worker thread)
  * → post-process. The parts live beside it: state.ts (lifecycle, outstanding work), telemetry.ts (device and
  * footprint), detect.ts (one image), infer.ts (v2 tensors), batcher.ts, worker-session.ts / session-worker.ts
- * (the session off the event loop), model-runner.ts (one batch, warm-up).
+ * (the session off the event loop), model-runner.ts (one batch), warmup.ts (warm-up steps and progress).
  *
  * @example
  * const engine = createEngine({ modelDir: 'models/shapes', device: 'cpu', replicaId: 'r1', node: 'local' });
@@ -89,6 +90,16 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   const busy = createBusyTracker();
   const runRows = createRowRunner({ specs, busy });
   const startedAt = new Date();
+  const warmupSteps = warmupPlan(
+    manifest.preprocess.buckets,
+    maxBatch,
+    options.warmupBatches ?? warmupBatchesOf(env.GPUMUX_WARMUP_BATCHES),
+  );
+  const { warmupBudgetMs } = options;
+  const warmup = createWarmupProgress({
+    steps: warmupSteps,
+    ...(warmupBudgetMs !== undefined ? { budgetMs: warmupBudgetMs } : {}),
+  });
 
   const safeHook = (fn: () => void) => {
     try {
@@ -214,10 +225,11 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         life.set('warming');
         await warmUp({
           run: (bucket, rows) => runRows(session, bucket, rows),
-          buckets: manifest.preprocess.buckets,
+          steps: warmupSteps,
           specs,
-          maxBatch,
+          progress: warmup,
           log,
+          ...(warmupBudgetMs !== undefined ? { budgetMs: warmupBudgetMs } : {}),
         });
         try {
           await telemetry.current().afterWarmup();
@@ -287,6 +299,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         queueCapacity: maxQueue,
         inFlight: batcher.queueLength + batcher.running,
         maxBatch,
+        warmup: warmup.snapshot(),
         maxBodyBytes: manifest.limits.maxBodyBytes,
         maxInferBodyBytes: inferBodyLimit(manifest, maxBatch),
         ewmaServiceSeconds: batcher.ewmaServiceSeconds,

@@ -71,7 +71,7 @@ const replica = await startReplica({
 });
 const readyS = (performance.now() - started) / 1000;
 const pid = replica.process.pid!;
-const warmups = replica.logs().filter((l) => l.msg === 'warm-up run');
+const warmups = replica.logs().filter((l) => l.msg === 'warm-up step done');
 const stats = (await (await fetch(`${replica.url}/v1/stats`)).json()) as {
   footprint: unknown;
   state: string;
