@@ -5,6 +5,7 @@ import { GpumuxError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
 import { loadModelSync } from '../../models/manifest/load.js';
+import { declaredFootprintAt } from '../../models/manifest/memory.js';
 import { inferBodyLimit } from '../body-limits.js';
 import type { ReplicaStats } from '../contract.js';
 import { createPreprocessor } from '../image/preprocess.js';
@@ -108,11 +109,13 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
       log.warn('engine hook threw', { err });
     }
   };
+  // what this replica declares until it has measured itself: the figure for the max batch it runs with
+  const declared = declaredFootprintAt(manifest, maxBatch);
   const telemetry = createEngineTelemetry({
     device,
     ...(gpuIndex === undefined ? {} : { gpuIndex }),
     node,
-    declaredBytes: manifest.memory.declaredBytes,
+    declaredBytes: declared.bytes,
     ...(virtualGpu ? { virtualGpu } : {}),
     ...(smi ? { smi } : {}),
     env,
@@ -242,6 +245,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
           device: formatDevice(loaded.device),
           sessionThread: thread,
           footprint: telemetry.current().footprint(),
+          declared: { bytes: declared.bytes, maxBatch, source: declared.source },
           ms: Math.round(performance.now() - t0),
         });
       } catch (err) {
