@@ -7,7 +7,7 @@ import {
 } from '../scheduler/orchestrators/local/orchestrator.js';
 import { DEFAULT_WARMUP_BUDGET_MS, type Orchestrator } from '../scheduler/orchestrators/types.js';
 import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
-import { loadModelByName, parseModelsSpec } from '../scheduler/models.js';
+import { loadModelByName, parseModelsSpec, schedulerMemory } from '../scheduler/models.js';
 import type { Policy } from '../scheduler/placement/policy.js';
 import { fileProfilePersistence } from '../scheduler/profiles/file-persistence.js';
 import { createProfileStore } from '../scheduler/profiles/store.js';
@@ -73,7 +73,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     models.push({
       name: loaded.manifest.name,
       version: loaded.manifest.version,
-      declaredBytes: loaded.manifest.memory.declaredBytes,
+      ...schedulerMemory(loaded.manifest), // the scheduler picks the max batch when the manifest has a table
       manifest: loaded.dir,
       minReplicas: fixed ? count : 1,
       maxReplicas: fixed ? count : 64,

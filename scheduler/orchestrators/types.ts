@@ -43,6 +43,8 @@ export interface ReplicaRequest {
   /** Manifest folder (inside the image on Kubernetes; on disk locally). */
   manifest: string;
   onnx?: string;
+  /** `--max-batch` for the replica (its footprint is this batch's peak); absent: the manifest's. */
+  maxBatch?: number;
   /** GPU memory capacity (virtual GPUs need it on the replica's command line). */
   gpuMemoryBytes: number;
   virtual?: boolean;

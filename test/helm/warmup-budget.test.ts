@@ -58,6 +58,14 @@ describe('replica warm-up budget in the chart', () => {
     expect(replica.startupProbe).toMatchObject({ periodSeconds: 10, failureThreshold: 7 });
   });
 
+  it("tells the scheduler replica.maxBatch, so it counts that batch's declared footprint", () => {
+    const { replica, scheduler } = render(['replica.maxBatch=2']);
+    expect(replica.args).toContain('--max-batch=2');
+    const models = (scheduler as unknown as { models: { maxBatch?: number }[] }).models;
+    expect(models.map((m) => m.maxBatch)).toEqual(models.map(() => 2));
+    expect(render().scheduler).not.toHaveProperty('models.0.maxBatch');
+  });
+
   it('refuses a budget that is not a whole number of seconds ≥ 1', () => {
     expect(helmLint([], ['replica.warmupBudgetSeconds=0']).status).not.toBe(0);
   });
