@@ -226,14 +226,21 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         if (loaded.fellBack) telemetry.fellBackToCpu();
         checkSessionNames(loaded, manifest, specs, onnxPath);
         life.set('warming');
-        await warmUp({
+        const complete = await warmUp({
           run: (bucket, rows) => runRows(session, bucket, rows),
           steps: warmupSteps,
           specs,
           progress: warmup,
           log,
           ...(warmupBudgetMs !== undefined ? { budgetMs: warmupBudgetMs } : {}),
+          stopped: () => life.current !== 'warming', // a drain (SIGTERM) ends it after the running step
         });
+        if (!complete) {
+          log.info('engine start ended by a drain during warm-up', {
+            ms: Math.round(performance.now() - t0),
+          });
+          return; // never ready; close() releases the session
+        }
         try {
           await telemetry.current().afterWarmup();
         } catch (err) {

@@ -105,4 +105,24 @@ describe('warmUp', () => {
     expect(lines.filter((l) => l.level === 'warn' && String(l.msg).includes('budget'))).toHaveLength(1);
     expect(progress.snapshot()).toMatchObject({ done: 4, finished: true });
   });
+
+  it('stops before the next step once stopped() says so (a drain during a slow warm-up)', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    const steps = warmupPlan([SMALL, LARGE], 2, 'all');
+    const progress = createWarmupProgress({ steps });
+    let runs = 0;
+    const complete = await warmUp({
+      run: async () => void runs++,
+      steps,
+      specs: [spec],
+      progress,
+      log,
+      stopped: () => runs >= 1,
+    });
+    expect(complete).toBe(false);
+    expect(runs).toBe(1);
+    expect(progress.snapshot()).toMatchObject({ done: 1, total: 4, current: null, finished: false });
+    expect(lines.at(-1)).toMatchObject({ msg: 'warm-up stopped before its end (draining)', done: 1, of: 4 });
+  });
 });

@@ -126,7 +126,7 @@ export type WarmupProgress = ReturnType<typeof createWarmupProgress>;
 
 /**
  * Runs the plan's steps in order (one zero batch each), logging each step's start and end as JSON (bucket,
- * batch, ms, RSS and its peak) and updating `progress`. Warns once when the time so far plus the estimate
+ * batch, ms, RSS and its peak) and updating `progress`; stops early once `stopped()` says so. Warns once when the time so far plus the estimate
  * for the rest passes the budget (the startup probe would kill the replica before it is ready).
  */
 export async function warmUp(options: {
@@ -137,8 +137,13 @@ export async function warmUp(options: {
   log: Logger;
   budgetMs?: number;
   rssBytes?: () => number;
-}): Promise<void> {
-  const { run, steps, specs, progress, log, budgetMs, rssBytes = processRssBytes } = options;
+  /**
+   * Checked before each step: true ends the warm-up there (a drain or SIGTERM during a slow warm-up waits for
+   * the step running, not for the whole warm-up). Returns whether every step ran.
+   */
+  stopped?: () => boolean;
+}): Promise<boolean> {
+  const { run, steps, specs, progress, log, budgetMs, rssBytes = processRssBytes, stopped } = options;
   const t0 = performance.now();
   // the process's high-water mark (session creation and each run's transient peak included), not a sample
   const peakRssBytes = () => Math.max(rssBytes(), process.resourceUsage().maxRSS * 1024);
@@ -153,6 +158,11 @@ export async function warmUp(options: {
   });
   for (const [i, step] of steps.entries()) {
     const where = { step: i + 1, of: steps.length, bucket: bucketKey(step.bucket), batch: step.batch };
+    if (stopped?.()) {
+      progress.end();
+      log.info('warm-up stopped before its end (draining)', { done: i, of: steps.length });
+      return false;
+    }
     progress.stepStarted(i);
     log.info('warm-up step started', where);
     const row: Rows = {};
@@ -189,4 +199,5 @@ export async function warmUp(options: {
     rssBytes: rssBytes(),
     peakRssBytes: Math.max(peakRss, peakRssBytes()),
   });
+  return true;
 }

@@ -117,4 +117,35 @@ describe('warm-up of a slow graph (real replica process)', () => {
     expect(msgs.indexOf('warm-up done')).toBeGreaterThan(msgs.lastIndexOf('warm-up step done'));
     expect(msgs.indexOf('ready')).toBeGreaterThan(msgs.indexOf('warm-up done'));
   }, 120_000);
+
+  it('SIGTERM during warm-up ends it after the running step and exits 0, never ready', async () => {
+    const model = await slowShapesModel(RUN_MS);
+    const r = await startReplica({
+      model,
+      args: ['--max-batch', '2', '--threads', '1', '--warmup-batches', 'all'],
+      waitForReady: false,
+    });
+    try {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const s = (await (await fetch(`${r.url}/v1/stats`)).json()) as ReplicaStats;
+        if (s.state === 'warming' && s.warmup?.current) break;
+        if (Date.now() > deadline) throw new Error('never saw a warm-up step running');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      const t0 = performance.now();
+      const exit = await r.stop('SIGTERM', 15_000);
+      const ms = performance.now() - t0;
+      expect(exit).toEqual({ code: 0, signal: null });
+      // at most the running step (600 ms at batch 2) plus shutdown, not the rest of the warm-up's 1.8 s
+      expect(ms).toBeLessThan(5000);
+      const msgs = r.logs().map((l) => l.msg);
+      expect(msgs).toContain('warm-up stopped before its end (draining)');
+      expect(msgs).not.toContain('warm-up done');
+      expect(msgs).not.toContain('ready');
+      expect(r.logs().filter((l) => l.msg === 'warm-up step done').length).toBeLessThan(4);
+    } finally {
+      await r.stop('SIGKILL', 1000);
+    }
+  }, 120_000);
 });
