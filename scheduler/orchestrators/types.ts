@@ -13,8 +13,11 @@ export const DEFAULT_WARMUP_BUDGET_MS = 15 * 60_000;
 export type ReplicaPhase = 'pending' | 'starting' | 'ready' | 'draining' | 'failed';
 
 export interface ReplicaFailure {
-  /** `oom`: CUDA (or host) out of memory; `crash`: any other death. */
-  kind: 'oom' | 'crash';
+  /**
+   * `oom`: CUDA (or host) out of memory; `crash`: any other death; `warmup-budget`: stopped by its orchestrator
+   * for not being ready within its warm-up budget (not counted against the GPU).
+   */
+  kind: 'oom' | 'crash' | 'warmup-budget';
   message: string;
   exitCode: number | null;
 }

@@ -125,7 +125,7 @@ describe('local orchestrator and a replica that takes long to warm up (real chil
       const failed = events.find((e) => e.type === 'failed')!;
       if (failed.type !== 'failed') throw new Error('unreachable');
       expect(failed.replica.id).toBe(id);
-      expect(failed.failure.kind).toBe('crash');
+      expect(failed.failure.kind).toBe('warmup-budget'); // not a crash: the GPU is not cordoned for it
       expect(failed.failure.message).toMatch(
         /^not ready within its warm-up budget of 2 s \(warm-up 0\/4 after/,
       );

@@ -223,6 +223,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         const failure = classifyFailure(child.logTail.join('\n'), code);
         if (signal) failure.message = `killed by ${signal}; ${failure.message}`;
         if (child.outOfBudget) {
+          // the model's budget, not the GPU's fault: never counted towards cordoning it (feedback.ts)
+          if (failure.kind === 'crash') failure.kind = 'warmup-budget';
           const w = child.warmup;
           const progress = w
             ? ` (warm-up ${w.done}/${w.total} after ${Math.round(w.elapsedMs / 1000)} s)`
