@@ -231,8 +231,10 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
             : '';
           failure.message = `not ready within its warm-up budget of ${Math.round(warmupBudgetMs / 1000)} s${progress}; ${failure.message}`;
         }
-        // A replica that ran a minute counts as healthy again: the backoff starts over.
-        child.deathsInRow = Date.now() - launchedAt > 60_000 ? 1 : child.deathsInRow + 1;
+        // A replica that ran a minute counts as healthy again: the backoff starts over (not one that never
+        // got ready within its budget).
+        const healthy = !child.outOfBudget && Date.now() - launchedAt > 60_000;
+        child.deathsInRow = healthy ? 1 : child.deathsInRow + 1;
         child.replica.restarts += 1;
         child.replica.lastFailure = failure;
         child.replica.phase = 'pending';
