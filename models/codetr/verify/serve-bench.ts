@@ -66,6 +66,8 @@ const replica = await startReplica({
     flags.threads,
     '--max-batch',
     flags['max-batch'],
+    '--warmup-budget',
+    flags['ready-timeout'],
   ],
   timeoutMs: Number(flags['ready-timeout']) * 1000,
 });
