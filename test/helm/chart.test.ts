@@ -236,7 +236,7 @@ describe('value-set specifics', () => {
     expect(objects.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
     const spec = replicaTemplate(find(objects, 'ConfigMap', `${prefix}-replica-pod`)).spec!;
     expect(spec.runtimeClassName).toBeUndefined();
-    expect(container(spec, 'replica').args).toEqual(['--allow-cpu-fallback']);
+    expect(container(spec, 'replica').args).toEqual(['--warmup-budget=60', '--allow-cpu-fallback']);
   });
 
   it('rtx4090: hard anti-affinity, Ingress, ServiceMonitor, and a fetch initContainer for the hostPath volume', () => {

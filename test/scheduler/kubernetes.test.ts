@@ -35,8 +35,16 @@ const template: V1Pod = {
 
 function config(over: Partial<SchedulerConfigInput> = {}): SchedulerConfig {
   return SchedulerConfig.parse({
+    // maxBatch 1: these tests pack Co-DETR's batch-1 figure (9.6 GiB, two per GPU); left to the scheduler,
+    // three replicas on three GPUs would run at max batch 2 (scheduler/max-batch.test.ts)
     models: [
-      { name: 'codetr', manifest: path.join(REPO_ROOT, 'models/codetr'), minReplicas: 3, maxReplicas: 3 },
+      {
+        name: 'codetr',
+        manifest: path.join(REPO_ROOT, 'models/codetr'),
+        minReplicas: 3,
+        maxReplicas: 3,
+        maxBatch: 1,
+      },
     ],
     // Port 1 refuses connections at once: these pods have no replica behind them.
     orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: 1, drainTimeout: '1s' },
@@ -201,6 +209,8 @@ describe('scheduler on Kubernetes', () => {
       'replica',
       '--model',
       path.join(REPO_ROOT, 'models/codetr'),
+      '--max-batch',
+      '1',
       '--port',
       '1',
       '--host',
@@ -473,6 +483,7 @@ describe('scheduler on Kubernetes', () => {
             manifest: path.join(REPO_ROOT, 'models/codetr'),
             minReplicas: 1,
             maxReplicas: 3,
+            maxBatch: 1,
             targetInFlightPerReplica: 2,
           },
         ],

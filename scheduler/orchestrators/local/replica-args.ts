@@ -16,12 +16,17 @@ export function replicaLaunch(
     replicaArgs?: readonly string[];
     /** The child's environment before GPU selection (the parent's plus the orchestrator's extras). */
     env: NodeJS.ProcessEnv;
+    /** The launch-to-ready budget the orchestrator allows (`--warmup-budget`, reported by the replica). */
+    warmupBudgetSeconds?: number;
   },
 ): { args: string[]; env: NodeJS.ProcessEnv } {
   const r = request;
   const args = ['replica', '--model', r.manifest, '--port', '0', '--host', options.host];
   args.push('--replica-id', options.id, '--node', r.node);
   if (r.onnx) args.push('--onnx', r.onnx);
+  if (r.maxBatch !== undefined) args.push('--max-batch', String(r.maxBatch));
+  if (options.warmupBudgetSeconds !== undefined)
+    args.push('--warmup-budget', String(options.warmupBudgetSeconds));
   const env: NodeJS.ProcessEnv = { ...options.env };
   if (r.virtual) {
     // `--virtual-gpu-used` is memory held by something other than gpumux replicas (none here): the
