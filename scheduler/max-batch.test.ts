@@ -25,9 +25,9 @@ function recordingOrchestrator() {
   const replicas: ManagedReplica[] = [];
   const orchestrator: Orchestrator = {
     kind: 'local',
-    start: async () => undefined,
+    start: () => Promise.resolve(),
     replicas: () => replicas.map((r) => ({ ...r })),
-    async create(request) {
+    create(request) {
       requests.push(request);
       const r: ManagedReplica = {
         id: `r${replicas.length}`,
@@ -44,12 +44,12 @@ function recordingOrchestrator() {
         lastFailure: null,
       };
       replicas.push(r);
-      return { ...r };
+      return Promise.resolve({ ...r });
     },
-    drain: async () => undefined,
-    remove: async () => undefined,
+    drain: () => Promise.resolve(),
+    remove: () => Promise.resolve(),
     on: () => () => undefined,
-    stop: async () => undefined,
+    stop: () => Promise.resolve(),
   };
   return { orchestrator, requests };
 }
@@ -72,7 +72,7 @@ async function firstPass(model: SchedulerModel, profiles: ProfileStore = createP
   const logs: Record<string, unknown>[] = [];
   const scheduler = createScheduler({
     models: [model],
-    inventory: async () => parseGpuSpec('10x24564MiB', { product: PRODUCT, virtual: false }),
+    inventory: () => Promise.resolve(parseGpuSpec('10x24564MiB', { product: PRODUCT, virtual: false })),
     orchestrator,
     profiles,
     reserveBytes: 512 * MiB,

@@ -113,7 +113,7 @@ describe('warmUp', () => {
     const progress = createWarmupProgress({ steps });
     let runs = 0;
     const complete = await warmUp({
-      run: async () => void runs++,
+      run: () => Promise.resolve(void runs++),
       steps,
       specs: [spec],
       progress,
