@@ -9,6 +9,11 @@ depends on the input and ONNX Runtime cannot fold it away), an ONNX `Loop` multi
 `iterations` times (MatMul + Tanh, which keeps the values finite), the result is summed, multiplied by zero and
 added to the scores. Boxes, labels and scores are the shapes model's, bit for bit.
 
+`--scratch-mib S` adds working memory like a big detector's activations: the seed is expanded to an S MiB
+tensor per frame and run through a chain of element-wise ops whose intermediates stay alive together (about
+5 × S MiB per frame at the peak), summed, multiplied by zero and added to the scores. It is what shows how ONNX
+Runtime's arena behaves across runs (the replica measures its footprint after warm-up and keeps it for life).
+
 The cost is linear in the batch (each row runs its own chain) and in `iterations`. `--ms` picks `iterations`
 from a single-threaded NumPy timing of the same chain on this machine, corrected by ORT_SPEEDUP (so it is
 approximate); the replica reports the real figure (`ewmaServiceSeconds`, timings.inferenceMs).
@@ -107,6 +112,38 @@ def build_slow(iterations, size):
     return graph
 
 
+def add_scratch(graph, scratch_mib):
+    """S MiB per frame of live intermediates, input-dependent (folded by nothing), zero in the scores."""
+    rows = max(1, round(scratch_mib * 4))  # a row is 65536 float32 = 256 KiB
+    graph.initializer.extend(
+        [
+            const("scratch_shape", np.array([1, rows, 65536], dtype=np.int64)),
+            const("scratch_axes", np.array([1, 2], dtype=np.int64)),
+        ]
+    )
+    for node in graph.node:
+        if list(node.output) == ["scores"]:
+            node.output[0] = "scores_slow"
+    live = []
+    nodes = [helper.make_node("Expand", ["slow_seed", "scratch_shape"], ["scratch_0"])]  # [N,rows,65536]
+    prev = "scratch_0"
+    for i in range(4):  # each Sin output is kept for the sum below: 5 tensors of S MiB alive at once
+        nodes.append(helper.make_node("Sin", [prev], [f"scratch_sin{i}"]))
+        live.append(f"scratch_sin{i}")
+        prev = f"scratch_sin{i}"
+    acc = "scratch_0"
+    for i, name in enumerate(live):
+        nodes.append(helper.make_node("Add", [acc, name], [f"scratch_acc{i}"]))
+        acc = f"scratch_acc{i}"
+    nodes += [
+        helper.make_node("ReduceSum", [acc, "scratch_axes"], ["scratch_sum"], keepdims=0),  # [N]
+        helper.make_node("Unsqueeze", ["scratch_sum", "slow_one"], ["scratch_total"]),  # [N,1]
+        helper.make_node("Mul", ["scratch_total", "slow_zero"], ["scratch_nothing"]),
+        helper.make_node("Add", ["scores_slow", "scratch_nothing"], ["scores"]),
+    ]
+    graph.node.extend(nodes)
+
+
 def manifest(iterations, size, ms):
     with open(os.path.join(HERE, "manifest.json")) as f:
         m = json.load(f)
@@ -124,11 +161,15 @@ if __name__ == "__main__":
     p.add_argument("--ms", type=float, default=250, help="target inference time per frame (default 250)")
     p.add_argument("--iterations", type=int, help="matrix products per frame (overrides --ms)")
     p.add_argument("--size", type=int, default=SIZE, help=f"matrix size K (default {SIZE})")
+    p.add_argument("--scratch-mib", type=float, default=0, help="working memory per frame, MiB (default 0)")
     p.add_argument("--out", required=True, help="folder to write model.onnx and manifest.json into")
     args = p.parse_args()
     iterations = args.iterations or calibrate(args.size, args.ms)
     os.makedirs(args.out, exist_ok=True)
-    save(build_slow(iterations, args.size), os.path.join(args.out, "model.onnx"))
+    graph = build_slow(iterations, args.size)
+    if args.scratch_mib > 0:
+        add_scratch(graph, args.scratch_mib)
+    save(graph, os.path.join(args.out, "model.onnx"))
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest(iterations, args.size, args.ms), f, indent=2)
         f.write("\n")

@@ -45,6 +45,12 @@ export function sessionOptions(device: DeviceRequest, threads?: number): ort.Inf
   const common: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // With the memory pattern on, ONNX Runtime plans one block per run from the first run and allocates it on
+    // the second, while the arena keeps the first run's chunks: the process grows by a whole run's
+    // activations after warm-up (Co-DETR on CPU: 9.1 GiB measured after warm-up, 16.1 GiB after the first
+    // request; onnxruntime#14477). Off, every run reuses the arena's chunks and the footprint measured after
+    // warm-up is the footprint for life — what packing rests on. test/replica/steady-footprint.test.ts.
+    enableMemPattern: false,
     interOpNumThreads: 1,
     intraOpNumThreads: cpuThreads,
   };

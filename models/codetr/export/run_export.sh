@@ -17,6 +17,8 @@
 #   REFERENCE=torch|tile  tile: shapes with batch > 1 get no PyTorch forward; every row is compared with
 #                  the 1xHxW shape's PyTorch output for the same photo (list 1xHxW first; saves a slow forward)
 #   SKIP_EXPORT=1  reuse $OUT/bucket-*.onnx and $OUT/ref    SKIP_MERGE=1  stop after the per-shape checks
+#   RESUME=1       skip a shape whose graph exists and whose verification report passed (a stopped run goes
+#                  on where it stopped: a batch-1 export takes ~30-40 min of CPU here)
 # Big files stay in $OUT (~880 MB per graph): never inside the repository.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -58,6 +60,12 @@ for shape in $SHAPES; do
   IFS=x read -r n h w <<<"$shape"
   graph=$OUT/bucket-${n}x${h}x${w}.onnx
   graphs+=("$graph")
+  report=$OUT/logs/verify-$shape.json
+  if [[ -n ${RESUME:-} && -f $graph && -f $report ]] &&
+    "$PY" -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["pass"] else 1)' "$report"; then
+    echo "[run_export +$((SECONDS - t0))s] $shape: $graph and a passed $report exist, skipped (RESUME=1)"
+    continue
+  fi
   if [[ -z ${SKIP_EXPORT:-} ]]; then
     ref=(--reference-dir "$OUT/ref" --image "$MMDET_DIR/demo/demo.jpg")
     [[ ${REFERENCE:-torch} == tile && $n -gt 1 ]] && ref=()
@@ -71,7 +79,7 @@ for shape in $SHAPES; do
   fi
   (cd "$REPO" && timed verify-ort "$shape" "$OUT/logs/verify-$shape.log" node --import tsx \
     models/codetr/verify/verify-ort.ts --onnx "$graph" --ref-dir "$OUT/ref" --shapes "$shape" \
-    --threads "$THREADS" "${EXPECT[@]}" --report "$OUT/logs/verify-$shape.json") || echo "verification FAILED for $shape"
+    --threads "$THREADS" "${EXPECT[@]}" --report "$report") || echo "verification FAILED for $shape"
 done
 
 if [[ -z ${SKIP_MERGE:-} && ${#graphs[@]} -gt 1 ]]; then

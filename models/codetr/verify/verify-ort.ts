@@ -11,6 +11,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { sessionOptions } from '../../../replica/engine/session.js';
 import { compareOutputs, DEFAULT_CRITERION, type Agreement } from './compare-outputs.js';
 
 const NUM_QUERIES = 900;
@@ -66,13 +67,11 @@ if (shapes.length === 0) {
 }
 
 let started = performance.now();
-const session = await ort.InferenceSession.create(values.onnx, {
-  graphOptimizationLevel: 'all',
-  executionMode: 'sequential',
-  interOpNumThreads: 1,
-  intraOpNumThreads: Number(values.threads),
-  executionProviders: ['cpu'],
-});
+// the replica's own session options: what is verified is what is served
+const session = await ort.InferenceSession.create(
+  values.onnx,
+  sessionOptions({ kind: 'cpu' }, Number(values.threads)),
+);
 const createS = (performance.now() - started) / 1000;
 log({ event: 'session', onnx: values.onnx, createS, threads: Number(values.threads) });
 
