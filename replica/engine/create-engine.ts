@@ -73,7 +73,9 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   const { modelDir, allowCpuFallback = false, replicaId, node, virtualGpu, gpuIndex, threads } = options;
   const hooks = options.hooks ?? {};
   const model = loadModelSync(modelDir); // synchronous, so `engine.manifest` exists at once
-  const { manifest } = model;
+  const manifest = options.modelVersion
+    ? { ...model.manifest, version: options.modelVersion }
+    : model.manifest;
   const onnxPath = options.onnxPath ?? model.onnxPath;
   const device = parseDevice(options.device);
   if (device.kind === 'cuda' && virtualGpu)

@@ -128,6 +128,8 @@ export interface EngineOptions {
   modelDir: string;
   /** Overrides the manifest's ONNX path. */
   onnxPath?: string;
+  /** The version served and reported, instead of the manifest's (the scheduler pins versions side by side). */
+  modelVersion?: string;
   /** `cpu` or `cuda:<n>` (the ONNX Runtime device id, as this process sees the GPUs). */
   device: string;
   /**

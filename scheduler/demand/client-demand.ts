@@ -20,13 +20,17 @@ const ClusterModels = z.object({
   ),
 });
 
-/** Per model, summed over versions (queued) and the worst p95. */
+/**
+ * Per model name. The gateway lists a row per model version, but its queue and p95 are the model's (each
+ * version's row repeats them): the largest is taken, not the sum, or two versions would count the queue
+ * twice. The scheduler splits a model's queue between its versions by their traffic weights.
+ */
 export function clientDemandFromView(view: unknown): Map<string, ClientDemand> {
   const parsed = ClusterModels.parse(view);
   const out = new Map<string, ClientDemand>();
   for (const m of parsed.models) {
     const d = out.get(m.name) ?? { queued: 0, p95Seconds: null };
-    d.queued += m.queued ?? 0;
+    d.queued = Math.max(d.queued, m.queued ?? 0);
     if (m.p95Seconds !== null) d.p95Seconds = Math.max(d.p95Seconds ?? 0, m.p95Seconds);
     out.set(m.name, d);
   }

@@ -35,6 +35,12 @@ export interface ReplicaRequest {
   /** Manifest folder (inside the image on Kubernetes; on disk locally). */
   manifest: string;
   onnx?: string;
+  /**
+   * Tell the replica its version (`--model-version <version>`) rather than let it read the manifest's, and
+   * put the version in its name: set for a version the configuration names, and whenever versions of one
+   * model run side by side (the gateway learns each replica's version from its /v1/stats).
+   */
+  pinVersion?: boolean;
   /** GPU memory capacity (virtual GPUs need it on the replica's command line). */
   gpuMemoryBytes: number;
   virtual?: boolean;

@@ -191,7 +191,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
     replicas: () => [...children.values()].map((c) => ({ ...c.replica })),
     async create(request) {
       if (stopped) throw new Error('orchestrator stopped');
-      const id = `${request.model}-${request.node}-${request.gpuIndex}-${++counter}`;
+      const model = request.pinVersion ? `${request.model}-v${request.version}` : request.model;
+      const id = `${model}-${request.node}-${request.gpuIndex}-${++counter}`;
       const child: Child = {
         replica: {
           id,

@@ -22,6 +22,7 @@ export function replicaLaunch(
   const args = ['replica', '--model', r.manifest, '--port', '0', '--host', options.host];
   args.push('--replica-id', options.id, '--node', r.node);
   if (r.onnx) args.push('--onnx', r.onnx);
+  if (r.pinVersion) args.push('--model-version', r.version);
   const env: NodeJS.ProcessEnv = { ...options.env };
   if (r.virtual) {
     // `--virtual-gpu-used` is memory held by something other than gpumux replicas (none here): the
