@@ -96,6 +96,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       new Date(clock.now()),
       admission.depths(),
       router.lastFailures(),
+      config.versions.split,
     );
   const metrics = createGatewayMetrics({
     inventory,

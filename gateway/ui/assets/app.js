@@ -16,6 +16,8 @@
   var SSE_RETRY_MS = 30000; // while polling, try server-sent events again this often
 
   var modelColours = {};
+  /** Model names served in more than one version in the latest view: their segments name the version. */
+  var versioned = {};
   var previous = null;
   var previousKey = '';
   var lastUpdate = 0;
@@ -207,11 +209,12 @@
     gpu.replicas.forEach(function (r) {
       replicaBytes += r.footprintBytes;
       var state = shownState(r.state);
-      var label = r.model + ' · ' + stateLabel(r);
+      var label = (versioned[r.model] ? r.model + ':' + r.version : r.model) + ' · ' + stateLabel(r);
       var detail = r.inFlight + ' in flight · ' + r.queueLength + ' queued · ' + bytes(r.footprintBytes);
       var li = segment('replica', r.footprintBytes / total, [label, detail], {
         'data-replica-id': r.id,
         'data-model': r.model,
+        'data-version': r.version,
         'data-state': state,
         'data-footprint': r.footprintBytes,
         title: r.id + ' — ' + r.model + ':' + r.version + ', ' + stateLabel(r) + ', ' + detail,
@@ -390,9 +393,15 @@
     var rows = (view.models || []).map(function (m) {
       var sw = h('span', { className: 'swatch', 'aria-hidden': 'true' });
       sw.style.backgroundColor = colour(m.name);
-      return h('tr', { 'data-model': m.name }, [
+      return h('tr', { 'data-model': m.name, 'data-version': m.version }, [
         h('th', { scope: 'row' }, [sw, m.name + ':' + m.version]),
-        h('td', { className: 'num', text: m.readyReplicas + ' / ' + m.replicas }),
+        h('td', { className: 'num', 'data-field': 'replicas', text: m.readyReplicas + ' / ' + m.replicas }),
+        // Versions side by side: this version's share of the model's unversioned traffic, as configured.
+        h('td', {
+          className: 'num',
+          'data-field': 'split',
+          text: m.splitWeight === undefined ? '—' : percent(m.splitShare) + ' (weight ' + m.splitWeight + ')',
+        }),
         h('td', {
           className: 'num',
           'data-field': 'requestRate',
@@ -408,7 +417,7 @@
       ]);
     });
     if (rows.length === 0)
-      rows.push(h('tr', null, [h('td', { colspan: 5, className: 'muted', text: 'No models served yet.' })]));
+      rows.push(h('tr', null, [h('td', { colspan: 6, className: 'muted', text: 'No models served yet.' })]));
     replaceChildren(/** @type {HTMLTableElement} */ ($('models')).tBodies[0], rows);
   }
 
@@ -635,6 +644,12 @@
         })
         .sort()
         .forEach(colour);
+      var versions = {};
+      versioned = {};
+      (view.models || []).forEach(function (m) {
+        if (versions[m.name] !== undefined && versions[m.name] !== m.version) versioned[m.name] = true;
+        versions[m.name] = m.version;
+      });
       renderSummary(view);
       renderGpus(view);
       renderModels(view);
