@@ -173,6 +173,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     preprocess: createPreprocessor({ manifest }),
     batcher,
     onFrame: (info) => safeHook(() => hooks.onFrame?.(info)),
+    onOutput: (info) => safeHook(() => hooks.onOutput?.(info)),
   });
   const infer = createInfer({
     specs,
@@ -181,6 +182,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     maxBatch,
     maxQueue,
     outputNames: () => session?.outputNames ?? [],
+    onOutput: (info) => safeHook(() => hooks.onOutput?.(info)),
   });
 
   const openSession = async (): Promise<ModelSession> => {
