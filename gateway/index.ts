@@ -194,6 +194,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           defaultTimeoutMs: config.timeout,
           maxMessageBytes: config.limits.maxBodyBytes,
           chooseVersion,
+          bodyBudget,
         }).catch(async (err: unknown) => {
           await Promise.all([closeServer(clientServer), closeServer(adminServer)]);
           throw err;
