@@ -26,6 +26,8 @@ export interface LocalStackOptions {
   realGpus?: boolean;
   port: number;
   adminPort: number;
+  /** The gateway's KServe v2 gRPC port (0 = any); undefined or null = no gRPC (replicas get none either). */
+  grpcPort?: number | null;
   host: string;
   /** Scheduler's /v1/plan, /healthz, /metrics; null = not served. */
   schedulerPort: number | null;
@@ -40,6 +42,8 @@ export interface LocalStackOptions {
 export interface LocalStack {
   url: string;
   adminUrl: string;
+  /** The gateway's gRPC `host:port`; null without gRPC. */
+  grpcAddress: string | null;
   schedulerUrl: string | null;
   scheduler: Scheduler;
   orchestrator: Orchestrator;
@@ -77,9 +81,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
   }
   const anyDemand = models.some((m) => m.minReplicas !== m.maxReplicas);
+  const grpc = options.grpcPort !== undefined && options.grpcPort !== null;
   const orchestrator = createLocalOrchestrator({
     logger: logger.child({ component: 'orchestrator' }),
-    replicaArgs: options.replicaArgs ?? [],
+    // With gRPC on, every replica serves it too, on a port of its own (`grpcAddress` of each replica).
+    replicaArgs: [...(grpc ? ['--grpc-port', '0'] : []), ...(options.replicaArgs ?? [])],
   });
   const profiles = createProfileStore({
     persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),
@@ -124,6 +130,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     gateway = await startGateway({
       port: options.port,
       adminPort: options.adminPort,
+      ...(grpc ? { grpcPort: options.grpcPort! } : {}),
       host: options.host,
       discovery: orchestratorDiscovery(orchestrator),
       models: models.map((m) => m.name),
@@ -137,6 +144,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       url: gateway.url,
       adminUrl: gateway.adminUrl,
+      grpcAddress: gateway.grpcAddress ?? null,
       schedulerUrl,
       scheduler,
       orchestrator,

@@ -11,6 +11,8 @@ interface UpFlags {
   realGpus?: boolean;
   port: number;
   adminPort: number;
+  grpcPort?: number;
+  grpc: boolean;
   schedulerPort: number;
   host: string;
   policy: Policy;
@@ -50,6 +52,12 @@ export function upCommand(): Command {
       8090,
     )
     .option(
+      '--grpc-port <port>',
+      "gateway's KServe v2 gRPC port; replicas serve gRPC on ports of their own (default 8001, 0 with --port 0)",
+      port,
+    )
+    .option('--no-grpc', 'no gRPC ports (gateway and replicas)')
+    .option(
       '--scheduler-port <port>',
       "scheduler's /v1/plan, /healthz, /metrics (0 = any free port)",
       port,
@@ -75,6 +83,8 @@ export function upCommand(): Command {
         realGpus: flags.realGpus ?? false,
         port: flags.port,
         adminPort: flags.adminPort,
+        // Triton's gRPC port by default; any free one when the client port is "any free port" too.
+        grpcPort: flags.grpc ? (flags.grpcPort ?? (flags.port === 0 ? 0 : 8001)) : null,
         host: flags.host,
         schedulerPort: flags.schedulerPort,
         policy: flags.policy,
@@ -105,6 +115,7 @@ export function upCommand(): Command {
       process.stdout.write(
         `gpumux up\n  clients:   ${stack.url}\n  operators: ${stack.adminUrl}  (UI: ${stack.adminUrl}/ui)\n`,
       );
+      if (stack.grpcAddress) process.stdout.write(`  grpc:      ${stack.grpcAddress}  (KServe v2 gRPC)\n`);
       if (stack.schedulerUrl) process.stdout.write(`  scheduler: ${stack.schedulerUrl}/v1/plan\n`);
       try {
         await stack.ready(Number(flags.readyTimeout) * 1000);
@@ -118,8 +129,16 @@ export function upCommand(): Command {
         .map((r) => `${r.model}@${r.node}/${r.gpuIndex}`)
         .sort()
         .join(' ');
+      const replicaGrpc = stack.orchestrator
+        .replicas()
+        .filter((r) => r.grpcAddress)
+        .map((r) => `${r.model}@${r.node}/${r.gpuIndex}=${r.grpcAddress}`)
+        .sort()
+        .join(' ');
       process.stdout.write(
-        `  ready: ${placed}\n  try: curl -s -X POST --data-binary @image.jpg -H 'content-type: image/jpeg' ${stack.url}/v1/models/${stack.models[0]!.name}/detect\n`,
+        `  ready: ${placed}\n` +
+          (replicaGrpc ? `  replica grpc: ${replicaGrpc}\n` : '') +
+          `  try: curl -s -X POST --data-binary @image.jpg -H 'content-type: image/jpeg' ${stack.url}/v1/models/${stack.models[0]!.name}/detect\n`,
       );
     });
 }

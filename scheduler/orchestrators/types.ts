@@ -15,6 +15,8 @@ export interface ReplicaFailure {
 export interface ManagedReplica extends ExistingReplica {
   /** `http://host:port` once known. */
   url: string | null;
+  /** The replica's gRPC `host:port`, when it serves one (local replicas started with `--grpc-port`). */
+  grpcAddress?: string | null;
   phase: ReplicaPhase;
   /** GPU product the replica runs on (profiles are per product). */
   product: string;
