@@ -42,7 +42,8 @@ export interface SchedulerModel {
   targetP95Seconds?: number;
   /**
    * This version's share of the model's unversioned traffic (the gateway's `versions.split` weight): the
-   * gateway's queue for the model is split between its versions by these weights (default: equal shares).
+   * gateway's queue for the model is split between its versions by these weights when every version has one
+   * (else by the split the gateway reports, else equally).
    */
   trafficWeight?: number;
   /**
@@ -208,13 +209,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   /**
    * A version's part of its model's client demand when the gateway reports it per model only: the queue
-   * split by the versions' traffic weights (equal shares by default); the p95 is the model's, for each.
+   * split by the versions' traffic weights — `trafficWeight` when every version has one, else the split the
+   * gateway reports (`splitShare`), else equal shares; the p95 is the model's, for each.
    */
   function versionShare(m: SchedulerModel, c: ClientDemand | undefined): ClientDemand | undefined {
     if (!c || !versioned.includes(m.name)) return c;
     const siblings = models.filter((x) => x.name === m.name);
-    const total = siblings.reduce((sum, x) => sum + (x.trafficWeight ?? 1), 0);
-    const share = total > 0 ? (m.trafficWeight ?? 1) / total : 1 / siblings.length;
+    const configured = siblings.every((x) => x.trafficWeight !== undefined);
+    const weightOf = (x: SchedulerModel): number =>
+      configured ? (x.trafficWeight ?? 0) : (c.versionShares?.get(x.version) ?? (c.versionShares ? 0 : 1));
+    const total = siblings.reduce((sum, x) => sum + weightOf(x), 0);
+    const share = total > 0 ? weightOf(m) / total : 1 / siblings.length;
     return { queued: Math.ceil(c.queued * share), p95Seconds: c.p95Seconds };
   }
 

@@ -199,6 +199,32 @@ describe('model versions side by side', () => {
     await scheduler.stop();
   });
 
+  it("without trafficWeight the queue is split as the gateway's own split says (splitShare in /v1/cluster)", async () => {
+    const scheduler = createScheduler({
+      models: [
+        version('1', 1, { minReplicas: 1, maxReplicas: 20 }),
+        version('2', 1, { minReplicas: 1, maxReplicas: 20 }),
+      ],
+      inventory: async () => parseGpuSpec('20x24GiB'),
+      orchestrator: recordingOrchestrator().orchestrator,
+      profiles: createProfileStore(),
+      demand: { intervalMs: 0, scaleUpCooldownMs: 0, scaleDownCooldownMs: 0 },
+      clientDemand: async () =>
+        clientDemandFromView({
+          models: [
+            { name: 'codetr', version: '1', queued: 20, p95Seconds: null, splitWeight: 3, splitShare: 0.75 },
+            { name: 'codetr', version: '2', queued: 20, p95Seconds: null, splitWeight: 1, splitShare: 0.25 },
+          ],
+        }),
+      logger: createLogger({}, () => undefined),
+    });
+    await scheduler.reconcile();
+    const metrics = await scheduler.metrics.registry.metrics();
+    expect(metrics).toMatch(/gpumux_scheduler_desired_replicas\{model="codetr@1"\} 8/); // 15 queued / 2
+    expect(metrics).toMatch(/gpumux_scheduler_desired_replicas\{model="codetr@2"\} 3/); // 5 queued / 2
+    await scheduler.stop();
+  });
+
   it("the gateway's per-version rows repeat the model's queue: counted once, not once per version", () => {
     const demand = clientDemandFromView({
       models: [
@@ -208,6 +234,7 @@ describe('model versions side by side', () => {
       ],
     });
     expect(demand.get('codetr')).toEqual({ queued: 7, p95Seconds: 0.4 });
+    expect(demand.get('codetr')).not.toHaveProperty('versionShares');
     expect(demand.get('shapes')).toEqual({ queued: 0, p95Seconds: null });
   });
 

@@ -86,7 +86,8 @@ export const ModelConfig = z
       .optional(),
     /**
      * This version's weight in the gateway's `versions.split` for the model (e.g. 90 and 10): the gateway's
-     * queue for the model is split between its versions by these weights. Default: equal shares.
+     * queue for the model is split between its versions by these weights when every version has one; else by
+     * the split the gateway reports in /v1/cluster (`splitShare`), else in equal shares.
      */
     trafficWeight: z.number().min(0).optional(),
   })
