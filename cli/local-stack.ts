@@ -7,7 +7,7 @@ import {
 } from '../scheduler/orchestrators/local/orchestrator.js';
 import type { Orchestrator } from '../scheduler/orchestrators/types.js';
 import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
-import { loadModelByName, parseModelsSpec } from '../scheduler/models.js';
+import { loadModelByName, parseModelsSpec, splitVersion } from '../scheduler/models.js';
 import type { Policy } from '../scheduler/placement/policy.js';
 import { fileProfilePersistence } from '../scheduler/profiles/file-persistence.js';
 import { createProfileStore } from '../scheduler/profiles/store.js';
@@ -66,12 +66,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     product: options.realGpus ? 'cuda' : 'virtual',
   });
   const models: SchedulerModel[] = [];
-  for (const { name, count } of parseModelsSpec(options.models)) {
-    const loaded = await loadModelByName(name);
+  for (const { name: spec, count } of parseModelsSpec(options.models)) {
+    // `shapes@2`: the shapes folder run as version 2 (its replicas pinned to it), beside other versions.
+    const { folder, version } = splitVersion(spec);
+    const loaded = await loadModelByName(folder);
     const fixed = count !== undefined;
     models.push({
       name: loaded.manifest.name,
-      version: loaded.manifest.version,
+      version: version ?? loaded.manifest.version,
+      ...(version !== undefined ? { pinVersion: true } : {}),
       declaredBytes: loaded.manifest.memory.declaredBytes,
       manifest: loaded.dir,
       minReplicas: fixed ? count : 1,
@@ -133,7 +136,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(grpc ? { grpcPort: options.grpcPort! } : {}),
       host: options.host,
       discovery: orchestratorDiscovery(orchestrator),
-      models: models.map((m) => m.name),
+      models: [...new Set(models.map((m) => m.name))],
       planSource: async () => scheduler.plan(),
       config: { reserve: options.reserveBytes },
       logger: logger.child({ component: 'gateway' }),
@@ -155,7 +158,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           const ready = orchestrator.replicas().filter((r) => r.phase === 'ready');
           if (
             models.every(
-              (m) => ready.filter((r) => r.model === m.name).length >= (m.initialReplicas ?? m.minReplicas),
+              (m) =>
+                ready.filter((r) => r.model === m.name && r.version === m.version).length >=
+                (m.initialReplicas ?? m.minReplicas),
             )
           )
             return;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { planCommand, splitVersion } from './plan.js';
+import { splitVersion } from '../../scheduler/models.js';
+import { planCommand } from './plan.js';
 
 /** Runs `gpumux plan <args>` in process and returns what it printed. */
 async function plan(...args: string[]): Promise<string> {

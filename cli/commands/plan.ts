@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { replicasPerGpu } from '../arg-parsers.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
-import { loadModelByName, parseModelsSpec } from '../../scheduler/models.js';
+import { loadModelByName, parseModelsSpec, splitVersion } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
 import {
@@ -83,12 +83,6 @@ export function planCommand(): Command {
       if (result.unplaced.some((u) => u.count > 0 && models.find((m) => label(m) === u.model)?.minReplicas))
         process.exitCode = 2;
     });
-}
-
-/** `codetr@2` → the codetr folder planned as version 2; a path's own `@` (`./a@b/x`) is left alone. */
-export function splitVersion(spec: string): { folder: string; version: string | undefined } {
-  const m = /^(.+)@([A-Za-z0-9][A-Za-z0-9._-]*)$/.exec(spec);
-  return m ? { folder: m[1]!, version: m[2]! } : { folder: spec, version: undefined };
 }
 
 function maxBatchArg(value: string): number {

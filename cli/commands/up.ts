@@ -4,6 +4,8 @@ import { createLogger } from '../../common/log.js';
 import { port, replicasPerGpu } from '../arg-parsers.js';
 import { DEFAULT_LOCAL_GPUS, DEFAULT_LOCAL_MODELS } from '../local-stack-defaults.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
+import type { ManagedReplica } from '../../scheduler/orchestrators/types.js';
+import { versionedNames } from '../../scheduler/types.js';
 
 interface UpFlags {
   gpus: string;
@@ -37,7 +39,8 @@ export function upCommand(): Command {
     )
     .option(
       '--models <spec>',
-      'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load), comma-separated',
+      'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load), comma-separated; ' +
+        'shapes@2=1 runs that folder as version 2 beside others',
       DEFAULT_LOCAL_MODELS,
     )
     .option(
@@ -124,15 +127,15 @@ export function upCommand(): Command {
         await stack.close();
         process.exit(1);
       }
-      const placed = stack.orchestrator
-        .replicas()
-        .map((r) => `${r.model}@${r.node}/${r.gpuIndex}`)
-        .sort()
-        .join(' ');
+      // `shapes@local/0`, or `shapes:2@local/0` where versions of one model run side by side
+      const versioned = versionedNames(stack.models);
+      const where = (r: ManagedReplica): string =>
+        `${r.model}${versioned.includes(r.model) ? `:${r.version}` : ''}@${r.node}/${r.gpuIndex}`;
+      const placed = stack.orchestrator.replicas().map(where).sort().join(' ');
       const replicaGrpc = stack.orchestrator
         .replicas()
         .filter((r) => r.grpcAddress)
-        .map((r) => `${r.model}@${r.node}/${r.gpuIndex}=${r.grpcAddress}`)
+        .map((r) => `${where(r)}=${r.grpcAddress}`)
         .sort()
         .join(' ');
       process.stdout.write(
