@@ -351,7 +351,7 @@ async function main(): Promise<void> {
       },
       'gateway',
     );
-    gatewayChild.stderr!.resume();
+    gatewayChild.stderr.resume();
     await waitHttp(`${gatewayUrl}/v2/health/ready`);
     for (let i = 0; i < 50; i++) {
       if ((await fetch(`${gatewayUrl}/v2/health/ready`)).status === 200) break;

@@ -170,7 +170,7 @@ async function startStandIn(replicaUrl: string): Promise<{ url: string; stop(): 
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve) =>
-    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())),
+    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())),
   );
   return { url, stop: () => child.kill('SIGTERM') };
 }

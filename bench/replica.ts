@@ -194,15 +194,15 @@ async function main(): Promise<void> {
   const extra: string[] = [];
   if (flags.only !== 'slow') {
     // the old path at concurrency 1 before and after the new one's runs, for "no slower than before"
-    const oldBefore = await runScenario('on', image, flags.model!, 'main', [1]);
+    const oldBefore = await runScenario('on', image, flags.model, 'main', [1]);
     for (const batching of ['on', 'off'] as const) {
-      const { results, peakRss, frameMs, exit } = await runScenario(batching, image, flags.model!);
+      const { results, peakRss, frameMs, exit } = await runScenario(batching, image, flags.model);
       rows.push(...results);
       extra.push(
         `batching ${batching}: peak RSS ${(peakRss! / 2 ** 20).toFixed(0)} MiB; decode + pre-process ${frameMs.toFixed(2)} ms per frame (c=1); exit ${exit.code}`,
       );
     }
-    const oldAfter = await runScenario('on', image, flags.model!, 'main', [1]);
+    const oldAfter = await runScenario('on', image, flags.model, 'main', [1]);
     rows.push(...oldBefore.results, ...oldAfter.results);
     printTable(rows);
     const w = rows.find(

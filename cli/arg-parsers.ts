@@ -15,3 +15,11 @@ export function replicasPerGpu(value: string): number {
     throw new InvalidArgumentError('expected a whole number ≥ 0 (0 = no cap)');
   return n;
 }
+
+/** Commander argument parser for a duration in whole seconds > 0 (`--warmup-budget`, `--ready-timeout`). */
+export function wholeSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError('expected a whole number of seconds > 0');
+  return n;
+}

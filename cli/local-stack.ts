@@ -5,9 +5,9 @@ import {
   orchestratorDiscovery,
   createLocalOrchestrator,
 } from '../scheduler/orchestrators/local/orchestrator.js';
-import type { Orchestrator } from '../scheduler/orchestrators/types.js';
+import { DEFAULT_WARMUP_BUDGET_MS, type Orchestrator } from '../scheduler/orchestrators/types.js';
 import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
-import { loadModelByName, parseModelsSpec, splitVersion } from '../scheduler/models.js';
+import { loadModelByName, parseModelsSpec, schedulerMemory, splitVersion } from '../scheduler/models.js';
 import type { Policy } from '../scheduler/placement/policy.js';
 import { fileProfilePersistence } from '../scheduler/profiles/file-persistence.js';
 import { createProfileStore } from '../scheduler/profiles/store.js';
@@ -36,6 +36,11 @@ export interface LocalStackOptions {
   maxReplicasPerGpu: number;
   profilesFile?: string;
   replicaArgs?: string[];
+  /**
+   * Launch-to-ready budget of one replica (load + warm-up): the orchestrator never stops a replica within it,
+   * and the scheduler starts the next replica on the same GPU only after it. Default DEFAULT_WARMUP_BUDGET_MS.
+   */
+  warmupBudgetMs?: number;
   logger: Logger;
 }
 
@@ -60,7 +65,7 @@ export function defaultProfilesFile(): string {
 
 /** `gpumux up`: scheduler + local orchestrator + gateway, in one process with replica children. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const { logger } = options;
+  const { logger, warmupBudgetMs = DEFAULT_WARMUP_BUDGET_MS } = options;
   const gpus = parseGpuSpec(options.gpus, {
     virtual: !options.realGpus,
     product: options.realGpus ? 'cuda' : 'virtual',
@@ -75,7 +80,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       name: loaded.manifest.name,
       version: version ?? loaded.manifest.version,
       ...(version !== undefined ? { pinVersion: true } : {}),
-      declaredBytes: loaded.manifest.memory.declaredBytes,
+      ...schedulerMemory(loaded.manifest), // the scheduler picks the max batch when the manifest has a table
       manifest: loaded.dir,
       minReplicas: fixed ? count : 1,
       maxReplicas: fixed ? count : 64,
@@ -89,6 +94,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     logger: logger.child({ component: 'orchestrator' }),
     // With gRPC on, every replica serves it too, on a port of its own (`grpcAddress` of each replica).
     replicaArgs: [...(grpc ? ['--grpc-port', '0'] : []), ...(options.replicaArgs ?? [])],
+    warmupBudgetMs,
   });
   const profiles = createProfileStore({
     persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),
@@ -97,7 +103,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let gateway: RunningGatewayWithView | null = null;
   const scheduler = createScheduler({
     models,
-    inventory: async () => gpus,
+    inventory: () => Promise.resolve(gpus),
     orchestrator,
     profiles,
     policy: options.policy,
@@ -107,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // What clients see (the gateway's queue and p95 per model), read in process.
     clientDemand: async () => (gateway ? clientDemandFromView(await gateway.clusterView()) : new Map()),
     drainTimeoutMs: 15_000,
-    readyTimeoutMs: 120_000,
+    readyTimeoutMs: warmupBudgetMs, // a replica still warming keeps its GPU to itself (one start at a time)
     logger: logger.child({ component: 'scheduler' }),
   });
 
@@ -137,7 +143,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       host: options.host,
       discovery: orchestratorDiscovery(orchestrator),
       models: [...new Set(models.map((m) => m.name))],
-      planSource: async () => scheduler.plan(),
+      planSource: () => Promise.resolve(scheduler.plan()),
       config: { reserve: options.reserveBytes },
       logger: logger.child({ component: 'gateway' }),
     });

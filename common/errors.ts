@@ -2,6 +2,8 @@
  * Every error a client can see carries a stable `code`. The HTTP status for each code is decided here and
  * nowhere else, so the replica and the gateway answer the same failure the same way.
  */
+import { inspect } from 'node:util';
+
 export const ERROR_STATUS = {
   // 400: the request itself is wrong
   BAD_REQUEST: 400,
@@ -112,6 +114,16 @@ export function statusOf(code: ErrorCode): number {
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
+
+/**
+ * Anything thrown, as text: `String()` of an Error or a primitive; any other object inspected, where
+ * `String()` would print `[object Object]`.
+ */
+export function thrownText(value: unknown): string {
+  return value instanceof Error || typeof value !== 'object' || value === null
+    ? String(value)
+    : inspect(value);
 }
 
 /** Turns anything thrown into a GpumuxError; unknown failures become INTERNAL without leaking internals. */

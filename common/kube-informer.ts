@@ -10,7 +10,7 @@ export interface PodInformerOptions {
   namespace: string;
   labelSelector: string;
   /** Each add / update / delete, including the deletions a re-list finds. */
-  onEvent(event: PodEvent): void;
+  onEvent: (event: PodEvent) => void;
   /** Wait before restarting after the list or the watch failed. Default 1 s. */
   restartDelayMs?: number;
   logger: Logger;

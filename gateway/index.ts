@@ -87,7 +87,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const admission = createAdmission({ inventory, router, queuePerModel: config.limits.queuePerModel });
   inventory.on('change', () => admission.wakeAll());
   const window = createRequestWindow({ windowMs: config.statsWindow, now: () => clock.now() });
-  const plan = planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : async () => null);
+  const plan =
+    planSource ?? (schedulerUrl ? schedulerPlanSource(schedulerUrl, logger) : () => Promise.resolve(null));
   const clusterView = async (): Promise<ClusterView> =>
     buildClusterView(
       inventory,

@@ -43,6 +43,33 @@ export const FootprintStats = z.object({
   peakBytes: z.number().nonnegative(),
 });
 
+/**
+ * Warm-up progress: one step is one zero batch (bucket × batch) run before the replica turns ready
+ * (replica/engine/warmup.ts). A slow graph (Co-DETR on a CPU: minutes a step) shows here that it is working.
+ */
+export const WarmupStats = z.object({
+  /** Steps finished, of `total`. */
+  done: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  /** The step running now (1-based), null when none is. */
+  current: z
+    .object({
+      step: z.number().int().positive(),
+      bucket: z.string(),
+      batch: z.number().int().positive(),
+      elapsedMs: z.number().nonnegative(),
+    })
+    .nullable(),
+  /** Since warm-up began (0 before it began; fixed once it ended). */
+  elapsedMs: z.number().nonnegative(),
+  /** Estimated time left from the time per frame so far; null before the first step ended. */
+  etaMs: z.number().nonnegative().nullable(),
+  /** The warm-up budget the replica was given (`--warmup-budget`), if any. */
+  budgetMs: z.number().positive().optional(),
+  /** Every step ran. */
+  finished: z.boolean(),
+});
+
 export const ReplicaStats = z.object({
   replicaId: z.string(),
   model: z.string(),
@@ -58,6 +85,8 @@ export const ReplicaStats = z.object({
   /** Frames in a running batch plus frames queued: the replica's outstanding work. */
   inFlight: z.number().int().nonnegative(),
   maxBatch: z.number().int().positive(),
+  /** Warm-up progress (absent from replicas older than this field). */
+  warmup: WarmupStats.optional(),
   /**
    * Largest image (detect) body this replica accepts, bytes (its manifest's `maxBodyBytes`); the gateway refuses
    * larger detect bodies itself.
@@ -81,3 +110,4 @@ export const ReplicaStats = z.object({
 export type ReplicaStats = z.infer<typeof ReplicaStats>;
 export type DeviceStats = z.infer<typeof DeviceStats>;
 export type FootprintStats = z.infer<typeof FootprintStats>;
+export type WarmupStats = z.infer<typeof WarmupStats>;

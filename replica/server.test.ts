@@ -27,14 +27,16 @@ const BFC_OOM =
 const GPU1 = 'GPU-22b2c6ac-2d49-4863-197c-9c469071178a';
 /** Two RTX 4090s as the host's nvidia-smi prints them; `--id=` narrows to one row like the real binary. */
 const smi = createNvidiaSmi({
-  run: async (_file, args) => {
+  run: (_file, args) => {
     const id = args.find((a) => a.startsWith('--id='))?.slice(5);
-    return [
-      '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048, 37',
-      `1, ${GPU1}, NVIDIA GeForce RTX 4090, 24564, 12282, 37`,
-    ]
-      .filter((row) => id === undefined || row.startsWith(`${id},`) || row.includes(` ${id},`))
-      .join('\n');
+    return Promise.resolve(
+      [
+        '0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, 2048, 37',
+        `1, ${GPU1}, NVIDIA GeForce RTX 4090, 24564, 12282, 37`,
+      ]
+        .filter((row) => id === undefined || row.startsWith(`${id},`) || row.includes(` ${id},`))
+        .join('\n'),
+    );
   },
 });
 

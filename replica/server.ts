@@ -271,6 +271,7 @@ export async function startReplicaServer({
   log.announce(LISTENING_MSG, { url, port: address.port, host, ...(grpc ? { grpc: grpc.address } : {}) });
 
   const started = engine.start().then(() => {
+    if (engine.state !== 'ready') return; // a drain during warm-up: it never turned ready
     log.info('ready', { device: engine.stats().device.kind, footprintBytes: engine.stats().footprint.bytes });
   });
   started.catch(() => undefined); // the caller decides what a failed start means; never an unhandled rejection

@@ -14,6 +14,7 @@ import { configMapProfilePersistence } from './profiles/configmap-persistence.js
 import { fileProfilePersistence } from './profiles/file-persistence.js';
 import { createProfileStore } from './profiles/store.js';
 import { createScheduler, type Scheduler, type SchedulerModel } from './scheduler.js';
+import { schedulerMemory } from './models.js';
 import type { Gpu } from './types.js';
 
 export interface KubernetesStackOptions {
@@ -31,7 +32,7 @@ export interface KubernetesStack {
   scheduler: Scheduler;
   orchestrator: Orchestrator;
   elector: LeaseElector | null;
-  isLeader(): boolean;
+  isLeader: () => boolean;
   /** Starts watching, leader election and the reconcile loop. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -46,8 +47,10 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
     config.models.map(async (m) => {
       let declared = m.declaredFootprint;
       let version = m.version;
+      let memory: ReturnType<typeof schedulerMemory> | undefined; // per max batch (models.ts)
       if (declared === undefined || version === undefined) {
         const { manifest } = await loadModel(m.manifest);
+        if (declared === undefined) memory = schedulerMemory(manifest, m.maxBatch);
         declared ??= manifest.memory.declaredBytes;
         version ??= manifest.version;
       }
@@ -55,6 +58,8 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
         name: m.name,
         version,
         declaredBytes: declared,
+        ...memory,
+        ...(m.maxBatch !== undefined ? { maxBatch: m.maxBatch } : {}),
         manifest: m.manifest,
         ...(m.onnx ? { onnx: m.onnx } : {}),
         minReplicas: m.minReplicas,

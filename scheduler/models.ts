@@ -2,6 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, type LoadedModel } from '../models/manifest/load.js';
+import { declaredFootprintAt } from '../models/manifest/memory.js';
+import type { Manifest } from '../models/manifest/schema.js';
+import { declaredByMaxBatch } from './placement/batch-tradeoff.js';
+import type { SchedulerModel } from './scheduler.js';
 
 /** `codetr=3,shapes` → [{ name: 'codetr', count: 3 }, { name: 'shapes', count: undefined }]. */
 export function parseModelsSpec(spec: string): { name: string; count: number | undefined }[] {
@@ -41,4 +45,24 @@ export function resolveModelDir(nameOrPath: string): string {
 
 export async function loadModelByName(nameOrPath: string): Promise<LoadedModel> {
   return loadModel(resolveModelDir(nameOrPath));
+}
+
+/**
+ * A manifest's memory as the scheduler counts it. With a max batch set by the user: the footprint the manifest
+ * declares for it (memory.byMaxBatch, models/manifest/memory.ts), and replicas run with it. Otherwise, with
+ * memory.byMaxBatch: the table, for the scheduler to choose the max batch from at its first pass (until then
+ * the figure for batching.maxBatch). Without a table: memory.declaredBytes.
+ */
+export function schedulerMemory(
+  manifest: Pick<Manifest, 'memory' | 'batching'>,
+  maxBatch?: number,
+): Pick<SchedulerModel, 'declaredBytes' | 'footprintByMaxBatch' | 'maxBatch'> {
+  if (maxBatch !== undefined)
+    return { declaredBytes: declaredFootprintAt(manifest, maxBatch).bytes, maxBatch };
+  const declaredBytes = declaredFootprintAt(manifest).bytes;
+  if (!manifest.memory.byMaxBatch) return { declaredBytes };
+  return {
+    declaredBytes,
+    footprintByMaxBatch: declaredByMaxBatch(manifest.memory, manifest.batching.maxBatch),
+  };
 }

@@ -41,30 +41,32 @@ function memoryOrchestrator(initial: Partial<ManagedReplica>[] = []) {
   initial.forEach(add);
   const orchestrator: Orchestrator = {
     kind: 'local',
-    start: async () => undefined,
+    start: () => Promise.resolve(),
     replicas: () => [...replicas.values()].map((r) => ({ ...r })),
-    async create(request: ReplicaRequest) {
+    create(request: ReplicaRequest) {
       const r = add({
         model: request.model,
         gpuIndex: request.gpuIndex,
         footprintBytes: request.footprintBytes,
       });
       calls.push(`create ${r.id} ${r.model}@${r.gpuIndex}`);
-      return { ...r };
+      return Promise.resolve({ ...r });
     },
-    async drain(id) {
+    drain(id) {
       calls.push(`drain ${id}`);
       replicas.get(id)!.phase = 'draining';
+      return Promise.resolve();
     },
-    async remove(id) {
+    remove(id) {
       calls.push(`remove ${id}`);
       replicas.delete(id);
+      return Promise.resolve();
     },
     on(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    stop: async () => undefined,
+    stop: () => Promise.resolve(),
   };
   return {
     orchestrator,
@@ -100,7 +102,7 @@ describe('scheduler control loop (in-memory orchestrator)', () => {
     ]);
     const scheduler = createScheduler({
       models: [model('big', 22 * GiB, 1), model('small', 4 * GiB, 2)],
-      inventory: async () => parseGpuSpec('2x24GiB'),
+      inventory: () => Promise.resolve(parseGpuSpec('2x24GiB')),
       orchestrator: mem.orchestrator,
       profiles: createProfileStore(),
       reserveBytes: 0,
@@ -148,7 +150,7 @@ describe('scheduler control loop (in-memory orchestrator)', () => {
     const mem = memoryOrchestrator();
     const scheduler = createScheduler({
       models: [model('codetr', 9830 * 1024 ** 2, 3)],
-      inventory: async () => parseGpuSpec('3x24564MiB'),
+      inventory: () => Promise.resolve(parseGpuSpec('3x24564MiB')),
       orchestrator: mem.orchestrator,
       profiles: createProfileStore(),
       logger: createLogger({}, () => undefined),

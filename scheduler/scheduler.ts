@@ -11,7 +11,8 @@ import {
 } from './feedback.js';
 import { createSchedulerMetrics, type SchedulerMetrics, type SchedulerSnapshot } from './metrics.js';
 import type { ManagedReplica, Orchestrator } from './orchestrators/types.js';
-import { planPlacement, type PlacementResult } from './placement/plan.js';
+import { chooseMaxBatch, type BatchFootprint } from './placement/batch-tradeoff.js';
+import { planPlacement, type PlacementInput, type PlacementResult } from './placement/plan.js';
 import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
 import { seedSetup } from './placement/seed.js';
 import { toPlanView } from './plan-view.js';
@@ -29,7 +30,19 @@ import {
 export interface SchedulerModel {
   name: string;
   version: string;
+  /**
+   * Footprint counted per replica until one is measured: what the manifest declares for the max batch its
+   * replicas run with (models/manifest/memory.ts; the scheduler updates it when it chooses the max batch).
+   */
   declaredBytes: number;
+  /**
+   * The manifest's footprint per max batch (memory.byMaxBatch). With it and no `maxBatch`, the scheduler
+   * chooses the max batch at its first pass that knows the GPUs (placement/batch-tradeoff.ts: the largest
+   * that keeps the packing) and keeps it.
+   */
+  footprintByMaxBatch?: readonly BatchFootprint[];
+  /** The max batch replicas run with (`--max-batch`): set by the user or chosen; undefined = the manifest's. */
+  maxBatch?: number;
   /** Manifest folder as the replica sees it (inside the image on Kubernetes). */
   manifest: string;
   onnx?: string;
@@ -98,7 +111,7 @@ const PHASES = ['pending', 'starting', 'ready', 'draining', 'failed'] as const;
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const {
-    models,
+    models: configured,
     inventory,
     orchestrator,
     profiles,
@@ -115,6 +128,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     logger,
     now = Date.now,
   } = options;
+  // Own copies: choosing a max batch updates a model's maxBatch and declaredBytes (chooseBatches below).
+  const models: SchedulerModel[] = configured.map((m) => ({ ...m }));
   // Each model version is planned on its own: `codetr`, or `codetr@1` and `codetr@2` side by side.
   const versioned = versionedNames(models);
   const labelOf = (m: { name: string; version: string } | { model: string; version: string }): string =>
@@ -129,7 +144,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     name: m.name,
     version: m.version,
     label: labelOf(m),
-    declaredBytes: m.declaredBytes,
+    // read when used: choosing a max batch changes it
+    get declaredBytes() {
+      return m.declaredBytes;
+    },
   }));
   const autoscaler = demand ? createAutoscaler({ ...demand, now }) : null;
   let lastDemandAt = -Infinity;
@@ -237,6 +255,41 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       }));
   }
 
+  /**
+   * Picks the max batch of every model that declares its footprint per max batch and has none set, once, at
+   * the first pass that knows the GPUs: the largest max batch that still places as many replicas as the
+   * densest one (batch-tradeoff.ts), each model planned at its maxReplicas — the packing the user asked for (a
+   * fixed count, or as many as demand may want), not the demand of the moment. From then on its replicas run with `--max-batch` that, and it counts that
+   * batch's declared footprint until a replica has measured one. Kept for the scheduler's life: changing it
+   * would mean restarting every replica of the model.
+   */
+  function chooseBatches(replicas: ManagedReplica[], observed: Observation): void {
+    if (gpus.length === 0) return;
+    for (const m of models) {
+      const table = m.footprintByMaxBatch;
+      if (!table?.length || m.maxBatch !== undefined) continue;
+      const input: PlacementInput = {
+        gpus,
+        models: modelPlans(observed).map((p, i) => ({ ...p, desiredReplicas: models[i]!.maxReplicas })),
+        existing: existingReplicas(replicas),
+        policy,
+        reserveBytes,
+        maxReplicasPerGpu,
+        cordoned: gpuHealth.cordoned(),
+        utilization: observed.utilization,
+      };
+      const choice = chooseMaxBatch(input, m.name, table);
+      m.maxBatch = choice.chosen;
+      m.declaredBytes = table.find((t) => t.maxBatch === choice.chosen)!.footprintBytes;
+      logger.info('max batch chosen', {
+        model: m.name,
+        maxBatch: m.maxBatch,
+        declaredBytes: m.declaredBytes,
+        reason: choice.reason,
+      });
+    }
+  }
+
   function drainAndRemove(id: string, model: string, reason: string, drain: boolean): void {
     if (removing.has(id)) return;
     removing.add(id);
@@ -288,6 +341,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           manifest: model.manifest,
           ...(model.onnx ? { onnx: model.onnx } : {}),
           ...(model.pinVersion || versioned.includes(model.name) ? { pinVersion: true } : {}),
+          ...(model.maxBatch !== undefined ? { maxBatch: model.maxBatch } : {}),
           gpuMemoryBytes: gpu.memoryBytes,
           virtual: gpu.virtual ?? false,
         });
@@ -341,6 +395,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const replicas = orchestrator.replicas();
     const observed = await observeReplicas(replicas, { models: feedbackModels, profiles, logger });
     await updateDemand(observed);
+    chooseBatches(replicas, observed);
     const plans = modelPlans(observed);
     const result = planPlacement({
       gpus,

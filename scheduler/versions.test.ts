@@ -33,9 +33,9 @@ function recordingOrchestrator(initial: ManagedReplica[] = []) {
   let next = 0;
   const orchestrator: Orchestrator = {
     kind: 'local',
-    start: async () => undefined,
+    start: () => Promise.resolve(),
     replicas: () => [...replicas.values()].map((r) => ({ ...r })),
-    async create(request) {
+    create(request) {
       requests.push(request);
       const r: ManagedReplica = {
         id: `${request.model}-v${request.version}-${next++}`,
@@ -52,15 +52,16 @@ function recordingOrchestrator(initial: ManagedReplica[] = []) {
         lastFailure: null,
       };
       replicas.set(r.id, r);
-      return { ...r };
+      return Promise.resolve({ ...r });
     },
-    drain: async () => undefined,
-    async remove(id) {
+    drain: () => Promise.resolve(),
+    remove(id) {
       removed.push(id);
       replicas.delete(id);
+      return Promise.resolve();
     },
     on: () => () => undefined,
-    stop: async () => undefined,
+    stop: () => Promise.resolve(),
   };
   return { orchestrator, requests, removed };
 }
@@ -140,7 +141,7 @@ describe('model versions side by side', () => {
     const mem = recordingOrchestrator();
     const scheduler = createScheduler({
       models: [version('1', 2), version('2', 1, { pinVersion: false })],
-      inventory: async () => parseGpuSpec('3x24GiB'),
+      inventory: () => Promise.resolve(parseGpuSpec('3x24GiB')),
       orchestrator: mem.orchestrator,
       profiles: createProfileStore(),
       logger: createLogger({}, () => undefined),
@@ -177,19 +178,21 @@ describe('model versions side by side', () => {
         version('1', 1, { minReplicas: 1, maxReplicas: 20, trafficWeight: 90 }),
         version('2', 1, { minReplicas: 1, maxReplicas: 20, trafficWeight: 10 }),
       ],
-      inventory: async () => parseGpuSpec('20x24GiB'),
+      inventory: () => Promise.resolve(parseGpuSpec('20x24GiB')),
       orchestrator: mem.orchestrator,
       profiles: createProfileStore(),
       demand: { intervalMs: 0, scaleUpCooldownMs: 0, scaleDownCooldownMs: 0 },
       // 40 queued for codetr at the gateway, as its operator view reports it (one row per version, the
       // model's queue on each): 36 for version 1, 4 for version 2.
-      clientDemand: async () =>
-        clientDemandFromView({
-          models: [
-            { name: 'codetr', version: '1', queued: 40, p95Seconds: null },
-            { name: 'codetr', version: '2', queued: 40, p95Seconds: null },
-          ],
-        }),
+      clientDemand: () =>
+        Promise.resolve(
+          clientDemandFromView({
+            models: [
+              { name: 'codetr', version: '1', queued: 40, p95Seconds: null },
+              { name: 'codetr', version: '2', queued: 40, p95Seconds: null },
+            ],
+          }),
+        ),
       logger: createLogger({}, () => undefined),
     });
     await scheduler.reconcile();
@@ -205,17 +208,33 @@ describe('model versions side by side', () => {
         version('1', 1, { minReplicas: 1, maxReplicas: 20 }),
         version('2', 1, { minReplicas: 1, maxReplicas: 20 }),
       ],
-      inventory: async () => parseGpuSpec('20x24GiB'),
+      inventory: () => Promise.resolve(parseGpuSpec('20x24GiB')),
       orchestrator: recordingOrchestrator().orchestrator,
       profiles: createProfileStore(),
       demand: { intervalMs: 0, scaleUpCooldownMs: 0, scaleDownCooldownMs: 0 },
-      clientDemand: async () =>
-        clientDemandFromView({
-          models: [
-            { name: 'codetr', version: '1', queued: 20, p95Seconds: null, splitWeight: 3, splitShare: 0.75 },
-            { name: 'codetr', version: '2', queued: 20, p95Seconds: null, splitWeight: 1, splitShare: 0.25 },
-          ],
-        }),
+      clientDemand: () =>
+        Promise.resolve(
+          clientDemandFromView({
+            models: [
+              {
+                name: 'codetr',
+                version: '1',
+                queued: 20,
+                p95Seconds: null,
+                splitWeight: 3,
+                splitShare: 0.75,
+              },
+              {
+                name: 'codetr',
+                version: '2',
+                queued: 20,
+                p95Seconds: null,
+                splitWeight: 1,
+                splitShare: 0.25,
+              },
+            ],
+          }),
+        ),
       logger: createLogger({}, () => undefined),
     });
     await scheduler.reconcile();
@@ -242,7 +261,7 @@ describe('model versions side by side', () => {
     const mem = recordingOrchestrator([running('a', '1', 0), running('b', '2', 1), running('c', '3', 2)]);
     const scheduler = createScheduler({
       models: [version('1', 1), version('2', 1)],
-      inventory: async () => parseGpuSpec('3x24GiB'),
+      inventory: () => Promise.resolve(parseGpuSpec('3x24GiB')),
       orchestrator: mem.orchestrator,
       profiles: createProfileStore(),
       logger: createLogger({}, () => undefined),

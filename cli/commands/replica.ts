@@ -68,6 +68,9 @@ export interface ReplicaCliOptions {
   maxBatch?: number;
   maxQueue?: number;
   threads?: number;
+  warmupBatches?: 'max' | 'all';
+  /** Seconds. */
+  warmupBudget?: number;
   drainTimeout: number;
 }
 
@@ -107,6 +110,8 @@ export function engineOptionsFrom(
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.warmupBatches !== undefined ? { warmupBatches: opts.warmupBatches } : {}),
+    ...(opts.warmupBudget !== undefined ? { warmupBudgetMs: opts.warmupBudget * 1000 } : {}),
   };
 }
 
@@ -158,6 +163,17 @@ export function replicaCommand(): Command {
       positiveInt,
     )
     .option('--threads <n>', 'ONNX Runtime intra-op threads (CPU)', positiveInt)
+    .addOption(
+      new Option(
+        '--warmup-batches <which>',
+        'warm up every bucket at max batch only, or at every batch size (env GPUMUX_WARMUP_BATCHES; default max)',
+      ).choices(['max', 'all']),
+    )
+    .option(
+      '--warmup-budget <seconds>',
+      'how long the supervisor lets warm-up take (startup probe); shown in /v1/stats, warned about when exceeded',
+      positiveInt,
+    )
     .addOption(
       new Option('--drain-timeout <seconds>', 'on SIGTERM, longest wait for in-flight requests')
         .argParser(positiveInt)

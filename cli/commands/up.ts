@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
-import { port, replicasPerGpu } from '../arg-parsers.js';
+import { port, replicasPerGpu, wholeSeconds } from '../arg-parsers.js';
 import { DEFAULT_LOCAL_GPUS, DEFAULT_LOCAL_MODELS } from '../local-stack-defaults.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
 import type { ManagedReplica } from '../../scheduler/orchestrators/types.js';
 import { versionedNames } from '../../scheduler/types.js';
+import { DEFAULT_WARMUP_BUDGET_MS } from '../../scheduler/orchestrators/types.js';
 
 interface UpFlags {
   gpus: string;
@@ -22,7 +23,8 @@ interface UpFlags {
   maxPerGpu: number;
   profiles?: string;
   replicaThreads: string;
-  readyTimeout: string;
+  readyTimeout?: number;
+  warmupBudget: number;
 }
 
 /**
@@ -75,7 +77,17 @@ export function upCommand(): Command {
       'where measured footprints persist (default $XDG_STATE_HOME/gpumux/profiles.json)',
     )
     .option('--replica-threads <n>', 'ONNX Runtime threads per replica (CPU)', '1')
-    .option('--ready-timeout <seconds>', 'give up when replicas are not ready by then', '180')
+    .option(
+      '--warmup-budget <seconds>',
+      'how long one replica may take to load and warm up before it is stopped (Co-DETR on a CPU: minutes)',
+      wholeSeconds,
+      DEFAULT_WARMUP_BUDGET_MS / 1000,
+    )
+    .option(
+      '--ready-timeout <seconds>',
+      'give up when replicas are not ready by then (default: the warm-up budget + 60 s)',
+      wholeSeconds,
+    )
     .action(async (flags: UpFlags) => {
       const logger = createLogger({ component: 'up' });
       // Loaded here, not at the top: the whole local stack (gateway included) is only for `gpumux up`.
@@ -95,6 +107,7 @@ export function upCommand(): Command {
         maxReplicasPerGpu: flags.maxPerGpu,
         ...(flags.profiles ? { profilesFile: flags.profiles } : {}),
         replicaArgs: ['--threads', flags.replicaThreads],
+        warmupBudgetMs: flags.warmupBudget * 1000,
         logger,
       });
       let closing: Promise<void> | null = null;
@@ -121,7 +134,7 @@ export function upCommand(): Command {
       if (stack.grpcAddress) process.stdout.write(`  grpc:      ${stack.grpcAddress}  (KServe v2 gRPC)\n`);
       if (stack.schedulerUrl) process.stdout.write(`  scheduler: ${stack.schedulerUrl}/v1/plan\n`);
       try {
-        await stack.ready(Number(flags.readyTimeout) * 1000);
+        await stack.ready((flags.readyTimeout ?? flags.warmupBudget + 60) * 1000);
       } catch (err) {
         logger.error('stack not ready', { err });
         await stack.close();

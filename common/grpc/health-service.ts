@@ -13,8 +13,8 @@ import {
  * (Check) or SERVICE_UNKNOWN (Watch), as the protocol says.
  */
 export interface HealthServiceOptions {
-  live(): Promise<boolean>;
-  ready(): Promise<boolean>;
+  live: () => Promise<boolean>;
+  ready: () => Promise<boolean>;
   /** How often Watch re-checks. Default 1 s. */
   watchIntervalMs?: number;
 }

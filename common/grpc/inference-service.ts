@@ -22,8 +22,8 @@ type Json = Record<string, unknown>;
 /** What a handler may do: GET or POST on the REST API within the call's deadline. */
 interface Rest {
   requestId: string;
-  get(path: string): Promise<RestResponse>;
-  post(path: string, headers: Record<string, string>, body: Buffer): Promise<RestResponse>;
+  get: (path: string) => Promise<RestResponse>;
+  post: (path: string, headers: Record<string, string>, body: Buffer) => Promise<RestResponse>;
 }
 
 function json(res: RestResponse): Json {

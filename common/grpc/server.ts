@@ -1,9 +1,4 @@
-import {
-  Server,
-  ServerCredentials,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { healthServiceDefinition, inferenceServiceDefinition } from './load.js';
 
 export interface GrpcServerOptions {
@@ -45,8 +40,8 @@ export async function startGrpcServer({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': -1,
   });
-  server.addService(inferenceServiceDefinition() as ServiceDefinition, inference);
-  server.addService(healthServiceDefinition() as ServiceDefinition, health);
+  server.addService(inferenceServiceDefinition(), inference);
+  server.addService(healthServiceDefinition(), health);
   const bind = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(bind, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

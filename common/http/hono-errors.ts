@@ -80,7 +80,7 @@ export interface ErrorHandlerOptions {
  */
 export function errorHandlers({ logger, shape = 'by-path' }: ErrorHandlerOptions = {}) {
   return {
-    onError(err: unknown, c: Context): Response {
+    onError: (err: unknown, c: Context): Response => {
       if (err instanceof HTTPException && err.res) return err.getResponse();
       const gerr = err instanceof HTTPException ? fromHttpException(err) : toGpumuxError(err);
       if (gerr.status >= 500 && gerr.code !== 'NOT_READY' && gerr.code !== 'DRAINING') {
@@ -93,7 +93,7 @@ export function errorHandlers({ logger, shape = 'by-path' }: ErrorHandlerOptions
       }
       return errorResponse(c, gerr, shape);
     },
-    notFound(c: Context): Response {
+    notFound: (c: Context): Response => {
       const err = new GpumuxError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`);
       return errorResponse(c, err, shape);
     },

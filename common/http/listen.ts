@@ -52,7 +52,7 @@ export async function listenApp(
   app: Hono,
   port: number,
   host: string,
-): Promise<{ url: string; close(): Promise<void> }> {
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer(honoListener(app.fetch));
   const url = await listen(server, port, host);
   return { url, close: () => closeServer(server) };

@@ -14,8 +14,9 @@ export function staticDiscovery(replicas: readonly (string | ReplicaEndpoint)[])
     return { id: e.id || url.host, url: url.origin };
   });
   return {
-    async start(onChange) {
+    start(onChange) {
       onChange(endpoints);
+      return Promise.resolve();
     },
     async stop() {},
   };

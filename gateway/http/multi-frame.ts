@@ -25,7 +25,7 @@ type ReplicaAnswer = { error?: { code?: string; message?: string } };
 function parseReplicaJson(text: string): ReplicaAnswer | undefined {
   try {
     const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null ? (v as ReplicaAnswer) : undefined;
+    return typeof v === 'object' && v !== null ? v : undefined;
   } catch {
     return undefined;
   }

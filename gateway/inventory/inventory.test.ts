@@ -43,7 +43,7 @@ describe('inventory', () => {
     expect(ra!.measurement.stats?.replicaId).toBe('a');
     expect(ra!.gpuKey).toBe('virtual-n-0');
     expect(dead!.measurement.reachable).toBe(false);
-    expect(dead!.measurement.lastError).toBeTruthy();
+    expect(dead!.measurement.lastError).toBe('connect ECONNREFUSED 127.0.0.1:1');
     expect(inv.byModel('shapes')).toEqual([ra]);
     expect(inv.gpus().get('virtual-n-0')?.replicas).toEqual([ra]);
 

@@ -36,7 +36,7 @@ export interface OutlierOptions {
   /** Largest share (0..1) of a model's replicas that are up which may be ejected at once. */
   maxEjectionShare: number;
   /** The replicas of the same model as `r` (including `r`). */
-  peersOf(r: ReplicaRecord): readonly ReplicaRecord[];
+  peersOf: (r: ReplicaRecord) => readonly ReplicaRecord[];
   clock: Clock;
   logger: Logger;
   /** Observes ejections (metrics). */

@@ -6,7 +6,7 @@ import { gpuInFlight } from '../inventory/gpus.js';
 export interface GatewayMetrics {
   registry: Registry;
   observeRequest(model: string, code: number, seconds: number): void;
-  retry(model: string, reason: string): void;
+  retry: (model: string, reason: string) => void;
   /** A replica of `model` was ejected (by model: replica names churn with pods, series must not). */
   ejection(model: string): void;
 }

@@ -29,7 +29,8 @@ describe('admission', () => {
     const refused = await admission.acquire(ctx, signal).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(GpumuxError);
     expect((refused as GpumuxError).code).toBe('OVERLOADED');
-    expect((refused as GpumuxError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    // 2 s per request (the replica's reported service time) × (1 waiting + this one) on one replica.
+    expect((refused as GpumuxError).retryAfterSeconds).toBe(4);
     admission.release(a);
     expect(await queued).toBe(a);
     expect(a.traffic.inFlight).toBe(1);

@@ -28,5 +28,5 @@ export interface Scorer {
 /** Chooses one candidate given the weighted total scores (same order). `name`: the config's `routing.picker`. */
 export interface Picker {
   readonly name: string;
-  pick(candidates: readonly ReplicaRecord[], scores: readonly number[]): ReplicaRecord;
+  pick: (candidates: readonly ReplicaRecord[], scores: readonly number[]) => ReplicaRecord;
 }

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { Script } from 'node:vm';
 import { serve } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
 import { clusterView, gpu, replica } from '../../test/ui/cluster-fixture.js';
@@ -8,7 +9,7 @@ import { uiRoutes } from './index.js';
 const view = clusterView([gpu('node-a', 0, [replica('r1')])]);
 
 async function readEvents(response: Response, count: number): Promise<string[]> {
-  const reader = response.body!.getReader();
+  const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const decoder = new TextDecoder();
   let text = '';
   while (text.split('\n\n').length - 1 < count) {
@@ -18,6 +19,30 @@ async function readEvents(response: Response, count: number): Promise<string[]> 
   }
   await reader.cancel();
   return text.split('\n\n').filter(Boolean);
+}
+
+/**
+ * Another browser's stream as a clock: `count(n)` reads until at least n more events came and says how many.
+ * A stream that stopped is seen to stay stopped while this one goes on at the same interval.
+ */
+function eventClock(response: Response): { count(n: number): Promise<number>; stop(): Promise<void> } {
+  const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  const decoder = new TextDecoder();
+  let text = '';
+  return {
+    async count(n) {
+      let seen = 0;
+      while (seen < n) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error('the stream ended');
+        const parts = (text + decoder.decode(value, { stream: true })).split('\n\n');
+        seen += parts.length - 1;
+        text = parts.at(-1)!;
+      }
+      return seen;
+    },
+    stop: () => reader.cancel(),
+  };
 }
 
 describe('uiRoutes', () => {
@@ -41,7 +66,7 @@ describe('uiRoutes', () => {
   });
 
   it('ships a script that parses and never uses innerHTML', () => {
-    expect(() => new Function(APP_JS)).not.toThrow();
+    expect(() => new Script(APP_JS)).not.toThrow();
     expect(APP_JS).not.toMatch(/innerHTML|https?:\/\//);
   });
 
@@ -69,19 +94,25 @@ describe('uiRoutes', () => {
     let calls = 0;
     const app = uiRoutes({
       intervalMs: 10,
-      getClusterView: async () => {
+      getClusterView: () => {
         calls += 1;
-        if (calls === 1) throw new Error('inventory not ready');
-        return view;
+        if (calls === 1) return Promise.reject(new Error('inventory not ready'));
+        return Promise.resolve(view);
       },
     });
     const events = await readEvents(await app.request('/ui/events'), 2);
     expect(events[0]).toContain('event: problem');
     expect(events[0]).toContain('inventory not ready');
     expect(events[1]).toContain('event: cluster');
+    // A second browser: after three of its events (time for the first loop to see its client gone), each of
+    // its events is one ask (one more if its next tick began); had the first loop gone on, about twice that.
+    const clock = eventClock(await app.request('/ui/events'));
+    await clock.count(3);
     const after = calls;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(calls - after).toBeLessThanOrEqual(1); // at most the tick already under way
+    const ticks = await clock.count(10);
+    expect(calls - after).toBeGreaterThanOrEqual(ticks - 1); // its first ask may come before `after`
+    expect(calls - after).toBeLessThanOrEqual(ticks + 1);
+    await clock.stop();
   });
 
   it('stops polling the view when a browser disconnects from a real server', async () => {
@@ -98,10 +129,14 @@ describe('uiRoutes', () => {
       const reader = res.body!.getReader();
       await reader.read();
       abort.abort();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Another browser's stream as the clock (as above): one ask per event once the first loop has stopped.
+      const clock = eventClock(await fetch(`http://127.0.0.1:${port}/ui/events`));
+      await clock.count(3);
       const after = calls;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(calls).toBe(after); // ~20 more calls had the loop gone on
+      const ticks = await clock.count(20);
+      expect(calls - after).toBeGreaterThanOrEqual(ticks - 1); // its first ask may come before `after`
+      expect(calls - after).toBeLessThanOrEqual(ticks + 1);
+      await clock.stop();
     } finally {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

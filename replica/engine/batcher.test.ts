@@ -89,7 +89,8 @@ describe('createBatcher', () => {
     const err = await b.submit('a', 3).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GpumuxError);
     expect((err as GpumuxError).code).toBe('QUEUE_FULL');
-    expect((err as GpumuxError).retryAfterSeconds).toBeGreaterThan(0);
+    // Nothing measured yet: the 50 ms floor × (2 waiting / max batch 2 + the batch running).
+    expect((err as GpumuxError).retryAfterSeconds).toBeCloseTo(0.05 * 2, 12);
     await runner.releaseNext();
     await runner.releaseNext();
     await Promise.all([running, ...q]);
@@ -119,9 +120,9 @@ describe('createBatcher', () => {
     const b = createBatcher({
       maxBatch: 4,
       maxQueue: 8,
-      run: async (_k, items: number[]) => {
-        if (calls++ === 0) throw new GpumuxError('INFERENCE_FAILED', 'boom');
-        return items;
+      run: (_k, items: number[]) => {
+        if (calls++ === 0) return Promise.reject(new GpumuxError('INFERENCE_FAILED', 'boom'));
+        return Promise.resolve(items);
       },
     });
     await expect(b.submit('a', 1)).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
@@ -129,7 +130,7 @@ describe('createBatcher', () => {
   });
 
   it('treats a wrong number of results as a failure, not a mismatch', async () => {
-    const b = createBatcher({ maxBatch: 4, maxQueue: 8, run: async () => [] as number[] });
+    const b = createBatcher({ maxBatch: 4, maxQueue: 8, run: () => Promise.resolve([] as number[]) });
     await expect(b.submit('a', 1)).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
   });
 

@@ -73,7 +73,10 @@ function expectBoxes(detections: { box: number[]; name: string }[], rects: Rect[
   for (const rect of rects) {
     const d = detections.find((x) => x.name === rect.color)!;
     d.box.forEach((v, i) =>
-      expect(Math.abs(v - rect.box[i]!), `${rect.color} box ${d.box} vs ${rect.box}`).toBeLessThanOrEqual(2),
+      expect(
+        Math.abs(v - rect.box[i]!),
+        `${String(rect.color)} box ${String(d.box)} vs ${String(rect.box)}`,
+      ).toBeLessThanOrEqual(2),
     );
   }
 }
@@ -248,7 +251,7 @@ describe('engine.infer (v2 tensors, real onnxruntime)', () => {
     ['data length off', { data: new Uint8Array(10) }, /has 10 elements/],
   ])('refuses %s with INVALID_TENSOR', async (_name, patch, message) => {
     const good = shapesRows([[10, 10, 50, 60]]);
-    await expect(engine.infer([{ ...good, ...patch } as RawTensor])).rejects.toMatchObject({
+    await expect(engine.infer([{ ...good, ...patch }])).rejects.toMatchObject({
       code: 'INVALID_TENSOR',
       message: expect.stringMatching(message),
     });

@@ -5,6 +5,7 @@ import { GpumuxError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
 import { loadModelSync } from '../../models/manifest/load.js';
+import { declaredFootprintAt } from '../../models/manifest/memory.js';
 import { inferBodyLimit } from '../body-limits.js';
 import type { ReplicaStats } from '../contract.js';
 import { createPreprocessor } from '../image/preprocess.js';
@@ -20,19 +21,20 @@ import { formatDevice } from './device.js';
 import { cudaOomFaultFrom } from './fault-injection.js';
 import { inputSpecsOf } from './infer-validation.js';
 import { inThreadSession, type ModelSession } from './model-session.js';
-import { checkSessionNames, createRowRunner, warmUp, type OutputRows, type Rows } from './model-runner.js';
+import { checkSessionNames, createRowRunner, type OutputRows, type Rows } from './model-runner.js';
 import { loadSession, parseDevice, type DeviceRequest } from './session.js';
 import { createEngineState } from './state.js';
 import { createEngineTelemetry } from './telemetry.js';
 import { fromOrtType } from './tensors.js';
 import type { CreateEngine, Engine, EngineOptions, EngineState, SessionThread } from './types.js';
 import { openWorkerSession } from './worker-session.js';
+import { createWarmupProgress, warmUp, warmupBatchesOf, warmupPlan } from './warmup.js';
 
 /**
  * The replica engine, composed: decode → pre-process → dynamic batcher → ONNX Runtime (in a worker thread)
  * → post-process. The parts live beside it: state.ts (lifecycle, outstanding work), telemetry.ts (device and
  * footprint), detect.ts (one image), infer.ts (v2 tensors), batcher.ts, worker-session.ts / session-worker.ts
- * (the session off the event loop), model-runner.ts (one batch, warm-up).
+ * (the session off the event loop), model-runner.ts (one batch), warmup.ts (warm-up steps and progress).
  *
  * @example
  * const engine = createEngine({ modelDir: 'models/shapes', device: 'cpu', replicaId: 'r1', node: 'local' });
@@ -91,6 +93,16 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   const busy = createBusyTracker();
   const runRows = createRowRunner({ specs, busy });
   const startedAt = new Date();
+  const warmupSteps = warmupPlan(
+    manifest.preprocess.buckets,
+    maxBatch,
+    options.warmupBatches ?? warmupBatchesOf(env.GPUMUX_WARMUP_BATCHES),
+  );
+  const { warmupBudgetMs } = options;
+  const warmup = createWarmupProgress({
+    steps: warmupSteps,
+    ...(warmupBudgetMs !== undefined ? { budgetMs: warmupBudgetMs } : {}),
+  });
 
   const safeHook = (fn: () => void) => {
     try {
@@ -99,11 +111,13 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
       log.warn('engine hook threw', { err });
     }
   };
+  // what this replica declares until it has measured itself: the figure for the max batch it runs with
+  const declared = declaredFootprintAt(manifest, maxBatch);
   const telemetry = createEngineTelemetry({
     device,
     ...(gpuIndex === undefined ? {} : { gpuIndex }),
     node,
-    declaredBytes: manifest.memory.declaredBytes,
+    declaredBytes: declared.bytes,
     ...(virtualGpu ? { virtualGpu } : {}),
     ...(smi ? { smi } : {}),
     env,
@@ -216,13 +230,21 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         if (loaded.fellBack) telemetry.fellBackToCpu();
         checkSessionNames(loaded, manifest, specs, onnxPath);
         life.set('warming');
-        await warmUp({
+        const complete = await warmUp({
           run: (bucket, rows) => runRows(session, bucket, rows),
-          buckets: manifest.preprocess.buckets,
+          steps: warmupSteps,
           specs,
-          maxBatch,
+          progress: warmup,
           log,
+          ...(warmupBudgetMs !== undefined ? { budgetMs: warmupBudgetMs } : {}),
+          stopped: () => life.current !== 'warming', // a drain (SIGTERM) ends it after the running step
         });
+        if (!complete) {
+          log.info('engine start ended by a drain during warm-up', {
+            ms: Math.round(performance.now() - t0),
+          });
+          return; // never ready; close() releases the session
+        }
         try {
           await telemetry.current().afterWarmup();
         } catch (err) {
@@ -234,6 +256,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
           device: formatDevice(loaded.device),
           sessionThread: thread,
           footprint: telemetry.current().footprint(),
+          declared: { bytes: declared.bytes, maxBatch, source: declared.source },
           ms: Math.round(performance.now() - t0),
         });
       } catch (err) {
@@ -291,6 +314,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         queueCapacity: maxQueue,
         inFlight: batcher.queueLength + batcher.running,
         maxBatch,
+        warmup: warmup.snapshot(),
         maxBodyBytes: manifest.limits.maxBodyBytes,
         maxInferBodyBytes: inferBodyLimit(manifest, maxBatch),
         ewmaServiceSeconds: batcher.ewmaServiceSeconds,

@@ -9,6 +9,8 @@
  * The BFC arena message is the same for the CPU arena: only a replica running on CUDA calls it a CUDA OOM.
  */
 
+import { thrownText } from '../../common/errors.js';
+
 const PATTERNS = [
   /Failed to allocate memory for requested buffer/i,
   /BFCArena::AllocateRawInternal/,
@@ -23,7 +25,7 @@ const PATTERNS = [
 function messages(err: unknown, depth = 0): string[] {
   if (depth > 5 || err === undefined || err === null) return [];
   if (err instanceof Error) return [err.message, ...messages(err.cause, depth + 1)];
-  return [String(err)];
+  return [thrownText(err)];
 }
 
 /** True when the error (or any error in its `cause` chain) is an out-of-memory failure of the CUDA device. */

@@ -3,8 +3,8 @@ import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
 import type { Batcher } from './batcher.js';
 import { validateInferInputs, type InputSpec } from './infer-validation.js';
 import type { OutputRows, Rows } from './model-runner.js';
-import { concatRows, type TensorData } from './tensors.js';
 import { performance } from 'node:perf_hooks';
+import { concatRows } from './tensors.js';
 import type { EngineHooks, RawTensor } from './types.js';
 
 /**
@@ -65,7 +65,7 @@ export function createInfer(options: {
         for (const spec of specs) {
           const data = byName.get(spec.name)!.data;
           const per = data.length / batch;
-          row[spec.name] = data.subarray(i * per, (i + 1) * per) as TensorData;
+          row[spec.name] = data.subarray(i * per, (i + 1) * per);
         }
         return row;
       });

@@ -1,7 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import { GpumuxError } from '../../common/errors.js';
-import type { Logger } from '../../common/log.js';
-import { bucketKey, largestBucket, type Bucket } from '../../models/detr/letterbox.js';
+import type { Bucket } from '../../models/detr/letterbox.js';
 import type { DetrOutputs } from '../../models/detr/postprocess.js';
 import type { Manifest } from '../../models/manifest/schema.js';
 import type { createBusyTracker } from './busy.js';
@@ -53,35 +51,6 @@ export function createRowRunner(options: {
     }
     return perRow;
   };
-}
-
-/**
- * Runs a zero batch of `maxBatch` rows at every bucket, largest first: ONNX Runtime's arena grows to its final
- * size here and never beyond, so the footprint measured afterwards holds for life.
- */
-export async function warmUp(options: {
-  run: (bucket: Bucket, rows: Rows[]) => Promise<unknown>;
-  buckets: readonly Bucket[];
-  specs: readonly InputSpec[];
-  maxBatch: number;
-  log: Logger;
-}): Promise<void> {
-  const { run, buckets, specs, maxBatch, log } = options;
-  const largest = largestBucket(buckets);
-  for (const bucket of [largest, ...buckets.filter((b) => b !== largest)]) {
-    const t0 = performance.now();
-    const row: Rows = {};
-    for (const spec of specs) row[spec.name] = spec.zeros(bucket);
-    await run(
-      bucket,
-      Array.from({ length: maxBatch }, () => row),
-    );
-    log.info('warm-up run', {
-      bucket: bucketKey(bucket),
-      batch: maxBatch,
-      ms: Math.round(performance.now() - t0),
-    });
-  }
 }
 
 /** Fails with both sides listed when the ONNX file's inputs/outputs are not the manifest's. */

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { thrownText } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { namedOutputs, valueInfoOf } from './model-session.js';
 import { loadSession } from './session.js';
@@ -36,7 +37,7 @@ const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => {
 
 const logger = {
   warn: (msg: string, fields: Record<string, unknown> = {}) =>
-    send({ op: 'log', level: 'warn', msg, fields: { ...fields, err: fields.err && String(fields.err) } }),
+    send({ op: 'log', level: 'warn', msg, fields: { ...fields, err: fields.err && thrownText(fields.err) } }),
   info: (msg: string, fields: Record<string, unknown> = {}) =>
     send({ op: 'log', level: 'info', msg, fields }),
 } as unknown as Logger; // loadSession only warns

@@ -61,6 +61,6 @@ export function splitRows(
   return Array.from({ length: batch }, (_, i) => ({
     datatype,
     shape,
-    data: data.subarray(i * per, (i + 1) * per) as TensorData,
+    data: data.subarray(i * per, (i + 1) * per),
   }));
 }

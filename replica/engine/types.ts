@@ -1,5 +1,6 @@
 import type { Manifest } from '../../models/manifest/schema.js';
 import type { ReplicaStats } from '../contract.js';
+import type { WarmupBatches } from './warmup.js';
 
 /**
  * The replica's engine: decode → pre-process → dynamic batcher → ONNX Runtime (in a worker thread) →
@@ -154,6 +155,16 @@ export interface EngineOptions {
   };
   maxBatch?: number;
   maxQueue?: number;
+  /**
+   * Warm-up batch sizes (replica/engine/warmup.ts): `max` (default; every bucket at max batch) or `all` (then
+   * every smaller batch too). Default: env GPUMUX_WARMUP_BATCHES, else `max`.
+   */
+  warmupBatches?: WarmupBatches;
+  /**
+   * How long warm-up may take before whatever supervises the replica gives up on it (the startup probe, the
+   * local orchestrator): reported in /v1/stats and warned about once the estimate passes it. Never enforced here.
+   */
+  warmupBudgetMs?: number;
   /** intra-op threads for ONNX Runtime (CPU EP). */
   threads?: number;
   /**

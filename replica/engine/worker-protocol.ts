@@ -1,3 +1,4 @@
+import { thrownText } from '../../common/errors.js';
 import type { NamedTensor, ValueInfo } from './model-session.js';
 import type { DeviceRequest } from './session.js';
 
@@ -42,7 +43,7 @@ export function toWire(err: unknown): WireError {
   const messages: string[] = [];
   let e: unknown = err;
   for (let depth = 0; depth < 6 && e !== undefined && e !== null; depth++) {
-    messages.push(e instanceof Error ? e.message : String(e));
+    messages.push(e instanceof Error ? e.message : thrownText(e));
     e = e instanceof Error ? e.cause : undefined;
   }
   return {

@@ -55,12 +55,12 @@ function fakeEngine(): FakeEngine {
     inferCalls: [],
     failNext: [],
     async start() {},
-    async detect(bytes, options) {
+    detect(bytes, options) {
       engine.detectCalls.push({ bytes, options });
       const fail = engine.failNext.shift();
-      if (fail) throw fail;
+      if (fail) return Promise.reject(fail);
       if (new TextDecoder().decode(bytes.subarray(0, 3)) === 'bad')
-        throw new GpumuxError('INVALID_IMAGE', 'not an image');
+        return Promise.reject(new GpumuxError('INVALID_IMAGE', 'not an image'));
       // width = first byte, so a test can tell frames apart
       const result: FrameResult = {
         width: bytes[0]!,
@@ -68,9 +68,9 @@ function fakeEngine(): FakeEngine {
         detections: [{ box: [1, 2, 3, 4], score: 0.9, label: 0, name: 'red' }],
         timings: { decodeMs: 1, preprocessMs: 1, queueMs: 0, inferenceMs: 1, postprocessMs: 0, batchSize: 1 },
       };
-      return result;
+      return Promise.resolve(result);
     },
-    async infer(inputs, options) {
+    infer(inputs, options) {
       engine.inferCalls.push({ inputs, outputs: options?.outputs });
       const batch = inputs[0]!.shape[0]!;
       const all: RawTensor[] = [
@@ -94,7 +94,7 @@ function fakeEngine(): FakeEngine {
         },
       ];
       const wanted = options?.outputs ?? all.map((t) => t.name);
-      return wanted.map((n) => all.find((t) => t.name === n)!);
+      return Promise.resolve(wanted.map((n) => all.find((t) => t.name === n)!));
     },
     metadata() {
       return {
@@ -138,8 +138,9 @@ function fakeEngine(): FakeEngine {
         errorsTotal: 0,
       });
     },
-    async drain() {
+    drain() {
       state = 'draining';
+      return Promise.resolve();
     },
     async close() {},
   };

@@ -24,6 +24,10 @@ export async function readImageParts(request: Request, options: MultipartOptions
   const parts: { name: string; chunks: Buffer[] }[] = [];
   let failure: GpumuxError | null = null;
   const fail = (err: GpumuxError) => (failure ??= err);
+  // read through a function: TypeScript does not see the parser's callbacks set `failure` between checks
+  const throwFailure = (): void => {
+    if (failure) throw failure;
+  };
   let parser: busboy.Busboy;
   try {
     parser = busboy({
@@ -73,13 +77,13 @@ export async function readImageParts(request: Request, options: MultipartOptions
   finished.catch(() => undefined); // awaited below; a parse error during streaming surfaces there
 
   await streamBody(request, { maxBytes, ...rate }, async (chunk) => {
-    if (failure) throw failure;
+    throwFailure();
     if (!parser.write(chunk)) await new Promise<void>((resolve) => parser.once('drain', resolve));
-    if (failure) throw failure;
+    throwFailure();
   });
   parser.end();
   await finished;
-  if (failure) throw failure;
+  throwFailure();
   if (parts.length === 0) throw new GpumuxError('EMPTY_BODY', 'the multipart body has no "image" field');
   return parts.map((p) => new Uint8Array(Buffer.concat(p.chunks)));
 }

@@ -43,11 +43,11 @@ export async function streamBody(
     graceMs = DEFAULT_UPLOAD_LIMITS.graceMs,
   } = options;
   if (!request.body) return 0;
-  const reader = request.body.getReader();
+  const reader = request.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const started = performance.now();
   let received = 0;
   let lastChunkAt = started;
-  let tooSlow: GpumuxError | null = null;
+  let tooSlow = null as GpumuxError | null; // set by the timer's check (not narrowed to null)
   const check = () => {
     const now = performance.now();
     const elapsed = now - started;

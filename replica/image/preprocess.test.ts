@@ -4,8 +4,12 @@ import { parseManifest } from '../../models/manifest/load.js';
 import { drawImage } from '../../test/helpers/images.js';
 import { createPreprocessor } from './preprocess.js';
 
-const read = (dir: string) =>
-  JSON.parse(readFileSync(new URL(`../../models/${dir}/manifest.json`, import.meta.url), 'utf8'));
+const read = (dir: string): Record<string, unknown> => {
+  const json: unknown = JSON.parse(
+    readFileSync(new URL(`../../models/${dir}/manifest.json`, import.meta.url), 'utf8'),
+  );
+  return json as Record<string, unknown>;
+};
 
 describe('createPreprocessor (real sharp)', () => {
   it('UINT8 NHWC: a bucket-sized row with the image top-left and zero padding below', async () => {

@@ -18,8 +18,8 @@ import type { EngineHooks } from '../engine/types.js';
  */
 export interface InferenceStats {
   hooks: Pick<EngineHooks, 'onBatch' | 'onQueueDepth' | 'onFrame' | 'onOutput'>;
-  /** Output work outside the engine (encoding a v2 response), `frames` rows of it. */
-  observeOutput(info: { frames: number; seconds: number }): void;
+  /** Output work outside the engine (encoding a v2 response), `frames` rows of it; passed around detached. */
+  observeOutput: (info: { frames: number; seconds: number }) => void;
   /** One answered HTTP request (the request tracker's observation). */
   observeRequest(info: { endpoint: string; status: number; seconds: number }): void;
   snapshot(): ModelStatistics;

@@ -71,13 +71,24 @@ describe('replica metrics', () => {
     expect(sampleValue(text, 'gpumux_batch_size_sum', { model: 'shapes' })).toBe(4);
   });
 
+  it('exports warm-up progress (steps done of total) when the stats carry it', async () => {
+    const metrics = createReplicaMetrics({ model: 'shapes', version: '1', maxBatch: 8 });
+    const warmup = { done: 1, total: 4, current: null, elapsedMs: 10, etaMs: 30, finished: false };
+    metrics.bindStats(() => ({ ...virtualStats, warmup }));
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('gpumux_replica_warmup_steps{model="shapes",state="done"} 1');
+    expect(text).toContain('gpumux_replica_warmup_steps{model="shapes",state="total"} 4');
+  });
+
   it('passes promtool check metrics (default Node.js metrics left out: exempt)', async () => {
     const metrics = createReplicaMetrics({ model: 'shapes', version: '1', maxBatch: 8 });
-    metrics.bindStats(() => virtualStats);
+    const warmup = { done: 4, total: 4, current: null, elapsedMs: 10, etaMs: 0, finished: true };
+    metrics.bindStats(() => ({ ...virtualStats, warmup }));
     metrics.hooks.onBatch!({ size: 2, bucket: '480x640', inferenceSeconds: 0.02 });
     metrics.hooks.onFrame!({ decodeSeconds: 0.003, preprocessSeconds: 0.004 });
     metrics.observeRequest({ endpoint: 'infer', status: 400, seconds: 0.001 });
     const all = await metrics.registry.metrics();
+    expect(all).toContain('gpumux_replica_warmup_steps');
     expect(all).toContain('process_cpu_user_seconds_total'); // default metrics are there, unprefixed
     const ours = onlyFamilies(all);
     expect(ours).toContain('gpumux_replica_ready');

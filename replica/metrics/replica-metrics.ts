@@ -152,6 +152,18 @@ export function createReplicaMetrics({
     },
   });
   new Gauge({
+    name: 'gpumux_replica_warmup_steps',
+    help: 'Warm-up steps (one zero batch of bucket x batch each) finished (state="done") of all (state="total").',
+    labelNames: ['model', 'state'] as const,
+    registers: [registry],
+    collect() {
+      const w = stats()?.warmup;
+      if (!w) return;
+      this.set({ model, state: 'done' }, w.done);
+      this.set({ model, state: 'total' }, w.total);
+    },
+  });
+  new Gauge({
     name: 'gpumux_replica_footprint_bytes',
     help: 'Device memory this replica holds for life after warm-up, bytes (virtual="true": configured, not measured).',
     labelNames: ['model', 'device', 'virtual', 'method'] as const,

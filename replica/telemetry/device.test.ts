@@ -10,8 +10,10 @@ const GiB = 1024 ** 3;
 function scriptedSmi(used: number[]) {
   let call = 0;
   return createNvidiaSmi({
-    run: async () =>
-      `0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, ${used[Math.min(call++, used.length - 1)]}, 37\n`,
+    run: () =>
+      Promise.resolve(
+        `0, GPU-e18afb8d-1627-f8ff-2ba3-c05c5a8e9e67, NVIDIA GeForce RTX 4090, 24564, ${used[Math.min(call++, used.length - 1)]}, 37\n`,
+      ),
   });
 }
 
@@ -49,10 +51,10 @@ describe('createDeviceTelemetry', () => {
   it('cuda: a failing nvidia-smi refresh keeps the last reading', async () => {
     let fail = false;
     const smi = createNvidiaSmi({
-      run: async () => {
-        if (fail) throw new Error('nvidia-smi hung');
-        return '0, GPU-a, NVIDIA GeForce RTX 4090, 24564, 3000, 37\n';
-      },
+      run: () =>
+        fail
+          ? Promise.reject(new Error('nvidia-smi hung'))
+          : Promise.resolve('0, GPU-a, NVIDIA GeForce RTX 4090, 24564, 3000, 37\n'),
     });
     const t = createDeviceTelemetry({ kind: 'cuda', index: 0, node: 'n', declaredBytes: 1, smi });
     await t.refresh();
@@ -68,12 +70,12 @@ describe('createDeviceTelemetry', () => {
       '1, GPU-22b2c6ac-2d49-4863-197c-9c469071178a, NVIDIA GeForce RTX 4090, 24564, 12282, 37',
     ];
     return createNvidiaSmi({
-      run: async (_file, args) => {
+      run: (_file, args) => {
         const id = args.find((a) => a.startsWith('--id='))?.slice(5);
         calls.push(id ?? '');
-        return rows
-          .filter((r) => id === undefined || r.startsWith(`${id},`) || r.includes(` ${id},`))
-          .join('\n');
+        return Promise.resolve(
+          rows.filter((r) => id === undefined || r.startsWith(`${id},`) || r.includes(` ${id},`)).join('\n'),
+        );
       },
     });
   }
@@ -115,9 +117,11 @@ describe('createDeviceTelemetry', () => {
     // inside the container nvidia-smi lists only the pinned GPU, numbered 0, with its real UUID
     const calls: string[][] = [];
     const smi = createNvidiaSmi({
-      run: async (_file, args) => {
+      run: (_file, args) => {
         calls.push([...args]);
-        return '0, GPU-5d1f3a9e-7c2b-4e8f-9a61-3b0c2d4e6f80, NVIDIA GeForce RTX 4090, 24564, 9830, 37\n';
+        return Promise.resolve(
+          '0, GPU-5d1f3a9e-7c2b-4e8f-9a61-3b0c2d4e6f80, NVIDIA GeForce RTX 4090, 24564, 9830, 37\n',
+        );
       },
     });
     const t = createDeviceTelemetry({
@@ -143,7 +147,7 @@ describe('createDeviceTelemetry', () => {
     });
   });
 
-  it('virtual: configured footprint, used = others + footprint, marked virtual', async () => {
+  it('virtual: configured footprint, used = others + footprint, marked virtual', () => {
     const t = createDeviceTelemetry({
       kind: 'cpu',
       node: 'local',

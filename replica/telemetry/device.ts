@@ -90,9 +90,9 @@ export function createDeviceTelemetry(options: DeviceTelemetryOptions): DeviceTe
       return now;
     };
     return {
-      beforeLoad: async () => void sample(),
-      afterWarmup: async () => void (bytes = sample()),
-      refresh: async () => void sample(),
+      beforeLoad: () => Promise.resolve(void sample()),
+      afterWarmup: () => Promise.resolve(void (bytes = sample())),
+      refresh: () => Promise.resolve(void sample()),
       device: () => ({
         kind: 'cpu',
         node,

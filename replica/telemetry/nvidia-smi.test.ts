@@ -83,9 +83,9 @@ describe('createNvidiaSmi', () => {
     const calls: string[][] = [];
     const smi = createNvidiaSmi({
       binary: 'nvidia-smi',
-      run: async (file, args) => {
+      run: (file, args) => {
         calls.push([file, ...args]);
-        return TWO_4090;
+        return Promise.resolve(TWO_4090);
       },
     });
     await expect(smi.query(1)).resolves.toMatchObject({ index: 1, memoryUsedBytes: 12282 * MIB });
@@ -97,9 +97,9 @@ describe('createNvidiaSmi', () => {
 
   it('takes the one row nvidia-smi --id printed (a PCI bus id is not among the fields)', async () => {
     const smi = createNvidiaSmi({
-      run: async (_file, args) => {
+      run: (_file, args) => {
         expect(args[0]).toBe('--id=00000000:41:00.0');
-        return TWO_4090.split('\n')[1]!;
+        return Promise.resolve(TWO_4090.split('\n')[1]!);
       },
     });
     await expect(smi.query('00000000:41:00.0')).resolves.toMatchObject({ index: 1 });

@@ -69,7 +69,7 @@ export type CommandRunner = (file: string, args: readonly string[]) => Promise<s
 
 export const runCommand: CommandRunner = (file, args) =>
   new Promise((resolve, reject) => {
-    execFile(file, [...args], { timeout: 5000, maxBuffer: 1024 * 1024 }, (err, stdout) =>
+    execFile(file, [...args], { timeout: 5000, maxBuffer: 1024 * 1024 }, (err: Error | null, stdout) =>
       err ? reject(err) : resolve(stdout),
     );
   });

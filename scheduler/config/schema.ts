@@ -56,6 +56,12 @@ export const ModelConfig = z
     manifest: z.string().min(1),
     onnx: z.string().min(1).optional(),
     /**
+     * The max batch its replicas run with (`--max-batch`), and so the manifest's memory.byMaxBatch entry
+     * counted for each; default: the largest that keeps the packing (placement/batch-tradeoff.ts) when the
+     * manifest has that table, else the manifest's batching.maxBatch.
+     */
+    maxBatch: z.number().int().min(1).optional(),
+    /**
      * At least 1: demand is measured from the model's own replicas' /v1/stats, so a model scaled to zero
      * would have no signal to scale up from (and the gateway would answer 503 for it meanwhile).
      */

@@ -67,7 +67,7 @@ export function createAutoscaler(options: DemandOptions): Autoscaler {
           return change(
             needed,
             slow && perReplica <= input.targetInFlightPerReplica
-              ? `p95 ${p95!.toFixed(2)} s > target ${input.targetP95Seconds} s`
+              ? `p95 ${p95.toFixed(2)} s > target ${input.targetP95Seconds} s`
               : `outstanding ${perReplica.toFixed(1)}/replica > target ${input.targetInFlightPerReplica}` +
                   (queued > 0 ? ` (${queued} queued at the gateway)` : ''),
           );

@@ -16,9 +16,12 @@ describe('parseGpuSpec', () => {
     expect(parseGpuSpec(spec).map((g) => `${g.node}/${g.index}:${g.memoryBytes / GiB}`)).toEqual(expected);
   });
 
-  it.each(['', '0x24GiB', '2xlots', 'a:b:1x1GiB'])('refuses %j', (spec) =>
-    expect(() => parseGpuSpec(spec)).toThrow(),
-  );
+  it.each([
+    ['', '--gpus names no GPU'],
+    ['0x24GiB', 'invalid GPU count in "0x24GiB"'],
+    ['2xlots', 'invalid size "lots" (expected e.g. 24GiB, 9830MiB, 512M)'],
+    ['a:b:1x1GiB', 'invalid size "b:1x1GiB" (expected e.g. 24GiB, 9830MiB, 512M)'],
+  ])('refuses %j', (spec, message) => expect(() => parseGpuSpec(spec)).toThrow(new Error(message)));
 });
 
 describe('gpusFromNodes', () => {

@@ -1,12 +1,23 @@
 import { REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
 import type { ExistingReplica } from '../types.js';
 
+/**
+ * How long a replica may take from launch to ready unless configured otherwise: the local orchestrator's
+ * budget, the scheduler's wait before starting the next replica on the same GPU, the Helm chart's startup
+ * probe (`replica.warmupBudgetSeconds`). Co-DETR on a CPU needs ~30 s to load and ~74 s per frame of warm-up
+ * (4 buckets at batch 1: ~5.5 min; at batch 2 about twice that); on a GPU it takes well under a minute.
+ */
+export const DEFAULT_WARMUP_BUDGET_MS = 15 * 60_000;
+
 /** Where a replica is in its life, as its orchestrator sees it. */
 export type ReplicaPhase = 'pending' | 'starting' | 'ready' | 'draining' | 'failed';
 
 export interface ReplicaFailure {
-  /** `oom`: CUDA (or host) out of memory; `crash`: any other death. */
-  kind: 'oom' | 'crash';
+  /**
+   * `oom`: CUDA (or host) out of memory; `crash`: any other death; `warmup-budget`: stopped by its orchestrator
+   * for not being ready within its warm-up budget (not counted against the GPU).
+   */
+  kind: 'oom' | 'crash' | 'warmup-budget';
   message: string;
   exitCode: number | null;
 }
@@ -43,6 +54,8 @@ export interface ReplicaRequest {
    * model run side by side (the gateway learns each replica's version from its /v1/stats).
    */
   pinVersion?: boolean;
+  /** `--max-batch` for the replica (its footprint is this batch's peak); absent: the manifest's. */
+  maxBatch?: number;
   /** GPU memory capacity (virtual GPUs need it on the replica's command line). */
   gpuMemoryBytes: number;
   virtual?: boolean;

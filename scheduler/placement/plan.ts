@@ -154,7 +154,7 @@ function plan(input: PlacementInput, order: 'rounds' | 'by-model'): Omit<Placeme
     policy,
     fit: { reserveBytes, maxReplicasPerGpu: input.maxReplicasPerGpu ?? 0 },
     cordoned: new Set(input.cordoned ?? []),
-    utilization: input.utilization ?? new Map(),
+    utilization: input.utilization ?? new Map<string, { ratio: number; replicas: number }>(),
   });
   const sorted = [...existing].sort(
     (a, b) =>

@@ -44,13 +44,14 @@ describe('profile store', () => {
     const written: ProfileData[] = [];
     let failNext = true;
     const persistence: ProfilePersistence = {
-      load: async () => null,
-      save: async (data) => {
+      load: () => Promise.resolve(null),
+      save: (data) => {
         if (failNext) {
           failNext = false;
-          throw new Error('configmap write refused');
+          return Promise.reject(new Error('configmap write refused'));
         }
         written.push(structuredClone(data));
+        return Promise.resolve();
       },
     };
     const s = createProfileStore({ margin: 0, persistence });

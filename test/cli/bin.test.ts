@@ -29,6 +29,8 @@ describe('the gpumux binary (compiled)', () => {
     };
     expect(plan.gpus).toHaveLength(10);
     expect(plan.memoryUtilization).toBeGreaterThanOrEqual(0.79);
+    // Two declared 9830 MiB footprints on every 24 GiB card.
+    expect(plan.memoryUtilization).toBeCloseTo((2 * 9830) / (24 * 1024), 9);
     for (const gpu of plan.gpus) expect(gpu.usedBytes).toBeLessThanOrEqual(gpu.memoryBytes);
   });
 });

@@ -255,7 +255,7 @@ describe('no client can hurt another client', () => {
           requests.push(req);
           const drip = setInterval(() => req.write(Buffer.alloc(1, 1)), 500);
           req.on('close', () => clearInterval(drip));
-          defer(async () => {
+          defer(() => {
             clearInterval(drip);
             req.destroy();
           });

@@ -10,12 +10,14 @@ export function manualDiscovery(
   let current = initial;
   let listener: ((e: ReplicaEndpoint[]) => void) | undefined;
   return {
-    async start(onChange) {
+    start(onChange) {
       listener = onChange;
       onChange(current);
+      return Promise.resolve();
     },
-    async stop() {
+    stop() {
       listener = undefined;
+      return Promise.resolve();
     },
     set(endpoints) {
       current = endpoints;
@@ -64,11 +66,11 @@ export async function waitFor(
  * each test, last first; `gateway` starts gatewayFor over replicas (by id and url) and defers its close.
  */
 export function closedAfterEach() {
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-  const defer = (cleanup: () => Promise<void>): void => void cleanups.push(cleanup);
+  const defer = (cleanup: () => Promise<void> | void): void => void cleanups.push(cleanup);
   async function gateway(replicas: readonly ReplicaEndpoint[], options: GatewayForOptions = {}) {
     const gw = await gatewayFor(
       replicas.map(({ id, url }) => ({ id, url })),

@@ -17,7 +17,7 @@ describe('operator view', () => {
   it('takes the plan from planSource', async () => {
     const a = await startFakeReplica({ id: 'a' });
     defer(() => a.close());
-    const gw = await gatewayFor([{ id: 'a', url: a.url }], { planSource: async () => plan });
+    const gw = await gatewayFor([{ id: 'a', url: a.url }], { planSource: () => Promise.resolve(plan) });
     defer(() => gw.close());
     const view = (await (await fetch(`${gw.adminUrl}/v1/cluster`)).json()) as { plan: PlanView | null };
     expect(view.plan).toEqual(plan);
@@ -64,7 +64,7 @@ describe('operator view', () => {
         virtual: true,
       })),
     };
-    const gw = await gatewayFor([{ id: 'a', url: a.url }], { planSource: async () => withGpus });
+    const gw = await gatewayFor([{ id: 'a', url: a.url }], { planSource: () => Promise.resolve(withGpus) });
     defer(() => gw.close());
     const view = await gw.clusterView();
     expect(view.gpus.map((g) => [g.node, g.index, g.replicas.length])).toEqual([

@@ -32,7 +32,11 @@ describe('gateway shutdown', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ replica: 'a' });
     await closed;
-    await expect(fetch(`${gw.url}/v2/health/live`)).rejects.toThrow();
+    // The listener is closed: a new connection is refused.
+    await expect(fetch(`${gw.url}/v2/health/live`)).rejects.toMatchObject({
+      message: 'fetch failed',
+      cause: { code: 'ECONNREFUSED' },
+    });
   });
 
   it('close() cuts what is still in flight once the grace is over', async () => {

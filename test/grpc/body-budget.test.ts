@@ -44,7 +44,7 @@ describe('gRPC bodies in the held-body budgets', () => {
     const server = await startReplicaGrpc({ app, port: 0, host: '127.0.0.1', maxMessageBytes: 1 << 20 });
     defer(() => server.close(0));
     const client = grpcClients(server.address);
-    defer(async () => client.close());
+    defer(() => client.close());
 
     const first = failure(client.inference.ModelInfer(infer(30_000)));
     await waitFor(() => gates.length === 1);
@@ -72,7 +72,7 @@ describe('gRPC bodies in the held-body budgets', () => {
       config: { timeout: '1500ms', limits: { maxHeldBodyBytes: 50_000 } },
     });
     const client = grpcClients(gw.grpcAddress!);
-    defer(async () => client.close());
+    defer(() => client.close());
     const first = failure(client.inference.ModelInfer(infer(30_000)));
     await waitFor(() => r.received.length === 1);
     const refused = await failure(client.inference.ModelInfer(infer(30_000)));

@@ -1,4 +1,4 @@
-import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { grpcPackages } from '../../common/grpc/load.js';
 
 /**
@@ -83,10 +83,10 @@ export function grpcClients(address: string): TestClients {
 }
 
 /** The gRPC status code of a rejected call (undefined if it was not a gRPC error). */
-export async function grpcCode(promise: Promise<unknown>): Promise<number | undefined> {
+export async function grpcCode(promise: Promise<unknown>): Promise<status | undefined> {
   try {
     await promise;
-    return 0;
+    return status.OK;
   } catch (err) {
     return (err as Partial<ServiceError>).code;
   }

@@ -180,7 +180,7 @@ describe('gateway over gRPC (real gateway, real replicas, real grpc-js client)',
   });
 
   it('kill -9 of one replica under gRPC load: no call fails', async () => {
-    const codes: number[] = [];
+    const codes: (status | -1)[] = [];
     const until = Date.now() + 4000;
     let killed = false;
     const worker = async () => {

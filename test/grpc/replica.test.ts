@@ -142,7 +142,7 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
         .ModelInfer({ model_name: 'shapes', inputs: [imagesInput()], raw_input_contents: [pixels()] })
         .then(
           () => ({ code: status.OK, retryAfter: undefined }),
-          (e: { code: number; metadata: { get(k: string): unknown[] } }) => ({
+          (e: { code: status; metadata: { get(k: string): unknown[] } }) => ({
             code: e.code,
             retryAfter: e.metadata.get('retry-after')[0],
           }),
@@ -168,7 +168,7 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
       input: [{ name: 'images', data_type: 'TYPE_UINT8', format: 'FORMAT_NHWC', dims: [-1, -1, 3] }],
       dynamic_batching: { max_queue_delay_microseconds: 0, default_queue_policy: { max_queue_size: 1 } },
     });
-    const buckets = JSON.parse(
+    const buckets: unknown = JSON.parse(
       (rest.parameters as { shape_buckets: { string_value: string } }).shape_buckets.string_value,
     );
     expect(buckets).toEqual({
@@ -205,6 +205,12 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
         inputs: [imagesInput()],
         raw_input_contents: [pixels()],
       });
+    const refused = client.inference.ModelInfer({
+      model_name: 'shapes',
+      inputs: [imagesInput(undefined, undefined, 'pixels')], // no such input: one failed request
+      raw_input_contents: [pixels()],
+    });
+    expect(await grpcCode(refused)).toBe(status.INVALID_ARGUMENT);
     const rest = (await (await fetch(`${replica.url}/v2/models/shapes/versions/1/stats`)).json()) as {
       model_stats: Stats[];
     };
@@ -215,7 +221,7 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
     expect(a.execution_count - b.execution_count).toBe(3); // max batch 1: one execution per frame
     expect(a.inference_stats.success.count - b.inference_stats.success.count).toBe(3);
     expect(a.inference_stats.compute_infer.ns).toBeGreaterThan(b.inference_stats.compute_infer.ns);
-    expect(a.inference_stats.fail.count).toBeGreaterThan(0); // the error tests above
+    expect(a.inference_stats.fail.count - b.inference_stats.fail.count).toBe(1);
     expect(a.last_inference).toBeGreaterThan(Date.now() - 60_000);
     expect(a.batch_stats.map((s) => s.batch_size)).toEqual([1]);
 

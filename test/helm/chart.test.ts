@@ -6,6 +6,13 @@ import { kindKey, validateObject } from './kube-validate.js';
 import { allContainers, podSpecs, replicaTemplate } from './pod-specs.js';
 
 const prefix = `${RELEASE}-gpumux`;
+
+/** A Kubernetes quantity (`256Mi`, `6Gi`, `1`) in bytes. */
+const bytes = (q: string): number => {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi)?$/.exec(q);
+  if (!m) throw new Error(`not a byte quantity: ${q}`);
+  return Number(m[1]) * { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 }[m[2] ?? '']!;
+};
 const rendered = new Map(VALUE_SETS.map((set) => [set.name, helmTemplate(set.files)]));
 const objectsOf = (name: string): KubeObject[] => rendered.get(name)!;
 
@@ -61,7 +68,7 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
     );
     for (const { owner, spec } of specs) {
       expect(spec.securityContext?.runAsNonRoot, owner).toBe(true);
-      expect(spec.securityContext?.runAsUser, owner).toBeGreaterThan(0);
+      expect(spec.securityContext?.runAsUser, owner).toBe(10001); // securityContext.pod in values.yaml
       expect(spec.securityContext?.seccompProfile?.type, owner).toBe('RuntimeDefault');
       expect(spec.hostNetwork ?? false, owner).toBe(false);
       for (const c of allContainers(spec)) {
@@ -71,8 +78,12 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
         expect(c.securityContext?.privileged ?? false, where).toBe(false);
         expect(c.securityContext?.capabilities?.drop, where).toContain('ALL');
         expect(c.securityContext?.capabilities?.add ?? [], where).toEqual([]);
-        expect(c.resources?.requests, where).toBeDefined();
-        expect(c.resources?.limits?.memory, where).toBeDefined();
+        // Requests for both, a memory limit not below the request (quantities like 500m, 2, 256Mi, 6Gi).
+        const { requests = {}, limits = {} } = c.resources ?? {};
+        expect(Object.keys(requests).sort(), where).toEqual(['cpu', 'memory']);
+        for (const q of [requests.cpu, requests.memory, limits.memory])
+          expect(q, where).toMatch(/^\d+(\.\d+)?(m|Ki|Mi|Gi)?$/);
+        expect(bytes(limits.memory!), where).toBeGreaterThanOrEqual(bytes(requests.memory!));
         // A read-only root needs a writable /tmp.
         expect(c.volumeMounts?.some((m) => m.mountPath === '/tmp'), where).toBe(true);
       }
@@ -87,7 +98,19 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
     expect(c.livenessProbe?.grpc?.service).toBe('liveness'); // grpc.health.v1 (test/helm/grpc.test.ts)
     expect(c.readinessProbe?.httpGet?.path).toBe('/v2/health/ready');
     expect(c.args).toEqual(expect.arrayContaining(['gateway', '--discovery=kubernetes', `--namespace=${NAMESPACE}`]));
-    expect(pod.affinity?.podAntiAffinity).toBeDefined();
+    // One gateway per node: required or preferred by the value set, always on the gateway's own pods.
+    const anti = pod.affinity?.podAntiAffinity;
+    const terms = [
+      ...(anti?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...(anti?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => t.podAffinityTerm),
+    ];
+    const gatewayPods = {
+      'app.kubernetes.io/name': 'gpumux',
+      'app.kubernetes.io/instance': RELEASE,
+      'app.kubernetes.io/component': 'gateway',
+    };
+    expect(terms).toEqual([{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: gatewayPods } }]);
+    expect(gateway.spec!.template.metadata!.labels).toMatchObject(gatewayPods);
     expect(pod.serviceAccountName).toBe(`${prefix}-gateway`);
 
     const client = find<V1Service>(objects, 'Service', `${prefix}-gateway`);
@@ -96,7 +119,7 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
     expect(admin.spec!.ports!.map((p) => p.targetPort)).toEqual(['admin']);
     expect(admin.spec!.type).toBe('ClusterIP');
     expect(admin.spec!.selector).toEqual(client.spec!.selector);
-    const ports = Object.fromEntries(c.ports!.map((p) => [p.name, p.containerPort]));
+    const ports = Object.fromEntries(c.ports!.map((p) => [p.name ?? '', p.containerPort]));
     expect(c.args).toContain(`--port=${ports.http}`);
     expect(c.args).toContain(`--admin-port=${ports.admin}`);
   });
@@ -213,7 +236,7 @@ describe('value-set specifics', () => {
     expect(objects.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
     const spec = replicaTemplate(find(objects, 'ConfigMap', `${prefix}-replica-pod`)).spec!;
     expect(spec.runtimeClassName).toBeUndefined();
-    expect(container(spec, 'replica').args).toEqual(['--allow-cpu-fallback']);
+    expect(container(spec, 'replica').args).toEqual(['--warmup-budget=60', '--allow-cpu-fallback']);
   });
 
   it('rtx4090: hard anti-affinity, Ingress, ServiceMonitor, and a fetch initContainer for the hostPath volume', () => {

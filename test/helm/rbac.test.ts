@@ -66,7 +66,8 @@ describe('chart RBAC = the verbs the code calls', () => {
     const config = parseSchedulerConfig({
       ...rendered,
       policy: 'spread',
-      models: [{ name: 'codetr', manifest: path.join(REPO_ROOT, 'models/codetr'), minReplicas: 2, maxReplicas: 2 }],
+      // maxBatch 1: two OOM raises of the batch-1 figure still fit a 24 GiB GPU
+      models: [{ name: 'codetr', manifest: path.join(REPO_ROOT, 'models/codetr'), minReplicas: 2, maxReplicas: 2, maxBatch: 1 }],
       demand: { interval: '150ms' },
       orchestrator: { ...rendered.orchestrator, replicaPort: 1, drainTimeout: '1s' },
       leaderElection: { ...rendered.leaderElection, leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '100ms' },

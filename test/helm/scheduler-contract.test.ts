@@ -7,7 +7,9 @@ import { loadModelByName } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
 import type { SchedulerConfig } from '../../scheduler/config/schema.js';
 import { renderReplicaPod } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
-import { find, helmTemplate, NAMESPACE, RELEASE, VALUE_SETS, type KubeObject } from './chart.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHART_DIR, find, helmTemplate, NAMESPACE, RELEASE, VALUE_SETS, type KubeObject } from './chart.js';
 import { validateObject } from './kube-validate.js';
 
 /**
@@ -27,6 +29,13 @@ function configMapKey(objects: KubeObject[], name: string, key: string): string 
   const text = cm.data[key];
   if (text === undefined) throw new Error(`${name} has no key ${key}`);
   return text;
+}
+
+/** `models` as the chart's values and the value files give it (Helm replaces a list, it does not merge it). */
+function valuesModels(files: string[]): { name: string; minReplicas: number; maxReplicas: number }[] {
+  type Values = { models?: { name: string; minReplicas: number; maxReplicas: number }[] };
+  const read = (f: string): Values => parse(readFileSync(join(CHART_DIR, f), 'utf8')) as Values;
+  return ['values.yaml', ...files].map(read).reduce<Values['models']>((m, v) => v.models ?? m, undefined) ?? [];
 }
 
 function selectorMatches(selector: string, labels: Record<string, string>): boolean {
@@ -50,7 +59,10 @@ describe.each(VALUE_SETS)('value set $name', ({ files }) => {
     });
     expect(config.leaderElection.leaseName).toBe(`${prefix}-scheduler`);
     expect(config.profiles.configMap).toBe(`${prefix}-profiles`);
-    expect(config.models.length).toBeGreaterThan(0);
+    // The models the values list (a value file's list replaces the chart's), with their replica bounds.
+    expect(config.models.map((m) => [m.name, m.minReplicas, m.maxReplicas])).toEqual(
+      valuesModels(files).map((m) => [m.name, m.minReplicas, m.maxReplicas]),
+    );
     // The names the scheduler will use are the ones RBAC grants.
     const role = JSON.stringify(find(objects, 'Role', `${prefix}-scheduler`));
     expect(role).toContain(config.leaderElection.leaseName);
@@ -114,7 +126,7 @@ describe.each(VALUE_SETS)('value set $name', ({ files }) => {
       if (model.onnx) {
         const fetch = pod.spec!.initContainers?.find((c) => c.name === 'fetch-model');
         const preloaded = !fetch;
-        if (!preloaded) expect(fetch!.args).toContain(model.onnx);
+        if (!preloaded) expect(fetch.args).toContain(model.onnx);
         expect(replica.volumeMounts!.some((m) => m.name === 'models' && model.onnx!.startsWith(m.mountPath + '/'))).toBe(true);
       }
     }
@@ -145,5 +157,10 @@ describe('the 10 × RTX 4090 production values', () => {
     expect(plan.usage.map((u) => u.replicas)).toEqual(Array(10).fill(2));
     expect(plan.unplaced).toEqual([]);
     expect(plan.memoryUtilization).toBeGreaterThanOrEqual(0.79);
+    // Exactly twenty footprints over the ten cards' memory.
+    const footprint = plan.replicas[0]!.footprintBytes;
+    const total = plan.usage.reduce((sum, u) => sum + u.gpu.memoryBytes, 0);
+    expect(plan.replicas.map((r) => r.footprintBytes)).toEqual(Array(20).fill(footprint));
+    expect(plan.memoryUtilization).toBeCloseTo((20 * footprint) / total, 12);
   });
 });

@@ -9,7 +9,12 @@ import { loadKubeClient } from '../../common/kube-client.js';
  * HTTP. It keeps objects in memory with a cluster-wide resourceVersion and implements what gpumux uses:
  *
  * - pods (namespaced): create (name or generateName), get, list, watch, delete, replace, status replace;
- *   list/watch at `/api/v1/pods` across namespaces too;
+ *   list/watch at `/api/v1/pods` across namespaces too. A DELETE of a pod that runs on a node, with a grace
+ *   period (`gracePeriodSeconds` in the query or body, else `spec.terminationGracePeriodSeconds`, else 30),
+ *   makes it Terminating as the real API does: `metadata.deletionTimestamp` and `deletionGracePeriodSeconds`
+ *   set, a MODIFIED event, the Terminating pod in the answer; the stand-in's kubelet removes it (DELETED)
+ *   `terminationMs` later, or when the test calls `finishTermination`. A pod with no `spec.nodeName`, one
+ *   that has Failed or Succeeded, or a grace period of 0 is deleted at once;
  * - nodes (cluster): list, get, create (and `addNode`/`removeNode` helpers);
  * - leases (coordination.k8s.io/v1) and configmaps: get, create, replace — a replace whose
  *   `metadata.resourceVersion` is not the current one answers 409 Conflict, as the real API does;
@@ -99,7 +104,7 @@ export interface KubeApiServer {
   list(resource: string, namespace?: string | null, labelSelector?: string): KubeObject[];
   /** Creates or replaces an object directly (no conflict check); emits the watch event. */
   put(resource: string, object: KubeObject): KubeObject;
-  /** Deletes an object directly (as if another actor did); emits DELETED. */
+  /** Deletes an object directly and at once (a forced delete by another actor); emits DELETED. */
   remove(resource: string, namespace: string | null, name: string): boolean;
   addNode(name: string, labels?: Record<string, string>): KubeObject;
   removeNode(name: string): boolean;
@@ -116,12 +121,24 @@ export interface KubeApiServer {
   expireWatches(): void;
   /** Cuts every open watch connection without an answer (a dropped connection, an API server restart). */
   dropWatches(): void;
+  /** The kubelet reports a Terminating pod's containers gone: the pod is removed (DELETED). False if none. */
+  finishTermination(namespace: string, name: string): boolean;
   close(): Promise<void>;
 }
 
 export interface KubeApiServerOptions {
   /** Pods created become Running + Ready with this podIP right away (default: they stay Pending). */
   autoRunPodIP?: string;
+  /**
+   * How long a pod deleted with a grace period stays Terminating before the stand-in's kubelet removes it
+   * (default 100 ms: its containers exit soon after SIGTERM); 'manual': until `finishTermination`.
+   */
+  terminationMs?: number | 'manual';
+  /**
+   * How long a DELETE's answer waits after its watch event went out (default 0). On a real cluster the answer
+   * and the watch event travel apart and either may come first; this makes the watch event come first.
+   */
+  deleteAnswerDelayMs?: number;
 }
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
@@ -154,8 +171,8 @@ export function parseLabelSelector(
       const key = m[1]!;
       const values = new Set(m[3]!.split(',').map((v) => v.trim()));
       return m[2] === 'in'
-        ? (l) => l[key] !== undefined && values.has(l[key]!)
-        : (l) => l[key] === undefined || !values.has(l[key]!);
+        ? (l) => l[key] !== undefined && values.has(l[key])
+        : (l) => l[key] === undefined || !values.has(l[key]);
     }
     if ((m = /^([^\s!=]+)\s*!=\s*(\S*)$/.exec(part))) {
       const [key, value] = [m[1]!, m[2]!];
@@ -191,9 +208,12 @@ function parseFieldSelector(selector: string | undefined): (obj: KubeObject) => 
           (v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
           o,
         );
-    return op === '!='
-      ? (o: KubeObject) => String(read(o) ?? '') !== value
-      : (o: KubeObject) => String(read(o) ?? '') === value;
+    // a field's text as the API server compares it: scalars only (an object or a missing field matches '')
+    const text = (o: KubeObject): string => {
+      const v = read(o);
+      return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+    };
+    return op === '!=' ? (o: KubeObject) => text(o) !== value : (o: KubeObject) => text(o) === value;
   });
   return (o) => reqs.every((r) => r(o));
 }
@@ -226,6 +246,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const watchers = new Set<Watcher>();
   const requests: RecordedRequest[] = [];
   const failures: { method: string; pattern: RegExp; status: number }[] = [];
+  const terminationTimers = new Set<NodeJS.Timeout>();
+  const terminationMs = options.terminationMs ?? 100;
 
   const keyOf = (namespace: string | null, name: string): string => `${namespace ?? ''}/${name}`;
   const storeOf = (resource: string): Map<string, KubeObject> => stores.get(resource)!;
@@ -343,10 +365,54 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     if (!current) return undefined;
     store.delete(keyOf(namespace, name));
     const gone = structuredClone(current);
-    gone.metadata.deletionTimestamp = new Date().toISOString();
+    gone.metadata.deletionTimestamp ??= new Date().toISOString();
     stamp(resource, gone, namespace);
     emit(resource, 'DELETED', gone);
     return gone;
+  }
+
+  /**
+   * DELETE as the API server does it: a pod bound to a node with a grace period becomes Terminating (MODIFIED,
+   * still listed) and goes later; anything else goes now. Answers the object as the DELETE left it.
+   */
+  function deleteRequested(
+    resource: string,
+    namespace: string | null,
+    name: string,
+    graceSeconds: number | undefined,
+  ): KubeObject | undefined {
+    const current = storeOf(resource).get(keyOf(namespace, name));
+    if (!current) return undefined;
+    if (resource !== 'pods') return deleteObject(resource, namespace, name);
+    const phase = current.status?.phase;
+    const grace =
+      !current.spec?.nodeName || phase === 'Failed' || phase === 'Succeeded'
+        ? 0
+        : (graceSeconds ?? Number(current.spec.terminationGracePeriodSeconds ?? 30));
+    if (grace <= 0) return deleteObject(resource, namespace, name);
+    if (current.metadata.deletionTimestamp) return structuredClone(current); // already Terminating
+    const terminating = structuredClone(current);
+    terminating.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString();
+    terminating.metadata.deletionGracePeriodSeconds = grace;
+    stamp(resource, terminating, namespace);
+    storeOf(resource).set(keyOf(namespace, name), terminating);
+    emit(resource, 'MODIFIED', terminating);
+    if (terminationMs !== 'manual') {
+      const timer = setTimeout(() => {
+        terminationTimers.delete(timer);
+        finishTermination(namespace, name, terminating.metadata.uid);
+      }, terminationMs);
+      terminationTimers.add(timer);
+    }
+    return structuredClone(terminating);
+  }
+
+  /** Removes a Terminating pod (the one with this uid when given: not a later pod of the same name). */
+  function finishTermination(namespace: string | null, name: string, uid?: string): boolean {
+    const current = storeOf('pods').get(keyOf(namespace, name));
+    if (!current?.metadata.deletionTimestamp || (uid !== undefined && current.metadata.uid !== uid))
+      return false;
+    return deleteObject('pods', namespace, name) !== undefined;
   }
 
   function listObjects(
@@ -468,7 +534,14 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         const body = (await readBody(req)) as KubeObject;
         return result(200, replaceObject(resource, namespace, name, body, statusPath !== undefined));
       }
-      if (method === 'DELETE' && name !== null) return result(200, deleteObject(resource, namespace, name));
+      if (method === 'DELETE' && name !== null) {
+        const body = (await readBody(req)) as { gracePeriodSeconds?: number } | undefined;
+        const query = url.searchParams.get('gracePeriodSeconds');
+        const grace = query !== null ? Number(query) : body?.gracePeriodSeconds;
+        const answer = deleteRequested(resource, namespace, name, grace);
+        if (options.deleteAnswerDelayMs) await new Promise((r) => setTimeout(r, options.deleteAnswerDelayMs));
+        return result(200, answer);
+      }
       record(405);
       return send(405, status(405, 'MethodNotAllowed', `${method} not supported here`));
     } catch (err) {
@@ -584,7 +657,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         true,
       );
       if ('error' in next) throw new Error(String(next.message));
-      return structuredClone(next as KubeObject);
+      return structuredClone(next);
     },
     runPods(namespace, labelSelector, podIP = '127.0.0.1') {
       const pods = listObjects('pods', namespace, labelSelector).filter((p) => p.status?.phase !== 'Running');
@@ -604,7 +677,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       for (const w of watchers) w.res.destroy();
       watchers.clear();
     },
+    finishTermination: (namespace, name) => finishTermination(namespace, name),
     async close() {
+      for (const t of terminationTimers) clearTimeout(t);
+      terminationTimers.clear();
       for (const w of watchers) w.res.end();
       watchers.clear();
       server.closeAllConnections();

@@ -52,7 +52,7 @@ function expectBoxes(found: Detection[], rects: Rect[], tolerance = 2): void {
     d.box.forEach((v, i) =>
       expect(
         Math.abs(v - rect.box[i]!),
-        `${rect.color} side ${i}: ${d.box} vs ${rect.box}`,
+        `${String(rect.color)} side ${i}: ${String(d.box)} vs ${String(rect.box)}`,
       ).toBeLessThanOrEqual(tolerance),
     );
     expect(d.score).toBeGreaterThan(0.9);

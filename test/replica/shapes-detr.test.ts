@@ -47,7 +47,7 @@ describe('models/shapes-detr: the Co-DETR contract (real replica)', () => {
     for (const rect of rects) {
       const d = body.detections.find((x) => x.name === rect.color)!;
       d.box.forEach((v, i) =>
-        expect(Math.abs(v - rect.box[i]!), `${rect.color} ${d.box}`).toBeLessThanOrEqual(2),
+        expect(Math.abs(v - rect.box[i]!), `${String(rect.color)} ${String(d.box)}`).toBeLessThanOrEqual(2),
       );
       expect(d.score).toBeGreaterThan(0.9);
     }

@@ -131,8 +131,9 @@ describe('KServe v2 (real replica)', () => {
     );
     const res = await fetch(inferUrl('/v2/models/shapes/versions/1'), request);
     expect(res.status).toBe(200);
-    const { json: body, jsonLength, binary } = await readBinaryInferResponse<V2Response>(res);
-    expect(jsonLength).toBeGreaterThan(0);
+    const { json: body, jsonLength, raw, binary } = await readBinaryInferResponse<V2Response>(res);
+    // The header's length covers the JSON document exactly: it ends there, the binary outputs follow.
+    expect(raw.subarray(0, jsonLength).toString('utf8')).toBe(JSON.stringify(body));
     expect(body.id).toBe('bin-1');
     const [boxes, scores, labels] = body.outputs;
     expect(boxes).toMatchObject({

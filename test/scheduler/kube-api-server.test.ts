@@ -4,6 +4,7 @@ import { loadKubeClient } from '../../common/kube-client.js';
 
 const { CoordinationV1Api, CoreV1Api, Watch } = await loadKubeClient();
 import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';
+import { until } from '../helpers/until.js';
 
 // The API-shaped server is itself test infrastructure others rely on: check it with the real client.
 describe('kube-api-server with @kubernetes/client-node', () => {
@@ -93,6 +94,75 @@ describe('kube-api-server with @kubernetes/client-node', () => {
     expect((await coord.readNamespacedLease({ namespace: 'ns', name: 'leader' })).spec?.holderIdentity).toBe(
       'b',
     );
+  });
+
+  it('a DELETE with a grace period makes a scheduled pod Terminating; it goes when the kubelet is done', async () => {
+    await api.close();
+    api = await startKubeApiServer({ terminationMs: 'manual' });
+    const kc = api.kubeConfig();
+    const core = kc.makeApiClient(CoreV1Api);
+    const scheduled = (name: string): V1Pod => ({
+      ...pod(name, { app: 'x' }),
+      spec: { nodeName: 'gpu-1', containers: [{ name: 'replica', image: 'gpumux' }] },
+    });
+    await core.createNamespacedPod({ namespace: 'ns', body: scheduled('t') });
+    await core.createNamespacedPod({ namespace: 'ns', body: scheduled('now') });
+    await core.createNamespacedPod({ namespace: 'ns', body: pod('unscheduled', { app: 'x' }) });
+    const events: string[] = [];
+    const ctrl = await new Watch(kc).watch(
+      '/api/v1/namespaces/ns/pods',
+      { labelSelector: 'app=x' },
+      (type, obj: V1Pod) => {
+        const terminating = type !== 'DELETED' && obj.metadata?.deletionTimestamp;
+        events.push(`${type} ${obj.metadata?.name}${terminating ? ' Terminating' : ''}`);
+      },
+      () => undefined,
+    );
+    const before = Date.now();
+    const answered = await core.deleteNamespacedPod({ namespace: 'ns', name: 't', gracePeriodSeconds: 20 });
+    expect(answered.metadata?.deletionGracePeriodSeconds).toBe(20);
+    const deadline = new Date(answered.metadata!.deletionTimestamp!).getTime();
+    expect(deadline).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 20_000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 20_000);
+    // Still there, Terminating; a second DELETE answers it as it is.
+    expect(
+      (await core.readNamespacedPod({ namespace: 'ns', name: 't' })).metadata?.deletionTimestamp,
+    ).toEqual(answered.metadata?.deletionTimestamp);
+    await core.deleteNamespacedPod({ namespace: 'ns', name: 't' });
+    // Grace 0, or a pod no kubelet runs: gone at once.
+    await core.deleteNamespacedPod({ namespace: 'ns', name: 'now', gracePeriodSeconds: 0 });
+    await core.deleteNamespacedPod({ namespace: 'ns', name: 'unscheduled' });
+    expect(api.list('pods', 'ns').map((p) => p.metadata.name)).toEqual(['t']);
+    expect(api.finishTermination('ns', 'now')).toBe(false);
+    expect(api.finishTermination('ns', 't')).toBe(true);
+    await expect(core.readNamespacedPod({ namespace: 'ns', name: 't' })).rejects.toMatchObject({ code: 404 });
+    await until('the DELETED event', () => events.length === 7);
+    ctrl.abort();
+    expect(events).toEqual([
+      'ADDED now',
+      'ADDED t',
+      'ADDED unscheduled',
+      'MODIFIED t Terminating',
+      'DELETED now',
+      'DELETED unscheduled',
+      'DELETED t',
+    ]);
+  });
+
+  it('a pod deleted with a grace period goes by itself after terminationMs', async () => {
+    await api.close();
+    api = await startKubeApiServer({ terminationMs: 50 });
+    const core = api.kubeConfig().makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: 'ns',
+      body: {
+        ...pod('t', {}),
+        spec: { nodeName: 'gpu-1', containers: [{ name: 'replica', image: 'gpumux' }] },
+      },
+    });
+    await core.deleteNamespacedPod({ namespace: 'ns', name: 't' });
+    expect(api.get('pods', 'ns', 't')?.metadata.deletionGracePeriodSeconds).toBe(30);
+    await until('removed', () => api.get('pods', 'ns', 't') === undefined, 5000);
   });
 
   it('lists nodes with their labels', async () => {

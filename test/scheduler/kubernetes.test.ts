@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
+import { loadKubeClient } from '../../common/kube-client.js';
 import { createLogger } from '../../common/log.js';
 import { SchedulerConfig, type SchedulerConfigInput } from '../../scheduler/config/schema.js';
 import { createKubernetesStack, type KubernetesStack } from '../../scheduler/kubernetes-stack.js';
@@ -8,7 +9,7 @@ import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../help
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import { until } from '../helpers/until.js';
 import path from 'node:path';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ReplicaStats } from '../../replica/contract.js';
 
@@ -34,8 +35,16 @@ const template: V1Pod = {
 
 function config(over: Partial<SchedulerConfigInput> = {}): SchedulerConfig {
   return SchedulerConfig.parse({
+    // maxBatch 1: these tests pack Co-DETR's batch-1 figure (9.6 GiB, two per GPU); left to the scheduler,
+    // three replicas on three GPUs would run at max batch 2 (scheduler/max-batch.test.ts)
     models: [
-      { name: 'codetr', manifest: path.join(REPO_ROOT, 'models/codetr'), minReplicas: 3, maxReplicas: 3 },
+      {
+        name: 'codetr',
+        manifest: path.join(REPO_ROOT, 'models/codetr'),
+        minReplicas: 3,
+        maxReplicas: 3,
+        maxBatch: 1,
+      },
     ],
     // Port 1 refuses connections at once: these pods have no replica behind them.
     orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: 1, drainTimeout: '1s' },
@@ -105,6 +114,37 @@ function readyStats(
   };
 }
 
+/** Two RTX 4090s on gpu-a, one on gpu-b, and a node without GPUs. */
+function addNodes(api: KubeApiServer): void {
+  api.addNode('gpu-a', {
+    'nvidia.com/gpu.count': '2',
+    'nvidia.com/gpu.memory': '24564',
+    'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
+  });
+  api.addNode('gpu-b', {
+    'nvidia.com/gpu.count': '1',
+    'nvidia.com/gpu.memory': '24564',
+    'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
+  });
+  api.addNode('cpu-only', {});
+}
+
+/** Reconcile passes the scheduler has completed (its pass-duration histogram's count). */
+async function passes(stack: KubernetesStack): Promise<number> {
+  const { values } = await stack.scheduler.metrics.reconcileSeconds.get();
+  return values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+}
+
+/** Resolves once the scheduler has completed `n` more reconcile passes than now. */
+async function morePasses(stack: KubernetesStack, n: number, timeoutMs = 15_000): Promise<void> {
+  const target = (await passes(stack)) + n;
+  const deadline = Date.now() + timeoutMs;
+  while ((await passes(stack)) < target) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} reconcile passes`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const gpuOf = (p: KubeObject): string => `${p.spec?.nodeName}/${p.metadata.labels?.[LABELS.gpu]}`;
 
 describe('scheduler on Kubernetes', () => {
@@ -114,17 +154,7 @@ describe('scheduler on Kubernetes', () => {
 
   beforeEach(async () => {
     api = await startKubeApiServer();
-    api.addNode('gpu-a', {
-      'nvidia.com/gpu.count': '2',
-      'nvidia.com/gpu.memory': '24564',
-      'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
-    });
-    api.addNode('gpu-b', {
-      'nvidia.com/gpu.count': '1',
-      'nvidia.com/gpu.memory': '24564',
-      'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
-    });
-    api.addNode('cpu-only', {});
+    addNodes(api);
   });
   afterEach(async () => {
     for (const s of stacks.splice(0)) await s.stop();
@@ -146,10 +176,10 @@ describe('scheduler on Kubernetes', () => {
   const pods = (): KubeObject[] => api.list('pods', NS, REPLICA_SELECTOR);
 
   it('creates the pods the plan calls for, one starting replica per GPU at a time', async () => {
-    await start(config());
+    const stack = await start(config());
     // Binpack: two on gpu-a/0, one on gpu-a/1; the second on gpu-a/0 waits for the first to be ready.
     await until('first pods', () => pods().length === 2);
-    await new Promise((r) => setTimeout(r, 400));
+    await morePasses(stack, 3); // three passes that each could have created it
     expect(pods().map(gpuOf).sort()).toEqual(['gpu-a/0', 'gpu-a/1']);
     api.runPods(NS, REPLICA_SELECTOR);
     await until('third pod', () => pods().length === 3);
@@ -179,6 +209,8 @@ describe('scheduler on Kubernetes', () => {
       'replica',
       '--model',
       path.join(REPO_ROOT, 'models/codetr'),
+      '--max-batch',
+      '1',
       '--port',
       '1',
       '--host',
@@ -200,6 +232,42 @@ describe('scheduler on Kubernetes', () => {
     const victim = pods()[0]!.metadata.name!;
     api.remove('pods', NS, victim);
     await until('replacement', () => pods().length === 3 && !pods().some((p) => p.metadata.name === victim));
+  });
+
+  it('a pod deleted with a grace period is replaced while it terminates, its GPU memory still counted', async () => {
+    await api.close();
+    api = await startKubeApiServer({ terminationMs: 'manual' });
+    addNodes(api);
+    const stack = await start(config());
+    await until('three pods', () => (api.runPods(NS, REPLICA_SELECTOR), pods().length === 3));
+    api.runPods(NS, REPLICA_SELECTOR);
+    // Binpack: two on gpu-a/0, one on gpu-a/1. Someone else (kubectl delete) deletes one on gpu-a/0.
+    const victim = pods().find((p) => gpuOf(p) === 'gpu-a/0')!.metadata.name!;
+    const { CoreV1Api } = await loadKubeClient();
+    await api.kubeConfig(NS).makeApiClient(CoreV1Api).deleteNamespacedPod({ namespace: NS, name: victim });
+    // Terminating is not serving: a replacement comes at once. Its GPU still holds the victim's memory (a third
+    // 9830 MiB replica does not fit there), so the replacement goes to gpu-a/1.
+    await until('a replacement', () => pods().length === 4);
+    expect(
+      pods()
+        .filter((p) => p.metadata.deletionTimestamp)
+        .map((p) => p.metadata.name),
+    ).toEqual([victim]);
+    expect(
+      pods()
+        .filter((p) => !p.metadata.deletionTimestamp)
+        .map(gpuOf)
+        .sort(),
+    ).toEqual(['gpu-a/0', 'gpu-a/1', 'gpu-a/1']);
+    api.runPods(NS, REPLICA_SELECTOR);
+    await morePasses(stack, 3);
+    // Neither counted nor deleted again while it terminates: the one DELETE is kubectl's.
+    expect(pods()).toHaveLength(4);
+    expect(api.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    expect(api.finishTermination(NS, victim)).toBe(true);
+    await until('the victim gone', () => stack.orchestrator.replicas().length === 3);
+    await morePasses(stack, 3);
+    expect(pods().map(gpuOf).sort()).toEqual(['gpu-a/0', 'gpu-a/1', 'gpu-a/1']);
   });
 
   it('a node that disappears gets its replicas re-placed', async () => {
@@ -255,7 +323,12 @@ describe('scheduler on Kubernetes', () => {
         oomFloorBytes: Math.ceil(9830 * 1024 ** 2 * 1.25),
       }),
     ]);
-    expect(stack.scheduler.plan()?.memoryUtilization).toBeLessThan(0.55);
+    // Once the failed pod is gone: three replicas counted at 12287.5 MiB on three 24564 MiB GPUs.
+    const raised = Math.ceil(9830 * 1024 ** 2 * 1.25) / (24564 * 1024 ** 2);
+    await until('the plan at the raised footprint', () => {
+      const u = stack.scheduler.plan()?.memoryUtilization;
+      return u !== undefined && Math.abs(u - raised) < 1e-12;
+    });
   });
 
   it('of two scheduler instances only the lease holder acts; the other takes over when it stops', async () => {
@@ -267,35 +340,48 @@ describe('scheduler on Kubernetes', () => {
       retryPeriod: '100ms',
     };
     const a = await start(config({ leaderElection: le }), 'scheduler-a');
-    const b = await start(config({ leaderElection: le }), 'scheduler-b');
-    await until('a leader', () => a.isLeader() !== b.isLeader());
-    for (let i = 0; i < 5; i++) {
-      api.runPods(NS, REPLICA_SELECTOR);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await until('three pods', () => pods().length === 3);
-    await new Promise((r) => setTimeout(r, 500));
-    // Never more than the plan: nobody but the leader created pods.
+    await until('a leads', () => a.isLeader());
+    // b wants a fourth replica: if it acted while following, a fourth pod would show.
+    const four = {
+      name: 'codetr',
+      manifest: path.join(REPO_ROOT, 'models/codetr'),
+      minReplicas: 4,
+      maxReplicas: 4,
+    };
+    const b = await start(config({ leaderElection: le, models: [four] }), 'scheduler-b');
+    await until('three pods', () => (api.runPods(NS, REPLICA_SELECTOR), pods().length === 3));
+    api.runPods(NS, REPLICA_SELECTOR);
+    // Three more passes of each with every pod running: b plans its fourth replica and creates nothing.
+    await Promise.all([morePasses(a, 3), morePasses(b, 3)]);
+    expect(b.isLeader()).toBe(false);
+    expect(b.scheduler.plan()!.actions).toEqual([
+      expect.objectContaining({
+        type: 'create',
+        model: 'codetr',
+        reason: expect.stringMatching(/^4 wanted/),
+      }),
+    ]);
     expect(pods()).toHaveLength(3);
+    const created = () =>
+      api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods' && r.status === 201);
+    expect(created()).toHaveLength(3);
     expect(
-      api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods' && r.status === 201),
-    ).toHaveLength(3);
-    expect([a, b].filter((s) => s.isLeader())).toHaveLength(1);
-    const lease = api.get('leases', NS, 'gpumux-scheduler')!;
-    const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
-    expect((lease.spec as { holderIdentity: string }).holderIdentity).toBe(
-      leader === a ? 'scheduler-a' : 'scheduler-b',
-    );
+      (api.get('leases', NS, 'gpumux-scheduler')!.spec as { holderIdentity: string }).holderIdentity,
+    ).toBe('scheduler-a');
 
-    await leader.stop();
-    stacks.splice(stacks.indexOf(leader), 1);
-    await until('follower leads', () => follower.isLeader());
+    await a.stop();
+    stacks.splice(stacks.indexOf(a), 1);
+    await until('b leads', () => b.isLeader());
+    // b's plan now acts: its fourth replica, then a replacement for a pod deleted by someone else.
+    await until('four pods', () => (api.runPods(NS, REPLICA_SELECTOR), pods().length === 4));
+    expect(created()).toHaveLength(4);
     const victim = pods()[0]!.metadata.name!;
     api.remove('pods', NS, victim);
     await until(
       'replaced by the new leader',
-      () => pods().length === 3 && !pods().some((p) => p.metadata.name === victim),
+      () => pods().length === 4 && !pods().some((p) => p.metadata.name === victim),
     );
+    expect(created()).toHaveLength(5);
   });
 
   it('measured footprints (GPU used-memory delta in /v1/stats) replace the declared one and persist', async () => {
@@ -347,27 +433,48 @@ describe('scheduler on Kubernetes', () => {
     }
   });
 
-  it('demand: scales up while replicas report more in-flight than the target, then drains and scales down', async () => {
-    // Every pod's replica is this stand-in (pods get IP 127.0.0.1): its in-flight is what the test sets.
-    let inFlight = 5;
-    const drained: string[] = [];
-    const server: Server = createServer((req, res) => {
+  it('demand: scales up to max and no further, then drains each surplus pod and deletes it once its own in-flight is 0', async () => {
+    // A replica stand-in per pod, each on its own loopback address and the one replicaPort: which pod a stats
+    // poll or a drain is for is the address it arrived on. In-flight is what the test sets per pod.
+    const ips = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
+    const inFlight = new Map(ips.map((ip) => [ip, 5]));
+    const draining = new Set<string>();
+    /** Per address, what each request saw: drains and stats polls, in arrival order. */
+    const log: { ip: string; what: 'drain' | 'stats'; inFlight: number }[] = [];
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      const ip = req.socket.localAddress!.replace(/^::ffff:/, '');
       if (req.method === 'POST' && req.url === '/v1/drain') {
-        drained.push(req.url);
+        draining.add(ip);
+        // Work the gateway sent before it saw the drain: the first pod drained still has 2 in flight.
+        if (draining.size === 1) inFlight.set(ip, 2);
+        log.push({ ip, what: 'drain', inFlight: inFlight.get(ip)! });
         res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
         return;
       }
+      log.push({ ip, what: 'stats', inFlight: inFlight.get(ip)! });
       const stats = readyStats({
         memoryUsedBytes: 0,
         footprint: { bytes: 0, method: 'declared', peakBytes: 0 },
-        inFlight,
+        inFlight: inFlight.get(ip)!,
         busyRatio: 1,
       });
+      if (draining.has(ip)) Object.assign(stats, { state: 'draining', ready: false });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    };
+    const servers: Server[] = [];
+    const listen = (ip: string, port: number): Promise<number> => {
+      const server = createServer(handler);
+      servers.push(server);
+      return new Promise((r) => server.listen(port, ip, () => r((server.address() as AddressInfo).port)));
+    };
+    const port = await listen(ips[0]!, 0);
+    for (const ip of ips.slice(1)) await listen(ip, port);
+    // Pods are deleted with a grace period: Terminating until the test says their containers are gone. The
+    // watch tells the scheduler they are Terminating before its DELETE is answered (either order happens).
+    await api.close();
+    api = await startKubeApiServer({ terminationMs: 'manual', deleteAnswerDelayMs: 100 });
+    addNodes(api);
     try {
-      const port = (server.address() as AddressInfo).port;
       const cfg = config({
         policy: 'spread',
         models: [
@@ -376,22 +483,93 @@ describe('scheduler on Kubernetes', () => {
             manifest: path.join(REPO_ROOT, 'models/codetr'),
             minReplicas: 1,
             maxReplicas: 3,
+            maxBatch: 1,
             targetInFlightPerReplica: 2,
           },
         ],
-        orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: port, drainTimeout: '2s' },
+        orchestrator: { kind: 'kubernetes', namespace: NS, replicaPort: port, drainTimeout: '30s' },
         demand: { interval: '100ms', scaleUpCooldown: '0s', scaleDownCooldown: '300ms' },
       });
-      await start(cfg);
-      await until('scaled up to max', () => (api.runPods(NS, REPLICA_SELECTOR), pods().length === 3));
-      await new Promise((r) => setTimeout(r, 500));
-      expect(pods()).toHaveLength(3); // never above max
-      inFlight = 0;
-      await until('scaled down to min', () => pods().length === 1);
-      expect(drained.length).toBeGreaterThanOrEqual(2); // each removal drained first
+      const stack = await start(cfg);
+      const ipOf = new Map<string, string>(); // pod name → its address, handed out as pods start
+      const runNew = (): void => {
+        for (const p of pods().filter((p) => p.status?.phase !== 'Running')) {
+          const ip = ips[ipOf.size]!;
+          ipOf.set(p.metadata.name!, ip);
+          api.setPodStatus(NS, p.metadata.name!, {
+            phase: 'Running',
+            podIP: ip,
+            conditions: [{ type: 'Ready', status: 'True' }],
+          });
+        }
+      };
+      await until('scaled up to max', () => (runNew(), pods().length === 3));
+      runNew();
+      // In-flight 15 asks for 8 replicas; max is 3. Five more passes, each with a demand step: still 3.
+      await morePasses(stack, 5);
+      const created = api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods');
+      expect(created.map((r) => r.status)).toEqual([201, 201, 201]);
+      expect(pods()).toHaveLength(3);
+
+      for (const ip of ips) inFlight.set(ip, 0);
+      const deletes = () => api.requests.filter((r) => r.method === 'DELETE' && r.resource === 'pods');
+      const podAt = (ip: string): string => [...ipOf].find(([, i]) => i === ip)![0];
+      await until('two drains', () => draining.size === 2);
+      const [held, empty] = log.filter((e) => e.what === 'drain').map((e) => e.ip);
+      expect(log.filter((e) => e.what === 'drain')).toEqual([
+        { ip: held, what: 'drain', inFlight: 2 },
+        { ip: empty, what: 'drain', inFlight: 0 },
+      ]);
+      // The pod drained with nothing in flight is deleted; the one with 2 is polled and waited for.
+      await until('the empty pod deleted', () => deletes().length === 1);
+      expect(deletes().map((r) => r.name)).toEqual([podAt(empty!)]);
+      await until('three polls of the held pod while it drains', () => {
+        const polls = log.filter((e) => e.ip === held && e.what === 'stats');
+        return polls.slice(polls.findIndex((e) => e.inFlight === 2)).length >= 3;
+      });
+      expect(deletes().map((r) => r.name)).toEqual([podAt(empty!)]);
+      const released = api.requests.length;
+      inFlight.set(held!, 0);
+      await until('the held pod deleted', () => deletes().length === 2);
+      const heldDelete = api.requests.findIndex((r) => r.method === 'DELETE' && r.name === podAt(held!));
+      expect(heldDelete).toBeGreaterThanOrEqual(released);
+      expect(deletes().map((r) => r.name)).toEqual([podAt(empty!), podAt(held!)]);
+      const kept = podAt(ips.find((ip) => ip !== held && ip !== empty)!);
+
+      // Terminating: still listed, still holding their GPUs' memory; not deleted again, not replaced.
+      await morePasses(stack, 3);
+      const terminating = [podAt(empty!), podAt(held!)].sort();
+      expect(
+        pods()
+          .filter((p) => p.metadata.deletionTimestamp)
+          .map((p) => p.metadata.name)
+          .sort(),
+      ).toEqual(terminating);
+      expect(
+        stack.orchestrator
+          .replicas()
+          .filter((r) => r.phase === 'draining')
+          .map((r) => r.id)
+          .sort(),
+      ).toEqual(terminating);
+      const footprint = 9830 * 1024 ** 2;
+      const total = 3 * 24564 * 1024 ** 2;
+      expect(stack.scheduler.plan()!.memoryUtilization).toBeCloseTo((3 * footprint) / total, 9);
+      expect(deletes()).toHaveLength(2);
+      expect(api.requests.filter((r) => r.method === 'POST' && r.resource === 'pods')).toHaveLength(3);
+
+      for (const name of terminating) expect(api.finishTermination(NS, name)).toBe(true);
+      await until('only the kept pod counted', () => stack.orchestrator.replicas().length === 1);
+      expect(pods().map((p) => p.metadata.name)).toEqual([kept]);
+      await until('the plan without them', () => {
+        const u = stack.scheduler.plan()!.memoryUtilization;
+        return Math.abs(u - footprint / total) < 1e-9;
+      });
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
     }
   });
 });

@@ -39,9 +39,18 @@ export interface SegmentBox {
   trackWidth: number;
 }
 
+/** What the $eval/$$eval callbacks here read of an element (the project's TypeScript has no DOM lib). */
+export interface PageElement {
+  closest(selector: string): PageElement | null;
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): { width: number };
+  readonly clientWidth: number;
+  readonly textContent: string | null;
+}
+
 /** Rendered width of every replica segment and of the inside of its GPU bar. */
 export function segmentBoxes(page: Page): Promise<SegmentBox[]> {
-  return page.$$eval('li.seg.replica', (items) =>
+  return page.$$eval('li.seg.replica', (items: PageElement[]) =>
     items.map((li) => {
       const track = li.closest('ol.track');
       return {

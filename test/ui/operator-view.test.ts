@@ -13,6 +13,7 @@ import {
   waitForCount,
   waitForNumberAbove,
   watchProblems,
+  type PageElement,
 } from './browser.js';
 import { startStack, type Stack } from './stack.js';
 
@@ -47,7 +48,7 @@ async function clusterView(): Promise<ClusterView> {
 const RATE_CELL = 'tr[data-model="shapes"] td[data-field="requestRate"]';
 
 function shownRate(): Promise<number> {
-  return page.$eval(RATE_CELL, (td) => Number(td.textContent));
+  return page.$eval(RATE_CELL, (td: PageElement) => Number(td.textContent));
 }
 
 /** Sends `count` detections through the gateway, `concurrency` at a time; gives up after `budgetMs`. */

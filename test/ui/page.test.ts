@@ -1,6 +1,13 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, segmentBoxes, waitForAttribute, waitForCount, watchProblems } from './browser.js';
+import {
+  launchBrowser,
+  segmentBoxes,
+  waitForAttribute,
+  waitForCount,
+  watchProblems,
+  type PageElement,
+} from './browser.js';
 import { clusterView, gpu, replica } from './cluster-fixture.js';
 import { startFixtureServer } from './fixture-server.js';
 
@@ -52,10 +59,14 @@ describe('operator view page', () => {
       await page.goto(`${server.url}/ui`);
       await page.waitForSelector('li.seg.replica');
       expect(
-        await page.$$eval('[data-node]', (nodes) => nodes.map((n) => n.getAttribute('data-node'))),
+        await page.$$eval('[data-node]', (nodes: PageElement[]) =>
+          nodes.map((n) => n.getAttribute('data-node')),
+        ),
       ).toEqual(['node-a', 'node-b']);
       // the 8 GiB bar is a third of the 24 GiB one
-      const tracks = await page.$$eval('ol.track', (ts) => ts.map((t) => t.getBoundingClientRect().width));
+      const tracks = await page.$$eval('ol.track', (ts: PageElement[]) =>
+        ts.map((t) => t.getBoundingClientRect().width),
+      );
       expect(tracks[0]! / tracks[1]!).toBeCloseTo(8 / 24, 2);
       const boxes = await segmentBoxes(page);
       const expected: Record<string, number> = { 'a0-1': 1 / 8, 'a0-2': 3 / 8, 'b0-1': 6 / 24 };
@@ -183,14 +194,15 @@ describe('operator view page: what placement buys', () => {
         "The seed's setup on these GPUs (one replica per GPU): 40.0 % — 40.0 points above",
       );
       expect(await page.textContent('#cluster-compute')).toBe('50.0 %');
-      expect(await page.$$eval('[data-field="compute"]', (xs) => xs.map((x) => x.textContent))).toEqual([
-        '25.0 % compute',
-        '75.0 % compute',
-      ]);
-      expect(await page.$$eval('#plan-gpus li', (xs) => xs.map((x) => x.textContent))).toEqual([
-        'local / GPU 0: shapes ×1, shapes-detr ×1 · 25.0 % compute',
-        'local / GPU 1: shapes ×1, shapes-detr ×1 · 75.0 % compute · kept free for codetr',
-      ]);
+      expect(
+        await page.$$eval('[data-field="compute"]', (xs: PageElement[]) => xs.map((x) => x.textContent)),
+      ).toEqual(['25.0 % compute', '75.0 % compute']);
+      expect(await page.$$eval('#plan-gpus li', (xs: PageElement[]) => xs.map((x) => x.textContent))).toEqual(
+        [
+          'local / GPU 0: shapes ×1, shapes-detr ×1 · 25.0 % compute',
+          'local / GPU 1: shapes ×1, shapes-detr ×1 · 75.0 % compute · kept free for codetr',
+        ],
+      );
       expect(await page.textContent('.plan-unplaced[data-model="codetr"]')).toBe(
         'codetr: 1 not placed — waiting for local/1 to drain' + 'local/0: short by 5.6 GiB',
       );
@@ -241,7 +253,7 @@ describe('operator view page: versions side by side', () => {
     try {
       await page.goto(`${server.url}/ui`);
       await page.waitForSelector('tr[data-version="2"]');
-      const rows = await page.$$eval('#models tbody tr', (trs) =>
+      const rows = await page.$$eval('#models tbody tr', (trs: TableRow[]) =>
         trs.map((tr) => ({
           model: tr.querySelector('th')?.textContent,
           replicas: tr.querySelector('[data-field="replicas"]')?.textContent,
@@ -253,13 +265,14 @@ describe('operator view page: versions side by side', () => {
         { model: 'codetr:2', replicas: '1 / 1', split: '10.0 % (weight 10)' },
         { model: 'codetr:3', replicas: '0 / 0', split: '0.0 % (weight 0)' },
       ]);
-      expect(await page.$$eval('#plan-gpus li', (xs) => xs.map((x) => x.textContent))).toEqual([
-        'node-a / GPU 0: codetr@1 ×1, codetr@2 ×1',
-        'node-a / GPU 1: codetr@1 ×1',
-      ]);
+      expect(await page.$$eval('#plan-gpus li', (xs: PageElement[]) => xs.map((x) => x.textContent))).toEqual(
+        ['node-a / GPU 0: codetr@1 ×1, codetr@2 ×1', 'node-a / GPU 1: codetr@1 ×1'],
+      );
       // Each replica says which version it serves, in the replica table and on its segment.
       expect(
-        await page.$$eval('#replicas tbody tr', (trs) => trs.map((tr) => tr.children[1]?.textContent).sort()),
+        await page.$$eval('#replicas tbody tr', (trs: TableRow[]) =>
+          trs.map((tr) => tr.children[1]?.textContent ?? null).sort(),
+        ),
       ).toEqual(['codetr:1', 'codetr:1', 'codetr:2']);
       expect(await page.getAttribute('li.seg.replica[data-replica-id="v2-a"]', 'title')).toMatch(
         /^v2-a — codetr:2,/,
@@ -280,3 +293,9 @@ describe('operator view page: versions side by side', () => {
     }
   });
 });
+
+/** A table row as the page's $$eval callbacks read it (the project's TypeScript has no DOM library). */
+interface TableRow {
+  querySelector(selector: string): { readonly textContent: string | null } | null;
+  readonly children: ArrayLike<{ readonly textContent: string | null } | undefined>;
+}

@@ -50,8 +50,8 @@ export async function startStack({ timeoutMs = 120_000 } = {}): Promise<Stack> {
   const exited = once(child, 'exit');
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
 
   const close = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {

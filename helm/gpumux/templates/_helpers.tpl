@@ -116,3 +116,16 @@ app.kubernetes.io/component=replica,app.kubernetes.io/part-of=gpumux,app.kuberne
 {{- define "gpumux.needsFetch" -}}
 {{- if not .Values.modelStorage.preloaded }}{{ range .Values.models }}{{ if and (not .inImage) .url }}true{{ end }}{{ end }}{{ end -}}
 {{- end -}}
+
+{{/*
+The replica startup probe's failureThreshold: replica.startupProbe.failureThreshold when set, else the warm-up
+budget in probe periods, rounded up (ceil(warmupBudgetSeconds / periodSeconds)). Takes .Values.replica.
+*/}}
+{{- define "gpumux.startupFailureThreshold" -}}
+{{- $period := int .startupProbe.periodSeconds -}}
+{{- if .startupProbe.failureThreshold -}}
+{{- int .startupProbe.failureThreshold -}}
+{{- else -}}
+{{- div (add (int .warmupBudgetSeconds) (sub $period 1)) $period -}}
+{{- end -}}
+{{- end -}}

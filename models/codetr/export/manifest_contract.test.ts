@@ -65,7 +65,7 @@ describe('codetr manifest ↔ export_onnx.py', () => {
       const host = resized(w, h);
       const mmdet = resized(w, h, [2048, 1280]);
       if (Math.abs(host[0] * G - mmdet[0]) > tolerance || Math.abs(host[1] * G - mmdet[1]) > tolerance)
-        off.push(`${ratio.toFixed(2)}: ${host.map((v) => v * G)} vs ${mmdet}`);
+        off.push(`${ratio.toFixed(2)}: ${String(host.map((v) => v * G))} vs ${String(mmdet)}`);
     }
     expect(off).toEqual([]);
   });

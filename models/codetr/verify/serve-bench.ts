@@ -66,12 +66,14 @@ const replica = await startReplica({
     flags.threads,
     '--max-batch',
     flags['max-batch'],
+    '--warmup-budget',
+    flags['ready-timeout'],
   ],
   timeoutMs: Number(flags['ready-timeout']) * 1000,
 });
 const readyS = (performance.now() - started) / 1000;
 const pid = replica.process.pid!;
-const warmups = replica.logs().filter((l) => l.msg === 'warm-up run');
+const warmups = replica.logs().filter((l) => l.msg === 'warm-up step done');
 const stats = (await (await fetch(`${replica.url}/v1/stats`)).json()) as {
   footprint: unknown;
   state: string;

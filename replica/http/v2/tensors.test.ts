@@ -49,11 +49,19 @@ describe('v2 tensor conversions', () => {
   it('checks JSON values against the datatype', () => {
     expect(Array.from(fromJson('x', 'UINT8', [0, 255]) as Uint8Array)).toEqual([0, 255]);
     expect(() => fromJson('x', 'UINT8', [256])).toThrow(/data\[0\]/);
-    expect(() => fromJson('x', 'INT32', [1.5])).toThrow();
+    const invalid = (message: string): unknown =>
+      expect.objectContaining({ code: 'INVALID_TENSOR', message });
+    expect(() => fromJson('x', 'INT32', [1.5])).toThrow(
+      invalid('input "x": data[0] = 1.5 is not a valid INT32'),
+    );
     expect(Array.from(fromJson('x', 'INT64', [-3, 2 ** 40]) as BigInt64Array)).toEqual([-3n, 2n ** 40n]);
     expect(Array.from(fromJson('x', 'BOOL', [true, false, 1, 0]) as Uint8Array)).toEqual([1, 0, 1, 0]);
-    expect(() => fromJson('x', 'BOOL', ['yes'])).toThrow();
-    expect(() => fromJson('x', 'FLOAT32', ['1'])).toThrow();
+    expect(() => fromJson('x', 'BOOL', ['yes'])).toThrow(
+      invalid('input "x": data[0] = "yes" is not a valid BOOL'),
+    );
+    expect(() => fromJson('x', 'FLOAT32', ['1'])).toThrow(
+      invalid('input "x": data[0] = "1" is not a valid FLOAT32'),
+    );
   });
 
   it('reads little-endian binary data of the exact size, whatever its alignment', () => {

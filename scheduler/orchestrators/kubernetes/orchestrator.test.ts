@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/log.js';
 import { startKubeApiServer, type KubeApiServer } from '../../../test/helpers/kube-api-server.js';
 import { until } from '../../../test/helpers/until.js';
+import { codetrOnGpu2 } from '../../../test/scheduler/replica-request.js';
 import type { Orchestrator } from '../types.js';
 import { createKubernetesOrchestrator } from './orchestrator.js';
 import { LABELS } from './pod-template.js';
@@ -89,7 +90,29 @@ describe('kubernetes orchestrator: the pod list-watch', () => {
     api!.dropWatches();
     api!.remove('pods', NS, 'replica-a');
     await until('the deletion', () => ids(o).length === 0, 5000);
-    expect(podRequests(true).length).toBeGreaterThanOrEqual(2);
+    expect(podRequests(true)).toHaveLength(2);
+  });
+
+  it.each([
+    ['the watch reports it Terminating before the DELETE is answered', 100],
+    ['the DELETE is answered first', 0],
+  ])('a pod it deleted stays, draining, while it terminates: %s', async (_, deleteAnswerDelayMs) => {
+    api = await startKubeApiServer({ terminationMs: 'manual', deleteAnswerDelayMs });
+    const o = orchestratorFor(api);
+    await o.start();
+    const created = await o.create(codetrOnGpu2);
+    await until('the pod watched', () => ids(o).includes(created.id));
+    await o.remove(created.id);
+    // Terminating holds its GPU's memory: the scheduler must keep counting it until it is gone.
+    await until('Terminating seen', () => api!.get('pods', NS, created.id)?.metadata.deletionTimestamp);
+    await until('the watch event applied', () =>
+      o.replicas().some((r) => r.id === created.id && r.phase === 'draining' && r.draining),
+    );
+    expect(o.replicas().map((r) => [r.id, r.phase, r.footprintBytes])).toEqual([
+      [created.id, 'draining', created.footprintBytes],
+    ]);
+    expect(api.finishTermination(NS, created.id)).toBe(true);
+    await until('gone once deleted', () => o.replicas().length === 0);
   });
 
   it('start fails when the pods cannot be listed', async () => {

@@ -135,9 +135,14 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         logger.info('replica pod deleted', { pod: id });
       } catch (err) {
         if (statusCode(err) !== 404) throw err;
+        pods.delete(id);
+        draining.delete(id);
+        emit({ type: 'changed' });
+        return;
       }
-      pods.delete(id);
-      draining.delete(id);
+      // Deleted with a grace period, the pod is Terminating and holds its GPU's memory until the watch reports
+      // it gone (its DELETED event may already have come, or the Terminating update before this answer).
+      if (pods.has(id)) draining.add(id);
       emit({ type: 'changed' });
     },
     on(listener) {

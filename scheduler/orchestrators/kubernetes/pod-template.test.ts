@@ -108,6 +108,15 @@ describe('renderReplicaPod', () => {
     expect(template.spec!.containers[0]!.args).toEqual(['--max-batch', '2']);
   });
 
+  it('puts the max batch the scheduler counted before the template args (a template --max-batch, after, wins)', () => {
+    const pod = renderReplicaPod(template, { ...replica, maxBatch: 1 }, ctx);
+    const args = pod.spec!.containers[0]!.args!;
+    const at = args.indexOf('--max-batch');
+    expect(args.slice(at, at + 2)).toEqual(['--max-batch', '1']);
+    expect(at).toBeLessThan(args.indexOf('--port'));
+    expect(args.slice(-2)).toEqual(['--max-batch', '2']);
+  });
+
   it('time-slicing mode: a device-plugin slice, no NVIDIA_VISIBLE_DEVICES pin', () => {
     const pod = renderReplicaPod(template, replica, { ...ctx, gpuMode: 'time-slicing' });
     const c = pod.spec!.containers[0]!;

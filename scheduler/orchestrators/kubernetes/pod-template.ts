@@ -39,6 +39,8 @@ export interface ReplicaPodSpec {
   manifest: string;
   /** ONNX path override (model volume), e.g. /models/codetr/model.onnx. */
   onnx?: string;
+  /** `--max-batch` the footprint was counted for; absent: the manifest's. */
+  maxBatch?: number;
   /** Unique identity of this replica (the name's hash comes from it); a replacement gets a new key. */
   key: string;
   /** `--model-version <version>` on the replica, and the version in the pod name (ReplicaRequest.pinVersion). */
@@ -171,6 +173,8 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   const args = ['replica', '--model', replica.manifest];
   if (replica.onnx) args.push('--onnx', replica.onnx);
   if (replica.pinVersion) args.push('--model-version', replica.version);
+  // the max batch the scheduler counted this replica's footprint for (a template's own --max-batch, after, wins)
+  if (replica.maxBatch !== undefined) args.push('--max-batch', String(replica.maxBatch));
   args.push('--port', String(ctx.replicaPort), '--host', '0.0.0.0', '--device', 'cuda:0');
   container.args = [...args, ...(container.args ?? [])];
   if (!(container.ports ?? []).some((p) => p.containerPort === ctx.replicaPort)) {

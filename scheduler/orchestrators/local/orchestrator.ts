@@ -5,6 +5,7 @@ import type { Logger } from '../../../common/log.js';
 import { drainReplica } from '../drain.js';
 import {
   classifyFailure,
+  DEFAULT_WARMUP_BUDGET_MS,
   type ManagedReplica,
   type Orchestrator,
   type OrchestratorEvent,
@@ -12,6 +13,7 @@ import {
 } from '../types.js';
 import { gpumuxLauncher, type Launcher } from './launcher.js';
 import { replicaLaunch } from './replica-args.js';
+import type { WarmupStats } from '../../../replica/contract.js';
 
 export interface LocalOrchestratorOptions {
   logger: Logger;
@@ -25,6 +27,15 @@ export interface LocalOrchestratorOptions {
   /** Extra replica flags (e.g. ['--threads', '1']). */
   replicaArgs?: string[];
   env?: Record<string, string | undefined>;
+  /**
+   * How long a replica may take from launch to ready (load + warm-up; Co-DETR on a CPU: minutes). Within it a
+   * replica is never stopped, however slow; past it, it is stopped and reported failed (`not ready within its
+   * warm-up budget`), as the Helm chart's startup probe would. Passed on as `--warmup-budget`. Default
+   * DEFAULT_WARMUP_BUDGET_MS (15 min).
+   */
+  warmupBudgetMs?: number;
+  /** How often a warming replica's /v1/stats is read for its progress (logged as it moves). Default 2 s. */
+  progressEveryMs?: number;
 }
 
 interface Child {
@@ -36,6 +47,12 @@ interface Child {
   restartTimer: NodeJS.Timeout | null;
   deathsInRow: number;
   exited: Promise<void>;
+  /** Stops the current launch when its warm-up budget runs out; cleared once ready or exited. */
+  budgetTimer: NodeJS.Timeout | null;
+  /** Set when the budget ran out, so the death is reported as that. */
+  outOfBudget: boolean;
+  /** The replica's last reported warm-up progress (its /v1/stats `warmup`). */
+  warmup: WarmupStats | null;
 }
 
 /** Every child this process started; killed hard if the parent exits without stopping them. */
@@ -53,7 +70,9 @@ function installExitHook(): void {
  * Replicas as local child processes (`gpumux replica --port 0`): on virtual GPUs with the CPU execution
  * provider (`--virtual-gpu node:index:capacity`), on real GPUs with `CUDA_VISIBLE_DEVICES=<index>` and
  * `--gpu-index <index>` (replica-args.ts).
- * The URL comes from the replica's `listening` log line, readiness from /v2/health/ready. A replica that
+ * The URL comes from the replica's `listening` log line, readiness from /v2/health/ready; while it warms up,
+ * its progress (/v1/stats `warmup`) is logged as it moves, and it is left alone for its whole warm-up budget
+ * (`warmupBudgetMs`, the local counterpart of the chart's startup probe). A replica that
  * dies is restarted in place with exponential backoff and reported (`failed` event, log tail and exit code
  * classified as OOM — the replica's `CUDA out of memory` line, exit code 3 — or crash) so the scheduler can raise footprints or cordon the GPU. stop(): SIGTERM, then SIGKILL.
  */
@@ -67,6 +86,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
     stopGraceMs = 10_000,
     replicaArgs = [],
     env = {},
+    warmupBudgetMs = DEFAULT_WARMUP_BUDGET_MS,
+    progressEveryMs = 2000,
   } = options;
   const children = new Map<string, Child>();
   const listeners = new Set<(e: OrchestratorEvent) => void>();
@@ -85,11 +106,51 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
       host,
       replicaArgs,
       env: { ...process.env, ...env },
+      warmupBudgetSeconds: Math.max(1, Math.ceil(warmupBudgetMs / 1000)),
     });
   }
 
+  /** The replica's warm-up progress, logged when it moved; null when stats are unavailable. */
+  async function readProgress(child: Child, url: string): Promise<void> {
+    const warmup = await fetch(`${url}/v1/stats`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => (r.ok ? (r.json() as Promise<{ warmup?: WarmupStats }>) : null))
+      .then((s) => s?.warmup ?? null)
+      .catch(() => null);
+    if (!warmup) return;
+    const before = child.warmup;
+    child.warmup = warmup;
+    if (before?.done === warmup.done && before.current?.step === warmup.current?.step) return;
+    logger.info('replica warming', {
+      replica: child.replica.id,
+      done: warmup.done,
+      total: warmup.total,
+      ...(warmup.current ? { bucket: warmup.current.bucket, batch: warmup.current.batch } : {}),
+      elapsedMs: warmup.elapsedMs,
+      ...(warmup.etaMs !== null ? { etaMs: warmup.etaMs } : {}),
+      budgetMs: warmupBudgetMs,
+    });
+  }
+
+  /** Past its budget and still not ready: stop it (SIGTERM, SIGKILL after the grace); the exit reports it. */
+  function budgetRanOut(child: Child, proc: ChildProcess): void {
+    child.budgetTimer = null;
+    if (child.process !== proc || child.stopping || child.replica.phase !== 'starting') return;
+    child.outOfBudget = true;
+    logger.warn('replica not ready within its warm-up budget; stopping it', {
+      replica: child.replica.id,
+      budgetMs: warmupBudgetMs,
+      ...(child.warmup ? { warmup: child.warmup } : {}),
+    });
+    proc.kill('SIGTERM');
+    setTimeout(
+      () => proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL'),
+      stopGraceMs,
+    ).unref();
+  }
+
   async function waitReady(child: Child, proc: ChildProcess): Promise<void> {
-    while (child.process === proc && !child.stopping && proc.exitCode === null) {
+    let progressAt = -Infinity;
+    while (child.process === proc && !child.stopping && proc.exitCode === null && !child.outOfBudget) {
       const url = child.replica.url;
       if (url) {
         const ok = await fetch(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
@@ -97,10 +158,16 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
           () => false,
         );
         if (ok && child.process === proc && child.replica.phase === 'starting') {
+          if (child.budgetTimer) clearTimeout(child.budgetTimer);
+          child.budgetTimer = null;
           child.replica.phase = 'ready';
           logger.info('replica ready', { replica: child.replica.id, url });
           changed();
           return;
+        }
+        if (!ok && Date.now() - progressAt >= progressEveryMs) {
+          progressAt = Date.now();
+          await readProgress(child, url);
         }
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -120,9 +187,14 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
     child.replica.url = null;
     child.replica.startedAt = Date.now();
     const launchedAt = Date.now();
+    child.outOfBudget = false;
+    child.warmup = null;
+    if (child.budgetTimer) clearTimeout(child.budgetTimer);
+    child.budgetTimer = setTimeout(() => budgetRanOut(child, proc), warmupBudgetMs);
+    child.budgetTimer.unref();
     let buffered = '';
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (chunk: string) => {
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk: string) => {
       buffered += chunk;
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -145,12 +217,25 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         allChildren.delete(proc);
         if (child.process !== proc) return resolve();
         child.process = null;
+        if (child.budgetTimer) clearTimeout(child.budgetTimer);
+        child.budgetTimer = null;
         resolve();
         if (child.stopping || stopped) return;
         const failure = classifyFailure(child.logTail.join('\n'), code);
         if (signal) failure.message = `killed by ${signal}; ${failure.message}`;
-        // A replica that ran a minute counts as healthy again: the backoff starts over.
-        child.deathsInRow = Date.now() - launchedAt > 60_000 ? 1 : child.deathsInRow + 1;
+        if (child.outOfBudget) {
+          // the model's budget, not the GPU's fault: never counted towards cordoning it (feedback.ts)
+          if (failure.kind === 'crash') failure.kind = 'warmup-budget';
+          const w = child.warmup;
+          const progress = w
+            ? ` (warm-up ${w.done}/${w.total} after ${Math.round(w.elapsedMs / 1000)} s)`
+            : '';
+          failure.message = `not ready within its warm-up budget of ${Math.round(warmupBudgetMs / 1000)} s${progress}; ${failure.message}`;
+        }
+        // A replica that ran a minute counts as healthy again: the backoff starts over (not one that never
+        // got ready within its budget).
+        const healthy = !child.outOfBudget && Date.now() - launchedAt > 60_000;
+        child.deathsInRow = healthy ? 1 : child.deathsInRow + 1;
         child.replica.restarts += 1;
         child.replica.lastFailure = failure;
         child.replica.phase = 'pending';
@@ -178,6 +263,7 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
   async function terminate(child: Child): Promise<void> {
     child.stopping = true;
     if (child.restartTimer) clearTimeout(child.restartTimer);
+    if (child.budgetTimer) clearTimeout(child.budgetTimer);
     const proc = child.process;
     if (proc && proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGTERM');
@@ -191,8 +277,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
     kind: 'local',
     async start() {},
     replicas: () => [...children.values()].map((c) => ({ ...c.replica })),
-    async create(request) {
-      if (stopped) throw new Error('orchestrator stopped');
+    create(request) {
+      if (stopped) return Promise.reject(new Error('orchestrator stopped'));
       const model = request.pinVersion ? `${request.model}-v${request.version}` : request.model;
       const id = `${model}-${request.node}-${request.gpuIndex}-${++counter}`;
       const child: Child = {
@@ -217,6 +303,9 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         restartTimer: null,
         deathsInRow: 0,
         exited: Promise.resolve(),
+        budgetTimer: null,
+        outOfBudget: false,
+        warmup: null,
       };
       children.set(id, child);
       logger.info('starting replica', {
@@ -226,7 +315,7 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         footprint: formatBytes(request.footprintBytes),
       });
       launch(child);
-      return { ...child.replica };
+      return Promise.resolve({ ...child.replica });
     },
     async drain(id, timeoutMs) {
       const child = children.get(id);
@@ -263,7 +352,7 @@ export function orchestratorDiscovery(orchestrator: Orchestrator): {
 } {
   let off: (() => void) | undefined;
   return {
-    async start(onChange) {
+    start(onChange) {
       let last = '';
       const push = (): void => {
         const endpoints = orchestrator
@@ -278,9 +367,11 @@ export function orchestratorDiscovery(orchestrator: Orchestrator): {
       };
       off = orchestrator.on(push);
       push();
+      return Promise.resolve();
     },
-    async stop() {
+    stop() {
       off?.();
+      return Promise.resolve();
     },
   };
 }

@@ -52,4 +52,21 @@ describe('replicaLaunch', () => {
       String(9.6 * GiB),
     ]);
   });
+
+  it('the max batch the scheduler counted the footprint for, and the warm-up budget, go on the command line', () => {
+    const { args } = replicaLaunch(
+      { ...request, virtual: true, maxBatch: 2 },
+      { id: 'r', host: '127.0.0.1', env: {}, warmupBudgetSeconds: 900 },
+    );
+    expect(args.slice(7, 15)).toEqual([
+      '--replica-id',
+      'r',
+      '--node',
+      'ws',
+      '--max-batch',
+      '2',
+      '--warmup-budget',
+      '900',
+    ]);
+  });
 });

@@ -16,6 +16,8 @@ export function replicaLaunch(
     replicaArgs?: readonly string[];
     /** The child's environment before GPU selection (the parent's plus the orchestrator's extras). */
     env: NodeJS.ProcessEnv;
+    /** The launch-to-ready budget the orchestrator allows (`--warmup-budget`, reported by the replica). */
+    warmupBudgetSeconds?: number;
   },
 ): { args: string[]; env: NodeJS.ProcessEnv } {
   const r = request;
@@ -23,6 +25,9 @@ export function replicaLaunch(
   args.push('--replica-id', options.id, '--node', r.node);
   if (r.onnx) args.push('--onnx', r.onnx);
   if (r.pinVersion) args.push('--model-version', r.version);
+  if (r.maxBatch !== undefined) args.push('--max-batch', String(r.maxBatch));
+  if (options.warmupBudgetSeconds !== undefined)
+    args.push('--warmup-budget', String(options.warmupBudgetSeconds));
   const env: NodeJS.ProcessEnv = { ...options.env };
   if (r.virtual) {
     // `--virtual-gpu-used` is memory held by something other than gpumux replicas (none here): the

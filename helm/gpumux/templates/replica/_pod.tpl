@@ -69,8 +69,8 @@ spec:
       # A CUDA OOM is written to /dev/termination-log (exit code 3); any other error death leaves its last log
       # lines as the termination message, which the scheduler reads to classify the failure.
       terminationMessagePolicy: FallbackToLogsOnError
-      {{- if or $r.maxBatch $r.threads $r.extraArgs $r.grpc.enabled }}
       args:
+        - --warmup-budget={{ int $r.warmupBudgetSeconds }}
         {{- with $r.maxBatch }}
         - --max-batch={{ . }}
         {{- end }}
@@ -83,7 +83,6 @@ spec:
         {{- range $r.extraArgs }}
         - {{ . | quote }}
         {{- end }}
-      {{- end }}
       env:
         - name: NODE_NAME
           valueFrom:
@@ -107,13 +106,18 @@ spec:
           containerPort: {{ $r.grpc.port }}
           protocol: TCP
         {{- end }}
-      # Ready only after warm-up at the largest shape (its footprint for life); allow for it here.
+      # Ready only after warm-up at every bucket x max batch (its footprint for life; Co-DETR on a CPU: minutes).
+      # The startup probe holds the liveness probe back and restarts the pod only once the whole warm-up budget
+      # (replica.warmupBudgetSeconds = failureThreshold x periodSeconds, rounded up) has passed without ready;
+      # meanwhile the replica answers liveness and reports its progress in /v1/stats `warmup`.
+      {{- $period := int $r.startupProbe.periodSeconds }}
       startupProbe:
         httpGet:
           path: /v2/health/ready
           port: http
-        periodSeconds: {{ $r.startupProbe.periodSeconds }}
-        failureThreshold: {{ $r.startupProbe.failureThreshold }}
+        periodSeconds: {{ $period }}
+        timeoutSeconds: {{ int $r.startupProbe.timeoutSeconds }}
+        failureThreshold: {{ include "gpumux.startupFailureThreshold" $r }}
       livenessProbe:
         {{- if $r.grpc.enabled }}
         grpc:

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../common/log.js';
+import { loadModel } from '../models/manifest/load.js';
+import { parseGpuSpec } from './inventory/gpu-spec.js';
+import { schedulerMemory } from './models.js';
+import type { ManagedReplica, Orchestrator, ReplicaRequest } from './orchestrators/types.js';
+import { createProfileStore, type ProfileStore } from './profiles/store.js';
+import { createScheduler, type SchedulerModel } from './scheduler.js';
+
+/**
+ * The scheduler reads memory.byMaxBatch: before any replica has measured itself, each replica counts the
+ * footprint declared for the max batch it will run with — the one batch-tradeoff.ts chooses for the packing
+ * asked for, or the user's — and is started with that `--max-batch`; a measured footprint replaces it.
+ */
+
+const MiB = 1024 ** 2;
+const PRODUCT = 'NVIDIA GeForce RTX 4090';
+const { manifest: codetr } = await loadModel('models/codetr');
+const AT_1 = codetr.memory.byMaxBatch![0]!.declaredBytes; // 9830 MiB, the seed
+const AT_2 = codetr.memory.byMaxBatch![1]!.declaredBytes; // 18430 MiB, an estimate
+
+/** Records what the scheduler asks to start; replicas stay pending. */
+function recordingOrchestrator() {
+  const requests: ReplicaRequest[] = [];
+  const replicas: ManagedReplica[] = [];
+  const orchestrator: Orchestrator = {
+    kind: 'local',
+    start: () => Promise.resolve(),
+    replicas: () => replicas.map((r) => ({ ...r })),
+    create(request) {
+      requests.push(request);
+      const r: ManagedReplica = {
+        id: `r${replicas.length}`,
+        model: request.model,
+        version: request.version,
+        node: request.node,
+        gpuIndex: request.gpuIndex,
+        footprintBytes: request.footprintBytes,
+        url: null,
+        phase: 'pending',
+        product: request.product,
+        startedAt: Date.now(),
+        restarts: 0,
+        lastFailure: null,
+      };
+      replicas.push(r);
+      return Promise.resolve({ ...r });
+    },
+    drain: () => Promise.resolve(),
+    remove: () => Promise.resolve(),
+    on: () => () => undefined,
+    stop: () => Promise.resolve(),
+  };
+  return { orchestrator, requests };
+}
+
+function codetrModel(count: { min: number; max: number }, maxBatch?: number): SchedulerModel {
+  return {
+    name: 'codetr',
+    version: '1',
+    ...schedulerMemory(codetr, maxBatch),
+    manifest: 'models/codetr',
+    minReplicas: count.min,
+    maxReplicas: count.max,
+    initialReplicas: count.min,
+    targetInFlightPerReplica: 2,
+  };
+}
+
+async function firstPass(model: SchedulerModel, profiles: ProfileStore = createProfileStore()) {
+  const { orchestrator, requests } = recordingOrchestrator();
+  const logs: Record<string, unknown>[] = [];
+  const scheduler = createScheduler({
+    models: [model],
+    inventory: () => Promise.resolve(parseGpuSpec('10x24564MiB', { product: PRODUCT, virtual: false })),
+    orchestrator,
+    profiles,
+    reserveBytes: 512 * MiB,
+    logger: createLogger({}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
+  });
+  await scheduler.reconcile();
+  await scheduler.stop();
+  return { requests, chosen: logs.find((l) => l.msg === 'max batch chosen') };
+}
+
+describe('schedulerMemory', () => {
+  it('without a max batch: the table to choose from, the manifest max batch figure until then', () => {
+    expect(schedulerMemory(codetr)).toEqual({
+      declaredBytes: AT_1,
+      footprintByMaxBatch: [
+        { maxBatch: 1, footprintBytes: AT_1 },
+        { maxBatch: 2, footprintBytes: AT_2 },
+      ],
+    });
+  });
+
+  it("with the user's max batch: that entry, and no choice left", () => {
+    expect(schedulerMemory(codetr, 2)).toEqual({ declaredBytes: AT_2, maxBatch: 2 });
+  });
+});
+
+describe('the scheduler counts memory.byMaxBatch[the max batch its replicas run with]', () => {
+  it('ten replicas asked for on ten 24 GiB GPUs: max batch 2 keeps them, each counted at the batch-2 figure', async () => {
+    const { requests, chosen } = await firstPass(codetrModel({ min: 10, max: 10 }));
+    expect(chosen).toMatchObject({ model: 'codetr', maxBatch: 2, declaredBytes: AT_2 });
+    expect(requests).toHaveLength(10);
+    for (const r of requests) expect(r).toMatchObject({ maxBatch: 2, footprintBytes: AT_2 });
+  });
+
+  it('as many as fit: max batch 1 (twenty replicas) over max batch 2 (ten)', async () => {
+    // demand starts at one replica, but the packing asked for is up to maxReplicas
+    const { requests, chosen } = await firstPass(codetrModel({ min: 1, max: 64 }));
+    expect(chosen).toMatchObject({ maxBatch: 1, declaredBytes: AT_1 });
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({ maxBatch: 1, footprintBytes: AT_1 });
+  });
+
+  it("the user's max batch overrides the choice", async () => {
+    const { requests, chosen } = await firstPass(codetrModel({ min: 20, max: 20 }, 2));
+    expect(chosen).toBeUndefined();
+    expect(requests).toHaveLength(10); // one per GPU: two batch-2 replicas do not fit on 24 GiB
+    for (const r of requests) expect(r).toMatchObject({ maxBatch: 2, footprintBytes: AT_2 });
+  });
+
+  it('a measured footprint replaces the declared one', async () => {
+    const profiles = createProfileStore({ margin: 0 });
+    profiles.observe('codetr', PRODUCT, 11_000 * MiB);
+    const { requests } = await firstPass(codetrModel({ min: 10, max: 10 }), profiles);
+    for (const r of requests) expect(r).toMatchObject({ maxBatch: 2, footprintBytes: 11_000 * MiB });
+  });
+
+  it('a model without memory.byMaxBatch keeps the manifest max batch and declaredBytes', async () => {
+    const { manifest: shapes } = await loadModel('models/shapes');
+    const { requests, chosen } = await firstPass({
+      name: 'shapes',
+      version: '1',
+      ...schedulerMemory(shapes),
+      manifest: 'models/shapes',
+      minReplicas: 1,
+      maxReplicas: 1,
+      targetInFlightPerReplica: 2,
+    });
+    expect(chosen).toBeUndefined();
+    expect(requests[0]).toMatchObject({ footprintBytes: shapes.memory.declaredBytes });
+    expect(requests[0]!.maxBatch).toBeUndefined();
+  });
+});
