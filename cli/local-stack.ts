@@ -7,7 +7,7 @@ import {
 } from '../scheduler/orchestrators/local/orchestrator.js';
 import { DEFAULT_WARMUP_BUDGET_MS, type Orchestrator } from '../scheduler/orchestrators/types.js';
 import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
-import { loadModelByName, parseModelsSpec, schedulerMemory } from '../scheduler/models.js';
+import { loadModelByName, parseModelsSpec, schedulerMemory, splitVersion } from '../scheduler/models.js';
 import type { Policy } from '../scheduler/placement/policy.js';
 import { fileProfilePersistence } from '../scheduler/profiles/file-persistence.js';
 import { createProfileStore } from '../scheduler/profiles/store.js';
@@ -26,6 +26,8 @@ export interface LocalStackOptions {
   realGpus?: boolean;
   port: number;
   adminPort: number;
+  /** The gateway's KServe v2 gRPC port (0 = any); undefined or null = no gRPC (replicas get none either). */
+  grpcPort?: number | null;
   host: string;
   /** Scheduler's /v1/plan, /healthz, /metrics; null = not served. */
   schedulerPort: number | null;
@@ -45,6 +47,8 @@ export interface LocalStackOptions {
 export interface LocalStack {
   url: string;
   adminUrl: string;
+  /** The gateway's gRPC `host:port`; null without gRPC. */
+  grpcAddress: string | null;
   schedulerUrl: string | null;
   scheduler: Scheduler;
   orchestrator: Orchestrator;
@@ -67,12 +71,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     product: options.realGpus ? 'cuda' : 'virtual',
   });
   const models: SchedulerModel[] = [];
-  for (const { name, count } of parseModelsSpec(options.models)) {
-    const loaded = await loadModelByName(name);
+  for (const { name: spec, count } of parseModelsSpec(options.models)) {
+    // `shapes@2`: the shapes folder run as version 2 (its replicas pinned to it), beside other versions.
+    const { folder, version } = splitVersion(spec);
+    const loaded = await loadModelByName(folder);
     const fixed = count !== undefined;
     models.push({
       name: loaded.manifest.name,
-      version: loaded.manifest.version,
+      version: version ?? loaded.manifest.version,
+      ...(version !== undefined ? { pinVersion: true } : {}),
       ...schedulerMemory(loaded.manifest), // the scheduler picks the max batch when the manifest has a table
       manifest: loaded.dir,
       minReplicas: fixed ? count : 1,
@@ -82,9 +89,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
   }
   const anyDemand = models.some((m) => m.minReplicas !== m.maxReplicas);
+  const grpc = options.grpcPort !== undefined && options.grpcPort !== null;
   const orchestrator = createLocalOrchestrator({
     logger: logger.child({ component: 'orchestrator' }),
-    replicaArgs: options.replicaArgs ?? [],
+    // With gRPC on, every replica serves it too, on a port of its own (`grpcAddress` of each replica).
+    replicaArgs: [...(grpc ? ['--grpc-port', '0'] : []), ...(options.replicaArgs ?? [])],
     warmupBudgetMs,
   });
   const profiles = createProfileStore({
@@ -130,9 +139,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     gateway = await startGateway({
       port: options.port,
       adminPort: options.adminPort,
+      ...(grpc ? { grpcPort: options.grpcPort! } : {}),
       host: options.host,
       discovery: orchestratorDiscovery(orchestrator),
-      models: models.map((m) => m.name),
+      models: [...new Set(models.map((m) => m.name))],
       planSource: () => Promise.resolve(scheduler.plan()),
       config: { reserve: options.reserveBytes },
       logger: logger.child({ component: 'gateway' }),
@@ -143,6 +153,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       url: gateway.url,
       adminUrl: gateway.adminUrl,
+      grpcAddress: gateway.grpcAddress ?? null,
       schedulerUrl,
       scheduler,
       orchestrator,
@@ -153,7 +164,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           const ready = orchestrator.replicas().filter((r) => r.phase === 'ready');
           if (
             models.every(
-              (m) => ready.filter((r) => r.model === m.name).length >= (m.initialReplicas ?? m.minReplicas),
+              (m) =>
+                ready.filter((r) => r.model === m.name && r.version === m.version).length >=
+                (m.initialReplicas ?? m.minReplicas),
             )
           )
             return;

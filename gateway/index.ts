@@ -97,6 +97,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       new Date(clock.now()),
       admission.depths(),
       router.lastFailures(),
+      config.versions.split,
     );
   const metrics = createGatewayMetrics({
     inventory,
@@ -194,6 +195,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           defaultTimeoutMs: config.timeout,
           maxMessageBytes: config.limits.maxBodyBytes,
           chooseVersion,
+          bodyBudget,
         }).catch(async (err: unknown) => {
           await Promise.all([closeServer(clientServer), closeServer(adminServer)]);
           throw err;

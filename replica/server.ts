@@ -153,6 +153,7 @@ export async function startReplicaServer({
       onBatch: (info) => hooks.onBatch?.(info),
       onQueueDepth: (depth) => hooks.onQueueDepth?.(depth),
       onFrame: (info) => hooks.onFrame?.(info),
+      onOutput: (info) => hooks.onOutput?.(info),
       onFatal: (info) => onFatal(info),
     },
   });
@@ -182,6 +183,7 @@ export async function startReplicaServer({
     onBatch: (info) => (metrics.hooks.onBatch?.(info), inferenceStats.hooks.onBatch?.(info)),
     onQueueDepth: (d) => (metrics.hooks.onQueueDepth?.(d), inferenceStats.hooks.onQueueDepth?.(d)),
     onFrame: (info) => (metrics.hooks.onFrame?.(info), inferenceStats.hooks.onFrame?.(info)),
+    onOutput: (info) => inferenceStats.hooks.onOutput?.(info),
   };
   metrics.bindStats(stats);
 

@@ -50,10 +50,22 @@ export function createGpuHealth(options: GpuHealthOptions = {}): GpuHealth {
   };
 }
 
-/** A model as feedback needs it. */
-interface FeedbackModel {
+/** A model version as feedback needs it. */
+export interface FeedbackModel {
   name: string;
+  version: string;
+  /** Its key in profiles and demand: `codetr`, or `codetr@2` beside other versions (types.ts modelLabel). */
+  label: string;
   declaredBytes: number;
+}
+
+/** The configured model version a replica runs; by name alone when only one version of it is configured. */
+function modelOf(
+  models: FeedbackModel[],
+  replica: { model: string; version: string },
+): FeedbackModel | undefined {
+  const named = models.filter((m) => m.name === replica.model);
+  return named.length === 1 ? named[0] : named.find((m) => m.version === replica.version);
 }
 
 /**
@@ -73,17 +85,18 @@ export function failureFeedback(options: {
   return function onFailure(event) {
     if (event.type !== 'failed') return;
     const { replica, failure } = event;
-    metrics.failures.inc({ model: replica.model, kind: failure.kind });
+    const model = modelOf(models, replica);
+    const label = model?.label ?? replica.model;
+    metrics.failures.inc({ model: label, kind: failure.kind });
     const gpu = gpuId({ node: replica.node, index: replica.gpuIndex });
     if (failure.kind === 'oom') {
-      const model = models.find((m) => m.name === replica.model);
       const counted = model
-        ? profiles.footprint(model.name, replica.product, model.declaredBytes)
+        ? profiles.footprint(label, replica.product, model.declaredBytes)
         : replica.footprintBytes;
-      const raised = profiles.recordOom(replica.model, replica.product, counted);
+      const raised = profiles.recordOom(label, replica.product, counted);
       logger.warn('replica died of out-of-memory: footprint raised', {
         replica: replica.id,
-        model: replica.model,
+        model: label,
         product: replica.product,
         footprintBytes: raised,
       });
@@ -97,11 +110,11 @@ export function failureFeedback(options: {
 
 /** What one pass learns from the replicas' /v1/stats. */
 export interface Observation {
-  /** Per model: Σ in-flight over ready replicas, and how many are ready. */
+  /** Per model version (its label): Σ in-flight over ready replicas, and how many are ready. */
   load: Map<string, { inFlight: number; ready: number }>;
   /** Per GPU id: compute utilisation of what reports there (common/gpu-utilization.ts). */
   utilization: MeasuredUtilization;
-  /** Per model: mean busy share of its ready replicas (the compute one replica takes), where any reports. */
+  /** Per model version (its label): mean busy share of its ready replicas (the compute one replica takes), where any reports. */
   modelBusy: Map<string, number>;
   /** Same, with where each number comes from (for /metrics). */
   utilizationSources: { gpu: string; ratio: number; source: string }[];
@@ -116,7 +129,7 @@ export async function observeReplicas(
   options: { models: FeedbackModel[]; profiles: ProfileStore; logger: Logger },
 ): Promise<Observation> {
   const { models, profiles, logger } = options;
-  const load = new Map(models.map((m) => [m.name, { inFlight: 0, ready: 0 }]));
+  const load = new Map(models.map((m) => [m.label, { inFlight: 0, ready: 0 }]));
   const measured = replicas.filter((r) => r.url && (r.phase === 'ready' || r.phase === 'starting'));
   const stats = await Promise.all(measured.map((r) => fetchReplicaStats(r.url!, 1500)));
   const perGpu = new Map<string, ReplicaStats[]>();
@@ -124,23 +137,24 @@ export async function observeReplicas(
   measured.forEach((r, i) => {
     const s = stats[i];
     if (!s) return;
+    const label = modelOf(models, r)?.label ?? r.model;
     if (s.ready && s.footprint.method === 'gpu-used-delta') {
-      if (profiles.observe(r.model, r.product, Math.max(s.footprint.bytes, s.footprint.peakBytes))) {
+      if (profiles.observe(label, r.product, Math.max(s.footprint.bytes, s.footprint.peakBytes))) {
         logger.info('measured footprint', {
-          model: r.model,
+          model: label,
           product: r.product,
           bytes: s.footprint.bytes,
           peakBytes: s.footprint.peakBytes,
         });
       }
     }
-    const l = load.get(r.model);
+    const l = load.get(label);
     if (l && s.ready && s.state === 'ready') {
       l.ready += 1;
       l.inFlight += s.inFlight;
       const gpu = gpuId({ node: r.node, index: r.gpuIndex });
       perGpu.set(gpu, [...(perGpu.get(gpu) ?? []), s]);
-      busy.set(r.model, [...(busy.get(r.model) ?? []), s.busyRatio]);
+      busy.set(label, [...(busy.get(label) ?? []), s.busyRatio]);
     }
   });
   const modelBusy = new Map([...busy].map(([m, xs]) => [m, xs.reduce((a, b) => a + b, 0) / xs.length]));

@@ -38,9 +38,12 @@ export interface KubernetesStack {
   stop(): Promise<void>;
 }
 
-/** Models from the config; the declared footprint from `declaredFootprint` or the manifest. */
+/**
+ * Models from the config, one per name and version; the declared footprint from `declaredFootprint` or the
+ * manifest, the version from the entry or the manifest (a version the entry names is pinned on the replica).
+ */
 export async function schedulerModels(config: SchedulerConfig): Promise<SchedulerModel[]> {
-  return Promise.all(
+  const models = await Promise.all(
     config.models.map(async (m) => {
       let declared = m.declaredFootprint;
       let version = m.version;
@@ -63,9 +66,18 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
         maxReplicas: m.maxReplicas,
         targetInFlightPerReplica: m.targetInFlightPerReplica,
         ...(m.targetP95 !== undefined ? { targetP95Seconds: m.targetP95 / 1000 } : {}),
+        ...(m.trafficWeight !== undefined ? { trafficWeight: m.trafficWeight } : {}),
+        ...(m.version !== undefined ? { pinVersion: true } : {}),
       };
     }),
   );
+  const seen = new Set<string>();
+  for (const m of models) {
+    if (seen.has(`${m.name}@${m.version}`))
+      throw new Error(`scheduler config: duplicate model ${m.name} version ${m.version}`);
+    seen.add(`${m.name}@${m.version}`);
+  }
+  return models;
 }
 
 /** The scheduler on a cluster: node-label inventory, pods, a Lease, profiles in a ConfigMap. */

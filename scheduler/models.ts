@@ -20,6 +20,12 @@ export function parseModelsSpec(spec: string): { name: string; count: number | u
     });
 }
 
+/** `codetr@2` → the codetr folder planned (or run) as version 2; a path's own `@` (`./a@b/x`) is left alone. */
+export function splitVersion(spec: string): { folder: string; version: string | undefined } {
+  const m = /^(.+)@([A-Za-z0-9][A-Za-z0-9._-]*)$/.exec(spec);
+  return m ? { folder: m[1]!, version: m[2]! } : { folder: spec, version: undefined };
+}
+
 /** The repository root (source: scheduler/ → ..; compiled: dist/scheduler/ → ../..). */
 export function repoRoot(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,5 +1,5 @@
 import { formatBytes } from '../common/bytes.js';
-import { gpuId } from './types.js';
+import { gpuId, modelLabel } from './types.js';
 import type { PlacementResult } from './placement/plan.js';
 
 /** What `gpumux plan --json` prints: `{ gpus, replicas, memoryUtilization }`. */
@@ -15,6 +15,7 @@ export interface PlanJson {
     reservedBytes: number;
     headroomBytes: number;
     memoryUtilization: number;
+    /** One entry per replica: the model's name, or `name@version` when several versions are planned. */
     replicas: string[];
   }[];
   replicas: { model: string; version: string; node: string; gpuIndex: number; footprintBytes: number }[];
@@ -37,7 +38,7 @@ export function planToJson(result: PlacementResult, reserveBytes: number): PlanJ
       memoryUtilization: u.usedBytes / u.gpu.memoryBytes,
       replicas: result.replicas
         .filter((r) => r.node === u.gpu.node && r.gpuIndex === u.gpu.index)
-        .map((r) => r.model),
+        .map((r) => modelLabel(r.model, r.version, result.versionedModels)),
     })),
     replicas: result.replicas.map(({ model, version, node, gpuIndex, footprintBytes }) => ({
       model,
@@ -78,7 +79,7 @@ export function formatPlanTable(plan: PlanJson, baseline: PlanJson | null): stri
   );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const perModel = new Map<string, number>();
-  for (const r of plan.replicas) perModel.set(r.model, (perModel.get(r.model) ?? 0) + 1);
+  for (const m of plan.gpus.flatMap((g) => g.replicas)) perModel.set(m, (perModel.get(m) ?? 0) + 1);
   lines.push('');
   lines.push(
     `policy ${plan.policy}; replicas: ${[...perModel].map(([m, n]) => `${m} ${n}`).join(', ') || 'none'}`,

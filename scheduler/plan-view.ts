@@ -1,7 +1,7 @@
 import type { PlanAction, PlanView } from '../common/plan-view.js';
 import type { ManagedReplica } from './orchestrators/types.js';
 import type { MeasuredUtilization, PlacementResult } from './placement/plan.js';
-import { gpuId } from './types.js';
+import { gpuId, modelLabel } from './types.js';
 
 /**
  * The scheduler's plan as it publishes it (`GET /v1/plan`, common/plan-view.ts): the actions the last pass
@@ -18,12 +18,15 @@ export function toPlanView(input: {
   now: number;
 }): PlanView {
   const { result, replicas, desired, reserveBytes, utilization } = input;
+  // `codetr@2` beside `codetr@1` when both versions are planned, else the plain name.
+  const label = (r: { model: string; version: string }): string =>
+    modelLabel(r.model, r.version, result.versionedModels);
   const actions: PlanAction[] = [];
   for (const r of replicas)
     if (r.phase === 'failed')
       actions.push({
         type: 'delete',
-        model: r.model,
+        model: label(r),
         node: r.node,
         gpuIndex: r.gpuIndex,
         replicaId: r.id,
@@ -32,7 +35,7 @@ export function toPlanView(input: {
   for (const { replica, reason } of result.removed)
     actions.push({
       type: 'drain',
-      model: replica.model,
+      model: label(replica),
       node: replica.node,
       gpuIndex: replica.gpuIndex,
       replicaId: replica.id,
@@ -41,11 +44,11 @@ export function toPlanView(input: {
   for (const p of result.replicas.filter((x) => !x.existingId))
     actions.push({
       type: p.moveOf ? 'move' : 'create',
-      model: p.model,
+      model: label(p),
       node: p.node,
       gpuIndex: p.gpuIndex,
       replicaId: p.moveOf ?? null,
-      reason: p.moveOf ? (p.reason ?? 'move') : `${desired.get(p.model)} wanted; ${p.reason ?? 'placed'}`,
+      reason: p.moveOf ? (p.reason ?? 'move') : `${desired.get(label(p))} wanted; ${p.reason ?? 'placed'}`,
     });
   return {
     generatedAt: new Date(input.now).toISOString(),
@@ -56,7 +59,7 @@ export function toPlanView(input: {
       const models = new Map<string, number>();
       for (const r of result.replicas)
         if (r.node === u.gpu.node && r.gpuIndex === u.gpu.index)
-          models.set(r.model, (models.get(r.model) ?? 0) + 1);
+          models.set(label(r), (models.get(label(r)) ?? 0) + 1);
       return {
         node: u.gpu.node,
         index: u.gpu.index,

@@ -17,7 +17,14 @@ import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
 import { seedSetup } from './placement/seed.js';
 import { toPlanView } from './plan-view.js';
 import type { ProfileStore } from './profiles/store.js';
-import { gpuId, type ExistingReplica, type Gpu, type ModelPlan } from './types.js';
+import {
+  gpuId,
+  modelLabel,
+  versionedNames,
+  type ExistingReplica,
+  type Gpu,
+  type ModelPlan,
+} from './types.js';
 
 /** A model the scheduler keeps running. */
 export interface SchedulerModel {
@@ -46,6 +53,17 @@ export interface SchedulerModel {
   targetInFlightPerReplica: number;
   /** Client-side p95 latency (seconds) above which demand adds a replica. */
   targetP95Seconds?: number;
+  /**
+   * This version's share of the model's unversioned traffic (the gateway's `versions.split` weight): the
+   * gateway's queue for the model is split between its versions by these weights when every version has one
+   * (else by the split the gateway reports, else equally).
+   */
+  trafficWeight?: number;
+  /**
+   * The replica is told its version (`--model-version`) instead of reading the manifest's, and its name
+   * carries it: set when the configuration names the version, and for every version of a model planned twice.
+   */
+  pinVersion?: boolean;
 }
 
 export interface SchedulerOptions {
@@ -112,12 +130,25 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   } = options;
   // Own copies: choosing a max batch updates a model's maxBatch and declaredBytes (chooseBatches below).
   const models: SchedulerModel[] = configured.map((m) => ({ ...m }));
+  // Each model version is planned on its own: `codetr`, or `codetr@1` and `codetr@2` side by side.
+  const versioned = versionedNames(models);
+  const labelOf = (m: { name: string; version: string } | { model: string; version: string }): string =>
+    modelLabel('name' in m ? m.name : m.model, m.version, versioned);
   const desired = new Map(
     models.map((m) => [
-      m.name,
+      labelOf(m),
       Math.min(m.maxReplicas, Math.max(m.minReplicas, m.initialReplicas ?? m.minReplicas)),
     ]),
   );
+  const feedbackModels = models.map((m) => ({
+    name: m.name,
+    version: m.version,
+    label: labelOf(m),
+    // read when used: choosing a max batch changes it
+    get declaredBytes() {
+      return m.declaredBytes;
+    },
+  }));
   const autoscaler = demand ? createAutoscaler({ ...demand, now }) : null;
   let lastDemandAt = -Infinity;
   let gpus: Gpu[] = [];
@@ -132,7 +163,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let soon: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const onFailure = failureFeedback({ models, profiles, gpuHealth, metrics, isLeader, logger });
+  const onFailure = failureFeedback({
+    models: feedbackModels,
+    profiles,
+    gpuHealth,
+    metrics,
+    isLeader,
+    logger,
+  });
   const unsubscribe = orchestrator.on((event) => {
     onFailure(event);
     if (!stopped && !soon)
@@ -141,13 +179,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const modelPlans = (observed: Observation): ModelPlan[] =>
     models.map((m) => {
-      const busy = observed.modelBusy.get(m.name);
+      const busy = observed.modelBusy.get(labelOf(m));
       return {
         name: m.name,
         version: m.version,
-        footprintBytes: (gpu: Gpu) => profiles.footprint(m.name, gpu.product, m.declaredBytes),
+        footprintBytes: (gpu: Gpu) => profiles.footprint(labelOf(m), gpu.product, m.declaredBytes),
         minReplicas: m.minReplicas,
-        desiredReplicas: desired.get(m.name)!,
+        desiredReplicas: desired.get(labelOf(m))!,
         ...(busy !== undefined ? { busyPerReplica: busy } : {}),
       };
     });
@@ -165,11 +203,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     lastDemandAt = now();
     const clients = await readClientDemand();
     for (const m of models) {
-      const l = observed.load.get(m.name)!;
-      const c = clients.get(m.name);
+      const label = labelOf(m);
+      const l = observed.load.get(label)!;
+      const c = clients.get(label) ?? versionShare(m, clients.get(m.name));
       const { replicas, reason } = autoscaler.desired({
-        model: m.name,
-        current: desired.get(m.name)!,
+        model: label,
+        current: desired.get(label)!,
         inFlight: l.inFlight,
         readyReplicas: l.ready,
         minReplicas: m.minReplicas,
@@ -179,11 +218,27 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         p95Seconds: c?.p95Seconds ?? null,
         ...(m.targetP95Seconds !== undefined ? { targetP95Seconds: m.targetP95Seconds } : {}),
       });
-      if (replicas !== desired.get(m.name)) {
-        logger.info('demand changed', { model: m.name, from: desired.get(m.name), to: replicas, reason });
-        desired.set(m.name, replicas);
+      if (replicas !== desired.get(label)) {
+        logger.info('demand changed', { model: label, from: desired.get(label), to: replicas, reason });
+        desired.set(label, replicas);
       }
     }
+  }
+
+  /**
+   * A version's part of its model's client demand when the gateway reports it per model only: the queue
+   * split by the versions' traffic weights — `trafficWeight` when every version has one, else the split the
+   * gateway reports (`splitShare`), else equal shares; the p95 is the model's, for each.
+   */
+  function versionShare(m: SchedulerModel, c: ClientDemand | undefined): ClientDemand | undefined {
+    if (!c || !versioned.includes(m.name)) return c;
+    const siblings = models.filter((x) => x.name === m.name);
+    const configured = siblings.every((x) => x.trafficWeight !== undefined);
+    const weightOf = (x: SchedulerModel): number =>
+      configured ? (x.trafficWeight ?? 0) : (c.versionShares?.get(x.version) ?? (c.versionShares ? 0 : 1));
+    const total = siblings.reduce((sum, x) => sum + weightOf(x), 0);
+    const share = total > 0 ? weightOf(m) / total : 1 / siblings.length;
+    return { queued: Math.ceil(c.queued * share), p95Seconds: c.p95Seconds };
   }
 
   /** What runs, as the planner sees it: removals in progress still hold memory; moves pair copy and original. */
@@ -255,9 +310,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   async function act(result: PlacementResult, replicas: ManagedReplica[]): Promise<void> {
     const byId = new Map(replicas.map((r) => [r.id, r]));
     for (const r of replicas)
-      if (r.phase === 'failed') drainAndRemove(r.id, r.model, r.lastFailure?.message ?? 'failed', false);
+      if (r.phase === 'failed') drainAndRemove(r.id, labelOf(r), r.lastFailure?.message ?? 'failed', false);
     for (const { replica, reason } of result.removed)
-      drainAndRemove(replica.id, replica.model, reason, byId.get(replica.id)?.url != null);
+      drainAndRemove(replica.id, labelOf(replica), reason, byId.get(replica.id)?.url != null);
 
     // One starting replica per GPU at a time: its footprint is the GPU's used-memory delta.
     const busy = new Set(
@@ -272,9 +327,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const id = gpuId({ node: p.node, index: p.gpuIndex });
       if (busy.has(id)) continue;
       busy.add(id);
-      const model = models.find((m) => m.name === p.model)!;
+      const model = models.find((m) => m.name === p.model && m.version === p.version)!;
       const gpu = gpus.find((g) => g.node === p.node && g.index === p.gpuIndex)!;
-      metrics.actions.inc({ type: p.moveOf ? 'move' : 'create', model: p.model });
+      metrics.actions.inc({ type: p.moveOf ? 'move' : 'create', model: labelOf(p) });
       try {
         const created = await orchestrator.create({
           model: p.model,
@@ -285,6 +340,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           footprintBytes: p.footprintBytes,
           manifest: model.manifest,
           ...(model.onnx ? { onnx: model.onnx } : {}),
+          ...(model.pinVersion || versioned.includes(model.name) ? { pinVersion: true } : {}),
           ...(model.maxBatch !== undefined ? { maxBatch: model.maxBatch } : {}),
           gpuMemoryBytes: gpu.memoryBytes,
           virtual: gpu.virtual ?? false,
@@ -294,7 +350,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           logger.info('moving replica', { replica: p.moveOf, copy: created.id, gpu: id, reason: p.reason });
         }
       } catch (err) {
-        logger.warn('replica create failed', { model: p.model, gpu: id, err });
+        logger.warn('replica create failed', { model: labelOf(p), gpu: id, err });
       }
     }
   }
@@ -310,18 +366,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       memoryUtilization: result.memoryUtilization,
       leader: isLeader(),
       models: models.map((m) => ({
-        name: m.name,
-        desired: desired.get(m.name)!,
-        unplaced: result.unplaced.find((u) => u.model === m.name)?.count ?? 0,
+        name: labelOf(m),
+        desired: desired.get(labelOf(m))!,
+        unplaced: result.unplaced.find((u) => u.model === labelOf(m))?.count ?? 0,
         footprints: products.map((product) => ({
           product,
-          source: profiles.source(m.name, product),
-          bytes: profiles.footprint(m.name, product, m.declaredBytes),
+          source: profiles.source(labelOf(m), product),
+          bytes: profiles.footprint(labelOf(m), product, m.declaredBytes),
         })),
         phases: Object.fromEntries(
           PHASES.map((phase) => [
             phase,
-            replicas.filter((r) => r.model === m.name && r.phase === phase).length,
+            replicas.filter((r) => labelOf(r) === labelOf(m) && r.phase === phase).length,
           ]),
         ) as SchedulerSnapshot['models'][number]['phases'],
       })),
@@ -337,7 +393,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       logger.warn('GPU inventory failed; keeping the last one', { err });
     }
     const replicas = orchestrator.replicas();
-    const observed = await observeReplicas(replicas, { models, profiles, logger });
+    const observed = await observeReplicas(replicas, { models: feedbackModels, profiles, logger });
     await updateDemand(observed);
     chooseBatches(replicas, observed);
     const plans = modelPlans(observed);

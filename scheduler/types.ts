@@ -65,3 +65,22 @@ export interface PlacedReplica {
   /** A move's new copy: the id of the existing replica it replaces. */
   moveOf?: string;
 }
+
+/**
+ * How a model is told apart in a plan: by name (`codetr`), or by name and version (`codetr@2`) when several
+ * versions of that name are planned side by side. Demand, profiles, metrics labels and the plan's rows use it.
+ */
+export function modelLabel(name: string, version: string, versioned: Iterable<string>): string {
+  for (const v of versioned) if (v === name) return `${name}@${version}`;
+  return name;
+}
+
+/** Names that appear with more than one version (sorted). */
+export function versionedNames(models: Iterable<{ name: string; version: string }>): string[] {
+  const versions = new Map<string, Set<string>>();
+  for (const m of models) versions.set(m.name, (versions.get(m.name) ?? new Set()).add(m.version));
+  return [...versions]
+    .filter(([, vs]) => vs.size > 1)
+    .map(([n]) => n)
+    .sort();
+}

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { replicasPerGpu } from '../arg-parsers.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
-import { loadModelByName, parseModelsSpec } from '../../scheduler/models.js';
+import { loadModelByName, parseModelsSpec, splitVersion } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
 import {
@@ -12,7 +12,7 @@ import {
   type BatchFootprint,
 } from '../../scheduler/placement/batch-tradeoff.js';
 import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
-import type { ModelPlan } from '../../scheduler/types.js';
+import { modelLabel, type ModelPlan } from '../../scheduler/types.js';
 
 interface PlanFlags {
   gpus: string;
@@ -32,7 +32,8 @@ export function planCommand(): Command {
     .option('--gpus <spec>', 'GPUs: 10x24564MiB, or node-a:4x24GiB,node-b:2x16GiB', '10x24564MiB')
     .option(
       '--models <spec>',
-      'models (folders under models/ or paths), name=N for exactly N replicas; without =N as many as fit',
+      'models (folders under models/ or paths), name=N for exactly N replicas; without =N as many as fit; ' +
+        'name@version plans that version beside others (codetr@1=9,codetr@2=1)',
       'codetr',
     )
     .addOption(new Option('--policy <policy>', 'placement policy').choices(POLICIES).default(DEFAULT_POLICY))
@@ -51,13 +52,14 @@ export function planCommand(): Command {
       const maxReplicasPerGpu = flags.maxPerGpu;
       const models: ModelPlan[] = [];
       const perBatch = new Map<string, BatchFootprint[]>();
-      for (const { name, count } of parseModelsSpec(flags.models)) {
-        const { manifest } = await loadModelByName(name);
+      for (const { name: spec, count } of parseModelsSpec(flags.models)) {
+        const { folder, version } = splitVersion(spec);
+        const { manifest } = await loadModelByName(folder);
         if (manifest.memory.byMaxBatch)
           perBatch.set(manifest.name, declaredByMaxBatch(manifest.memory, manifest.batching.maxBatch));
         models.push({
           name: manifest.name,
-          version: manifest.version,
+          version: version ?? manifest.version,
           footprintBytes: manifest.memory.declaredBytes,
           minReplicas: count ?? 0,
           desiredReplicas: count ?? Infinity,
@@ -77,7 +79,8 @@ export function planCommand(): Command {
       const seed = planPlacement({ gpus, models, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
       process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
       for (const choice of choices) process.stdout.write('\n' + formatTradeoff(choice) + '\n');
-      if (result.unplaced.some((u) => u.count > 0 && models.find((m) => m.name === u.model)?.minReplicas))
+      const label = (m: ModelPlan): string => modelLabel(m.name, m.version, result.versionedModels);
+      if (result.unplaced.some((u) => u.count > 0 && models.find((m) => label(m) === u.model)?.minReplicas))
         process.exitCode = 2;
     });
 }

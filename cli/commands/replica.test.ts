@@ -41,6 +41,11 @@ describe('gpumux replica flags', () => {
     expect(engineOptionsFrom(base, {}).replicaId).toMatch(/-\d+$/);
   });
 
+  it('--model-version reaches the engine (the version served and reported)', () => {
+    expect(engineOptionsFrom({ ...base, modelVersion: '2' }, {}).modelVersion).toBe('2');
+    expect(engineOptionsFrom(base, {})).not.toHaveProperty('modelVersion');
+  });
+
   it("builds the virtual GPU with others' use and the footprint", () => {
     const opts = engineOptionsFrom(
       { ...base, virtualGpu: parseVirtualGpu('node-a:1:24GiB'), virtualGpuUsed: 100, virtualFootprint: 200 },

@@ -53,6 +53,7 @@ function device(value: string): string {
 export interface ReplicaCliOptions {
   model: string;
   onnx?: string;
+  modelVersion?: string;
   port: number;
   grpcPort?: number;
   host: string;
@@ -91,6 +92,7 @@ export function engineOptionsFrom(
   return {
     modelDir: opts.model,
     ...(opts.onnx ? { onnxPath: opts.onnx } : {}),
+    ...(opts.modelVersion ? { modelVersion: opts.modelVersion } : {}),
     device: opts.device,
     ...(physical !== undefined ? { gpuIndex: physical } : {}),
     allowCpuFallback: opts.allowCpuFallback ?? false,
@@ -118,6 +120,7 @@ export function replicaCommand(): Command {
     .description('Serve one ONNX detector over HTTP (KServe v2, /v1 detect, /v1/stats, /metrics)')
     .requiredOption('--model <dir>', 'model folder with manifest.json (e.g. models/shapes)')
     .option('--onnx <path>', "ONNX file to load instead of the manifest's")
+    .option('--model-version <version>', "version to serve and report instead of the manifest's")
     .option('--port <port>', 'port to listen on (0 = any free port; the URL is logged)', port, 8081)
     .option(
       '--grpc-port <port>',

@@ -4,6 +4,8 @@ import { createLogger } from '../../common/log.js';
 import { port, replicasPerGpu, wholeSeconds } from '../arg-parsers.js';
 import { DEFAULT_LOCAL_GPUS, DEFAULT_LOCAL_MODELS } from '../local-stack-defaults.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
+import type { ManagedReplica } from '../../scheduler/orchestrators/types.js';
+import { versionedNames } from '../../scheduler/types.js';
 import { DEFAULT_WARMUP_BUDGET_MS } from '../../scheduler/orchestrators/types.js';
 
 interface UpFlags {
@@ -12,6 +14,8 @@ interface UpFlags {
   realGpus?: boolean;
   port: number;
   adminPort: number;
+  grpcPort?: number;
+  grpc: boolean;
   schedulerPort: number;
   host: string;
   policy: Policy;
@@ -37,7 +41,8 @@ export function upCommand(): Command {
     )
     .option(
       '--models <spec>',
-      'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load), comma-separated',
+      'models: shapes=3 (exactly 3) or shapes (1 up to what fits, following load), comma-separated; ' +
+        'shapes@2=1 runs that folder as version 2 beside others',
       DEFAULT_LOCAL_MODELS,
     )
     .option(
@@ -51,6 +56,12 @@ export function upCommand(): Command {
       port,
       8090,
     )
+    .option(
+      '--grpc-port <port>',
+      "gateway's KServe v2 gRPC port; replicas serve gRPC on ports of their own (default 8001, 0 with --port 0)",
+      port,
+    )
+    .option('--no-grpc', 'no gRPC ports (gateway and replicas)')
     .option(
       '--scheduler-port <port>',
       "scheduler's /v1/plan, /healthz, /metrics (0 = any free port)",
@@ -87,6 +98,8 @@ export function upCommand(): Command {
         realGpus: flags.realGpus ?? false,
         port: flags.port,
         adminPort: flags.adminPort,
+        // Triton's gRPC port by default; any free one when the client port is "any free port" too.
+        grpcPort: flags.grpc ? (flags.grpcPort ?? (flags.port === 0 ? 0 : 8001)) : null,
         host: flags.host,
         schedulerPort: flags.schedulerPort,
         policy: flags.policy,
@@ -118,6 +131,7 @@ export function upCommand(): Command {
       process.stdout.write(
         `gpumux up\n  clients:   ${stack.url}\n  operators: ${stack.adminUrl}  (UI: ${stack.adminUrl}/ui)\n`,
       );
+      if (stack.grpcAddress) process.stdout.write(`  grpc:      ${stack.grpcAddress}  (KServe v2 gRPC)\n`);
       if (stack.schedulerUrl) process.stdout.write(`  scheduler: ${stack.schedulerUrl}/v1/plan\n`);
       try {
         await stack.ready((flags.readyTimeout ?? flags.warmupBudget + 60) * 1000);
@@ -126,13 +140,21 @@ export function upCommand(): Command {
         await stack.close();
         process.exit(1);
       }
-      const placed = stack.orchestrator
+      // `shapes@local/0`, or `shapes:2@local/0` where versions of one model run side by side
+      const versioned = versionedNames(stack.models);
+      const where = (r: ManagedReplica): string =>
+        `${r.model}${versioned.includes(r.model) ? `:${r.version}` : ''}@${r.node}/${r.gpuIndex}`;
+      const placed = stack.orchestrator.replicas().map(where).sort().join(' ');
+      const replicaGrpc = stack.orchestrator
         .replicas()
-        .map((r) => `${r.model}@${r.node}/${r.gpuIndex}`)
+        .filter((r) => r.grpcAddress)
+        .map((r) => `${where(r)}=${r.grpcAddress}`)
         .sort()
         .join(' ');
       process.stdout.write(
-        `  ready: ${placed}\n  try: curl -s -X POST --data-binary @image.jpg -H 'content-type: image/jpeg' ${stack.url}/v1/models/${stack.models[0]!.name}/detect\n`,
+        `  ready: ${placed}\n` +
+          (replicaGrpc ? `  replica grpc: ${replicaGrpc}\n` : '') +
+          `  try: curl -s -X POST --data-binary @image.jpg -H 'content-type: image/jpeg' ${stack.url}/v1/models/${stack.models[0]!.name}/detect\n`,
       );
     });
 }

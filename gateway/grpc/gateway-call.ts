@@ -3,6 +3,7 @@ import { GpumuxError } from '../../common/errors.js';
 import type { RestCall } from '../../common/grpc/rest-call.js';
 import { matchProxyRoute } from '../http/routes.js';
 import { HeldBody } from '../proxy/body.js';
+import type { BodyBudget } from '../proxy/body-budget.js';
 import { Cancellation } from '../proxy/cancellation.js';
 import type { Forwarder } from '../proxy/forward.js';
 import type { ChooseVersion } from '../operator/version-metrics.js';
@@ -13,6 +14,8 @@ export interface GatewayCallOptions {
   forwarder: Pick<Forwarder, 'exchange'>;
   /** The version an unversioned request goes to (the traffic split), or null to let the router pick. */
   chooseVersion?: ChooseVersion | undefined;
+  /** The REST path's held-body budget (`limits.maxHeldBodyBytes`): a message holds it until answered. */
+  bodyBudget?: BodyBudget | undefined;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -24,7 +27,7 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
  * replica by the same admission, router and retries as REST (`forwarder.exchange`); anything else is the
  * gateway's own Hono app. The deadline and the client's cancel become the request's Cancellation.
  */
-export function gatewayCall({ app, forwarder, chooseVersion }: GatewayCallOptions): RestCall {
+export function gatewayCall({ app, forwarder, chooseVersion, bodyBudget }: GatewayCallOptions): RestCall {
   return async ({ method, path, headers, body, requestId, signal }) => {
     const route = matchProxyRoute(method, path);
     if (!route) {
@@ -32,6 +35,8 @@ export function gatewayCall({ app, forwarder, chooseVersion }: GatewayCallOption
       const bytes = Buffer.from(await res.arrayBuffer());
       return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, body: bytes };
     }
+    // Held from here until answered, counted in the budget as a REST body is (429 → RESOURCE_EXHAUSTED).
+    const held = body ? HeldBody.of(body, bodyBudget) : HeldBody.empty();
     const cancel = new Cancellation();
     const onAbort = (): void =>
       cancel.cancel(signal.reason instanceof GpumuxError && signal.reason.code === 'DEADLINE_EXCEEDED');
@@ -46,7 +51,7 @@ export function gatewayCall({ app, forwarder, chooseVersion }: GatewayCallOption
         cancel,
         path,
         method,
-        body: body ? HeldBody.of(body) : HeldBody.empty(),
+        body: held,
         headers: body ? { ...headers, 'content-length': String(body.byteLength) } : headers,
       });
       const bytes = Buffer.from(await response.body.arrayBuffer());
@@ -57,6 +62,7 @@ export function gatewayCall({ app, forwarder, chooseVersion }: GatewayCallOption
       };
     } finally {
       signal.removeEventListener('abort', onAbort);
+      held.release();
     }
   };
 }

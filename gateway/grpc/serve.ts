@@ -3,6 +3,7 @@ import { healthService } from '../../common/grpc/health-service.js';
 import { inferenceService } from '../../common/grpc/inference-service.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../common/grpc/server.js';
 import type { Inventory } from '../inventory/inventory.js';
+import type { BodyBudget } from '../proxy/body-budget.js';
 import type { ForwardObserver, Forwarder } from '../proxy/forward.js';
 import { gatewayCall } from './gateway-call.js';
 import type { ChooseVersion } from '../operator/version-metrics.js';
@@ -22,6 +23,8 @@ export interface GatewayGrpcOptions {
   /** The REST body limit: the largest gRPC message taken. */
   maxMessageBytes: number;
   chooseVersion?: ChooseVersion | undefined;
+  /** The REST path's held-body budget: gRPC messages count in it alike. */
+  bodyBudget?: BodyBudget | undefined;
 }
 
 /** RPCs that REST counts as proxied requests (the gateway's request metrics and window). */
@@ -39,7 +42,12 @@ export function startGatewayGrpc(options: GatewayGrpcOptions): Promise<RunningGr
     host: options.host,
     maxMessageBytes: options.maxMessageBytes,
     inference: inferenceService({
-      call: gatewayCall({ app, forwarder: options.forwarder, chooseVersion: options.chooseVersion }),
+      call: gatewayCall({
+        app,
+        forwarder: options.forwarder,
+        chooseVersion: options.chooseVersion,
+        bodyBudget: options.bodyBudget,
+      }),
       authorize: options.authorize,
       defaultTimeoutMs: options.defaultTimeoutMs,
       observe({ rpc, model, status, seconds }) {

@@ -80,6 +80,8 @@ export function buildClusterView(
   now = new Date(),
   queueDepths: ReadonlyMap<string, number> = new Map(),
   routingFailures: ReadonlyMap<string, RoutingFailure> = new Map(),
+  /** The configured version split (`versions.split`): model → version → weight. */
+  split: Readonly<Record<string, Readonly<Record<string, number>>>> = {},
 ): ClusterView {
   const seen = [...inventory.gpus().values()].map(gpuView);
   const known = new Set(seen.map((g) => `${g.node}/${g.index}`));
@@ -111,6 +113,19 @@ export function buildClusterView(
     if (isReady) m.ready++;
     models.set(key, m);
   }
+  // A version the split sends traffic to shows even before (or after) any replica serves it.
+  for (const [name, weights] of Object.entries(split))
+    for (const version of Object.keys(weights)) {
+      const key = modelKeyOf(name, version);
+      if (!models.has(key)) models.set(key, { version, replicas: 0, ready: 0 });
+    }
+  const splitOf = (name: string, version: string): Pick<ModelView, 'splitWeight' | 'splitShare'> => {
+    const weights = split[name];
+    if (!weights) return {};
+    const total = Object.values(weights).reduce((sum, w) => sum + w, 0);
+    const weight = weights[version] ?? 0;
+    return { splitWeight: weight, splitShare: total > 0 ? weight / total : 0 };
+  };
   const modelViews: ModelView[] = [...models]
     .map(([key, m]) => {
       const name = key.slice(0, key.length - m.version.length - 1);
@@ -122,6 +137,7 @@ export function buildClusterView(
         readyReplicas: m.ready,
         ...window.stats(name),
         queued: queueDepths.get(name) ?? 0,
+        ...splitOf(name, m.version),
         ...(failure && {
           lastRoutingFailure: {
             filter: failure.filter,

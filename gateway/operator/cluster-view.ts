@@ -53,8 +53,18 @@ export interface ModelView {
   p95Seconds: number | null;
   /** Share of requests that failed over the last 30 s, 0..1. */
   errorRate: number;
-  /** Requests waiting at this gateway for a replica of the model (the scheduler's client-side demand). */
+  /**
+   * Requests waiting at this gateway for a replica of the model (the scheduler's client-side demand). The
+   * model's, as is `p95Seconds` and the rates: every version's row repeats them.
+   */
   queued: number;
+  /**
+   * This version's weight in the configured `versions.split` for the model; absent when the model has no
+   * split. A version the split names shows as a row even with no replica (`replicas: 0`).
+   */
+  splitWeight?: number;
+  /** Its share of the model's unversioned requests, weight / Σ weights (0..1); absent without a split. */
+  splitShare?: number;
   /**
    * The last time routing found no replica for this model (503 NO_REPLICA, 404 VERSION_NOT_FOUND), and the
    * routing filter that left no candidate (`ready`, `not-ejected`, …); absent when it never happened.

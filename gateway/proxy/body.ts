@@ -57,8 +57,14 @@ export class HeldBody {
     return b;
   }
 
-  static of(bytes: Buffer): HeldBody {
+  /**
+   * A body already whole in memory (a gRPC message): its bytes are taken from `budget` as a REST body's are,
+   * and given back on `release()`; 429 OVERLOADED (gRPC RESOURCE_EXHAUSTED) when the budget cannot take them.
+   */
+  static of(bytes: Buffer, budget: BodyBudget = unlimitedBodyBudget): HeldBody {
     const b = new HeldBody();
+    b.budget = budget;
+    if (!b.reserve(bytes.length)) throw overBudget();
     b.chunks = [bytes];
     b.length = b.declared = bytes.length;
     b.complete = true;

@@ -75,7 +75,9 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   const { modelDir, allowCpuFallback = false, replicaId, node, virtualGpu, gpuIndex, threads } = options;
   const hooks = options.hooks ?? {};
   const model = loadModelSync(modelDir); // synchronous, so `engine.manifest` exists at once
-  const { manifest } = model;
+  const manifest = options.modelVersion
+    ? { ...model.manifest, version: options.modelVersion }
+    : model.manifest;
   const onnxPath = options.onnxPath ?? model.onnxPath;
   const device = parseDevice(options.device);
   if (device.kind === 'cuda' && virtualGpu)
@@ -185,6 +187,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     preprocess: createPreprocessor({ manifest }),
     batcher,
     onFrame: (info) => safeHook(() => hooks.onFrame?.(info)),
+    onOutput: (info) => safeHook(() => hooks.onOutput?.(info)),
   });
   const infer = createInfer({
     specs,
@@ -193,6 +196,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     maxBatch,
     maxQueue,
     outputNames: () => session?.outputNames ?? [],
+    onOutput: (info) => safeHook(() => hooks.onOutput?.(info)),
   });
 
   const openSession = async (): Promise<ModelSession> => {

@@ -21,8 +21,9 @@ export function createDetect(options: {
   preprocess: (bytes: Uint8Array) => Promise<PreprocessedFrame>;
   batcher: Batcher<Rows, OutputRows>;
   onFrame?: EngineHooks['onFrame'];
+  onOutput?: EngineHooks['onOutput'];
 }) {
-  const { manifest, preprocess, batcher, onFrame } = options;
+  const { manifest, preprocess, batcher, onFrame, onOutput } = options;
   return async function detect(image: Uint8Array, detectOptions: DetectOptions = {}): Promise<FrameResult> {
     const { threshold = manifest.postprocess.scoreThreshold, signal } = detectOptions;
     if (!(threshold >= 0 && threshold <= 1))
@@ -47,6 +48,8 @@ export function createDetect(options: {
       label: b.label,
       name: manifest.labels[b.label] ?? String(b.label),
     }));
+    const postprocessMs = performance.now() - t0;
+    onOutput?.({ frames: 1, seconds: postprocessMs / 1000 });
     return {
       width: frame.width,
       height: frame.height,
@@ -56,7 +59,7 @@ export function createDetect(options: {
         preprocessMs: frame.tensorMs,
         queueMs: sub.queueMs,
         inferenceMs: sub.runMs,
-        postprocessMs: performance.now() - t0,
+        postprocessMs,
         batchSize: sub.batchSize,
       },
     };

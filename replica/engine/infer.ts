@@ -3,8 +3,9 @@ import { bucketKey, type Bucket } from '../../models/detr/letterbox.js';
 import type { Batcher } from './batcher.js';
 import { validateInferInputs, type InputSpec } from './infer-validation.js';
 import type { OutputRows, Rows } from './model-runner.js';
+import { performance } from 'node:perf_hooks';
 import { concatRows } from './tensors.js';
-import type { RawTensor } from './types.js';
+import type { EngineHooks, RawTensor } from './types.js';
 
 /**
  * v2 infer: checks the tensors against the model (the one place these checks live: REST and gRPC both come
@@ -32,8 +33,10 @@ export function createInfer(options: {
   maxQueue: number;
   /** The session's output names (known once it loaded). */
   outputNames: () => readonly string[];
+  /** Time spent joining the rows' outputs into the request's tensors (Triton's compute_output). */
+  onOutput?: EngineHooks['onOutput'];
 }) {
-  const { specs, buckets, batcher, maxBatch, maxQueue, outputNames } = options;
+  const { specs, buckets, batcher, maxBatch, maxQueue, outputNames, onOutput } = options;
   return {
     check(inputs: readonly RawTensor[], wanted: readonly string[] | undefined): InferWork {
       const { batch, bucket } = validateInferInputs(inputs, specs, buckets, maxBatch);
@@ -67,7 +70,8 @@ export function createInfer(options: {
         return row;
       });
       const results = await Promise.all(rows.map((row) => batcher.submit(key, row, signal)));
-      return outputs.map((name): RawTensor => {
+      const t0 = performance.now();
+      const tensors = outputs.map((name): RawTensor => {
         const first = results[0]!.result[name]!;
         return {
           name,
@@ -76,6 +80,8 @@ export function createInfer(options: {
           data: concatRows(results.map((r) => r.result[name]!.data)),
         };
       });
+      onOutput?.({ frames: batch, seconds: (performance.now() - t0) / 1000 });
+      return tensors;
     },
   };
 }

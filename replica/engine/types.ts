@@ -67,6 +67,11 @@ export interface EngineHooks {
   onQueueDepth?(depth: number): void;
   onFrame?(info: { preprocessSeconds: number; decodeSeconds: number }): void;
   /**
+   * Output work after the run, per request: DETR post-processing (detect, one frame) or joining the rows'
+   * outputs back into the request's tensors (v2 infer, `frames` = its batch). Triton's `compute_output`.
+   */
+  onOutput?(info: { frames: number; seconds: number }): void;
+  /**
    * The engine cannot go on (CUDA out of memory while loading, warming up or serving; the session worker
    * died): it has already turned `failed` and refuses new work; the process should report it and exit
    * (replica/server.ts).
@@ -129,6 +134,8 @@ export interface EngineOptions {
   modelDir: string;
   /** Overrides the manifest's ONNX path. */
   onnxPath?: string;
+  /** The version served and reported, instead of the manifest's (the scheduler pins versions side by side). */
+  modelVersion?: string;
   /** `cpu` or `cuda:<n>` (the ONNX Runtime device id, as this process sees the GPUs). */
   device: string;
   /**

@@ -94,7 +94,17 @@ export function createReplicaApp({
       limits: () => ({ maxBatch, maxQueue: engine.stats().queueCapacity }),
     }),
   );
-  app.route('/', v2Routes({ engine, lifecycle, serverVersion, maxInferBodyBytes, uploads }));
+  app.route(
+    '/',
+    v2Routes({
+      engine,
+      lifecycle,
+      serverVersion,
+      maxInferBodyBytes,
+      uploads,
+      ...(inferenceStats ? { onOutputEncoded: inferenceStats.observeOutput } : {}),
+    }),
+  );
   app.route('/', detectRoutes({ engine, lifecycle, uploads }));
   app.route('/', adminRoutes({ lifecycle }));
   app.route('/', metricsRoute({ registry: metrics.registry }));

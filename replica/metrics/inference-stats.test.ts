@@ -35,4 +35,12 @@ describe('Triton statistics from engine hooks', () => {
       },
     ]);
   });
+
+  it("compute_output: the engine's output work counts the frames, the response encoding adds its time", () => {
+    const stats = createInferenceStats({ model: 'm', version: '1' });
+    stats.hooks.onOutput!({ frames: 1, seconds: 0.003 }); // a detect's post-processing
+    stats.hooks.onOutput!({ frames: 4, seconds: 0.001 }); // a v2 infer of 4 rows joined back
+    stats.observeOutput({ frames: 4, seconds: 0.002 }); // … and its response encoded
+    expect(stats.snapshot().inference_stats.compute_output).toEqual({ count: 5, ns: 6_000_000 });
+  });
 });

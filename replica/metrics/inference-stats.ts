@@ -10,11 +10,16 @@ import type { EngineHooks } from '../engine/types.js';
  *   sum of every frame's wait;
  * - `compute_input`: image decode + pre-processing per frame (detect; v2 infer tensors come ready-made);
  * - `compute_infer`: the ONNX Runtime run, each frame charged its batch's run time, as Triton does;
- * - `compute_output`: not separated from the run by the engine's hooks: reported as zero;
- * - `batch_stats`: per batch size, executions and their run time.
+ * - `compute_output`: output work after the run, per frame: DETR post-processing (detect), joining the rows'
+ *   outputs into the request's tensors (v2 infer, engine hook `onOutput`) plus encoding the v2 response
+ *   (JSON or binary tensors; `observeOutput`, from the REST route — gRPC answers through it too);
+ * - `batch_stats`: per batch size, executions and their run time (`compute_input` / `compute_output` there
+ *   stay zero: that work is per request, not per batch).
  */
 export interface InferenceStats {
-  hooks: Pick<EngineHooks, 'onBatch' | 'onQueueDepth' | 'onFrame'>;
+  hooks: Pick<EngineHooks, 'onBatch' | 'onQueueDepth' | 'onFrame' | 'onOutput'>;
+  /** Output work outside the engine (encoding a v2 response), `frames` rows of it; passed around detached. */
+  observeOutput: (info: { frames: number; seconds: number }) => void;
   /** One answered HTTP request (the request tracker's observation). */
   observeRequest(info: { endpoint: string; status: number; seconds: number }): void;
   snapshot(): ModelStatistics;
@@ -44,6 +49,7 @@ export function createInferenceStats({
     queue: zero(),
     compute_input: zero(),
     compute_infer: zero(),
+    compute_output: zero(),
   };
   const batches = new Map<number, { executions: number; ns: number }>();
   let inferences = 0;
@@ -53,6 +59,12 @@ export function createInferenceStats({
   let depthSince = now();
   /** Frame-milliseconds spent queued, integrated up to `depthSince`. */
   let queuedMs = 0;
+
+  /** Output work: the frames count once (their first piece of output work), the time every time. */
+  const output = ({ frames, seconds }: { frames: number; seconds: number }, counted: boolean): void => {
+    if (counted) totals.compute_output.count += frames;
+    totals.compute_output.ns += ns(seconds);
+  };
 
   const integrate = (): void => {
     const t = now();
@@ -70,6 +82,7 @@ export function createInferenceStats({
         totals.compute_input.count++;
         totals.compute_input.ns += ns(preprocessSeconds);
       },
+      onOutput: (info) => output(info, true),
       onBatch({ size, inferenceSeconds }) {
         inferences += size;
         executions++;
@@ -83,6 +96,7 @@ export function createInferenceStats({
         batches.set(size, b);
       },
     },
+    observeOutput: (info) => output(info, false),
     observeRequest({ endpoint, status, seconds }) {
       if (!INFERENCE_ENDPOINTS.has(endpoint)) return;
       const d = status >= 200 && status < 300 ? totals.success : totals.fail;
@@ -103,7 +117,7 @@ export function createInferenceStats({
           queue: { count: totals.queue.count, ns: Math.round(queuedMs * 1e6) },
           compute_input: { ...totals.compute_input },
           compute_infer: { ...totals.compute_infer },
-          compute_output: zero(),
+          compute_output: { ...totals.compute_output },
         },
         batch_stats: [...batches]
           .sort(([a], [b]) => a - b)

@@ -68,8 +68,57 @@ describe('scheduler config', () => {
     });
   });
 
+  it('two versions of one model are two entries, keyed by name and version', () => {
+    const c = parseSchedulerConfig({
+      models: [
+        { name: 'codetr', version: 1, manifest: '/app/models/codetr', trafficWeight: 90 },
+        {
+          name: 'codetr',
+          version: '2',
+          manifest: '/app/models/codetr-v2',
+          trafficWeight: 10,
+          minReplicas: 1,
+        },
+      ],
+    });
+    expect(c.models.map((m) => [m.name, m.version, m.manifest, m.trafficWeight])).toEqual([
+      ['codetr', '1', '/app/models/codetr', 90],
+      ['codetr', '2', '/app/models/codetr-v2', 10],
+    ]);
+  });
+
   it.each<[string, unknown, RegExp]>([
     ['no models', {}, /models/],
+    [
+      'one version twice',
+      {
+        models: [
+          { name: 'codetr', version: '2', manifest: 'x' },
+          { name: 'codetr', version: '2', manifest: 'y' },
+        ],
+      },
+      /models\[1\]\.version: duplicate model codetr version 2/,
+    ],
+    [
+      'two entries of one name, one without its version',
+      {
+        models: [
+          { name: 'codetr', version: '2', manifest: 'x' },
+          { name: 'codetr', manifest: 'y' },
+        ],
+      },
+      /duplicate model codetr: 2 entries of one name must each name their version/,
+    ],
+    [
+      'a version no label can carry',
+      { models: [{ name: 'codetr', version: '2 beta', manifest: 'x' }] },
+      /a version: letters, digits/,
+    ],
+    [
+      'a negative traffic weight',
+      { models: [{ name: 'a', manifest: 'x', trafficWeight: -1 }] },
+      /trafficWeight/,
+    ],
     [
       'min above max',
       { models: [{ name: 'a', manifest: 'x', minReplicas: 3, maxReplicas: 1 }] },

@@ -73,8 +73,29 @@ export const ModelConfig = z
     targetP95: Duration.optional(),
     /** Overrides the manifest's declared footprint (e.g. when the manifest is not readable by the scheduler). */
     declaredFootprint: Size.optional(),
-    /** Version label; defaults to the manifest's version. */
-    version: z.string().optional(),
+    /**
+     * The version this entry runs; defaults to the manifest's. Two entries of one name with different
+     * versions run side by side (each its own replicas and demand); set, the replica is told its version
+     * (`--model-version`), so a folder whose manifest says another version still serves this one.
+     */
+    version: z
+      .union([z.string(), z.number()])
+      .transform(String)
+      .pipe(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/,
+            'a version: letters, digits, ".", "_", "-"',
+          ),
+      )
+      .optional(),
+    /**
+     * This version's weight in the gateway's `versions.split` for the model (e.g. 90 and 10): the gateway's
+     * queue for the model is split between its versions by these weights when every version has one; else by
+     * the split the gateway reports in /v1/cluster (`splitShare`), else in equal shares.
+     */
+    trafficWeight: z.number().min(0).optional(),
   })
   .strict()
   .refine((m) => m.maxReplicas >= m.minReplicas, {
@@ -188,11 +209,25 @@ export const SchedulerConfig = z
         message: 'gpus.source is static but gpus.static is empty',
       });
     }
-    const names = new Set<string>();
+    // Keyed by name and version: two versions of one model are two entries; one of them twice is an error.
+    const count = new Map<string, number>();
+    for (const m of c.models) count.set(m.name, (count.get(m.name) ?? 0) + 1);
+    const seen = new Set<string>();
     c.models.forEach((m, i) => {
-      if (names.has(m.name))
-        ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model ${m.name}` });
-      names.add(m.name);
+      if ((count.get(m.name) ?? 0) > 1 && m.version === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'version'],
+          message: `duplicate model ${m.name}: ${count.get(m.name)} entries of one name must each name their version`,
+        });
+      const key = `${m.name}@${m.version ?? ''}`;
+      if (m.version !== undefined && seen.has(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'version'],
+          message: `duplicate model ${m.name} version ${m.version}`,
+        });
+      seen.add(key);
     });
     if (c.leaderElection.renewDeadline >= c.leaderElection.leaseDuration) {
       ctx.addIssue({

@@ -26,6 +26,8 @@ export interface ReplicaFailure {
 export interface ManagedReplica extends ExistingReplica {
   /** `http://host:port` once known. */
   url: string | null;
+  /** The replica's gRPC `host:port`, when it serves one (local replicas started with `--grpc-port`). */
+  grpcAddress?: string | null;
   phase: ReplicaPhase;
   /** GPU product the replica runs on (profiles are per product). */
   product: string;
@@ -46,6 +48,12 @@ export interface ReplicaRequest {
   /** Manifest folder (inside the image on Kubernetes; on disk locally). */
   manifest: string;
   onnx?: string;
+  /**
+   * Tell the replica its version (`--model-version <version>`) rather than let it read the manifest's, and
+   * put the version in its name: set for a version the configuration names, and whenever versions of one
+   * model run side by side (the gateway learns each replica's version from its /v1/stats).
+   */
+  pinVersion?: boolean;
   /** `--max-batch` for the replica (its footprint is this batch's peak); absent: the manifest's. */
   maxBatch?: number;
   /** GPU memory capacity (virtual GPUs need it on the replica's command line). */

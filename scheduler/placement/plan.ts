@@ -1,4 +1,12 @@
-import { gpuId, type ExistingReplica, type Gpu, type ModelPlan, type PlacedReplica } from '../types.js';
+import {
+  gpuId,
+  modelLabel,
+  versionedNames,
+  type ExistingReplica,
+  type Gpu,
+  type ModelPlan,
+  type PlacedReplica,
+} from '../types.js';
 import {
   busyOf,
   count,
@@ -62,6 +70,11 @@ export interface PlacementResult {
   unplaced: UnplacedModel[];
   /** Σ counted footprints / Σ capacity, after the plan. */
   memoryUtilization: number;
+  /**
+   * Model names planned in more than one version: their rows in `usage`, `unplaced` and reasons read
+   * `name@version` (types.ts `modelLabel`); replicas and removals keep the plain name beside their version.
+   */
+  versionedModels: string[];
 }
 
 /**
@@ -76,6 +89,51 @@ export interface PlacementResult {
  *   footprintBytes: 9830 * 2 ** 20, minReplicas: 1, desiredReplicas: Infinity }] }).memoryUtilization // 0.80
  */
 export function planPlacement(input: PlacementInput): PlacementResult {
+  const versioned = versionedNames(input.models);
+  if (versioned.length === 0) return { ...planByName(input), versionedModels: [] };
+  return planVersions(input, versioned);
+}
+
+/**
+ * Several versions of one model side by side: each version is planned as a model of its own, named
+ * `name@version` (its own demand, footprint and replicas; a replica of a version no longer configured goes),
+ * then the plain name comes back on what the orchestrator acts on.
+ */
+function planVersions(input: PlacementInput, versioned: string[]): PlacementResult {
+  const label = (name: string, version: string): string => modelLabel(name, version, versioned);
+  const nameOf = new Map(input.models.map((m) => [label(m.name, m.version), m.name]));
+  const originals = new Map<ExistingReplica, ExistingReplica>();
+  const existing = (input.existing ?? []).map((r) => {
+    const labelled = { ...r, model: label(r.model, r.version) };
+    originals.set(labelled, r);
+    return labelled;
+  });
+  const result = planByName({
+    ...input,
+    models: input.models.map((m) => ({ ...m, name: label(m.name, m.version) })),
+    existing,
+  });
+  const plain = (p: PlacedReplica): PlacedReplica => ({ ...p, model: nameOf.get(p.model) ?? p.model });
+  const original = (r: ExistingReplica): ExistingReplica => originals.get(r) ?? r;
+  return {
+    ...result,
+    replicas: result.replicas.map(plain),
+    removed: result.removed.map(({ replica, reason }) => {
+      const r = original(replica);
+      return {
+        replica: r,
+        reason:
+          reason === 'model no longer configured' && versioned.includes(r.model)
+            ? `version ${r.version} of ${r.model} no longer configured`
+            : reason,
+      };
+    }),
+    moves: result.moves.map((m) => ({ ...m, replica: original(m.replica), to: plain(m.to) })),
+    versionedModels: versioned,
+  };
+}
+
+function planByName(input: PlacementInput): Omit<PlacementResult, 'versionedModels'> {
   // Throughput with finite demand: place each model's new replicas whole, heaviest compute first (longest
   // processing time first balances GPUs: ten Co-DETR then ten small replicas end one of each per GPU, where
   // alternating rounds leave some GPUs with two Co-DETR). Rounds again when that leaves anything unplaced:
@@ -90,7 +148,7 @@ export function planPlacement(input: PlacementInput): PlacementResult {
   return plan(input, 'rounds');
 }
 
-function plan(input: PlacementInput, order: 'rounds' | 'by-model'): PlacementResult {
+function plan(input: PlacementInput, order: 'rounds' | 'by-model'): Omit<PlacementResult, 'versionedModels'> {
   const { gpus, models, existing = [], policy = DEFAULT_POLICY, reserveBytes = 0 } = input;
   const s = createPlanning(gpus, models, {
     policy,

@@ -219,3 +219,83 @@ describe('operator view page: what placement buys', () => {
     }
   });
 });
+
+describe('operator view page: versions side by side', () => {
+  it("shows each version's replicas, the configured split weights and the plan's model@version rows", async () => {
+    const model = (version: string, replicas: number, splitWeight: number, splitShare: number) => ({
+      name: 'codetr', version, replicas, readyReplicas: replicas, requestRate: 4, p95Seconds: 0.2, errorRate: 0,
+      queued: 0, splitWeight, splitShare,
+    }); // prettier-ignore
+    const view = clusterView(
+      [
+        gpu('node-a', 0, [replica('v1-a', { model: 'codetr', footprintBytes: 9 * GiB }), replica('v2-a', { model: 'codetr', version: '2', footprintBytes: 9 * GiB })], 24 * GiB),
+        gpu('node-a', 1, [replica('v1-b', { model: 'codetr', footprintBytes: 9 * GiB })], 24 * GiB),
+      ],
+      {
+        models: [model('1', 2, 90, 0.9), model('2', 1, 10, 0.1), model('3', 0, 0, 0)],
+        plan: {
+          generatedAt: new Date().toISOString(),
+          policy: 'throughput',
+          memoryUtilization: 0.56,
+          actions: [],
+          gpus: [
+            { node: 'node-a', index: 0, name: 'RTX 4090', memoryTotalBytes: 24 * GiB, memoryReservedBytes: 0, virtual: false,
+              models: [{ model: 'codetr@1', replicas: 1 }, { model: 'codetr@2', replicas: 1 }], utilization: null, reservedFor: null },
+            { node: 'node-a', index: 1, name: 'RTX 4090', memoryTotalBytes: 24 * GiB, memoryReservedBytes: 0, virtual: false,
+              models: [{ model: 'codetr@1', replicas: 1 }], utilization: null, reservedFor: null },
+          ],
+        },
+      },
+    ); // prettier-ignore
+    const server = await startFixtureServer(view);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const problems = watchProblems(page);
+    try {
+      await page.goto(`${server.url}/ui`);
+      await page.waitForSelector('tr[data-version="2"]');
+      const rows = await page.$$eval('#models tbody tr', (trs: TableRow[]) =>
+        trs.map((tr) => ({
+          model: tr.querySelector('th')?.textContent,
+          replicas: tr.querySelector('[data-field="replicas"]')?.textContent,
+          split: tr.querySelector('[data-field="split"]')?.textContent,
+        })),
+      );
+      expect(rows).toEqual([
+        { model: 'codetr:1', replicas: '2 / 2', split: '90.0 % (weight 90)' },
+        { model: 'codetr:2', replicas: '1 / 1', split: '10.0 % (weight 10)' },
+        { model: 'codetr:3', replicas: '0 / 0', split: '0.0 % (weight 0)' },
+      ]);
+      expect(await page.$$eval('#plan-gpus li', (xs: PageElement[]) => xs.map((x) => x.textContent))).toEqual(
+        ['node-a / GPU 0: codetr@1 ×1, codetr@2 ×1', 'node-a / GPU 1: codetr@1 ×1'],
+      );
+      // Each replica says which version it serves, in the replica table and on its segment.
+      expect(
+        await page.$$eval('#replicas tbody tr', (trs: TableRow[]) =>
+          trs.map((tr) => tr.children[1]?.textContent ?? null).sort(),
+        ),
+      ).toEqual(['codetr:1', 'codetr:1', 'codetr:2']);
+      expect(await page.getAttribute('li.seg.replica[data-replica-id="v2-a"]', 'title')).toMatch(
+        /^v2-a — codetr:2,/,
+      );
+      expect(await page.textContent('li.seg.replica[data-replica-id="v2-a"]')).toMatch(/^codetr:2 · ready/);
+
+      // Without a split the column says so.
+      server.setView({
+        ...view,
+        models: [{ ...model('1', 2, 0, 0), splitWeight: undefined, splitShare: undefined }],
+      });
+      await waitForCount(page, '#models tbody tr', 1);
+      expect(await page.textContent('#models tbody [data-field="split"]')).toBe('—');
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  });
+});
+
+/** A table row as the page's $$eval callbacks read it (the project's TypeScript has no DOM library). */
+interface TableRow {
+  querySelector(selector: string): { readonly textContent: string | null } | null;
+  readonly children: ArrayLike<{ readonly textContent: string | null } | undefined>;
+}

@@ -1,43 +1,61 @@
 // @ts-check
 // The operator view's script, served as /ui/app.js. Plain browser JavaScript, no framework, no build step:
 // it runs as written from source (tsx) and from dist/ (the build copies it). Type-checked against the
-// contract's types (gateway/ui/assets/tsconfig.json: `npm run typecheck`) and linted. It never parses
-// markup from strings: every value from the cluster goes in as text.
+// contract's types (gateway/ui/assets/tsconfig.json: `npm run typecheck`) and linted with the type-aware
+// rules (eslint.config.js): JSON from /v1/cluster and /ui/events is `unknown` until isClusterView checks it.
+// It never parses markup from strings: every value from the cluster goes in as text.
 /** @typedef {import('../../operator/cluster-view.js').ClusterView} ClusterView */
 /** @typedef {import('../../operator/cluster-view.js').GpuView} GpuView */
 /** @typedef {import('../../operator/cluster-view.js').ReplicaView} ReplicaView */
+/** @typedef {string | number | boolean | null | undefined} AttrValue */
+/** @typedef {Node | string | null | undefined} Child */
 (function () {
   'use strict';
 
-  var PALETTE = ['#1f5fae', '#2e7d32', '#8e24aa', '#a34f00', '#00796b', '#c2185b', '#5d4037', '#455a64'];
-  var SEED_UTILIZATION = 0.4; // the seed: one 9.6 GB replica per 24 GB RTX 4090
-  var POLL_MS = 2000; // fallback polling of /v1/cluster
-  var STALE_MS = 5000; // no update for this long: say so and grey the picture
-  var SSE_RETRY_MS = 30000; // while polling, try server-sent events again this often
+  const PALETTE = ['#1f5fae', '#2e7d32', '#8e24aa', '#a34f00', '#00796b', '#c2185b', '#5d4037', '#455a64'];
+  const SEED_UTILIZATION = 0.4; // the seed: one 9.6 GB replica per 24 GB RTX 4090
+  const POLL_MS = 2000; // fallback polling of /v1/cluster
+  const STALE_MS = 5000; // no update for this long: say so and grey the picture
+  const SSE_RETRY_MS = 30000; // while polling, try server-sent events again this often
 
-  var modelColours = {};
-  var previous = null;
-  var previousKey = '';
-  var lastUpdate = 0;
-  var updates = 0;
-  var source = null;
-  var pollTimer = null;
-  var pollingSince = 0;
-  var offlineSince = 0;
-  var changes = [];
+  /** @type {Record<string, string>} */
+  const modelColours = {};
+  /**
+   * Model names served in more than one version in the latest view: their segments name the version.
+   * @type {Record<string, boolean>}
+   */
+  let versioned = {};
+  /** @type {ClusterView | null} */ let previous = null;
+  let previousKey = '';
+  let lastUpdate = 0;
+  let updates = 0;
+  /** @type {EventSource | null} */ let source = null;
+  /** @type {ReturnType<typeof setTimeout> | null} */ let pollTimer = null;
+  let pollingSince = 0;
+  let offlineSince = 0;
+  /** @type {{ at: Date; text: string }[]} */ let changes = [];
 
+  /** The page's elements exist from its shell (page-html.ts) on. @param {string} id @returns {HTMLElement} */
   function $(id) {
-    return document.getElementById(id);
+    return /** @type {HTMLElement} */ (document.getElementById(id));
   }
 
+  /**
+   * An element with attributes (`text` its text, `className` its class; null, undefined and false left out)
+   * and children (strings as text).
+   * @param {string} tag
+   * @param {Record<string, AttrValue> | null} [attrs]
+   * @param {Child[]} [children]
+   * @returns {HTMLElement}
+   */
   function h(tag, attrs, children) {
-    var node = document.createElement(tag);
+    const node = document.createElement(tag);
     if (attrs) {
       Object.keys(attrs).forEach(function (key) {
-        var value = attrs[key];
+        const value = attrs[key];
         if (value === undefined || value === null || value === false) return;
         if (key === 'text') node.textContent = String(value);
-        else if (key === 'className') node.className = value;
+        else if (key === 'className') node.className = String(value);
         else node.setAttribute(key, String(value));
       });
     }
@@ -48,6 +66,7 @@
     return node;
   }
 
+  /** @param {Node} parent @param {(Node | null | undefined)[]} children */
   function replaceChildren(parent, children) {
     while (parent.firstChild) parent.removeChild(parent.firstChild);
     children.forEach(function (child) {
@@ -56,29 +75,35 @@
   }
 
   // formatBytes is common/bytes.ts's, prepended by the server (gateway/ui/assets/app-script.ts).
-  var bytes = formatBytes;
+  const bytes = formatBytes;
   /** "17.6 / 40.0 GiB" when both are GiB, else each with its own unit. */
+  /** @param {number} used @param {number} total */
   function usedOfTotal(used, total) {
-    var GiB = 1073741824;
+    const GiB = 1073741824;
     if (used >= GiB && total >= GiB) return (used / GiB).toFixed(1) + ' / ' + bytes(total);
     return bytes(used) + ' / ' + bytes(total);
   }
+  /** @param {number} ratio */
   function percent(ratio) {
     return (ratio * 100).toFixed(1) + ' %';
   }
+  /** @param {number} perSecond */
   function rate(perSecond) {
     return perSecond < 10 ? perSecond.toFixed(2) : perSecond.toFixed(1);
   }
+  /** @param {number | null | undefined} s */
   function seconds(s) {
     if (s === null || s === undefined || s === 0) return '—'; // 0: nothing measured yet
     if (s < 0.01) return (s * 1000).toFixed(1) + ' ms';
     return s < 1 ? Math.round(s * 1000) + ' ms' : s.toFixed(2) + ' s';
   }
+  /** @param {Date} date */
   function clock(date) {
     return date.toTimeString().slice(0, 8);
   }
 
   /** loading and warming read as "warming"; unreachable as "failed" (it serves nothing either way). */
+  /** @param {ReplicaView['state']} state @returns {string} */
   function shownState(state) {
     if (state === 'loading' || state === 'warming') return 'warming';
     if (state === 'unreachable') return 'failed';
@@ -86,14 +111,15 @@
   }
   /** @param {ReplicaView} r */
   function stateLabel(r) {
-    var label = r.state === 'unreachable' ? 'unreachable' : shownState(r.state);
+    const label = r.state === 'unreachable' ? 'unreachable' : shownState(r.state);
     return r.ejected ? label + ', ejected' : label;
   }
 
   /** Colours by model, stable while the page is open: models get palette entries in order of appearance. */
+  /** @param {string} model */
   function colour(model) {
     if (!(model in modelColours)) {
-      var used = Object.keys(modelColours).length;
+      const used = Object.keys(modelColours).length;
       modelColours[model] = PALETTE[used % PALETTE.length];
     }
     return modelColours[model];
@@ -114,7 +140,7 @@
    */
   /** @param {ClusterView} view */
   function seedBaseline(view) {
-    var planned =
+    const planned =
       view.plan && typeof view.plan.seedMemoryUtilization === 'number'
         ? view.plan.seedMemoryUtilization
         : null;
@@ -129,22 +155,22 @@
 
   /** @param {ClusterView} view */
   function renderSummary(view) {
-    var t = view.totals;
-    var seed = seedBaseline(view);
-    var fill = h('span', { className: 'fill' });
+    const t = view.totals;
+    const seed = seedBaseline(view);
+    const fill = h('span', { className: 'fill' });
     fill.style.width = Math.min(100, t.memoryUtilization * 100) + '%';
-    var mark = h('span', { className: 'seed', title: seed.label });
+    const mark = h('span', { className: 'seed', title: seed.label });
     mark.style.left = seed.ratio * 100 + '%';
-    var delta = (t.memoryUtilization - seed.ratio) * 100;
-    var note =
+    const delta = (t.memoryUtilization - seed.ratio) * 100;
+    const note =
       seed.label +
       ' — ' +
       (delta >= 0 ? delta.toFixed(1) + ' points above' : (-delta).toFixed(1) + ' points below');
-    var compute =
+    const compute =
       t.computeUtilization === null || t.computeUtilization === undefined
         ? '—'
         : percent(t.computeUtilization);
-    var items = [
+    const items = [
       h('div', { className: 'item util' }, [
         h('span', { className: 'label', id: 'cluster-util-label', text: 'Cluster memory utilisation' }),
         h('span', {
@@ -183,6 +209,7 @@
     ];
     replaceChildren($('summary'), items);
   }
+  /** @param {string} label @param {string} value @param {string} [id] */
   function item(label, value, id) {
     return h('div', { className: 'item' }, [
       h('span', { className: 'label', text: label }),
@@ -190,8 +217,14 @@
     ]);
   }
 
+  /**
+   * @param {string} className
+   * @param {number} widthRatio
+   * @param {string[]} lines
+   * @param {Record<string, AttrValue>} [attrs]
+   */
   function segment(className, widthRatio, lines, attrs) {
-    var li = h('li', Object.assign({ className: 'seg ' + className }, attrs || {}), [
+    const li = h('li', Object.assign({ className: 'seg ' + className }, attrs || {}), [
       h('div', { className: 'l1', text: lines[0] }),
       lines[1] ? h('div', { className: 'l2', text: lines[1] }) : null,
     ]);
@@ -201,17 +234,18 @@
 
   /** @param {GpuView} gpu @param {number} maxTotal */
   function renderGpu(gpu, maxTotal) {
-    var total = gpu.memoryTotalBytes || 1;
-    var segments = [];
-    var replicaBytes = 0;
+    const total = gpu.memoryTotalBytes || 1;
+    /** @type {HTMLElement[]} */ const segments = [];
+    let replicaBytes = 0;
     gpu.replicas.forEach(function (r) {
       replicaBytes += r.footprintBytes;
-      var state = shownState(r.state);
-      var label = r.model + ' · ' + stateLabel(r);
-      var detail = r.inFlight + ' in flight · ' + r.queueLength + ' queued · ' + bytes(r.footprintBytes);
-      var li = segment('replica', r.footprintBytes / total, [label, detail], {
+      const state = shownState(r.state);
+      const label = (versioned[r.model] ? r.model + ':' + r.version : r.model) + ' · ' + stateLabel(r);
+      const detail = r.inFlight + ' in flight · ' + r.queueLength + ' queued · ' + bytes(r.footprintBytes);
+      const li = segment('replica', r.footprintBytes / total, [label, detail], {
         'data-replica-id': r.id,
         'data-model': r.model,
+        'data-version': r.version,
         'data-state': state,
         'data-footprint': r.footprintBytes,
         title: r.id + ' — ' + r.model + ':' + r.version + ', ' + stateLabel(r) + ', ' + detail,
@@ -230,7 +264,7 @@
       li.style.backgroundColor = colour(r.model);
       segments.push(li);
     });
-    var other = Math.max(0, gpu.memoryUsedBytes - replicaBytes);
+    const other = Math.max(0, gpu.memoryUsedBytes - replicaBytes);
     if (other / total >= 0.002) {
       segments.push(
         segment('other', other / total, ['other', bytes(other)], {
@@ -247,7 +281,7 @@
         }),
       );
     }
-    var free = h(
+    const free = h(
       'li',
       {
         className: 'seg headroom',
@@ -262,7 +296,7 @@
     );
     segments.push(free);
 
-    var summary =
+    const summary =
       gpuPlace(gpu) +
       ': ' +
       bytes(gpu.memoryTotalBytes) +
@@ -273,14 +307,14 @@
       (gpu.replicas.length === 1 ? ' replica, ' : ' replicas, ') +
       bytes(gpu.memoryHeadroomBytes) +
       ' headroom';
-    var track = h(
+    const track = h(
       'ol',
       { className: 'track', 'aria-label': summary, 'data-total': gpu.memoryTotalBytes },
       segments,
     );
     track.style.width = (gpu.memoryTotalBytes / maxTotal) * 100 + '%';
 
-    var kind =
+    const kind =
       gpu.name && gpu.name !== 'virtual'
         ? gpu.name + (gpu.virtual ? ' (virtual)' : '')
         : gpu.virtual
@@ -321,12 +355,12 @@
 
   /** @param {ClusterView} view */
   function renderGpus(view) {
-    var maxTotal = 1;
+    let maxTotal = 1;
     view.gpus.forEach(function (g) {
       maxTotal = Math.max(maxTotal, g.memoryTotalBytes);
     });
-    var nodes = [];
-    var byNode = {};
+    /** @type {HTMLElement[]} */ const nodes = [];
+    /** @type {Record<string, HTMLElement>} */ const byNode = {};
     view.gpus.forEach(function (gpu) {
       if (!byNode[gpu.node]) {
         byNode[gpu.node] = h(
@@ -344,7 +378,7 @@
       );
     replaceChildren($('gpus'), nodes);
 
-    var unplaced = view.unplaced || [];
+    const unplaced = view.unplaced || [];
     replaceChildren(
       $('unplaced'),
       unplaced.length === 0
@@ -366,9 +400,9 @@
           ],
     );
 
-    var legend = [];
+    /** @type {HTMLElement[]} */ const legend = [];
     Object.keys(modelColours).forEach(function (model) {
-      var sw = h('span', { className: 'swatch' });
+      const sw = h('span', { className: 'swatch' });
       sw.style.backgroundColor = modelColours[model];
       legend.push(h('span', null, [sw, model]));
     });
@@ -387,12 +421,18 @@
 
   /** @param {ClusterView} view */
   function renderModels(view) {
-    var rows = (view.models || []).map(function (m) {
-      var sw = h('span', { className: 'swatch', 'aria-hidden': 'true' });
+    const rows = (view.models || []).map(function (m) {
+      const sw = h('span', { className: 'swatch', 'aria-hidden': 'true' });
       sw.style.backgroundColor = colour(m.name);
-      return h('tr', { 'data-model': m.name }, [
+      return h('tr', { 'data-model': m.name, 'data-version': m.version }, [
         h('th', { scope: 'row' }, [sw, m.name + ':' + m.version]),
-        h('td', { className: 'num', text: m.readyReplicas + ' / ' + m.replicas }),
+        h('td', { className: 'num', 'data-field': 'replicas', text: m.readyReplicas + ' / ' + m.replicas }),
+        // Versions side by side: this version's share of the model's unversioned traffic, as configured.
+        h('td', {
+          className: 'num',
+          'data-field': 'split',
+          text: m.splitWeight === undefined ? '—' : percent(m.splitShare) + ' (weight ' + m.splitWeight + ')',
+        }),
         h('td', {
           className: 'num',
           'data-field': 'requestRate',
@@ -408,14 +448,14 @@
       ]);
     });
     if (rows.length === 0)
-      rows.push(h('tr', null, [h('td', { colspan: 5, className: 'muted', text: 'No models served yet.' })]));
+      rows.push(h('tr', null, [h('td', { colspan: 6, className: 'muted', text: 'No models served yet.' })]));
     replaceChildren(/** @type {HTMLTableElement} */ ($('models')).tBodies[0], rows);
   }
 
   /** @param {ClusterView} view */
   function renderPlan(view) {
-    var plan = view.plan;
-    var out = [];
+    const plan = view.plan;
+    /** @type {HTMLElement[]} */ const out = [];
     if (!plan) {
       out.push(
         h('p', { className: 'muted', text: 'No plan source: this gateway was started without a scheduler.' }),
@@ -443,8 +483,8 @@
             'ol',
             { className: 'actions', id: 'plan-actions' },
             plan.actions.map(function (a) {
-              var where = a.node + ' / GPU ' + a.gpuIndex;
-              var what =
+              const where = a.node + ' / GPU ' + a.gpuIndex;
+              const what =
                 a.type === 'create'
                   ? 'add a ' + a.model + ' replica on ' + where
                   : a.type === 'move'
@@ -461,7 +501,7 @@
     }
     if (plan) {
       // Which models fill which GPU, and why a model is not (fully) placed.
-      var fills = (plan.gpus || []).filter(function (g) {
+      const fills = (plan.gpus || []).filter(function (g) {
         return (g.models && g.models.length > 0) || g.reservedFor;
       });
       if (fills.length > 0) {
@@ -470,13 +510,13 @@
             'ul',
             { className: 'plan-gpus', id: 'plan-gpus' },
             fills.map(function (g) {
-              var models =
+              const models =
                 (g.models || [])
                   .map(function (m) {
                     return m.model + ' ×' + m.replicas;
                   })
                   .join(', ') || 'nothing';
-              var compute =
+              const compute =
                 typeof g.utilization === 'number' ? ' · ' + percent(g.utilization) + ' compute' : '';
               return h('li', { 'data-gpu': g.node + '/' + g.index }, [
                 g.node +
@@ -514,7 +554,7 @@
 
   /** @param {ClusterView} view */
   function renderReplicas(view) {
-    var rows = [];
+    /** @type {HTMLElement[]} */ const rows = [];
     view.gpus.forEach(function (gpu) {
       gpu.replicas.forEach(function (r) {
         rows.push(
@@ -558,10 +598,17 @@
   /** What changed since the last picture, in words: so a replica or GPU that vanishes is still named. */
   /** @param {ClusterView} before @param {ClusterView} after @returns {string[]} */
   function diff(before, after) {
-    var out = [];
+    /** @type {string[]} */ const out = [];
+    /** @typedef {{ r: { id: string; model: string; state: string }; place: string }} Seen */
+    /**
+     * @param {ClusterView} view
+     * @returns {{ gpus: Record<string, GpuView>; replicas: Record<string, Seen> }}
+     */
     function index(view) {
-      var gpus = {},
-        replicas = {};
+      /** @type {Record<string, GpuView>} */
+      const gpus = {};
+      /** @type {Record<string, Seen>} */
+      const replicas = {};
       view.gpus.forEach(function (g) {
         gpus[g.id] = g;
         g.replicas.forEach(function (r) {
@@ -574,7 +621,7 @@
       });
       return { gpus: gpus, replicas: replicas };
     }
-    var a = index(before),
+    const a = index(before),
       b = index(after);
     Object.keys(a.gpus).forEach(function (id) {
       if (!b.gpus[id]) out.push('GPU ' + gpuPlace(a.gpus[id]) + ' is gone');
@@ -583,11 +630,11 @@
       if (!a.gpus[id]) out.push('GPU ' + gpuPlace(b.gpus[id]) + ' appeared');
     });
     Object.keys(a.replicas).forEach(function (id) {
-      var was = a.replicas[id];
+      const was = a.replicas[id];
       if (!b.replicas[id]) out.push('replica ' + id + ' (' + was.r.model + ') left ' + was.place);
     });
     Object.keys(b.replicas).forEach(function (id) {
-      var now = b.replicas[id],
+      const now = b.replicas[id],
         was = a.replicas[id];
       if (!was)
         out.push('replica ' + id + ' (' + now.r.model + ') appeared on ' + now.place + ', ' + now.r.state);
@@ -598,8 +645,9 @@
     return out;
   }
 
+  /** @param {string[]} lines */
   function renderChanges(lines) {
-    var now = new Date();
+    const now = new Date();
     lines.forEach(function (text) {
       changes.unshift({ at: now, text: text });
     });
@@ -623,10 +671,10 @@
     $('main').setAttribute('aria-busy', 'false');
     setMode(mode);
     $('updated').textContent = '· updated ' + clock(new Date(view.generatedAt));
-    var key = JSON.stringify(Object.assign({}, view, { generatedAt: '' }));
+    const key = JSON.stringify(Object.assign({}, view, { generatedAt: '' }));
     if (key === previousKey) return; // nothing changed: leave the DOM (and the reader's place) alone
     previousKey = key;
-    var started = performance.now();
+    const started = performance.now();
     try {
       // colours first, in a stable order, so a new model never recolours the old ones
       (view.models || [])
@@ -635,26 +683,62 @@
         })
         .sort()
         .forEach(colour);
+      /** @type {Record<string, string>} */ const versions = {};
+      versioned = {};
+      (view.models || []).forEach(function (m) {
+        if (versions[m.name] !== undefined && versions[m.name] !== m.version) versioned[m.name] = true;
+        versions[m.name] = m.version;
+      });
       renderSummary(view);
       renderGpus(view);
       renderModels(view);
       renderPlan(view);
       renderReplicas(view);
       if (previous) {
-        var lines = diff(previous, view);
+        const lines = diff(previous, view);
         if (lines.length) renderChanges(lines);
       }
       previous = view;
       // visible in devtools' performance panel; the docs quote it for a large cluster
       performance.measure('gpumux-render', { start: started });
     } catch (error) {
-      setMode('offline', 'Could not draw the cluster view: ' + (error && error.message));
+      setMode('offline', 'Could not draw the cluster view: ' + messageOf(error));
     }
   }
 
+  /** @param {unknown} error @returns {string} */
+  function messageOf(error) {
+    return error instanceof Error ? error.message : typeof error === 'string' ? error : 'unknown error';
+  }
+
+  /** JSON text → a value still to be checked. @param {string} text @returns {unknown} */
+  function parseJson(text) {
+    return JSON.parse(text);
+  }
+
+  /** Enough of the contract's shape to draw from (gateway/operator/cluster-view.ts). @param {unknown} value @returns {value is ClusterView} */
+  function isClusterView(value) {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      'totals' in value &&
+      'gpus' in value &&
+      Array.isArray(value.gpus) &&
+      'models' in value &&
+      Array.isArray(value.models)
+    );
+  }
+
+  /** @param {unknown} value @returns {ClusterView} */
+  function clusterViewOf(value) {
+    if (!isClusterView(value)) throw new Error('not a cluster view');
+    return value;
+  }
+
+  /** @param {'live' | 'polling' | 'offline'} mode @param {string} [text] */
   function setMode(mode, text) {
-    var p = $('connection');
-    var label =
+    const p = $('connection');
+    const label =
       text ||
       (mode === 'live'
         ? 'Live (server-sent events)'
@@ -674,17 +758,20 @@
     }
     stopPolling();
     source = new EventSource('/ui/events');
-    source.addEventListener('cluster', function (event) {
+    source.addEventListener('cluster', function (/** @type {MessageEvent<string>} */ event) {
       try {
-        accept(JSON.parse(event.data), 'live');
+        accept(clusterViewOf(parseJson(event.data)), 'live');
       } catch (error) {
-        setMode('offline', 'Bad event: ' + error.message);
+        setMode('offline', 'Bad event: ' + messageOf(error));
       }
     });
-    source.addEventListener('problem', function (event) {
-      var message = 'unknown';
+    source.addEventListener('problem', function (/** @type {MessageEvent<string>} */ event) {
+      let message = 'unknown';
       try {
-        message = JSON.parse(event.data).message;
+        // The gateway's `problem` event (gateway/ui/events.ts): `{ message }`.
+        const problem = parseJson(event.data);
+        if (typeof problem === 'object' && problem !== null && 'message' in problem)
+          message = typeof problem.message === 'string' ? problem.message : message;
       } catch {
         /* keep "unknown" */
       }
@@ -715,8 +802,8 @@
         if (!response.ok) throw new Error('HTTP ' + response.status);
         return response.json();
       })
-      .then(function (view) {
-        accept(view, 'polling');
+      .then(function (/** @type {unknown} */ body) {
+        accept(clusterViewOf(body), 'polling');
         if (Date.now() - pollingSince >= SSE_RETRY_MS) {
           startSse();
           return;
@@ -730,7 +817,7 @@
           'Gateway unreachable since ' +
             clock(new Date(offlineSince)) +
             ' (' +
-            error.message +
+            messageOf(error) +
             ') — showing the last picture',
         );
         pollTimer = setTimeout(poll, POLL_MS);

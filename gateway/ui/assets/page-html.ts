@@ -31,8 +31,8 @@ export const PAGE_HTML = `<!doctype html>
     <section aria-labelledby="h-models">
       <h2 id="h-models">Models</h2>
       <table id="models" class="data">
-        <caption class="visually-hidden">Request rate, p95 latency and error rate per model over the last 30 seconds</caption>
-        <thead><tr><th scope="col">Model</th><th scope="col">Replicas ready</th><th scope="col">Requests/s</th><th scope="col">p95</th><th scope="col">Errors</th></tr></thead>
+        <caption class="visually-hidden">Per model version: replicas ready, its share of the configured traffic split, and request rate, p95 latency and error rate over the last 30 seconds</caption>
+        <thead><tr><th scope="col">Model</th><th scope="col">Replicas ready</th><th scope="col">Split</th><th scope="col">Requests/s</th><th scope="col">p95</th><th scope="col">Errors</th></tr></thead>
         <tbody></tbody>
       </table>
     </section>

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import { GpumuxError } from '../../../common/errors.js';
 import type { Engine } from '../../engine/types.js';
@@ -19,6 +20,8 @@ export interface V2RoutesOptions {
   maxInferBodyBytes: number;
   /** Minimum upload rate (read-body.ts). */
   uploads?: UploadLimits;
+  /** Time spent encoding an infer response (Triton's compute_output; inference-stats.ts `observeOutput`). */
+  onOutputEncoded?: (info: { frames: number; seconds: number }) => void;
 }
 
 /** Extensions of the Open Inference Protocol this server implements. */
@@ -36,6 +39,7 @@ export function v2Routes({
   serverVersion,
   maxInferBodyBytes,
   uploads = {},
+  onOutputEncoded,
 }: V2RoutesOptions): Hono<ReplicaEnv> {
   const app = new Hono<ReplicaEnv>();
   const { manifest } = engine;
@@ -90,6 +94,7 @@ export function v2Routes({
         signal: c.req.raw.signal,
         outputs: requested.map((o) => o.name),
       });
+      const t0 = performance.now();
       const byName = new Map(tensors.map((t) => [t.name, t]));
       const ordered = requested.map((o) => {
         const tensor = byName.get(o.name);
@@ -103,6 +108,7 @@ export function v2Routes({
         tensors: ordered,
         requested,
       });
+      onOutputEncoded?.({ frames: ordered[0]?.shape[0] ?? 0, seconds: (performance.now() - t0) / 1000 });
       return c.body(encoded.body as string, 200, encoded.headers);
     });
   }

@@ -43,6 +43,8 @@ export interface ReplicaPodSpec {
   maxBatch?: number;
   /** Unique identity of this replica (the name's hash comes from it); a replacement gets a new key. */
   key: string;
+  /** `--model-version <version>` on the replica, and the version in the pod name (ReplicaRequest.pinVersion). */
+  pinVersion?: boolean;
 }
 
 export interface RenderContext {
@@ -104,7 +106,12 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   const index = containers.findIndex((c) => c.name === REPLICA_CONTAINER);
   if (index < 0)
     throw new PodTemplateError(`replica pod template needs a container named "${REPLICA_CONTAINER}"`);
-  const name = replicaPodName(ctx.release, replica.model, replica.key);
+  // Versions side by side: `<release>-codetr-v2-<hash>` beside `<release>-codetr-v1-<hash>`.
+  const name = replicaPodName(
+    ctx.release,
+    replica.pinVersion ? `${replica.model}-v${replica.version}` : replica.model,
+    replica.key,
+  );
 
   pod.apiVersion = 'v1';
   pod.kind = 'Pod';
@@ -165,6 +172,7 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   container.terminationMessagePolicy = 'FallbackToLogsOnError';
   const args = ['replica', '--model', replica.manifest];
   if (replica.onnx) args.push('--onnx', replica.onnx);
+  if (replica.pinVersion) args.push('--model-version', replica.version);
   // the max batch the scheduler counted this replica's footprint for (a template's own --max-batch, after, wins)
   if (replica.maxBatch !== undefined) args.push('--max-batch', String(replica.maxBatch));
   args.push('--port', String(ctx.replicaPort), '--host', '0.0.0.0', '--device', 'cuda:0');

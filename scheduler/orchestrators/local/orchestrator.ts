@@ -1,4 +1,4 @@
-import { parseListeningLine } from '../../../replica/listening-line.js';
+import { parseListeningRecord } from '../../../replica/listening-line.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { formatBytes } from '../../../common/bytes.js';
 import type { Logger } from '../../../common/log.js';
@@ -203,9 +203,10 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         if (!line.trim()) continue;
         child.logTail.push(line);
         if (child.logTail.length > 30) child.logTail.shift();
-        const url = child.replica.url === null ? parseListeningLine(line) : undefined;
-        if (url) {
-          child.replica.url = url;
+        const listening = child.replica.url === null ? parseListeningRecord(line) : undefined;
+        if (listening) {
+          child.replica.url = listening.url;
+          child.replica.grpcAddress = listening.grpc;
           changed();
           void waitReady(child, proc);
         }
@@ -239,6 +240,7 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         child.replica.lastFailure = failure;
         child.replica.phase = 'pending';
         child.replica.url = null;
+        child.replica.grpcAddress = null;
         const delay = Math.min(restartMaxMs, restartBaseMs * 2 ** (child.deathsInRow - 1));
         logger.warn('replica died; restarting', {
           replica: child.replica.id,
@@ -277,7 +279,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
     replicas: () => [...children.values()].map((c) => ({ ...c.replica })),
     create(request) {
       if (stopped) return Promise.reject(new Error('orchestrator stopped'));
-      const id = `${request.model}-${request.node}-${request.gpuIndex}-${++counter}`;
+      const model = request.pinVersion ? `${request.model}-v${request.version}` : request.model;
+      const id = `${model}-${request.node}-${request.gpuIndex}-${++counter}`;
       const child: Child = {
         replica: {
           id,

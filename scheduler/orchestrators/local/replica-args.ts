@@ -24,6 +24,7 @@ export function replicaLaunch(
   const args = ['replica', '--model', r.manifest, '--port', '0', '--host', options.host];
   args.push('--replica-id', options.id, '--node', r.node);
   if (r.onnx) args.push('--onnx', r.onnx);
+  if (r.pinVersion) args.push('--model-version', r.version);
   if (r.maxBatch !== undefined) args.push('--max-batch', String(r.maxBatch));
   if (options.warmupBudgetSeconds !== undefined)
     args.push('--warmup-budget', String(options.warmupBudgetSeconds));

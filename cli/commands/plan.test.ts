@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { splitVersion } from '../../scheduler/models.js';
+import { planCommand } from './plan.js';
+
+/** Runs `gpumux plan <args>` in process and returns what it printed. */
+async function plan(...args: string[]): Promise<string> {
+  let out = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  await planCommand().parseAsync(args, { from: 'user' });
+  return out;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+describe('gpumux plan with model versions', () => {
+  it('name@version: a folder planned as a version; a path keeps its own @', () => {
+    expect(splitVersion('codetr@2')).toEqual({ folder: 'codetr', version: '2' });
+    expect(splitVersion('codetr')).toEqual({ folder: 'codetr', version: undefined });
+    expect(splitVersion('./exports@old/codetr')).toEqual({
+      folder: './exports@old/codetr',
+      version: undefined,
+    });
+  });
+
+  it('prints model@version rows when two versions of one model are planned', async () => {
+    const text = await plan('--gpus', '4x24564MiB', '--models', 'codetr@1=6,codetr@2=2');
+    expect(text).toMatch(/policy throughput; replicas: codetr@1 6, codetr@2 2/);
+    expect(text).toMatch(/local\/0 .* codetr@1×1 codetr@2×1|local\/0 .* codetr@1×2/);
+    expect(process.exitCode).toBeUndefined();
+
+    const json = JSON.parse(
+      await plan('--gpus', '4x24564MiB', '--models', 'codetr@1=6,codetr@2=2', '--json'),
+    ) as { gpus: { replicas: string[] }[]; replicas: { model: string; version: string }[] };
+    expect(json.gpus.flatMap((g) => g.replicas).filter((m) => m === 'codetr@2')).toHaveLength(2);
+    expect(json.replicas.filter((r) => r.model === 'codetr' && r.version === '2')).toHaveLength(2);
+  });
+
+  it('exit code 2 when a version asked for by count does not fit', async () => {
+    const text = await plan('--gpus', '2x24564MiB', '--models', 'codetr@1=4,codetr@2=1');
+    expect(text).toMatch(/unplaced: 1 × codetr@\d/);
+    expect(process.exitCode).toBe(2);
+  });
+});
