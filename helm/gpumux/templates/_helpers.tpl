@@ -78,11 +78,45 @@ imagePullSecrets:
 {{- default (printf "%s-models" (include "gpumux.fullname" .)) .Values.modelStorage.pvc.existingClaim -}}
 {{- end -}}
 
-{{/* Comma-separated model names the gateway's readiness requires. */}}
+{{/* Comma-separated model names the gateway's readiness requires: each name once, so with versions side by
+     side any one version ready makes the model ready (a failing canary does not take the gateway out). */}}
 {{- define "gpumux.modelNames" -}}
 {{- $names := list -}}
 {{- range .Values.models }}{{ $names = append $names .name }}{{ end -}}
-{{- join "," $names -}}
+{{- join "," ($names | uniq) -}}
+{{- end -}}
+
+{{/*
+Where a model entry's ONNX file lives on the model volume: <mountPath>/<name>/<version>/<file> when the entry
+names its version (versions side by side each get their own file), else <mountPath>/<name>/<file> as before.
+Call with (dict "root" $ "model" .).
+*/}}
+{{- define "gpumux.modelPath" -}}
+{{- $m := .model -}}
+{{- $file := default "model.onnx" $m.file -}}
+{{- if and (hasKey $m "version") (ne (toString $m.version) "") -}}
+{{- printf "%s/%s/%s/%s" .root.Values.modelStorage.mountPath $m.name (toString $m.version) $file -}}
+{{- else -}}
+{{- printf "%s/%s/%s" .root.Values.modelStorage.mountPath $m.name $file -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The gateway's versions.split (gateway/routing/version-split.ts) as a dict model → version → weight: for each
+model name with two or more versions whose entries set trafficWeight (validate.yaml makes that all or none).
+*/}}
+{{- define "gpumux.versionSplit" -}}
+{{- $count := dict -}}
+{{- range .Values.models }}{{ $_ := set $count .name (add1 (int (get $count .name | default 0))) }}{{ end -}}
+{{- $split := dict -}}
+{{- range .Values.models }}
+{{- if and (gt (int (get $count .name)) 1) (hasKey . "trafficWeight") (hasKey . "version") }}
+{{- $w := get $split .name | default dict -}}
+{{- $_ := set $w (toString .version) .trafficWeight -}}
+{{- $_ := set $split .name $w -}}
+{{- end }}
+{{- end -}}
+{{- toJson $split -}}
 {{- end -}}
 
 {{/* The label selector the gateway discovers replica pods with (the labels the scheduler sets). */}}
@@ -127,5 +161,19 @@ budget in probe periods, rounded up (ceil(warmupBudgetSeconds / periodSeconds)).
 {{- int .startupProbe.failureThreshold -}}
 {{- else -}}
 {{- div (add (int .warmupBudgetSeconds) (sub $period 1)) $period -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The gateway's config file (gateway/config.ts) as YAML, or "" when there is nothing to say (no split, not
+sticky): then the gateway gets no --config and runs on its defaults, as before.
+*/}}
+{{- define "gpumux.gatewayConfig" -}}
+{{- $split := include "gpumux.versionSplit" . | fromJson -}}
+{{- $sticky := (default (dict) .Values.gateway.versions).stickyHeader -}}
+{{- if or $split $sticky -}}
+{{- $versions := dict "split" $split -}}
+{{- with $sticky }}{{ $_ := set $versions "stickyHeader" . }}{{ end -}}
+{{- toYaml (dict "versions" $versions) -}}
 {{- end -}}
 {{- end -}}

@@ -44,7 +44,7 @@ spec:
       args:
         {{- range .Values.models }}
         {{- if and (not .inImage) .url }}
-        - {{ printf "%s/%s/%s" $ms.mountPath .name (default "model.onnx" .file) | quote }}
+        - {{ include "gpumux.modelPath" (dict "root" $ "model" .) | quote }}
         - {{ .url | quote }}
         - {{ .sha256 | quote }}
         {{- end }}
