@@ -12,7 +12,12 @@ const CASES: { file: string; message: RegExp }[] = [
   { file: 'url-without-sha256.yaml', message: /models\[0\] \(codetr\) has a url but no sha256: set models\[0\]\.sha256/ },
   { file: 'nfs-without-server.yaml', message: /modelStorage\.type is nfs but modelStorage\.nfs\.server or modelStorage\.nfs\.path is empty/ },
   { file: 'time-slicing-without-plugin-config.yaml', message: /scheduler\.gpuMode is time-slicing but timeSlicing\.enabled is false/ },
-  { file: 'duplicate-model.yaml', message: /the model name "shapes" appears twice/ },
+  // Versions side by side: keyed by name and version, in the scheduler's words (test/helm/versions.test.ts).
+  { file: 'duplicate-model.yaml', message: /models\[0\]\.version: duplicate model shapes: 2 entries of one name must each name their version/ },
+  { file: 'version-missing.yaml', message: /models\[0\]\.version: duplicate model shapes: 2 entries of one name must each name their version/ },
+  { file: 'duplicate-version.yaml', message: /models\[2\]\.version: duplicate model shapes version 2 \(models\[1\] already runs it\)/ },
+  { file: 'partial-traffic-weights.yaml', message: /models: some versions of shapes set trafficWeight and some do not/ },
+  { file: 'zero-traffic-weights.yaml', message: /models: every version of shapes has trafficWeight 0: the gateway's versions\.split needs a version with a weight above 0/ },
   {
     file: 'min-above-default-max.yaml',
     message: /models\[0\] \(shapes\): minReplicas \(30\) is greater than maxReplicas \(20, the default\)/,
