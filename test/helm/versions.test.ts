@@ -8,7 +8,7 @@ import { gatewayConfigFrom } from '../../cli/commands/gateway.js';
 import { createVersionSplit } from '../../gateway/routing/version-split.js';
 import { parseSchedulerConfig } from '../../scheduler/config/load.js';
 import { renderReplicaPod } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
-import { find, helmTemplate, helmTemplateRaw, NAMESPACE, RELEASE, type KubeObject } from './chart.js';
+import { find, helmLint, helmTemplate, helmTemplateRaw, NAMESPACE, RELEASE, type KubeObject } from './chart.js';
 import { validateObject } from './kube-validate.js';
 import { replicaTemplate } from './pod-specs.js';
 
@@ -51,6 +51,13 @@ function gatewayFlags(args: string[]): GatewayFlags {
 describe('two versions of one model', () => {
   const objects = helmTemplate([VERSIONS]);
   const template: V1Pod = replicaTemplate(find(objects, 'ConfigMap', `${prefix}-replica-pod`));
+
+  it('lints clean, and every object it renders (the gateway ConfigMap included) is schema-valid', () => {
+    const lint = helmLint([VERSIONS]);
+    expect(lint.status).toBe(0);
+    expect(lint.stderr + lint.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+    expect(objects.filter((o) => validateObject(o).length > 0).map((o) => [o.kind, o.metadata.name, validateObject(o)])).toEqual([]);
+  });
 
   it('fetches each version to its own path on the model volume', () => {
     const fetch = template.spec!.initContainers!.find((c) => c.name === 'fetch-model')!;
