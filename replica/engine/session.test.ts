@@ -27,10 +27,11 @@ describe('parseDevice', () => {
 });
 
 describe('sessionOptions', () => {
-  it('CPU: tuned threads, full graph optimisation, sequential', () => {
+  it('CPU: tuned threads, full graph optimisation, sequential, no memory pattern', () => {
     expect(sessionOptions({ kind: 'cpu' }, 3)).toEqual({
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      enableMemPattern: false,
       interOpNumThreads: 1,
       intraOpNumThreads: 3,
       executionProviders: ['cpu'],
