@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../common/log.js';
+import { memoryOrchestrator } from '../test/helpers/memory-orchestrator.js';
 import { loadModel } from '../models/manifest/load.js';
 import { parseGpuSpec } from './inventory/gpu-spec.js';
 import { schedulerMemory } from './models.js';
-import type { ManagedReplica, Orchestrator, ReplicaRequest } from './orchestrators/types.js';
 import { createProfileStore, type ProfileStore } from './profiles/store.js';
 import { createScheduler, type SchedulerModel } from './scheduler.js';
 
@@ -19,41 +19,6 @@ const { manifest: codetr } = await loadModel('models/codetr');
 const AT_1 = codetr.memory.byMaxBatch![0]!.declaredBytes; // 9830 MiB, the seed
 const AT_2 = codetr.memory.byMaxBatch![1]!.declaredBytes; // 18430 MiB, an estimate
 
-/** Records what the scheduler asks to start; replicas stay pending. */
-function recordingOrchestrator() {
-  const requests: ReplicaRequest[] = [];
-  const replicas: ManagedReplica[] = [];
-  const orchestrator: Orchestrator = {
-    kind: 'local',
-    start: () => Promise.resolve(),
-    replicas: () => replicas.map((r) => ({ ...r })),
-    create(request) {
-      requests.push(request);
-      const r: ManagedReplica = {
-        id: `r${replicas.length}`,
-        model: request.model,
-        version: request.version,
-        node: request.node,
-        gpuIndex: request.gpuIndex,
-        footprintBytes: request.footprintBytes,
-        url: null,
-        phase: 'pending',
-        product: request.product,
-        startedAt: Date.now(),
-        restarts: 0,
-        lastFailure: null,
-      };
-      replicas.push(r);
-      return Promise.resolve({ ...r });
-    },
-    drain: () => Promise.resolve(),
-    remove: () => Promise.resolve(),
-    on: () => () => undefined,
-    stop: () => Promise.resolve(),
-  };
-  return { orchestrator, requests };
-}
-
 function codetrModel(count: { min: number; max: number }, maxBatch?: number): SchedulerModel {
   return {
     name: 'codetr',
@@ -68,7 +33,7 @@ function codetrModel(count: { min: number; max: number }, maxBatch?: number): Sc
 }
 
 async function firstPass(model: SchedulerModel, profiles: ProfileStore = createProfileStore()) {
-  const { orchestrator, requests } = recordingOrchestrator();
+  const { orchestrator, requests } = memoryOrchestrator();
   const logs: Record<string, unknown>[] = [];
   const scheduler = createScheduler({
     models: [model],
