@@ -3,6 +3,8 @@ import { createLogger } from '../common/log.js';
 import { memoryOrchestrator } from '../test/helpers/memory-orchestrator.js';
 import { loadModel } from '../models/manifest/load.js';
 import { parseGpuSpec } from './inventory/gpu-spec.js';
+import { chooseBatches } from './max-batch.js';
+import { modelSet, type BatchChoices } from './model-set.js';
 import { schedulerMemory } from './models.js';
 import { createProfileStore, type ProfileStore } from './profiles/store.js';
 import { createScheduler, type SchedulerModel } from './scheduler.js';
@@ -108,5 +110,54 @@ describe('the scheduler counts memory.byMaxBatch[the max batch its replicas run 
     expect(chosen).toBeUndefined();
     expect(requests[0]).toMatchObject({ footprintBytes: shapes.memory.declaredBytes });
     expect(requests[0]!.maxBatch).toBeUndefined();
+  });
+});
+
+describe('chooseBatches', () => {
+  const gpus = parseGpuSpec('10x24564MiB', { product: PRODUCT, virtual: false });
+  const inputOf = (models: SchedulerModel[]) => (choices: BatchChoices) => {
+    seen.push(new Map(choices));
+    const set = modelSet(models);
+    return {
+      gpus,
+      models: set.models.map((m) => ({
+        name: m.name,
+        version: m.version,
+        footprintBytes: set.declaredBytes(m, choices),
+        minReplicas: m.minReplicas,
+        desiredReplicas: m.maxReplicas,
+      })),
+      existing: [],
+      reserveBytes: 512 * MiB,
+    };
+  };
+  let seen: BatchChoices[] = [];
+  const quiet = createLogger({}, () => undefined);
+
+  it('returns a choice per model with a table and no max batch, each planned with the choices before it', () => {
+    seen = [];
+    const models = [
+      { ...codetrModel({ min: 10, max: 10 }), version: '1' },
+      { ...codetrModel({ min: 10, max: 10 }), version: '2' },
+      codetrModel({ min: 1, max: 1 }, 1),
+    ];
+    const set = modelSet(models);
+    const fresh = chooseBatches({ set, chosen: new Map(), inputFor: inputOf(models), logger: quiet });
+    expect([...fresh.keys()]).toEqual(['codetr@1', 'codetr@2']);
+    expect(fresh.get('codetr@1')).toEqual({
+      maxBatch: expect.any(Number),
+      declaredBytes: expect.any(Number),
+    });
+    expect(seen.map((c) => [...c.keys()])).toEqual([[], ['codetr@1']]);
+    expect(models[0]!.maxBatch).toBeUndefined(); // the configuration is left alone
+  });
+
+  it('chooses nothing already chosen', () => {
+    seen = [];
+    const models = [codetrModel({ min: 10, max: 10 })];
+    const chosen = new Map([['codetr', { maxBatch: 1, declaredBytes: AT_1 }]]);
+    const fresh = chooseBatches({ set: modelSet(models), chosen, inputFor: inputOf(models), logger: quiet });
+    expect(fresh.size).toBe(0);
+    expect(seen).toEqual([]);
   });
 });
