@@ -95,19 +95,7 @@ export function createActuator(options: ActuatorOptions): Actuator {
   }
 
   return {
-    existing(replicas) {
-      const ids = new Set(replicas.map((r) => r.id));
-      for (const [copy, original] of replaces)
-        if (!ids.has(copy) || !ids.has(original)) replaces.delete(copy);
-      return replicas
-        .filter((r) => r.phase !== 'failed')
-        .map((r) => ({
-          ...r,
-          draining: r.draining || r.phase === 'draining' || removing.has(r.id),
-          ready: r.phase === 'ready',
-          replaces: replaces.get(r.id) ?? null,
-        }));
-    },
+    existing: (replicas) => plannerView(replicas, removing, replaces),
     async act(result, replicas, gpus) {
       const byId = new Map(replicas.map((r) => [r.id, r]));
       for (const r of replicas)
@@ -126,4 +114,22 @@ export function createActuator(options: ActuatorOptions): Actuator {
       }
     },
   };
+}
+
+/** Replicas as the planner sees them; forgets a move's pairing once its copy or original is gone. */
+function plannerView(
+  replicas: ManagedReplica[],
+  removing: ReadonlySet<string>,
+  replaces: Map<string, string>,
+): ExistingReplica[] {
+  const ids = new Set(replicas.map((r) => r.id));
+  for (const [copy, original] of replaces) if (!ids.has(copy) || !ids.has(original)) replaces.delete(copy);
+  return replicas
+    .filter((r) => r.phase !== 'failed')
+    .map((r) => ({
+      ...r,
+      draining: r.draining || r.phase === 'draining' || removing.has(r.id),
+      ready: r.phase === 'ready',
+      replaces: replaces.get(r.id) ?? null,
+    }));
 }

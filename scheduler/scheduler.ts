@@ -73,29 +73,7 @@ export interface Scheduler {
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { inventory, orchestrator, profiles, isLeader = () => true, logger, now = Date.now } = options;
-  const metrics = options.metrics ?? createSchedulerMetrics();
-  const settings: PlanSettings = {
-    policy: options.policy ?? DEFAULT_POLICY,
-    reserveBytes: options.reserveBytes ?? 512 * 1024 ** 2,
-    maxReplicasPerGpu: options.maxReplicasPerGpu ?? 0,
-    gpuHealth: options.gpuHealth ?? createGpuHealth(),
-  };
-  const set = modelSet(options.models);
-  /** Max batches chosen at the first pass that knows the GPUs (max-batch.ts), kept for the loop's life. */
-  const batches = new Map<string, ChosenBatch>();
-  const { clientDemand, demand = null } = options;
-  const desired = createDesiredCounts({ set, demand, clientDemand, logger, now });
-  const feedbackModels = feedbackModelsOf(set, batches);
-  const actuator = createActuator({
-    orchestrator,
-    set,
-    batches,
-    metrics,
-    logger,
-    now,
-    drainTimeoutMs: options.drainTimeoutMs ?? 60_000,
-    readyTimeoutMs: options.readyTimeoutMs ?? 600_000,
-  });
+  const { metrics, settings, set, batches, desired, feedbackModels, actuator } = loopParts(options);
   let gpus: Gpu[] = [];
   let snapshot: SchedulerSnapshot | null = null;
   metrics.bind(() => snapshot);
@@ -162,6 +140,42 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 }
 
 type PassState = Parameters<typeof modelPlans>[1];
+
+/** The loop's parts, with the options' defaults. */
+function loopParts(options: SchedulerOptions) {
+  const { orchestrator, logger, now = Date.now } = options;
+  const metrics = options.metrics ?? createSchedulerMetrics();
+  const settings: PlanSettings = {
+    policy: options.policy ?? DEFAULT_POLICY,
+    reserveBytes: options.reserveBytes ?? 512 * 1024 ** 2,
+    maxReplicasPerGpu: options.maxReplicasPerGpu ?? 0,
+    gpuHealth: options.gpuHealth ?? createGpuHealth(),
+  };
+  const set = modelSet(options.models);
+  /** Max batches chosen at the first pass that knows the GPUs (max-batch.ts), kept for the loop's life. */
+  const batches = new Map<string, ChosenBatch>();
+  const { clientDemand, demand = null } = options;
+  const desired = createDesiredCounts({ set, demand, clientDemand, logger, now });
+  const actuator = createActuator({
+    orchestrator,
+    set,
+    batches,
+    metrics,
+    logger,
+    now,
+    drainTimeoutMs: options.drainTimeoutMs ?? 60_000,
+    readyTimeoutMs: options.readyTimeoutMs ?? 600_000,
+  });
+  return {
+    metrics,
+    settings,
+    set,
+    batches,
+    desired,
+    feedbackModels: feedbackModelsOf(set, batches),
+    actuator,
+  };
+}
 
 /** The GPUs now; the last ones, with a warning, when the inventory fails. */
 async function readInventory(inventory: () => Promise<Gpu[]>, last: Gpu[], logger: Logger): Promise<Gpu[]> {
