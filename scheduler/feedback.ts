@@ -2,6 +2,7 @@ import type { Logger } from '../common/log.js';
 import { gpuUtilization } from '../common/gpu-utilization.js';
 import type { ReplicaStats } from '../replica/contract.js';
 import type { SchedulerMetrics } from './metrics.js';
+import type { BatchChoices, ModelSet } from './model-set.js';
 import { fetchReplicaStats } from './orchestrators/drain.js';
 import type { ManagedReplica, OrchestratorEvent, ReplicaFailure } from './orchestrators/types.js';
 import type { MeasuredUtilization } from './placement/plan.js';
@@ -57,6 +58,18 @@ export interface FeedbackModel {
   /** Its key in profiles and demand: `codetr`, or `codetr@2` beside other versions (types.ts modelLabel). */
   label: string;
   declaredBytes: number;
+}
+
+/** The configured models as feedback sees them; `declaredBytes` read when used (a chosen max batch changes it). */
+export function feedbackModelsOf(set: ModelSet, batches: BatchChoices): FeedbackModel[] {
+  return set.models.map((m) => ({
+    name: m.name,
+    version: m.version,
+    label: set.labelOf(m),
+    get declaredBytes() {
+      return set.declaredBytes(m, batches);
+    },
+  }));
 }
 
 /** The configured model version a replica runs; by name alone when only one version of it is configured. */

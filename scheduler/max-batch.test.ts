@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../common/log.js';
+import { memoryOrchestrator } from '../test/helpers/memory-orchestrator.js';
 import { loadModel } from '../models/manifest/load.js';
 import { parseGpuSpec } from './inventory/gpu-spec.js';
+import { chooseBatches } from './max-batch.js';
+import { modelSet, type BatchChoices } from './model-set.js';
 import { schedulerMemory } from './models.js';
-import type { ManagedReplica, Orchestrator, ReplicaRequest } from './orchestrators/types.js';
 import { createProfileStore, type ProfileStore } from './profiles/store.js';
 import { createScheduler, type SchedulerModel } from './scheduler.js';
 
@@ -19,41 +21,6 @@ const { manifest: codetr } = await loadModel('models/codetr');
 const AT_1 = codetr.memory.byMaxBatch![0]!.declaredBytes; // 9830 MiB, the seed
 const AT_2 = codetr.memory.byMaxBatch![1]!.declaredBytes; // 18430 MiB, an estimate
 
-/** Records what the scheduler asks to start; replicas stay pending. */
-function recordingOrchestrator() {
-  const requests: ReplicaRequest[] = [];
-  const replicas: ManagedReplica[] = [];
-  const orchestrator: Orchestrator = {
-    kind: 'local',
-    start: () => Promise.resolve(),
-    replicas: () => replicas.map((r) => ({ ...r })),
-    create(request) {
-      requests.push(request);
-      const r: ManagedReplica = {
-        id: `r${replicas.length}`,
-        model: request.model,
-        version: request.version,
-        node: request.node,
-        gpuIndex: request.gpuIndex,
-        footprintBytes: request.footprintBytes,
-        url: null,
-        phase: 'pending',
-        product: request.product,
-        startedAt: Date.now(),
-        restarts: 0,
-        lastFailure: null,
-      };
-      replicas.push(r);
-      return Promise.resolve({ ...r });
-    },
-    drain: () => Promise.resolve(),
-    remove: () => Promise.resolve(),
-    on: () => () => undefined,
-    stop: () => Promise.resolve(),
-  };
-  return { orchestrator, requests };
-}
-
 function codetrModel(count: { min: number; max: number }, maxBatch?: number): SchedulerModel {
   return {
     name: 'codetr',
@@ -68,7 +35,7 @@ function codetrModel(count: { min: number; max: number }, maxBatch?: number): Sc
 }
 
 async function firstPass(model: SchedulerModel, profiles: ProfileStore = createProfileStore()) {
-  const { orchestrator, requests } = recordingOrchestrator();
+  const { orchestrator, requests } = memoryOrchestrator();
   const logs: Record<string, unknown>[] = [];
   const scheduler = createScheduler({
     models: [model],
@@ -143,5 +110,54 @@ describe('the scheduler counts memory.byMaxBatch[the max batch its replicas run 
     expect(chosen).toBeUndefined();
     expect(requests[0]).toMatchObject({ footprintBytes: shapes.memory.declaredBytes });
     expect(requests[0]!.maxBatch).toBeUndefined();
+  });
+});
+
+describe('chooseBatches', () => {
+  const gpus = parseGpuSpec('10x24564MiB', { product: PRODUCT, virtual: false });
+  const inputOf = (models: SchedulerModel[]) => (choices: BatchChoices) => {
+    seen.push(new Map(choices));
+    const set = modelSet(models);
+    return {
+      gpus,
+      models: set.models.map((m) => ({
+        name: m.name,
+        version: m.version,
+        footprintBytes: set.declaredBytes(m, choices),
+        minReplicas: m.minReplicas,
+        desiredReplicas: m.maxReplicas,
+      })),
+      existing: [],
+      reserveBytes: 512 * MiB,
+    };
+  };
+  let seen: BatchChoices[] = [];
+  const quiet = createLogger({}, () => undefined);
+
+  it('returns a choice per model with a table and no max batch, each planned with the choices before it', () => {
+    seen = [];
+    const models = [
+      { ...codetrModel({ min: 10, max: 10 }), version: '1' },
+      { ...codetrModel({ min: 10, max: 10 }), version: '2' },
+      codetrModel({ min: 1, max: 1 }, 1),
+    ];
+    const set = modelSet(models);
+    const fresh = chooseBatches({ set, chosen: new Map(), inputFor: inputOf(models), logger: quiet });
+    expect([...fresh.keys()]).toEqual(['codetr@1', 'codetr@2']);
+    expect(fresh.get('codetr@1')).toEqual({
+      maxBatch: expect.any(Number),
+      declaredBytes: expect.any(Number),
+    });
+    expect(seen.map((c) => [...c.keys()])).toEqual([[], ['codetr@1']]);
+    expect(models[0]!.maxBatch).toBeUndefined(); // the configuration is left alone
+  });
+
+  it('chooses nothing already chosen', () => {
+    seen = [];
+    const models = [codetrModel({ min: 10, max: 10 })];
+    const chosen = new Map([['codetr', { maxBatch: 1, declaredBytes: AT_1 }]]);
+    const fresh = chooseBatches({ set: modelSet(models), chosen, inputFor: inputOf(models), logger: quiet });
+    expect(fresh.size).toBe(0);
+    expect(seen).toEqual([]);
   });
 });

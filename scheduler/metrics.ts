@@ -1,4 +1,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Observation } from './feedback.js';
+import type { BatchChoices, ModelSet } from './model-set.js';
+import type { ManagedReplica } from './orchestrators/types.js';
+import type { PlacementResult } from './placement/plan.js';
+import type { ProfileStore } from './profiles/store.js';
+import type { Gpu } from './types.js';
 
 /** What the last pass saw and decided: the gauges read it at scrape time (prom-client `collect()`). */
 export interface SchedulerSnapshot {
@@ -15,6 +21,49 @@ export interface SchedulerSnapshot {
   }[];
   /** Measured (or busy-share) compute utilisation per GPU id, for GPUs with a reporting replica. */
   gpuUtilization: { gpu: string; ratio: number; source: string }[];
+}
+
+const PHASES = ['pending', 'starting', 'ready', 'draining', 'failed'] as const;
+
+/** One pass as the gauges report it: per model its wanted count, what did not fit, footprints and phases. */
+export function snapshotOf(pass: {
+  gpus: Gpu[];
+  result: PlacementResult;
+  replicas: ManagedReplica[];
+  observed: Observation;
+  leader: boolean;
+  set: ModelSet;
+  batches: BatchChoices;
+  desired: ReadonlyMap<string, number>;
+  profiles: ProfileStore;
+}): SchedulerSnapshot {
+  const { gpus, result, replicas, set, profiles } = pass;
+  const products = [...new Set(gpus.map((g) => g.product))];
+  return {
+    gpus: gpus.length,
+    memoryUtilization: result.memoryUtilization,
+    leader: pass.leader,
+    models: set.models.map((m) => {
+      const label = set.labelOf(m);
+      return {
+        name: label,
+        desired: pass.desired.get(label)!,
+        unplaced: result.unplaced.find((u) => u.model === label)?.count ?? 0,
+        footprints: products.map((product) => ({
+          product,
+          source: profiles.source(label, product),
+          bytes: profiles.footprint(label, product, set.declaredBytes(m, pass.batches)),
+        })),
+        phases: Object.fromEntries(
+          PHASES.map((phase) => [
+            phase,
+            replicas.filter((r) => set.labelOf(r) === label && r.phase === phase).length,
+          ]),
+        ) as SchedulerSnapshot['models'][number]['phases'],
+      };
+    }),
+    gpuUtilization: pass.observed.utilizationSources,
+  };
 }
 
 /**

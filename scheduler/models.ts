@@ -5,7 +5,7 @@ import { loadModel, type LoadedModel } from '../models/manifest/load.js';
 import { declaredFootprintAt } from '../models/manifest/memory.js';
 import type { Manifest } from '../models/manifest/schema.js';
 import { declaredByMaxBatch } from './placement/batch-tradeoff.js';
-import type { SchedulerModel } from './scheduler.js';
+import type { SchedulerModel } from './model-set.js';
 
 /** `codetr=3,shapes` → [{ name: 'codetr', count: 3 }, { name: 'shapes', count: undefined }]. */
 export function parseModelsSpec(spec: string): { name: string; count: number | undefined }[] {

@@ -11,7 +11,7 @@ import { gpuId, modelLabel } from './types.js';
 export function toPlanView(input: {
   result: PlacementResult;
   replicas: ManagedReplica[];
-  desired: Map<string, number>;
+  desired: ReadonlyMap<string, number>;
   reserveBytes: number;
   utilization: MeasuredUtilization;
   seedMemoryUtilization: number;

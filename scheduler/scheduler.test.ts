@@ -1,82 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../common/log.js';
+import { memoryOrchestrator } from '../test/helpers/memory-orchestrator.js';
 import { parseGpuSpec } from './inventory/gpu-spec.js';
-import type {
-  ManagedReplica,
-  Orchestrator,
-  OrchestratorEvent,
-  ReplicaPhase,
-  ReplicaRequest,
-} from './orchestrators/types.js';
 import { createProfileStore } from './profiles/store.js';
 import { createScheduler, type SchedulerModel } from './scheduler.js';
 
 const GiB = 1024 ** 3;
-
-/** An orchestrator that keeps replicas in memory: the test moves them through their phases by hand. */
-function memoryOrchestrator(initial: Partial<ManagedReplica>[] = []) {
-  const replicas = new Map<string, ManagedReplica>();
-  const listeners = new Set<(e: OrchestratorEvent) => void>();
-  const calls: string[] = [];
-  let next = 0;
-  const add = (r: Partial<ManagedReplica>): ManagedReplica => {
-    const replica: ManagedReplica = {
-      id: r.id ?? `r${next++}`,
-      model: r.model ?? 'small',
-      version: '1',
-      node: 'local',
-      gpuIndex: r.gpuIndex ?? 0,
-      footprintBytes: r.footprintBytes ?? 0,
-      // Port 1 refuses at once: no /v1/stats to read, but a URL means "drain before delete".
-      url: 'http://127.0.0.1:1',
-      phase: r.phase ?? 'pending',
-      product: 'virtual',
-      startedAt: Date.now(),
-      restarts: 0,
-      lastFailure: null,
-    };
-    replicas.set(replica.id, replica);
-    return replica;
-  };
-  initial.forEach(add);
-  const orchestrator: Orchestrator = {
-    kind: 'local',
-    start: () => Promise.resolve(),
-    replicas: () => [...replicas.values()].map((r) => ({ ...r })),
-    create(request: ReplicaRequest) {
-      const r = add({
-        model: request.model,
-        gpuIndex: request.gpuIndex,
-        footprintBytes: request.footprintBytes,
-      });
-      calls.push(`create ${r.id} ${r.model}@${r.gpuIndex}`);
-      return Promise.resolve({ ...r });
-    },
-    drain(id) {
-      calls.push(`drain ${id}`);
-      replicas.get(id)!.phase = 'draining';
-      return Promise.resolve();
-    },
-    remove(id) {
-      calls.push(`remove ${id}`);
-      replicas.delete(id);
-      return Promise.resolve();
-    },
-    on(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    stop: () => Promise.resolve(),
-  };
-  return {
-    orchestrator,
-    calls,
-    set(id: string, phase: ReplicaPhase): void {
-      replicas.get(id)!.phase = phase;
-    },
-    has: (id: string): boolean => replicas.has(id),
-  };
-}
+const PORT_1 = 'http://127.0.0.1:1';
 
 const model = (name: string, declaredBytes: number, replicas: number): SchedulerModel => ({
   name,
@@ -96,10 +26,14 @@ async function until(what: string, fn: () => boolean): Promise<void> {
 describe('scheduler control loop (in-memory orchestrator)', () => {
   it('moves a running replica to make room for a waiting big model, without a capacity dip', async () => {
     // Two small replicas run, one per GPU; a 22 GiB model fits neither GPU until one small one moves.
-    const mem = memoryOrchestrator([
-      { id: 's0', model: 'small', gpuIndex: 0, footprintBytes: 4 * GiB, phase: 'ready' },
-      { id: 's1', model: 'small', gpuIndex: 1, footprintBytes: 4 * GiB, phase: 'ready' },
-    ]);
+    const mem = memoryOrchestrator({
+      initial: [
+        { id: 's0', model: 'small', gpuIndex: 0, footprintBytes: 4 * GiB, phase: 'ready' },
+        { id: 's1', model: 'small', gpuIndex: 1, footprintBytes: 4 * GiB, phase: 'ready' },
+      ],
+      // port 1 refuses at once: no /v1/stats to read, but a URL means "drain before delete"
+      url: PORT_1,
+    });
     const scheduler = createScheduler({
       models: [model('big', 22 * GiB, 1), model('small', 4 * GiB, 2)],
       inventory: () => Promise.resolve(parseGpuSpec('2x24GiB')),
@@ -147,7 +81,7 @@ describe('scheduler control loop (in-memory orchestrator)', () => {
   });
 
   it('creates one replica per GPU at a time, placed by the default policy on every GPU first', async () => {
-    const mem = memoryOrchestrator();
+    const mem = memoryOrchestrator({ url: PORT_1 });
     const scheduler = createScheduler({
       models: [model('codetr', 9830 * 1024 ** 2, 3)],
       inventory: () => Promise.resolve(parseGpuSpec('3x24564MiB')),

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../common/log.js';
+import { memoryOrchestrator } from '../test/helpers/memory-orchestrator.js';
 import { clientDemandFromView } from './demand/client-demand.js';
 import { parseGpuSpec } from './inventory/gpu-spec.js';
-import type { ManagedReplica, Orchestrator, ReplicaRequest } from './orchestrators/types.js';
+import type { ManagedReplica } from './orchestrators/types.js';
 import { planPlacement } from './placement/plan.js';
 import { formatPlanTable, planToJson } from './plan-report.js';
 import { createProfileStore } from './profiles/store.js';
@@ -24,47 +25,6 @@ const version = (v: string, replicas: number, over: Partial<SchedulerModel> = {}
   pinVersion: true,
   ...over,
 });
-
-/** Keeps what the scheduler asks for, with its version; replicas stay pending (no /v1/stats behind them). */
-function recordingOrchestrator(initial: ManagedReplica[] = []) {
-  const replicas = new Map(initial.map((r) => [r.id, r]));
-  const requests: ReplicaRequest[] = [];
-  const removed: string[] = [];
-  let next = 0;
-  const orchestrator: Orchestrator = {
-    kind: 'local',
-    start: () => Promise.resolve(),
-    replicas: () => [...replicas.values()].map((r) => ({ ...r })),
-    create(request) {
-      requests.push(request);
-      const r: ManagedReplica = {
-        id: `${request.model}-v${request.version}-${next++}`,
-        model: request.model,
-        version: request.version,
-        node: request.node,
-        gpuIndex: request.gpuIndex,
-        footprintBytes: request.footprintBytes,
-        url: null,
-        phase: 'pending',
-        product: request.product,
-        startedAt: Date.now(),
-        restarts: 0,
-        lastFailure: null,
-      };
-      replicas.set(r.id, r);
-      return Promise.resolve({ ...r });
-    },
-    drain: () => Promise.resolve(),
-    remove(id) {
-      removed.push(id);
-      replicas.delete(id);
-      return Promise.resolve();
-    },
-    on: () => () => undefined,
-    stop: () => Promise.resolve(),
-  };
-  return { orchestrator, requests, removed };
-}
 
 const running = (id: string, v: string, gpuIndex: number): ManagedReplica => ({
   id,
@@ -138,7 +98,7 @@ describe('model versions side by side', () => {
   });
 
   it('the scheduler starts both versions with their own manifest and a pinned version, and plans them apart', async () => {
-    const mem = recordingOrchestrator();
+    const mem = memoryOrchestrator();
     const scheduler = createScheduler({
       models: [version('1', 2), version('2', 1, { pinVersion: false })],
       inventory: () => Promise.resolve(parseGpuSpec('3x24GiB')),
@@ -172,7 +132,7 @@ describe('model versions side by side', () => {
   });
 
   it("demand is per version: the gateway's queue for the model is split by the traffic weights", async () => {
-    const mem = recordingOrchestrator();
+    const mem = memoryOrchestrator();
     const scheduler = createScheduler({
       models: [
         version('1', 1, { minReplicas: 1, maxReplicas: 20, trafficWeight: 90 }),
@@ -209,7 +169,7 @@ describe('model versions side by side', () => {
         version('2', 1, { minReplicas: 1, maxReplicas: 20 }),
       ],
       inventory: () => Promise.resolve(parseGpuSpec('20x24GiB')),
-      orchestrator: recordingOrchestrator().orchestrator,
+      orchestrator: memoryOrchestrator().orchestrator,
       profiles: createProfileStore(),
       demand: { intervalMs: 0, scaleUpCooldownMs: 0, scaleDownCooldownMs: 0 },
       clientDemand: () =>
@@ -258,7 +218,9 @@ describe('model versions side by side', () => {
   });
 
   it('a running replica of each version is kept; one of a version no longer configured is drained', async () => {
-    const mem = recordingOrchestrator([running('a', '1', 0), running('b', '2', 1), running('c', '3', 2)]);
+    const mem = memoryOrchestrator({
+      initial: [running('a', '1', 0), running('b', '2', 1), running('c', '3', 2)],
+    });
     const scheduler = createScheduler({
       models: [version('1', 1), version('2', 1)],
       inventory: () => Promise.resolve(parseGpuSpec('3x24GiB')),

@@ -1,0 +1,135 @@
+import type { Logger } from '../common/log.js';
+import type { SchedulerMetrics } from './metrics.js';
+import type { BatchChoices, ModelSet } from './model-set.js';
+import type { ManagedReplica, Orchestrator } from './orchestrators/types.js';
+import type { PlacementResult } from './placement/plan.js';
+import { gpuId, type ExistingReplica, type Gpu, type PlacedReplica } from './types.js';
+
+export interface ActuatorOptions {
+  orchestrator: Orchestrator;
+  set: ModelSet;
+  /** The loop's chosen max batches (read when a replica is created). */
+  batches: BatchChoices;
+  metrics: Pick<SchedulerMetrics, 'actions'>;
+  logger: Logger;
+  now: () => number;
+  drainTimeoutMs: number;
+  /** A starting replica blocks the next one on its GPU until ready or this long. */
+  readyTimeoutMs: number;
+}
+
+/** Turns a plan into orchestrator calls, and remembers what is on its way out and which copy replaces which. */
+export interface Actuator {
+  /** What runs, as the planner sees it: removals in progress still hold memory; moves pair copy and original. */
+  existing(replicas: ManagedReplica[]): ExistingReplica[];
+  /**
+   * Failed replicas are deleted; removals drained (when they serve), then deleted, in the background; new
+   * replicas and moves' copies created one starting replica per GPU at a time, so each footprint can be
+   * measured as the GPU's used-memory delta.
+   */
+  act(result: PlacementResult, replicas: ManagedReplica[], gpus: Gpu[]): Promise<void>;
+}
+
+export function createActuator(options: ActuatorOptions): Actuator {
+  const { orchestrator, set, batches, metrics, logger, now, drainTimeoutMs, readyTimeoutMs } = options;
+  const removing = new Set<string>();
+  /** A move's copy (by its id) → the replica it replaces. In memory: after a restart a copy is just surplus. */
+  const replaces = new Map<string, string>();
+
+  function drainAndRemove(id: string, model: string, reason: string, drain: boolean): void {
+    if (removing.has(id)) return;
+    removing.add(id);
+    metrics.actions.inc({ type: drain ? 'drain' : 'delete', model });
+    logger.info(drain ? 'draining replica' : 'deleting replica', { replica: id, model, reason });
+    void (async () => {
+      try {
+        if (drain) await orchestrator.drain(id, drainTimeoutMs);
+        await orchestrator.remove(id);
+      } catch (err) {
+        logger.warn('replica removal failed', { replica: id, err });
+      } finally {
+        removing.delete(id);
+      }
+    })();
+  }
+
+  /** GPUs with a replica pending or starting (within readyTimeoutMs): they take no other yet. */
+  function startingOn(replicas: ManagedReplica[]): Set<string> {
+    return new Set(
+      replicas
+        .filter(
+          (r) => (r.phase === 'pending' || r.phase === 'starting') && now() - r.startedAt < readyTimeoutMs,
+        )
+        .map((r) => gpuId({ node: r.node, index: r.gpuIndex })),
+    );
+  }
+
+  async function create(p: PlacedReplica, gpus: Gpu[]): Promise<void> {
+    const id = gpuId({ node: p.node, index: p.gpuIndex });
+    const model = set.find(p.model, p.version)!;
+    const gpu = gpus.find((g) => g.node === p.node && g.index === p.gpuIndex)!;
+    const maxBatch = set.maxBatch(model, batches);
+    metrics.actions.inc({ type: p.moveOf ? 'move' : 'create', model: set.labelOf(p) });
+    try {
+      const created = await orchestrator.create({
+        model: p.model,
+        version: p.version,
+        node: p.node,
+        gpuIndex: p.gpuIndex,
+        product: gpu.product,
+        footprintBytes: p.footprintBytes,
+        manifest: model.manifest,
+        ...(model.onnx ? { onnx: model.onnx } : {}),
+        ...(model.pinVersion || set.versioned.includes(model.name) ? { pinVersion: true } : {}),
+        ...(maxBatch !== undefined ? { maxBatch } : {}),
+        gpuMemoryBytes: gpu.memoryBytes,
+        virtual: gpu.virtual ?? false,
+      });
+      if (p.moveOf) {
+        replaces.set(created.id, p.moveOf);
+        logger.info('moving replica', { replica: p.moveOf, copy: created.id, gpu: id, reason: p.reason });
+      }
+    } catch (err) {
+      logger.warn('replica create failed', { model: set.labelOf(p), gpu: id, err });
+    }
+  }
+
+  return {
+    existing: (replicas) => plannerView(replicas, removing, replaces),
+    async act(result, replicas, gpus) {
+      const byId = new Map(replicas.map((r) => [r.id, r]));
+      for (const r of replicas)
+        if (r.phase === 'failed')
+          drainAndRemove(r.id, set.labelOf(r), r.lastFailure?.message ?? 'failed', false);
+      for (const { replica, reason } of result.removed)
+        drainAndRemove(replica.id, set.labelOf(replica), reason, byId.get(replica.id)?.url != null);
+      // One starting replica per GPU at a time: its footprint is the GPU's used-memory delta.
+      const busy = startingOn(replicas);
+      for (const p of result.replicas) {
+        if (p.existingId) continue;
+        const id = gpuId({ node: p.node, index: p.gpuIndex });
+        if (busy.has(id)) continue;
+        busy.add(id);
+        await create(p, gpus);
+      }
+    },
+  };
+}
+
+/** Replicas as the planner sees them; forgets a move's pairing once its copy or original is gone. */
+function plannerView(
+  replicas: ManagedReplica[],
+  removing: ReadonlySet<string>,
+  replaces: Map<string, string>,
+): ExistingReplica[] {
+  const ids = new Set(replicas.map((r) => r.id));
+  for (const [copy, original] of replaces) if (!ids.has(copy) || !ids.has(original)) replaces.delete(copy);
+  return replicas
+    .filter((r) => r.phase !== 'failed')
+    .map((r) => ({
+      ...r,
+      draining: r.draining || r.phase === 'draining' || removing.has(r.id),
+      ready: r.phase === 'ready',
+      replaces: replaces.get(r.id) ?? null,
+    }));
+}
