@@ -17,8 +17,8 @@
 #   REFERENCE=torch|tile  tile: shapes with batch > 1 get no PyTorch forward; every row is compared with
 #                  the 1xHxW shape's PyTorch output for the same photo (list 1xHxW first; saves a slow forward)
 #   SKIP_EXPORT=1  reuse $OUT/bucket-*.onnx and $OUT/ref    SKIP_MERGE=1  stop after the per-shape checks
-#   RESUME=1       skip a shape whose graph exists and whose verification report passed (a stopped run goes
-#                  on where it stopped: a batch-1 export takes ~30-40 min of CPU here)
+#   RESUME=1       a stopped run goes on where it stopped (a batch-1 export takes ~30-40 min of CPU here): a
+#                  shape whose graph exists is not exported again, and is skipped if its report passed
 # Big files stay in $OUT (~880 MB per graph): never inside the repository.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -66,7 +66,9 @@ for shape in $SHAPES; do
     echo "[run_export +$((SECONDS - t0))s] $shape: $graph and a passed $report exist, skipped (RESUME=1)"
     continue
   fi
-  if [[ -z ${SKIP_EXPORT:-} ]]; then
+  if [[ -n ${RESUME:-} && -f $graph ]]; then
+    echo "[run_export +$((SECONDS - t0))s] $shape: reusing $graph (RESUME=1)"
+  elif [[ -z ${SKIP_EXPORT:-} ]]; then
     ref=(--reference-dir "$OUT/ref" --image "$MMDET_DIR/demo/demo.jpg")
     [[ ${REFERENCE:-torch} == tile && $n -gt 1 ]] && ref=()
     (cd "$MMDET_DIR" && timed export "$shape" "$OUT/logs/export-$shape.log" "$PY" "$HERE/export_onnx.py" \
