@@ -1,11 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawPixels } from '../helpers/images.js';
-import { REPO_ROOT } from '../helpers/replica-process.js';
+import { startUpStack, type UpStack } from '../helpers/up-process.js';
 import { grpcClients } from '../grpc/client.js';
 
 // `gpumux up` starts the gateway's gRPC port and each replica's, and prints them: a real child process with
@@ -14,29 +11,12 @@ import { grpcClients } from '../grpc/client.js';
 describe('gpumux up: gRPC', () => {
   let up: ChildProcess;
   let stdout = '';
-  let stderr = '';
-  let dir: string;
+  let stack: UpStack | undefined;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'gpumux-up-grpc-'));
-    up = spawn(
-      process.execPath,
-      [
-        '--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), 'up',
-        '--gpus', '1x5GiB', '--models', 'shapes=1',
-        '--port', '0', '--admin-port', '0', '--scheduler-port', '0',
-        '--profiles', path.join(dir, 'profiles.json'),
-      ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    ); // prettier-ignore
-    up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    up.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
-    const deadline = Date.now() + 120_000;
-    while (!stdout.includes('ready:')) {
-      if (up.exitCode !== null) throw new Error(`up exited: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`no ready line: ${stdout}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    stack = await startUpStack(['--gpus', '1x5GiB', '--models', 'shapes=1']);
+    up = stack.process;
+    stdout = stack.stdout();
   }, 150_000);
 
   afterAll(async () => {
@@ -44,7 +24,7 @@ describe('gpumux up: gRPC', () => {
       up.kill('SIGINT');
       await once(up, 'exit');
     }
-    await rm(dir, { recursive: true, force: true });
+    await stack?.cleanup();
   });
 
   it('prints the gateway gRPC address and each replica gRPC address; both answer a ModelInfer', async () => {

@@ -1,12 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterView, PlanView } from '../../gateway/operator/cluster-view.js';
 import { drawImage } from '../helpers/images.js';
-import { REPO_ROOT } from '../helpers/replica-process.js';
+import { startUpStack, type UpStack } from '../helpers/up-process.js';
 
 // Two versions of one model through the real local orchestrator: `gpumux up --models shapes@1=1,shapes@2=1`
 // starts a replica of each (pinned with --model-version), the gateway's discovery learns each replica's
@@ -15,32 +12,14 @@ import { REPO_ROOT } from '../helpers/replica-process.js';
 describe('gpumux up: two versions of one model', () => {
   let up: ChildProcess;
   let stdout = '';
-  let stderr = '';
-  let dir: string;
+  let stack: UpStack | undefined;
   const urls: Record<string, string> = {};
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'gpumux-up-versions-'));
-    up = spawn(
-      process.execPath,
-      [
-        '--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), 'up',
-        '--gpus', '2x5GiB', '--models', 'shapes@1=1,shapes@2=1', '--no-grpc',
-        '--port', '0', '--admin-port', '0', '--scheduler-port', '0',
-        '--profiles', path.join(dir, 'profiles.json'),
-      ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    ); // prettier-ignore
-    up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    up.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
-    const deadline = Date.now() + 120_000;
-    while (!stdout.includes('ready:')) {
-      if (up.exitCode !== null) throw new Error(`up exited: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`no ready line: ${stdout}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    for (const name of ['clients', 'operators', 'scheduler'])
-      urls[name] = /https?:\/\/\S+/.exec(new RegExp(`${name}:\\s+(\\S+)`).exec(stdout)![1]!)![0]!;
+    stack = await startUpStack(['--gpus', '2x5GiB', '--models', 'shapes@1=1,shapes@2=1', '--no-grpc']);
+    up = stack.process;
+    stdout = stack.stdout();
+    for (const name of ['clients', 'operators', 'scheduler']) urls[name] = stack.url(name);
   }, 150_000);
 
   afterAll(async () => {
@@ -48,7 +27,7 @@ describe('gpumux up: two versions of one model', () => {
       up.kill('SIGINT');
       await once(up, 'exit');
     }
-    await rm(dir, { recursive: true, force: true });
+    await stack?.cleanup();
   });
 
   it('starts a replica of each version, seen by the gateway as that version, and routes by version', async () => {

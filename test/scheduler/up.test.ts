@@ -1,12 +1,9 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterView, PlanView } from '../../gateway/operator/cluster-view.js';
 import { drawImage } from '../helpers/images.js';
-import { REPO_ROOT } from '../helpers/replica-process.js';
+import { startUpStack, type UpStack } from '../helpers/up-process.js';
 
 // `gpumux up` (npm start's stack) as a real child process on ports 0, with its defaults: scheduler + four
 // replica processes (shapes ×2, shapes-detr ×2) on two virtual 5 GiB GPUs + gateway.
@@ -53,47 +50,15 @@ async function until<T>(
 describe('gpumux up', () => {
   let up: ChildProcess;
   let stdout = '';
-  let stderr = '';
-  let dir: string;
+  let stack: UpStack | undefined;
   const urls: Record<string, string> = {};
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'gpumux-up-'));
-    up = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(REPO_ROOT, 'cli/main.ts'),
-        'up',
-        '--port',
-        '0',
-        '--admin-port',
-        '0',
-        '--scheduler-port',
-        '0',
-        '--profiles',
-        path.join(dir, 'profiles.json'),
-      ],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, GPUMUX_LOG_LEVEL: 'info' },
-      },
-    );
-    up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    up.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
-    await until(
-      'the ready line',
-      () =>
-        stdout.includes('ready:') ||
-        (up.exitCode !== null && Promise.reject(new Error(`up exited: ${stderr}`))),
-      120_000,
-    );
+    stack = await startUpStack([], { env: { ...process.env, GPUMUX_LOG_LEVEL: 'info' } });
+    up = stack.process;
+    stdout = stack.stdout();
     for (const name of ['clients', 'operators', 'scheduler'])
-      urls[name] = /https?:\/\/[^\s]+/
-        .exec(new RegExp(`${name}:\\s+(\\S+)`).exec(stdout)![1]!)![0]
-        .replace(/\/v1\/plan$/, '');
+      urls[name] = stack.url(name).replace(/\/v1\/plan$/, '');
   }, 150_000);
 
   afterAll(async () => {
@@ -101,7 +66,7 @@ describe('gpumux up', () => {
       up.kill('SIGKILL');
       for (const pid of childrenOf(up.pid!)) process.kill(pid, 'SIGKILL');
     }
-    await rm(dir, { recursive: true, force: true });
+    await stack?.cleanup();
   });
 
   const detect = async (): Promise<{
