@@ -16,10 +16,15 @@ export function replicasPerGpu(value: string): number {
   return n;
 }
 
-/** Commander argument parser for a duration in whole seconds > 0 (`--warmup-budget`, `--ready-timeout`). */
-export function wholeSeconds(value: string): number {
+function wholeAbove0(value: string, message: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError('expected a whole number of seconds > 0');
+  if (value.trim() === '' || !Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(message);
   return n;
 }
+
+/** Commander argument parser for a whole number > 0 (`--max-batch`, `--threads`, …). */
+export const positiveInt = (value: string): number => wholeAbove0(value, 'expected a whole number > 0');
+
+/** Commander argument parser for a duration in whole seconds > 0 (`--warmup-budget`, `--ready-timeout`). */
+export const wholeSeconds = (value: string): number =>
+  wholeAbove0(value, 'expected a whole number of seconds > 0');

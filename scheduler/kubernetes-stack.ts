@@ -43,7 +43,7 @@ export interface KubernetesStack {
  * manifest, the version from the entry or the manifest (a version the entry names is pinned on the replica).
  */
 export async function schedulerModels(config: SchedulerConfig): Promise<SchedulerModel[]> {
-  const models = await Promise.all(
+  return Promise.all(
     config.models.map(async (m) => {
       let declared = m.declaredFootprint;
       let version = m.version;
@@ -70,14 +70,7 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
         ...(m.version !== undefined ? { pinVersion: true } : {}),
       };
     }),
-  );
-  const seen = new Set<string>();
-  for (const m of models) {
-    if (seen.has(`${m.name}@${m.version}`))
-      throw new Error(`scheduler config: duplicate model ${m.name} version ${m.version}`);
-    seen.add(`${m.name}@${m.version}`);
-  }
-  return models;
+  ); // no duplicate check here: the config schema already refuses the same name + version twice
 }
 
 /** The scheduler on a cluster: node-label inventory, pods, a Lease, profiles in a ConfigMap. */

@@ -1,6 +1,6 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
-import { replicasPerGpu } from '../arg-parsers.js';
+import { positiveInt, replicasPerGpu } from '../arg-parsers.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec, splitVersion } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
@@ -43,7 +43,7 @@ export function planCommand(): Command {
     .option(
       '--max-batch <n>',
       "plan for replicas at this max batch (default: the largest that keeps the packing; needs the manifest's memory.byMaxBatch)",
-      maxBatchArg,
+      positiveInt,
     )
     .option('--json', 'print { gpus, replicas, memoryUtilization } as JSON')
     .action(async (flags: PlanFlags) => {
@@ -83,10 +83,4 @@ export function planCommand(): Command {
       if (result.unplaced.some((u) => u.count > 0 && models.find((m) => label(m) === u.model)?.minReplicas))
         process.exitCode = 2;
     });
-}
-
-function maxBatchArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
-  return n;
 }

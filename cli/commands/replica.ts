@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
-import { port } from '../arg-parsers.js';
+import { port, positiveInt } from '../arg-parsers.js';
 import { formatDevice, parseDevice } from '../../replica/engine/device.js';
 import type { EngineOptions } from '../../replica/engine/types.js';
 
@@ -26,12 +26,6 @@ function size(value: string): number {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number > 0');
-  return n;
 }
 
 function gpuIndex(value: string): number {

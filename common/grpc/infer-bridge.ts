@@ -1,6 +1,7 @@
 import { GpumuxError } from '../errors.js';
 import { contentsToBytes } from './contents.js';
 import type { InferParameters, ModelInferRequest, ModelInferResponse } from './messages.js';
+import { HEADER_LENGTH } from '../http/v2-headers.js';
 
 /**
  * ModelInfer as the v2 REST binary tensor extension: the request becomes a JSON header followed by each
@@ -10,7 +11,6 @@ import type { InferParameters, ModelInferRequest, ModelInferResponse } from './m
  * both apply the REST path's validation, limits, errors and metrics.
  */
 
-export const HEADER_LENGTH = 'inference-header-content-length';
 /** What the gateway proxies and the replica serves: names that are safe in a path. */
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Parameters that describe the binary layout: ours to set, never the client's. */

@@ -5,6 +5,7 @@ import { fromRestInfer, modelPath, toRestInfer } from './infer-bridge.js';
 import type { ModelInferRequest, ModelRef } from './messages.js';
 import type { RestCall, RestRequest, RestResponse } from './rest-call.js';
 import { fromRestError, toServiceError } from './status.js';
+import { HEADER_LENGTH } from '../http/v2-headers.js';
 
 export interface InferenceServiceOptions {
   /** The REST API these RPCs stand on (see rest-call.ts). */
@@ -51,7 +52,7 @@ const NOT_FORWARDED = new Set([
   'accept-encoding',
   'x-request-id',
   'timeout',
-  'inference-header-content-length',
+  HEADER_LENGTH,
 ]);
 
 /** The client's own metadata as the headers a REST client would have sent (REST forwards those too). */
@@ -162,7 +163,7 @@ export function inferenceService({
     ModelInfer: unary('ModelInfer', false, async (request: ModelInferRequest, { post }) => {
       const rest = toRestInfer(request);
       const res = ok(await post(rest.path, rest.headers, rest.body));
-      return fromRestInfer(res.body, res.header('inference-header-content-length'));
+      return fromRestInfer(res.body, res.header(HEADER_LENGTH));
     }),
   };
 }

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { GpumuxError, errorHeaders, v2ErrorBody } from '../../common/errors.js';
+import { GpumuxError } from '../../common/errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { servable, type ReplicaRecord } from '../inventory/records.js';
 import type { ModelStatistics, StatisticDuration } from '../../common/grpc/messages.js';
@@ -62,20 +62,15 @@ async function replicaStatistics(r: ReplicaRecord): Promise<ModelStatistics[]> {
 
 export function modelStatsRoutes({ inventory }: { inventory: Inventory }): Hono {
   const app = new Hono();
-  const fail = (err: GpumuxError) =>
-    new Response(JSON.stringify(v2ErrorBody(err)), {
-      status: err.status,
-      headers: { 'content-type': 'application/json', ...errorHeaders(err) },
-    });
   const stats = async (model: string | null, version: string | null) => {
     const replicas = model === null ? [...inventory.records()] : inventory.byModel(model);
     if (model !== null && replicas.length === 0)
-      return fail(new GpumuxError('MODEL_NOT_FOUND', `model ${model} is not served here`));
+      throw new GpumuxError('MODEL_NOT_FOUND', `model ${model} is not served here`); // v2 shape: the app's onError
     const merged = mergeStatistics((await Promise.all(replicas.map(replicaStatistics))).flat()).filter(
       (s) => (model === null || s.name === model) && (version === null || s.version === version),
     );
     if (version !== null && merged.length === 0)
-      return fail(new GpumuxError('VERSION_NOT_FOUND', `model ${model} has no version ${version} here`));
+      throw new GpumuxError('VERSION_NOT_FOUND', `model ${model} has no version ${version} here`);
     return Response.json({ model_stats: merged });
   };
   app.get('/v2/models/stats', () => stats(null, null));

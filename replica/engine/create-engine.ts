@@ -86,6 +86,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   const maxBatch = options.maxBatch ?? manifest.batching.maxBatch;
   // a full v2 batch must fit an empty queue, or a request of maxBatch rows could never be served
   const maxQueue = Math.max(options.maxQueue ?? manifest.batching.maxQueue, maxBatch);
+  const maxInferBodyBytes = inferBodyLimit(manifest, maxBatch); // fixed for the engine's life
   const log = createLogger({ component: 'engine', model: manifest.name, replicaId });
   const specs = inputSpecsOf(manifest);
   const buckets = new Map<string, Bucket>(manifest.preprocess.buckets.map((b) => [bucketKey(b), b]));
@@ -316,7 +317,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
         maxBatch,
         warmup: warmup.snapshot(),
         maxBodyBytes: manifest.limits.maxBodyBytes,
-        maxInferBodyBytes: inferBodyLimit(manifest, maxBatch),
+        maxInferBodyBytes,
         ewmaServiceSeconds: batcher.ewmaServiceSeconds,
         busyRatio: busy.ratio(),
         processRssBytes: processRssBytes(),

@@ -9,7 +9,7 @@ import type { Lifecycle } from './lifecycle.js';
 import { errorHandlers } from '../../common/http/hono-errors.js';
 import { metricsRoute } from './metrics-route.js';
 import { createWorkAdmission } from './admission.js';
-import { createBodyBudget, type BodyBudget } from './body-budget.js';
+import { createBodyBudget } from './body-budget.js';
 import type { UploadLimits } from './read-body.js';
 import { createRequestTracker, type RequestTracker } from './request-tracking.js';
 import { adminRoutes } from './v1/admin.js';
@@ -41,7 +41,6 @@ export interface ReplicaApp {
   app: Hono<ReplicaEnv>;
   /** In-flight HTTP requests, for draining. */
   tracker: RequestTracker;
-  bodyBudget: BodyBudget;
 }
 
 /**
@@ -111,5 +110,5 @@ export function createReplicaApp({
   const { onError, notFound } = errorHandlers({ logger });
   app.notFound(notFound);
   app.onError(onError);
-  return { app, tracker, bodyBudget };
+  return { app, tracker };
 }

@@ -1,4 +1,5 @@
 import {
+  compareGpus,
   gpuId,
   modelLabel,
   versionedNames,
@@ -158,7 +159,7 @@ function plan(input: PlacementInput, order: 'rounds' | 'by-model'): Omit<Placeme
   });
   const sorted = [...existing].sort(
     (a, b) =>
-      (a.node < b.node ? -1 : a.node > b.node ? 1 : a.gpuIndex - b.gpuIndex) ||
+      compareGpus({ node: a.node, index: a.gpuIndex }, { node: b.node, index: b.gpuIndex }) ||
       (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   countDraining(s, sorted);

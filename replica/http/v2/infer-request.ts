@@ -42,8 +42,6 @@ export interface ParsedInferRequest {
   binaryDefault: boolean;
 }
 
-export const HEADER_LENGTH = 'inference-header-content-length';
-
 function badParameter(message: string): GpumuxError {
   return new GpumuxError('INVALID_PARAMETER', message);
 }

@@ -1,5 +1,6 @@
 import type { RawTensor } from '../../engine/types.js';
-import { HEADER_LENGTH, type RequestedOutput } from './infer-request.js';
+import { HEADER_LENGTH } from '../../../common/http/v2-headers.js';
+import type { RequestedOutput } from './infer-request.js';
 import { toBinary, toJson, toProtocolDatatype } from './tensors.js';
 
 export interface EncodedResponse {

@@ -7,7 +7,8 @@ import { assertAccepting, type Lifecycle } from '../lifecycle.js';
 import type { ReplicaEnv } from '../env.js';
 import { assertServedModel } from '../model.js';
 import { endpoint } from '../request-tracking.js';
-import { HEADER_LENGTH, parseInferRequest } from './infer-request.js';
+import { HEADER_LENGTH } from '../../../common/http/v2-headers.js';
+import { parseInferRequest } from './infer-request.js';
 import { encodeInferResponse } from './infer-response.js';
 import { toProtocolDatatype } from './tensors.js';
 
