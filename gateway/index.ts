@@ -14,7 +14,7 @@ import { createGatewayMetrics } from './operator/metrics.js';
 import { schedulerPlanSource } from './operator/plan-source.js';
 import { createRequestWindow } from './operator/request-window.js';
 import { createAdmission } from './proxy/admission.js';
-import { createBodyBudget } from './proxy/body-budget.js';
+import { createBodyBudget } from '../common/http/body-budget.js';
 import { createForwarder } from './proxy/forward.js';
 import { createBlame } from './proxy/blame.js';
 import { createClientLimit } from './proxy/client-limit.js';

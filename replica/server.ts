@@ -57,7 +57,7 @@ export interface HttpLimits extends UploadLimits {
   headersTimeoutMs?: number;
   /** Longest time to receive a whole request, body included (Node answers 408). Default 120 s. */
   requestTimeoutMs?: number;
-  /** Bytes of request bodies held at once (body-budget.ts). Default: defaultBodyBudget(). */
+  /** Bytes of request bodies held at once (common/http/body-budget.ts). Default: defaultBodyBudget(). */
   bodyBudgetBytes?: number;
 }
 

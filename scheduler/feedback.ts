@@ -3,7 +3,7 @@ import { gpuUtilization } from '../common/gpu-utilization.js';
 import type { ReplicaStats } from '../replica/contract.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { BatchChoices, ModelSet } from './model-set.js';
-import { fetchReplicaStats } from './orchestrators/drain.js';
+import { fetchReplicaStats } from './orchestrators/replica-stats.js';
 import type { ManagedReplica, OrchestratorEvent, ReplicaFailure } from './orchestrators/types.js';
 import type { MeasuredUtilization } from './placement/plan.js';
 import type { ProfileStore } from './profiles/store.js';

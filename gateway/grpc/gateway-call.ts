@@ -3,7 +3,7 @@ import { GpumuxError } from '../../common/errors.js';
 import type { RestCall } from '../../common/grpc/rest-call.js';
 import { matchProxyRoute } from '../http/routes.js';
 import { HeldBody } from '../proxy/body.js';
-import type { BodyBudget } from '../proxy/body-budget.js';
+import type { BodyBudget } from '../../common/http/body-budget.js';
 import { Cancellation } from '../proxy/cancellation.js';
 import type { Forwarder } from '../proxy/forward.js';
 import type { ChooseVersion } from '../operator/version-metrics.js';

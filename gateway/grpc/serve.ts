@@ -3,7 +3,7 @@ import { healthService } from '../../common/grpc/health-service.js';
 import { inferenceService } from '../../common/grpc/inference-service.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../common/grpc/server.js';
 import type { Inventory } from '../inventory/inventory.js';
-import type { BodyBudget } from '../proxy/body-budget.js';
+import type { BodyBudget } from '../../common/http/body-budget.js';
 import type { ForwardObserver, Forwarder } from '../proxy/forward.js';
 import { gatewayCall } from './gateway-call.js';
 import type { ChooseVersion } from '../operator/version-metrics.js';

@@ -6,7 +6,7 @@ import type { Logger } from '../../common/log.js';
 import type { Admission } from '../proxy/admission.js';
 import { HeldBody, type UploadPace } from '../proxy/body.js';
 import type { ClientLimit } from '../proxy/client-limit.js';
-import type { BodyBudget } from '../proxy/body-budget.js';
+import type { BodyBudget } from '../../common/http/body-budget.js';
 import { deadlineMs } from '../proxy/deadline.js';
 import { newRequestId, type ForwardObserver, type Forwarder } from '../proxy/forward.js';
 import { writeError } from '../proxy/respond.js';

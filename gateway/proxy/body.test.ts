@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBodyBudget } from './body-budget.js';
+import { createBodyBudget } from '../../common/http/body-budget.js';
 import { HeldBody, STREAM_THRESHOLD_BYTES } from './body.js';
 import { Cancellation } from './cancellation.js';
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { GpumuxError } from '../../common/errors.js';
-import { unlimitedBodyBudget, type BodyBudget } from './body-budget.js';
+import { unlimitedBodyBudget, type BodyBudget } from '../../common/http/body-budget.js';
 import type { Cancellation } from './cancellation.js';
 
 function overBudget(): GpumuxError {

@@ -9,7 +9,8 @@ import type { Lifecycle } from './lifecycle.js';
 import { errorHandlers } from '../../common/http/hono-errors.js';
 import { metricsRoute } from './metrics-route.js';
 import { createWorkAdmission } from './admission.js';
-import { createBodyBudget } from './body-budget.js';
+import { createBodyBudget } from '../../common/http/body-budget.js';
+import { reserveBody } from './reserve-body.js';
 import type { UploadLimits } from './read-body.js';
 import { createRequestTracker, type RequestTracker } from './request-tracking.js';
 import { adminRoutes } from './v1/admin.js';
@@ -29,7 +30,7 @@ export interface ReplicaAppOptions {
   /** Effective max batch (the engine's, after `--max-batch`); sizes the v2 infer body limit. */
   maxBatch?: number;
   serverVersion?: string;
-  /** Bytes of request bodies held at once, process-wide (body-budget.ts). Default: defaultBodyBudget(). */
+  /** Bytes of request bodies held at once, process-wide (common/http/body-budget.ts). Default: defaultBodyBudget(). */
   bodyBudgetBytes?: number;
   /** Minimum upload rate (read-body.ts). */
   uploads?: UploadLimits;
@@ -79,11 +80,8 @@ export function createReplicaApp({
   const admission = createWorkAdmission({ limit: () => engine.stats().queueCapacity + maxBatch });
   const maxInferBodyBytes = inferBodyLimit(engine.manifest, maxBatch);
   // ... and bodies beyond the process-wide budget likewise, so memory stays bounded whatever the uploads
-  const bodyBudget = createBodyBudget({
-    capacityBytes: bodyBudgetBytes,
-    unknownLengthBytes: maxInferBodyBytes,
-  });
-  app.on('POST', ['/v1/models/*', '/v2/models/*'], admission.middleware, bodyBudget.middleware);
+  const bodyBudget = reserveBody(createBodyBudget(bodyBudgetBytes), maxInferBodyBytes);
+  app.on('POST', ['/v1/models/*', '/v2/models/*'], admission.middleware, bodyBudget);
   if (inferenceStats)
     app.route('/', statsRoutes({ manifest: engine.manifest, stats: inferenceStats, lifecycle }));
   app.route(

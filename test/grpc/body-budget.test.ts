@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { createBodyBudget } from '../../replica/http/body-budget.js';
+import { createBodyBudget } from '../../common/http/body-budget.js';
+import { reserveBody } from '../../replica/http/reserve-body.js';
 import type { ReplicaEnv } from '../../replica/http/env.js';
 import { startReplicaGrpc } from '../../replica/grpc/serve.js';
 import { closedAfterEach, waitFor } from '../gateway/gateway-harness.js';
@@ -34,10 +35,10 @@ const failure = (p: Promise<unknown>): Promise<CallError> =>
 describe('gRPC bodies in the held-body budgets', () => {
   it('replica: a message reserves its own length; one that does not fit is RESOURCE_EXHAUSTED', async () => {
     // The replica's REST app as far as the budget goes: a handler that holds its request until let go.
-    const budget = createBodyBudget({ capacityBytes: 50_000, unknownLengthBytes: 40_000_000 });
+    const budget = createBodyBudget(50_000);
     const gates: (() => void)[] = [];
     const app = new Hono<ReplicaEnv>();
-    app.post('/v2/models/*', budget.middleware, async (c) => {
+    app.post('/v2/models/*', reserveBody(budget, 40_000_000), async (c) => {
       await new Promise<void>((resolve) => gates.push(resolve));
       return c.json({ error: 'let go', code: 'NOT_READY' }, 503);
     });
@@ -49,8 +50,8 @@ describe('gRPC bodies in the held-body budgets', () => {
     const first = failure(client.inference.ModelInfer(infer(30_000)));
     await waitFor(() => gates.length === 1);
     // Its REST body (the JSON header + 30 000 raw bytes), not the 40 MB an unsized body would reserve.
-    expect(budget.used()).toBeGreaterThan(30_000);
-    expect(budget.used()).toBeLessThan(31_000);
+    expect(budget.held()).toBeGreaterThan(30_000);
+    expect(budget.held()).toBeLessThan(31_000);
     const refused = await failure(client.inference.ModelInfer(infer(30_000)));
     expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(refused.metadata.get('gpumux-code')).toEqual(['OVERLOADED']);
@@ -60,7 +61,7 @@ describe('gRPC bodies in the held-body budgets', () => {
     gates.splice(0).forEach((g) => g());
     expect((await first).code).toBe(status.UNAVAILABLE);
     expect((await fits).code).toBe(status.UNAVAILABLE);
-    expect(budget.used()).toBe(0);
+    expect(budget.held()).toBe(0);
   });
 
   it('gateway: messages held at once are capped by limits.maxHeldBodyBytes, and given back when answered', async () => {

@@ -3,6 +3,8 @@ import { createLogger } from '../../../common/log.js';
 import type { OrchestratorEvent, ReplicaFailure } from '../types.js';
 import { codetrOnGpu2 } from '../../../test/scheduler/replica-request.js';
 import { createLocalOrchestrator } from './orchestrator.js';
+import type { ReplicaStats } from '../../../replica/contract.js';
+import { reportedDevice } from '../../../test/gateway/fake-replica.js';
 
 const request = codetrOnGpu2;
 
@@ -59,7 +61,8 @@ describe('local orchestrator and a replica that takes long to warm up (real chil
         const done = Math.min(4, Math.floor((elapsedMs / warmMs) * 4));
         const current = done < 4 ? { step: done + 1, bucket: '800x1280', batch: 2, elapsedMs: 0 } : null;
         const warmup = { done, total: 4, current, elapsedMs, etaMs: null, finished: done === 4 };
-        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ warmup }));
+        const stats = { ...JSON.parse(process.env.FAKE_STATS), warmup, state: done === 4 ? 'ready' : 'warming' };
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
       }
       res.writeHead(404).end();
     });
@@ -70,13 +73,40 @@ describe('local orchestrator and a replica that takes long to warm up (real chil
     process.on('SIGTERM', () => process.exit(0));
   `;
 
+  /** The rest of its /v1/stats: the orchestrator reads them with the replica contract's parser. */
+  const WARMING: ReplicaStats = {
+    replicaId: 'slow',
+    model: 'codetr',
+    version: '1',
+    state: 'warming',
+    ready: false,
+    device: reportedDevice(null, 0),
+    footprint: { bytes: 0, method: 'rss', peakBytes: 0 },
+    queueLength: 0,
+    queueCapacity: 8,
+    inFlight: 0,
+    maxBatch: 2,
+    ewmaServiceSeconds: 0,
+    busyRatio: 0,
+    processRssBytes: 1e9,
+    startedAt: new Date().toISOString(),
+    uptimeSeconds: 1,
+    requestsTotal: 0,
+    framesTotal: 0,
+    errorsTotal: 0,
+  };
+
   async function warmingReplica(warmMs: number, budgetMs: number, expectBudgetArg = '') {
     const logs: Record<string, unknown>[] = [];
     const events: OrchestratorEvent[] = [];
     const orchestrator = createLocalOrchestrator({
       logger: createLogger({}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
       launcher: { command: process.execPath, args: ['-e', FAKE_REPLICA], cwd: process.cwd() },
-      env: { FAKE_WARM_MS: String(warmMs), FAKE_BUDGET: expectBudgetArg },
+      env: {
+        FAKE_WARM_MS: String(warmMs),
+        FAKE_BUDGET: expectBudgetArg,
+        FAKE_STATS: JSON.stringify(WARMING),
+      },
       restartBaseMs: 60_000, // no restart within the test
       stopGraceMs: 2000,
       warmupBudgetMs: budgetMs,

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { formatBytes } from '../../../common/bytes.js';
 import type { Logger } from '../../../common/log.js';
 import { drainReplica } from '../drain.js';
+import { fetchReplicaStats } from '../replica-stats.js';
 import {
   classifyFailure,
   DEFAULT_WARMUP_BUDGET_MS,
@@ -112,10 +113,7 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
 
   /** The replica's warm-up progress, logged when it moved; null when stats are unavailable. */
   async function readProgress(child: Child, url: string): Promise<void> {
-    const warmup = await fetch(`${url}/v1/stats`, { signal: AbortSignal.timeout(2000) })
-      .then((r) => (r.ok ? (r.json() as Promise<{ warmup?: WarmupStats }>) : null))
-      .then((s) => s?.warmup ?? null)
-      .catch(() => null);
+    const warmup = (await fetchReplicaStats(url))?.warmup;
     if (!warmup) return;
     const before = child.warmup;
     child.warmup = warmup;

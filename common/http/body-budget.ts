@@ -1,6 +1,8 @@
 /**
- * A process-wide cap on request-body bytes held at once. Without it, memory is connections × maxBodyBytes;
- * with it, a body that would push the total over the cap is refused (429 OVERLOADED) before it is held.
+ * A process-wide cap on request-body bytes held at once (the gateway's and the replica's, one policy).
+ * Without it, memory is connections × the largest body; with it, a body that would push the total over the
+ * cap is refused (429 OVERLOADED) before it is held. One body always fits an empty budget: else a body as
+ * large as the cap could never be served, and the route's own body limit is what bounds a single body.
  */
 export interface BodyBudget {
   /** Takes `bytes` if they fit; false (nothing taken) when they do not. */
@@ -16,7 +18,7 @@ export function createBodyBudget(limit: number): BodyBudget {
   return {
     limit,
     take(bytes) {
-      if (held + bytes > limit) return false;
+      if (held > 0 && held + bytes > limit) return false;
       held += bytes;
       return true;
     },
