@@ -51,12 +51,16 @@ export function valueInfoOf(metadata: readonly ort.InferenceSession.ValueMetadat
   );
 }
 
-/** The outputs of a session run as NamedTensors. */
-export function namedOutputs(
-  outputNames: readonly string[],
-  results: ort.InferenceSession.ReturnType,
-): NamedTensor[] {
-  return outputNames.map((name) => {
+/** One batch through an ONNX Runtime session, NamedTensors in and out (both session paths run it so). */
+export async function runNamed(
+  session: ort.InferenceSession,
+  feeds: readonly NamedTensor[],
+  Tensor: typeof ort.Tensor,
+): Promise<NamedTensor[]> {
+  const input: Record<string, ort.Tensor> = {};
+  for (const f of feeds) input[f.name] = new Tensor(f.type, f.data as ort.Tensor.DataType, f.dims);
+  const results = await session.run(input);
+  return session.outputNames.map((name) => {
     const t = results[name]!;
     return { name, type: t.type, dims: t.dims.map(Number), data: t.data as TensorData };
   });
@@ -72,11 +76,7 @@ export function inThreadSession(loaded: LoadedSession, Tensor: typeof ort.Tensor
     outputMetadata: valueInfoOf(session.outputMetadata),
     device: loaded.device,
     fellBack: loaded.fellBack,
-    async run(feeds) {
-      const input: Record<string, ort.Tensor> = {};
-      for (const f of feeds) input[f.name] = new Tensor(f.type, f.data as ort.Tensor.DataType, f.dims);
-      return namedOutputs(session.outputNames, await session.run(input));
-    },
+    run: (feeds) => runNamed(session, feeds, Tensor),
     release: () => session.release(),
   };
 }

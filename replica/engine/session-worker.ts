@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { thrownText } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { namedOutputs, valueInfoOf } from './model-session.js';
+import { runNamed, valueInfoOf } from './model-session.js';
 import { loadSession } from './session.js';
 import { toWire, transferables, type FromWorker, type ToWorker } from './worker-protocol.js';
 
@@ -69,10 +69,7 @@ async function handle(message: ToWorker): Promise<void> {
     case 'run': {
       try {
         if (!session) throw new Error('the session is not loaded');
-        const feeds: Record<string, ort.Tensor> = {};
-        for (const f of message.feeds)
-          feeds[f.name] = new ort.Tensor(f.type, f.data as ort.Tensor.DataType, f.dims);
-        const outputs = namedOutputs(session.outputNames, await session.run(feeds));
+        const outputs = await runNamed(session, message.feeds, ort.Tensor);
         send({ op: 'ran', id: message.id, outputs }, transferables(outputs));
       } catch (err) {
         send({ op: 'run-failed', id: message.id, error: toWire(err) });
