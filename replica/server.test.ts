@@ -11,7 +11,8 @@ import { sessionOptions, type loadSession } from './engine/session.js';
 import { openWorkerSession, type WorkerSession } from './engine/worker-session.js';
 import type { EngineOptions } from './engine/types.js';
 import { REPLICA_EXIT_CODES } from './exit-codes.js';
-import { startReplicaServer, writeTerminationLog, type RunningReplica } from './server.js';
+import { startReplicaServer, type RunningReplica } from './server.js';
+import { writeTerminationLog } from './fatal.js';
 import { createNvidiaSmi } from './telemetry/nvidia-smi.js';
 
 // The real engine and HTTP server on models/shapes with a real onnxruntime session (CPU build here), wrapped to

@@ -1,12 +1,8 @@
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
 import { listen } from '../common/http/listen.js';
 import { createLogger, type Logger } from '../common/log.js';
 import type { ReplicaStats } from './contract.js';
 import { createEngine as createRealEngine } from './engine/create-engine.js';
-import { rootMessage } from './engine/cuda-oom.js';
 import type {
   CreateEngine,
   Engine,
@@ -15,10 +11,10 @@ import type {
   EngineOptions,
   EngineState,
 } from './engine/types.js';
-import { CUDA_OOM_MARKER, REPLICA_EXIT_CODES } from './exit-codes.js';
+import { fatalFor, writeTerminationLog, type ReplicaFatal } from './fatal.js';
 import { inferBodyLimit } from './body-limits.js';
 import { createReplicaApp } from './http/app.js';
-import type { UploadLimits } from './http/read-body.js';
+import { createHttpServer, type HttpLimits } from './http/server.js';
 import { startReplicaGrpc } from './grpc/serve.js';
 import { LISTENING_MSG } from './listening-line.js';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
@@ -52,23 +48,6 @@ export interface ReplicaServerOptions {
   http?: HttpLimits;
 }
 
-export interface HttpLimits extends UploadLimits {
-  /** Longest wait for a request's headers (Node answers 408). Default 10 s. */
-  headersTimeoutMs?: number;
-  /** Longest time to receive a whole request, body included (Node answers 408). Default 120 s. */
-  requestTimeoutMs?: number;
-  /** Bytes of request bodies held at once (common/http/body-budget.ts). Default: defaultBodyBudget(). */
-  bodyBudgetBytes?: number;
-}
-
-export const DEFAULT_HTTP_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 } as const;
-
-/** Why the process must exit now, and with which code (replica/exit-codes.ts). */
-export interface ReplicaFatal {
-  exitCode: number;
-  message: string;
-}
-
 export interface RunningReplica {
   /** `http://host:port` (a wildcard host is reported as 127.0.0.1). */
   url: string;
@@ -93,43 +72,6 @@ export interface RunningReplica {
   fatal: Promise<ReplicaFatal>;
   /** The fatal error as soon as it happened (synchronously), else null. */
   fatalError(): ReplicaFatal | null;
-}
-
-/** Writes the message where the kubelet reads it; a missing or read-only file is not an error. */
-export function writeTerminationLog(file: string, message: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r+'); // never creates it: outside a pod there is nothing to write
-    ftruncateSync(fd);
-    writeSync(fd, message);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** The replica's HTTP server (not yet listening), with Node's header/request timeouts from `limits`. */
-function createHttpServer(
-  fetch: Parameters<typeof createAdaptorServer>[0]['fetch'],
-  host: string,
-  limits: HttpLimits,
-): Server {
-  const {
-    headersTimeoutMs = DEFAULT_HTTP_LIMITS.headersTimeoutMs,
-    requestTimeoutMs = DEFAULT_HTTP_LIMITS.requestTimeoutMs,
-  } = limits;
-  return createAdaptorServer({
-    fetch,
-    hostname: host,
-    serverOptions: {
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
-      // how often Node checks those two; its default (30 s) would make a 10 s header timeout up to 40 s
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeoutMs / 4)),
-    },
-  }) as Server;
 }
 
 export async function startReplicaServer({
@@ -231,22 +173,7 @@ export async function startReplicaServer({
   const fatal = new Promise<ReplicaFatal>((resolve) => (resolveFatal = resolve));
   onFatal = (info) => {
     if (fatalError) return;
-    const failure: ReplicaFatal =
-      info.reason === 'cuda-out-of-memory'
-        ? {
-            exitCode: REPLICA_EXIT_CODES.cudaOutOfMemory,
-            message:
-              `${CUDA_OOM_MARKER}: model ${manifest.name}:${manifest.version} on ${info.device}, ` +
-              `replica ${engineOptions.replicaId}; exiting with code ${REPLICA_EXIT_CODES.cudaOutOfMemory}: ` +
-              rootMessage(info.error),
-          }
-        : {
-            exitCode: REPLICA_EXIT_CODES.failed,
-            message:
-              `session worker died: model ${manifest.name}:${manifest.version} on ${info.device}, ` +
-              `replica ${engineOptions.replicaId}; exiting with code ${REPLICA_EXIT_CODES.failed}: ` +
-              rootMessage(info.error),
-          };
+    const failure = fatalFor(info, `${manifest.name}:${manifest.version}`, engineOptions.replicaId);
     fatalError = failure;
     // the one line operators and the local orchestrator read; the termination log is what the kubelet keeps
     log.error(failure.message, { device: info.device, exitCode: failure.exitCode });
@@ -302,35 +229,4 @@ export async function startReplicaServer({
     fatal,
     fatalError: () => fatalError,
   };
-}
-
-/**
- * SIGTERM (and SIGINT): drain, close, exit 0. A second signal exits at once with 1. `stopping()` says
- * whether a signal arrived (a load cut short by SIGTERM is not a failed start).
- * Only the CLI installs these; tests drive `drain()` / `close()` directly.
- */
-export function installSignalHandlers(
-  replica: RunningReplica,
-  { logger, exit = (code: number) => process.exit(code) }: { logger: Logger; exit?: (code: number) => void },
-): { stopping(): boolean } {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn('second signal: exiting now', { signal });
-      exit(1);
-      return;
-    }
-    stopping = true;
-    logger.info('signal received: draining', { signal });
-    replica.close().then(
-      () => exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { err });
-        exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  return { stopping: () => stopping };
 }

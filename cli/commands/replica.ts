@@ -176,7 +176,8 @@ export function replicaCommand(): Command {
     .action(async (opts: ReplicaCliOptions) => {
       const logger = createLogger({ component: 'replica' });
       // Loaded here, not at the top: onnxruntime-node, sharp and prom-client would slow every other subcommand.
-      const { installSignalHandlers, startReplicaServer } = await import('../../replica/server.js');
+      const { startReplicaServer } = await import('../../replica/server.js');
+      const { installSignalHandlers } = await import('../../replica/signals.js');
       let replica;
       try {
         replica = await startReplicaServer({

@@ -1,0 +1,39 @@
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { rootMessage } from './engine/cuda-oom.js';
+import type { EngineFatal } from './engine/types.js';
+import { CUDA_OOM_MARKER, REPLICA_EXIT_CODES } from './exit-codes.js';
+
+/** Why the process must exit now, and with which code (replica/exit-codes.ts). */
+export interface ReplicaFatal {
+  exitCode: number;
+  message: string;
+}
+
+/** The exit code and the one line operators (and the local orchestrator) read for an engine's fatal error. */
+export function fatalFor(info: EngineFatal, model: string, replicaId: string): ReplicaFatal {
+  const [exitCode, what] =
+    info.reason === 'cuda-out-of-memory'
+      ? [REPLICA_EXIT_CODES.cudaOutOfMemory, CUDA_OOM_MARKER]
+      : [REPLICA_EXIT_CODES.failed, 'session worker died'];
+  return {
+    exitCode,
+    message:
+      `${what}: model ${model} on ${info.device}, replica ${replicaId}; exiting with code ${exitCode}: ` +
+      rootMessage(info.error),
+  };
+}
+
+/** Writes the message where the kubelet reads it; a missing or read-only file is not an error. */
+export function writeTerminationLog(file: string, message: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r+'); // never creates it: outside a pod there is nothing to write
+    ftruncateSync(fd);
+    writeSync(fd, message);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
