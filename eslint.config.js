@@ -6,9 +6,9 @@ export default tseslint.config(
   {
     // Type-aware checks for what the code relies on: promises awaited, no `any` flowing on from JSON or
     // untyped libraries, methods not called detached, only Errors thrown. The operator page's script
-    // (gateway/ui/assets/app.js) has its own block below: its tsconfig has the DOM library.
+    // (gateway/ui/assets/browser/*.js) has its own block below: its tsconfig has the DOM library.
     files: ['**/*.ts', '**/*.js'],
-    ignores: ['gateway/ui/assets/app.js'],
+    ignores: ['gateway/ui/assets/browser/*.js'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
@@ -28,10 +28,13 @@ export default tseslint.config(
     // The operator page's script: browser JavaScript checked against its own tsconfig (DOM library, the
     // contract's types through JSDoc), with every type-aware rule: JSON from fetch and events is `unknown`
     // until checked (isClusterView), so no `any` flows on.
-    files: ['gateway/ui/assets/app.js'],
+    files: ['gateway/ui/assets/browser/*.js'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      parserOptions: { project: ['gateway/ui/assets/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        project: ['gateway/ui/assets/browser/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
   },
   {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { ClusterView } from '../operator/cluster-view.js';
 import { APP_CSS } from './assets/app-css.js';
-import { APP_JS } from './assets/app-script.js';
+import { BROWSER_MODULES } from './assets/browser-modules.js';
 import { PAGE_HTML } from './assets/page-html.js';
 import { clusterEvents } from './events.js';
 
@@ -31,7 +31,7 @@ function asset(body: string, type: string) {
 }
 
 /**
- * The operator view: GET /ui (the page), /ui/app.js, /ui/app.css and /ui/events (a ClusterView every
+ * The operator view: GET /ui (the page), /ui/app.js and the modules it imports, /ui/app.css and /ui/events (a ClusterView every
  * second as server-sent events). The page falls back to polling GET /v1/cluster when SSE fails.
  *
  * @example
@@ -41,7 +41,8 @@ export function uiRoutes({ getClusterView, intervalMs = 1000 }: UiRoutesOptions)
   const app = new Hono();
   app.get('/ui', asset(PAGE_HTML, 'text/html; charset=utf-8'));
   app.get('/ui/', (c) => c.redirect('/ui', 308));
-  app.get('/ui/app.js', asset(APP_JS, 'text/javascript; charset=utf-8'));
+  for (const [name, source] of BROWSER_MODULES)
+    app.get(`/ui/${name}`, asset(source, 'text/javascript; charset=utf-8'));
   app.get('/ui/app.css', asset(APP_CSS, 'text/css; charset=utf-8'));
   app.get('/ui/events', clusterEvents({ getClusterView, intervalMs }));
   return app;

@@ -8,7 +8,7 @@ export const PAGE_HTML = `<!doctype html>
 <title>gpumux · operator view</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/app.css">
-<script src="/ui/app.js" defer></script>
+<script type="module" src="/ui/app.js"></script>
 </head>
 <body>
 <header class="top">
