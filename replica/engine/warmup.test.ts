@@ -125,4 +125,25 @@ describe('warmUp', () => {
     expect(progress.snapshot()).toMatchObject({ done: 1, total: 4, current: null, finished: false });
     expect(lines.at(-1)).toMatchObject({ msg: 'warm-up stopped before its end (draining)', done: 1, of: 4 });
   });
+
+  it('names the step, bucket and batch that failed, keeping the runtime error as its cause', async () => {
+    const log = createLogger({}, () => undefined);
+    const steps = warmupPlan([SMALL, LARGE], 2, 'max');
+    const progress = createWarmupProgress({ steps });
+    const ort = new Error(
+      '[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input: images',
+    );
+    const failed = warmUp({
+      run: (bucket) => (bucket === SMALL ? Promise.reject(ort) : Promise.resolve()),
+      steps,
+      specs: [spec],
+      progress,
+      log,
+    });
+    await expect(failed).rejects.toThrow(
+      /step 2 of 2 failed at bucket 720x1280, batch 2: .*invalid dimensions/,
+    );
+    await expect(failed).rejects.toMatchObject({ cause: ort });
+    expect(progress.snapshot()).toMatchObject({ done: 1, current: null, finished: false });
+  });
 });

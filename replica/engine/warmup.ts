@@ -167,10 +167,22 @@ export async function warmUp(options: {
     log.info('warm-up step started', where);
     const row: Rows = {};
     for (const spec of specs) row[spec.name] = spec.zeros(step.bucket);
-    await run(
-      step.bucket,
-      Array.from({ length: step.batch }, () => row),
-    );
+    try {
+      await run(
+        step.bucket,
+        Array.from({ length: step.batch }, () => row),
+      );
+    } catch (err) {
+      progress.end();
+      // ONNX Runtime's own words name a Reshape node, not the shape: say which one, and the usual cause
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(
+        `warm-up step ${i + 1} of ${steps.length} failed at bucket ${where.bucket}, batch ${step.batch}: ` +
+          `${message} (every manifest bucket × the max batch must be in the ONNX file: a graph exported for ` +
+          `fewer shapes fails here; export those shapes, or list only the graph's buckets in preprocess.buckets)`,
+        { cause: err }, // kept: a CUDA out-of-memory is still recognised through it
+      );
+    }
     const ms = progress.stepDone();
     const rss = rssBytes();
     peakRss = Math.max(peakRss, peakRssBytes());

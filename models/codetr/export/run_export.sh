@@ -11,7 +11,9 @@
 #   PY=python MMDET_DIR=~/mmdetection  a pip environment (mmdet==3.3.0, mmcv==2.1.0, mmengine, torch, onnx)
 #                                      and an MMDetection 3.3.0 checkout (configs, demo/demo.jpg)
 # Options:
-#   SHAPES="1x720x1280 2x720x1280 1x800x1280 2x800x1280"  (batch x host bucket; each must be in the manifest)
+#   SHAPES="1x720x1280 2x720x1280 ..."  batch x host bucket, each in the manifest. Default: every manifest
+#                  bucket at batch 1 and 2 (8 shapes), the file the shipped manifest serves at either max
+#                  batch; a file with fewer shapes needs a manifest listing only its buckets (warm-up fails else)
 #   CHECKPOINT=co_dino_5scale_swin_large_16e_o365tococo-614254c9.pth  (default: --random-init ${SEED:-0})
 #   DEVICE=cpu|cuda:0 (default cpu)   MSDA=lowmem|reference   THREADS=2 (ORT intra-op threads)
 #   REFERENCE=torch|tile  tile: shapes with batch > 1 get no PyTorch forward; every row is compared with
@@ -27,7 +29,7 @@ REPO=$(cd "$HERE/../../.." && pwd)
 PY=${PY:-/usr/bin/python3}
 MMDET_DIR=${MMDET_DIR:?set MMDET_DIR to an MMDetection 3.3.0 tree (or CODETR_ENV to setup_sources.sh env.sh)}
 OUT=${OUT:?set OUT to a directory outside the repository for the ONNX files}
-SHAPES=${SHAPES:-1x720x1280 2x720x1280 1x800x1280 2x800x1280}
+SHAPES=${SHAPES:-1x720x1280 2x720x1280 1x800x1280 2x800x1280 1x1280x720 2x1280x720 1x1280x800 2x1280x800}
 DEVICE=${DEVICE:-cpu}
 MSDA=${MSDA:-lowmem}
 THREADS=${THREADS:-2}
