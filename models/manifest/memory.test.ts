@@ -20,11 +20,13 @@ const table = (entries: [number, number][], maxBatch = 1) => ({
   },
 });
 
+const MiB = 2 ** 20;
+
 describe('declaredFootprintAt', () => {
-  it("Co-DETR: the manifest's max batch is the batch-1 seed figure, max batch 2 the batch-2 entry", () => {
-    expect(declaredFootprintAt(codetr)).toMatchObject({ bytes: 10_307_502_080, maxBatch: 1, exact: true });
+  it("Co-DETR: the manifest's max batch is the batch-1 entry, max batch 2 the batch-2 entry", () => {
+    expect(declaredFootprintAt(codetr)).toMatchObject({ bytes: 10834 * MiB, maxBatch: 1, exact: true });
     expect(declaredFootprintAt(codetr, 2)).toMatchObject({
-      bytes: 21_339_570_176,
+      bytes: 20540 * MiB,
       maxBatch: 2,
       exact: true,
       source: 'memory.byMaxBatch[2]',
@@ -44,7 +46,7 @@ describe('declaredFootprintAt', () => {
   });
 
   it('past the last entry: a straight line through the last two', () => {
-    expect(declaredFootprintAt(codetr, 4).bytes).toBe(21_339_570_176 + 2 * (21_339_570_176 - 10_307_502_080));
+    expect(declaredFootprintAt(codetr, 4).bytes).toBe(20540 * MiB + 2 * (20540 - 10834) * MiB);
     expect(declaredFootprintAt(table([[1, 3 * GiB]]), 2)).toMatchObject({ bytes: 3 * GiB, exact: false });
   });
 

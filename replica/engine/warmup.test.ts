@@ -144,6 +144,11 @@ describe('warmUp', () => {
       /step 2 of 2 failed at bucket 720x1280, batch 2: .*invalid dimensions/,
     );
     await expect(failed).rejects.toMatchObject({ cause: ort });
+    await expect(failed).rejects.toThrow(/must be in the ONNX file/);
     expect(progress.snapshot()).toMatchObject({ done: 1, current: null, finished: false });
+
+    const arena = new Error('BFCArena::AllocateRawInternal Failed to allocate memory for requested buffer');
+    const oom = warmUp({ run: () => Promise.reject(arena), steps, specs: [spec], progress, log });
+    await expect(oom).rejects.toThrow(/batch 2: .*\(out of memory at the largest shape/);
   });
 });

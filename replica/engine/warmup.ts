@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../common/log.js';
 import { bucketKey, largestBucket, type Bucket } from '../../models/detr/letterbox.js';
+import { isCudaOutOfMemory } from './cuda-oom.js';
 import type { WarmupStats } from '../contract.js';
 import { processRssBytes } from '../telemetry/rss.js';
 import type { InputSpec } from './infer-validation.js';
@@ -174,12 +175,15 @@ export async function warmUp(options: {
       );
     } catch (err) {
       progress.end();
-      // ONNX Runtime's own words name a Reshape node, not the shape: say which one, and the usual cause
+      // ONNX Runtime's own words name a node, not the shape: say which one, and the usual cause
       const message = err instanceof Error ? err.message : String(err);
+      const hint = isCudaOutOfMemory(err)
+        ? 'out of memory at the largest shape: the replica needs this peak for life'
+        : 'every manifest bucket × the max batch must be in the ONNX file: a graph exported for fewer shapes ' +
+          "fails here; export those shapes, or list only the graph's buckets in preprocess.buckets";
       throw new Error(
         `warm-up step ${i + 1} of ${steps.length} failed at bucket ${where.bucket}, batch ${step.batch}: ` +
-          `${message} (every manifest bucket × the max batch must be in the ONNX file: a graph exported for ` +
-          `fewer shapes fails here; export those shapes, or list only the graph's buckets in preprocess.buckets)`,
+          `${message} (${hint})`,
         { cause: err }, // kept: a CUDA out-of-memory is still recognised through it
       );
     }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/replica-process.js';
+import { codetrDeclaredBytes } from '../helpers/codetr-footprint.js';
 
 // `npx gpumux` and `npm start` run the compiled CLI (dist/, built by `npm ci` through `prepare`, and before
 // `npm start` by `prestart`); the other tests run the sources through tsx. This one checks the shipped path.
@@ -29,8 +30,8 @@ describe('the gpumux binary (compiled)', () => {
     };
     expect(plan.gpus).toHaveLength(10);
     expect(plan.memoryUtilization).toBeGreaterThanOrEqual(0.79);
-    // Two declared 9830 MiB footprints on every 24 GiB card.
-    expect(plan.memoryUtilization).toBeCloseTo((2 * 9830) / (24 * 1024), 9);
+    // Two declared batch-1 footprints (10834 MiB) on every 24 GiB card.
+    expect(plan.memoryUtilization).toBeCloseTo((2 * codetrDeclaredBytes(1)) / (24 * 1024 ** 3), 9);
     for (const gpu of plan.gpus) expect(gpu.usedBytes).toBeLessThanOrEqual(gpu.memoryBytes);
   });
 });

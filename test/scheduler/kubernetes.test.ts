@@ -12,6 +12,10 @@ import path from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ReplicaStats } from '../../replica/contract.js';
+import { codetrDeclaredBytes } from '../helpers/codetr-footprint.js';
+
+/** Co-DETR's declared batch-1 footprint (models/codetr/manifest.json): what these tests pack, two per GPU. */
+const CODETR_B1 = codetrDeclaredBytes(1);
 
 // The scheduler against a Kubernetes-API-shaped server, through the real @kubernetes/client-node over HTTP.
 
@@ -35,7 +39,7 @@ const template: V1Pod = {
 
 function config(over: Partial<SchedulerConfigInput> = {}): SchedulerConfig {
   return SchedulerConfig.parse({
-    // maxBatch 1: these tests pack Co-DETR's batch-1 figure (9.6 GiB, two per GPU); left to the scheduler,
+    // maxBatch 1: these tests pack Co-DETR's batch-1 figure (CODETR_B1, two per GPU); left to the scheduler,
     // three replicas on three GPUs would run at max batch 2 (scheduler/max-batch.test.ts)
     models: [
       {
@@ -194,7 +198,7 @@ describe('scheduler on Kubernetes', () => {
       [LABELS.node]: 'gpu-a',
       'app.kubernetes.io/name': 'gpumux',
     });
-    expect(pod.metadata.annotations?.['gpumux.io/footprint-bytes']).toBe(String(9830 * 1024 ** 2));
+    expect(pod.metadata.annotations?.['gpumux.io/footprint-bytes']).toBe(String(CODETR_B1));
     expect(container.env).toEqual(
       expect.arrayContaining([
         { name: 'NVIDIA_VISIBLE_DEVICES', value: '1' },
@@ -246,7 +250,7 @@ describe('scheduler on Kubernetes', () => {
     const { CoreV1Api } = await loadKubeClient();
     await api.kubeConfig(NS).makeApiClient(CoreV1Api).deleteNamespacedPod({ namespace: NS, name: victim });
     // Terminating is not serving: a replacement comes at once. Its GPU still holds the victim's memory (a third
-    // 9830 MiB replica does not fit there), so the replacement goes to gpu-a/1.
+    // replica of CODETR_B1 does not fit there), so the replacement goes to gpu-a/1.
     await until('a replacement', () => pods().length === 4);
     expect(
       pods()
@@ -304,7 +308,7 @@ describe('scheduler on Kubernetes', () => {
         },
       ],
     });
-    // 9830 MiB × 1.25 = 12288 MiB: two no longer fit a 24564 MiB GPU with the reserve, so one per GPU.
+    // CODETR_B1 (10834 MiB) × 1.25 = 13543 MiB: two no longer fit a 24564 MiB GPU, so one per GPU.
     await until('one per GPU', () => {
       const gpus = pods().map(gpuOf).sort();
       return (
@@ -320,11 +324,11 @@ describe('scheduler on Kubernetes', () => {
       expect.objectContaining({
         model: 'codetr',
         oomEvents: 1,
-        oomFloorBytes: Math.ceil(9830 * 1024 ** 2 * 1.25),
+        oomFloorBytes: Math.ceil(CODETR_B1 * 1.25),
       }),
     ]);
-    // Once the failed pod is gone: three replicas counted at 12287.5 MiB on three 24564 MiB GPUs.
-    const raised = Math.ceil(9830 * 1024 ** 2 * 1.25) / (24564 * 1024 ** 2);
+    // Once the failed pod is gone: three replicas counted at CODETR_B1 × 1.25 on three 24564 MiB GPUs.
+    const raised = Math.ceil(CODETR_B1 * 1.25) / (24564 * 1024 ** 2);
     await until('the plan at the raised footprint', () => {
       const u = stack.scheduler.plan()?.memoryUtilization;
       return u !== undefined && Math.abs(u - raised) < 1e-12;
@@ -552,7 +556,7 @@ describe('scheduler on Kubernetes', () => {
           .map((r) => r.id)
           .sort(),
       ).toEqual(terminating);
-      const footprint = 9830 * 1024 ** 2;
+      const footprint = CODETR_B1;
       const total = 3 * 24564 * 1024 ** 2;
       expect(stack.scheduler.plan()!.memoryUtilization).toBeCloseTo((3 * footprint) / total, 9);
       expect(deletes()).toHaveLength(2);

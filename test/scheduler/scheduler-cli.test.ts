@@ -8,6 +8,7 @@ import { REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernetes/pod-t
 import { spawnCli } from '../helpers/cli-process.js';
 import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
+import { codetrDeclaredBytes } from '../helpers/codetr-footprint.js';
 
 // `gpumux scheduler --config scheduler.yaml` as a real process: YAML config, pod template file, kubeconfig.
 
@@ -86,7 +87,7 @@ describe('gpumux scheduler (process)', () => {
       memoryUtilization: number;
     };
     expect(plan.policy).toBe('binpack');
-    expect(plan.memoryUtilization).toBeCloseTo(19660 / 24564, 5);
+    expect(plan.memoryUtilization).toBeCloseTo((2 * codetrDeclaredBytes(1)) / (24564 * 2 ** 20), 5);
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({
       status: 'ok',
       leader: true,

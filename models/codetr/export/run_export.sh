@@ -12,8 +12,10 @@
 #                                      and an MMDetection 3.3.0 checkout (configs, demo/demo.jpg)
 # Options:
 #   SHAPES="1x720x1280 2x720x1280 ..."  batch x host bucket, each in the manifest. Default: every manifest
-#                  bucket at batch 1 and 2 (8 shapes), the file the shipped manifest serves at either max
-#                  batch; a file with fewer shapes needs a manifest listing only its buckets (warm-up fails else)
+#                  bucket at batch 1..batching.maxBatch, as export_onnx.py does: the file that manifest serves.
+#                  Each shape costs memory in the served session (ONNX Runtime keeps its folded constants:
+#                  models/codetr/README.md), so export only the shapes the replicas will run; a file with fewer
+#                  buckets needs a manifest listing only those (the replica's warm-up fails and says so else)
 #   CHECKPOINT=co_dino_5scale_swin_large_16e_o365tococo-614254c9.pth  (default: --random-init ${SEED:-0})
 #   DEVICE=cpu|cuda:0 (default cpu)   MSDA=lowmem|reference   THREADS=2 (ORT intra-op threads)
 #   REFERENCE=torch|tile  tile: shapes with batch > 1 get no PyTorch forward; every row is compared with
@@ -23,13 +25,19 @@
 #                  shape whose graph exists is not exported again, and is skipped if its report passed
 # Big files stay in $OUT (~880 MB per graph): never inside the repository.
 set -euo pipefail
+# One compound command, read whole before it runs: bash reads a script as it goes, so editing this file while
+# an hour-long run executes would otherwise make the run read the new bytes at the old offset.
+{
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
 [[ -n ${CODETR_ENV:-} ]] && . "$CODETR_ENV"
 PY=${PY:-/usr/bin/python3}
 MMDET_DIR=${MMDET_DIR:?set MMDET_DIR to an MMDetection 3.3.0 tree (or CODETR_ENV to setup_sources.sh env.sh)}
 OUT=${OUT:?set OUT to a directory outside the repository for the ONNX files}
-SHAPES=${SHAPES:-1x720x1280 2x720x1280 1x800x1280 2x800x1280 1x1280x720 2x1280x720 1x1280x800 2x1280x800}
+SHAPES=${SHAPES:-$("$PY" -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+print(" ".join(f"{n}x{h}x{w}" for n in range(1, m["batching"]["maxBatch"] + 1) for h, w in m["preprocess"]["buckets"]))' \
+  "$REPO/models/codetr/manifest.json")}
 DEVICE=${DEVICE:-cpu}
 MSDA=${MSDA:-lowmem}
 THREADS=${THREADS:-2}
@@ -95,3 +103,5 @@ if [[ -z ${SKIP_MERGE:-} && ${#graphs[@]} -gt 1 ]]; then
 fi
 echo "[run_export +$((SECONDS - t0))s] done; $SUMMARY:"
 column -t "$SUMMARY"
+exit
+}

@@ -1,0 +1,61 @@
+/**
+ * How much memory creating an ONNX Runtime session costs, and how much of it stays (CPU EP): loads --onnx with
+ * the replica's session options (plus --config key=value session config entries), prints the process's RSS and
+ * high-water mark after creation, then after one zero run of --shape if given. Not CI: for big graphs.
+ *   npx tsx models/codetr/verify/session-memory.ts --onnx out/model.onnx [--config session.disable_prepacking=1]
+ *     [--shape 1x720x1280]
+ */
+import { parseArgs } from 'node:util';
+import ort from 'onnxruntime-node';
+import { sessionOptions } from '../../../replica/engine/session.js';
+
+const { values } = parseArgs({
+  options: {
+    onnx: { type: 'string' },
+    config: { type: 'string', multiple: true, default: [] },
+    shape: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    /** graphOptimizationLevel instead of the replica's `all` (to see what the optimiser adds). */
+    level: { type: 'string' },
+  },
+});
+if (!values.onnx) {
+  console.error('usage: session-memory.ts --onnx model.onnx [--config key=value ...] [--shape NxHxW]');
+  process.exit(2);
+}
+const GiB = 2 ** 30;
+const report = (event: string, extra: Record<string, unknown> = {}) =>
+  console.log(
+    JSON.stringify({
+      event,
+      rssGiB: +(process.memoryUsage.rss() / GiB).toFixed(2),
+      peakRssGiB: +((process.resourceUsage().maxRSS * 1024) / GiB).toFixed(2),
+      ...extra,
+    }),
+  );
+const entries = Object.fromEntries(values.config.map((kv) => kv.split('=', 2) as [string, string]));
+const options: ort.InferenceSession.SessionOptions = {
+  ...sessionOptions({ kind: 'cpu' }, Number(values.threads)),
+  ...(values.config.length ? { extra: entries } : {}),
+  ...(values.level
+    ? {
+        graphOptimizationLevel: values.level as ort.InferenceSession.SessionOptions['graphOptimizationLevel'],
+      }
+    : {}),
+};
+let t = performance.now();
+const session = await ort.InferenceSession.create(values.onnx, options);
+report('created', {
+  s: +((performance.now() - t) / 1000).toFixed(1),
+  config: entries,
+  level: values.level ?? 'all',
+});
+if (values.shape) {
+  const dims = values.shape.split('x').map(Number);
+  const [n, h, w] = dims as [number, number, number];
+  const images = new ort.Tensor('uint8', new Uint8Array(n * h * w * 3), [n, h, w, 3]);
+  t = performance.now();
+  await session.run({ images });
+  report('ran', { shape: values.shape, s: +((performance.now() - t) / 1000).toFixed(1) });
+}
+await session.release();
