@@ -22,6 +22,12 @@ export const OnnxSource = z
       .string()
       .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters')
       .optional(),
+    /**
+     * ONNX Runtime's graph optimisation level for the session. `all` folds constants per graph: a file holding
+     * many static shapes pays each shape's folded constants in memory (models/codetr/README.md, "What each
+     * shape in the file costs"); `disabled` shares the weights between them.
+     */
+    graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
   })
   .strict();
 

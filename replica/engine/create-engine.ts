@@ -201,7 +201,13 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   });
 
   const openSession = async (): Promise<ModelSession> => {
-    const request = { onnxPath, device, allowCpuFallback, ...(threads ? { threads } : {}) };
+    const request = {
+      onnxPath,
+      device,
+      allowCpuFallback,
+      graphOptimization: manifest.onnx.graphOptimization,
+      ...(threads ? { threads } : {}),
+    };
     if (deps.loadSession)
       return inThreadSession(await deps.loadSession({ ...request, logger: log }), ort.Tensor);
     if (thread === 'main') return inThreadSession(await loadSession({ ...request, logger: log }), ort.Tensor);

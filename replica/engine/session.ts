@@ -21,6 +21,8 @@ export interface SessionOptions {
   allowCpuFallback?: boolean;
   /** intra-op threads (CPU EP); default half the cores, at least 1. */
   threads?: number;
+  /** The manifest's `onnx.graphOptimization` (default `all`). */
+  graphOptimization?: GraphOptimization;
   logger?: Logger;
   /** Whether the CUDA provider library is installed; injected for tests (default: look beside the binding). */
   cudaInstalled?: () => boolean;
@@ -40,10 +42,17 @@ export const CUDA_INSTALL_HINT =
   '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` (or `npm ci` with that variable set; needs ' +
   'CUDA 12 and cuDNN 9 libraries on the library path), or run with --device cpu, or pass --allow-cpu-fallback';
 
-export function sessionOptions(device: DeviceRequest, threads?: number): ort.InferenceSession.SessionOptions {
+/** ONNX Runtime's graph optimisation level: the manifest's `onnx.graphOptimization` (default `all`). */
+export type GraphOptimization = NonNullable<ort.InferenceSession.SessionOptions['graphOptimizationLevel']>;
+
+export function sessionOptions(
+  device: DeviceRequest,
+  threads?: number,
+  graphOptimization: GraphOptimization = 'all',
+): ort.InferenceSession.SessionOptions {
   const cpuThreads = threads ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
   const common: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: graphOptimization,
     executionMode: 'sequential',
     // With the memory pattern on, ONNX Runtime plans one block per run from the first run and allocates it on
     // the second, while the arena keeps the first run's chunks: the process grows by a whole run's
@@ -88,12 +97,17 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     device,
     allowCpuFallback = false,
     threads,
+    graphOptimization,
     logger,
     cudaInstalled = cudaProviderInstalled,
   } = options;
   const create = options.create ?? ((p, o) => ort.InferenceSession.create(p, o));
   if (device.kind === 'cpu') {
-    return { session: await create(onnxPath, sessionOptions(device, threads)), device, fellBack: false };
+    return {
+      session: await create(onnxPath, sessionOptions(device, threads, graphOptimization)),
+      device,
+      fellBack: false,
+    };
   }
   let missing: unknown;
   if (!cudaInstalled()) {
@@ -103,7 +117,11 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     );
   } else {
     try {
-      return { session: await create(onnxPath, sessionOptions(device, threads)), device, fellBack: false };
+      return {
+        session: await create(onnxPath, sessionOptions(device, threads, graphOptimization)),
+        device,
+        fellBack: false,
+      };
     } catch (err) {
       // present but unloadable (e.g. CUDA 12 / cuDNN 9 libraries missing from the library path)
       if (!isMissingCudaProvider(err)) throw err;
@@ -120,5 +138,9 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     },
   );
   const cpu: DeviceRequest = { kind: 'cpu' };
-  return { session: await create(onnxPath, sessionOptions(cpu, threads)), device: cpu, fellBack: true };
+  return {
+    session: await create(onnxPath, sessionOptions(cpu, threads, graphOptimization)),
+    device: cpu,
+    fellBack: true,
+  };
 }

@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../../../replica/engine/session.js';
+import { sessionOptions, type GraphOptimization } from '../../../replica/engine/session.js';
 import { compareOutputs, DEFAULT_CRITERION, type Agreement } from './compare-outputs.js';
 
 const NUM_QUERIES = 900;
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     'expect-detections': { type: 'boolean', default: false },
     report: { type: 'string' },
+    /** ONNX Runtime's graph optimisation level, as the manifest's `onnx.graphOptimization` sets it. */
+    'graph-optimization': { type: 'string', default: 'all' },
   },
 });
 if (!values.onnx || !values['ref-dir']) {
@@ -72,10 +74,16 @@ let started = performance.now();
 // the replica's own session options: what is verified is what is served
 const session = await ort.InferenceSession.create(
   values.onnx,
-  sessionOptions({ kind: 'cpu' }, Number(values.threads)),
+  sessionOptions({ kind: 'cpu' }, Number(values.threads), values['graph-optimization'] as GraphOptimization),
 );
 const createS = (performance.now() - started) / 1000;
-log({ event: 'session', onnx: values.onnx, createS, threads: Number(values.threads) });
+log({
+  event: 'session',
+  onnx: values.onnx,
+  createS,
+  threads: Number(values.threads),
+  graphOptimization: values['graph-optimization'],
+});
 
 const results: Array<Record<string, unknown>> = [];
 let failed = false;
