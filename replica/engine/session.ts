@@ -102,13 +102,8 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     cudaInstalled = cudaProviderInstalled,
   } = options;
   const create = options.create ?? ((p, o) => ort.InferenceSession.create(p, o));
-  if (device.kind === 'cpu') {
-    return {
-      session: await create(onnxPath, sessionOptions(device, threads, graphOptimization)),
-      device,
-      fellBack: false,
-    };
-  }
+  const open = (on: DeviceRequest) => create(onnxPath, sessionOptions(on, threads, graphOptimization));
+  if (device.kind === 'cpu') return { session: await open(device), device, fellBack: false };
   let missing: unknown;
   if (!cudaInstalled()) {
     // checked first: asking ORT anyway works too, but it prints a native error to stderr before failing
@@ -117,11 +112,7 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     );
   } else {
     try {
-      return {
-        session: await create(onnxPath, sessionOptions(device, threads, graphOptimization)),
-        device,
-        fellBack: false,
-      };
+      return { session: await open(device), device, fellBack: false };
     } catch (err) {
       // present but unloadable (e.g. CUDA 12 / cuDNN 9 libraries missing from the library path)
       if (!isMissingCudaProvider(err)) throw err;
@@ -138,9 +129,5 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     },
   );
   const cpu: DeviceRequest = { kind: 'cpu' };
-  return {
-    session: await create(onnxPath, sessionOptions(cpu, threads, graphOptimization)),
-    device: cpu,
-    fellBack: true,
-  };
+  return { session: await open(cpu), device: cpu, fellBack: true };
 }

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { sessionOptions } from '../../../replica/engine/session.js';
+import { sessionOptions, type GraphOptimization } from '../../../replica/engine/session.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,13 +35,8 @@ const report = (event: string, extra: Record<string, unknown> = {}) =>
   );
 const entries = Object.fromEntries(values.config.map((kv) => kv.split('=', 2) as [string, string]));
 const options: ort.InferenceSession.SessionOptions = {
-  ...sessionOptions({ kind: 'cpu' }, Number(values.threads)),
+  ...sessionOptions({ kind: 'cpu' }, Number(values.threads), (values.level ?? 'all') as GraphOptimization),
   ...(values.config.length ? { extra: entries } : {}),
-  ...(values.level
-    ? {
-        graphOptimizationLevel: values.level as ort.InferenceSession.SessionOptions['graphOptimizationLevel'],
-      }
-    : {}),
 };
 let t = performance.now();
 const session = await ort.InferenceSession.create(values.onnx, options);
