@@ -279,6 +279,12 @@ function buildGateway(): string {
   );
   const entry = path.join(outDir, 'cli', 'main.js');
   if (!existsSync(entry)) throw new Error(`tsc did not produce ${entry}`);
+  // the built gateway reads its browser modules and protos at start-up: the same copy step as `npm run build`
+  const copied = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'copy-build-assets.mjs'), outDir], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (copied.status !== 0) throw new Error('copying the build assets failed');
   return entry;
 }
 

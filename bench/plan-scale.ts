@@ -1,11 +1,12 @@
 /**
  * `npx tsx bench/plan-scale.ts [--gpus 1000] [--runs 5]`: time to plan 1,000 GPUs × 5 models with the real
  * planner (scheduler/placement), from scratch and as a steady-state re-plan (everything already running),
- * for binpack and spread. `--fill`: the smallest model takes whatever is left (tens of thousands of replicas).
+ * for every placement policy (throughput, the default, binpack and spread). `--fill`: the smallest model takes whatever is left (tens of thousands of replicas).
  */
 import { parseArgs } from 'node:util';
 import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
 import { overCommitted, planPlacement, type PlacementInput } from '../scheduler/placement/plan.js';
+import { POLICIES } from '../scheduler/placement/policy.js';
 import type { ExistingReplica, ModelPlan } from '../scheduler/types.js';
 
 const MiB = 1024 ** 2;
@@ -56,7 +57,7 @@ console.log(
 );
 console.log('| policy | plan | replicas | memory util | median ms |');
 console.log('|---|---|---|---|---|');
-for (const policy of ['binpack', 'spread'] as const) {
+for (const policy of POLICIES) {
   const fresh = time({ gpus, models, policy, reserveBytes: 512 * MiB });
   if (overCommitted(fresh.result, 512 * MiB).length) throw new Error('over capacity');
   console.log(
