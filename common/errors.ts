@@ -44,6 +44,8 @@ export const ERROR_STATUS = {
   UPSTREAM_FAILED: 502,
   DEADLINE_EXCEEDED: 504,
   NOT_IMPLEMENTED: 501,
+  /** The model needs more memory than the replica's budget (it exits; the scheduler raises its footprint). */
+  MEMORY_BUDGET_EXCEEDED: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -83,6 +85,7 @@ export const GRPC_STATUS = {
   UPSTREAM_FAILED: 14,
   DEADLINE_EXCEEDED: 4,
   NOT_IMPLEMENTED: 12,
+  MEMORY_BUDGET_EXCEEDED: 14, // UNAVAILABLE: another replica may serve it
 } as const satisfies Record<ErrorCode, number>;
 
 export interface GpumuxErrorOptions {

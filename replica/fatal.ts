@@ -11,6 +11,15 @@ export interface ReplicaFatal {
 
 /** The exit code and the one line operators (and the local orchestrator) read for an engine's fatal error. */
 export function fatalFor(info: EngineFatal, model: string, replicaId: string): ReplicaFatal {
+  if (info.reason === 'memory-budget-exceeded') {
+    // the error's own words name the budget and what was asked (the scheduler reads "needs at least N bytes")
+    const exitCode = REPLICA_EXIT_CODES.memoryBudgetExceeded;
+    const text = info.error instanceof Error ? info.error.message : String(info.error);
+    return {
+      exitCode,
+      message: `${text}; model ${model} on ${info.device}, replica ${replicaId}; exiting with code ${exitCode}`,
+    };
+  }
   const [exitCode, what] =
     info.reason === 'cuda-out-of-memory'
       ? [REPLICA_EXIT_CODES.cudaOutOfMemory, CUDA_OOM_MARKER]

@@ -7,7 +7,12 @@ import { fetchReplicaStats } from './orchestrators/replica-stats.js';
 import type { ManagedReplica, OrchestratorEvent, ReplicaFailure } from './orchestrators/types.js';
 import type { MeasuredUtilization } from './placement/plan.js';
 import type { ProfileStore } from './profiles/store.js';
+import { CUDA_NON_ARENA_BYTES } from './memory-terms.js';
 import { gpuId } from './types.js';
+
+/** What the replica's device holds outside its budget's arena (memory-terms.ts); nothing on a virtual GPU. */
+const nonArenaBytes = (replica: ManagedReplica): number =>
+  replica.product === 'virtual' ? 0 : CUDA_NON_ARENA_BYTES;
 
 /**
  * Failure feedback for GPUs: a GPU whose replicas crash repeatedly (not OOM — that raises the model's
@@ -106,7 +111,9 @@ export function failureFeedback(options: {
       const counted = model
         ? profiles.footprint(label, replica.product, model.declaredBytes)
         : replica.footprintBytes;
-      const raised = profiles.recordOom(label, replica.product, counted);
+      // a budget refusal says what the arena needed at least: the footprint is that plus what CUDA keeps outside
+      const needed = failure.neededBytes === undefined ? 0 : failure.neededBytes + nonArenaBytes(replica);
+      const raised = profiles.recordOom(label, replica.product, Math.max(counted, needed));
       logger.warn('replica died of out-of-memory: footprint raised', {
         replica: replica.id,
         model: label,

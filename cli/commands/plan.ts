@@ -11,6 +11,8 @@ import {
   formatTradeoff,
   type BatchFootprint,
 } from '../../scheduler/placement/batch-tradeoff.js';
+import { declaredFootprintAt } from '../../models/manifest/memory.js';
+import { formatPlanExplain, type ExplainModel } from '../../scheduler/plan-explain.js';
 import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
 import { modelLabel, type ModelPlan } from '../../scheduler/types.js';
 
@@ -23,6 +25,8 @@ interface PlanFlags {
   product: string;
   maxBatch?: number;
   json?: boolean;
+  explain?: boolean;
+  margin: number;
 }
 
 /** `gpumux plan`: what a cluster of GPUs becomes with these models, before installing anything. */
@@ -46,23 +50,43 @@ export function planCommand(): Command {
       positiveInt,
     )
     .option('--json', 'print { gpus, replicas, memoryUtilization } as JSON')
+    .option(
+      '--explain',
+      "show each GPU's memory arithmetic: weights, activations, arena margin, CUDA overhead, reserve → fits/spare",
+    )
+    .option(
+      '--margin <ratio>',
+      "the scheduler's footprintMargin: a measured footprint counts × (1 + margin) (shown by --explain)",
+      Number,
+      0.05,
+    )
     .action(async (flags: PlanFlags) => {
       const gpus = parseGpuSpec(flags.gpus, { product: flags.product, virtual: false });
       const reserveBytes = parseBytes(flags.reserve);
       const maxReplicasPerGpu = flags.maxPerGpu;
       const models: ModelPlan[] = [];
       const perBatch = new Map<string, BatchFootprint[]>();
+      const explained: (Omit<ExplainModel, 'maxBatch' | 'source' | 'label'> & {
+        manifest: Awaited<ReturnType<typeof loadModelByName>>['manifest'];
+        model: ModelPlan;
+      })[] = [];
       for (const { name: spec, count } of parseModelsSpec(flags.models)) {
         const { folder, version } = splitVersion(spec);
         const { manifest } = await loadModelByName(folder);
         if (manifest.memory.byMaxBatch)
           perBatch.set(manifest.name, declaredByMaxBatch(manifest.memory, manifest.batching.maxBatch));
-        models.push({
+        const model: ModelPlan = {
           name: manifest.name,
           version: version ?? manifest.version,
           footprintBytes: manifest.memory.declaredBytes,
           minReplicas: count ?? 0,
           desiredReplicas: count ?? Infinity,
+        };
+        models.push(model);
+        explained.push({
+          manifest,
+          model,
+          ...(manifest.memory.weightsBytes ? { weightsBytes: manifest.memory.weightsBytes } : {}),
         });
       }
       const choices = applyBatchTradeoff(
@@ -80,6 +104,21 @@ export function planCommand(): Command {
       process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
       for (const choice of choices) process.stdout.write('\n' + formatTradeoff(choice) + '\n');
       const label = (m: ModelPlan): string => modelLabel(m.name, m.version, result.versionedModels);
+      if (flags.explain) {
+        const terms = explained.map(({ manifest, model, ...rest }) => {
+          const maxBatch =
+            choices.find((c) => c.model === manifest.name)?.chosen ?? manifest.batching.maxBatch;
+          return {
+            ...rest,
+            label: label(model),
+            maxBatch,
+            source: declaredFootprintAt(manifest, maxBatch).source,
+          };
+        });
+        process.stdout.write(
+          '\n' + formatPlanExplain(plan, terms, { reserveBytes, measuredMargin: flags.margin }),
+        );
+      }
       if (result.unplaced.some((u) => u.count > 0 && models.find((m) => label(m) === u.model)?.minReplicas))
         process.exitCode = 2;
     });

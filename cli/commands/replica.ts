@@ -62,6 +62,7 @@ export interface ReplicaCliOptions {
   maxBatch?: number;
   maxQueue?: number;
   threads?: number;
+  memoryBudget?: number;
   warmupBatches?: 'max' | 'all';
   /** Seconds. */
   warmupBudget?: number;
@@ -104,9 +105,17 @@ export function engineOptionsFrom(
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...memoryBudgetOf(opts, env),
     ...(opts.warmupBatches !== undefined ? { warmupBatches: opts.warmupBatches } : {}),
     ...(opts.warmupBudget !== undefined ? { warmupBudgetMs: opts.warmupBudget * 1000 } : {}),
   };
+}
+
+/** `--memory-budget`, else env GPUMUX_MEMORY_BUDGET (a size: 10976MiB, 11GiB, bytes); absent: unbounded. */
+function memoryBudgetOf(opts: ReplicaCliOptions, env: NodeJS.ProcessEnv): { memoryBudgetBytes?: number } {
+  const text = env.GPUMUX_MEMORY_BUDGET?.trim();
+  const bytes = opts.memoryBudget ?? (text ? size(text) : undefined);
+  return bytes === undefined ? {} : { memoryBudgetBytes: bytes };
 }
 
 export function replicaCommand(): Command {
@@ -157,6 +166,12 @@ export function replicaCommand(): Command {
       positiveInt,
     )
     .option('--threads <n>', 'ONNX Runtime intra-op threads (CPU)', positiveInt)
+    .option(
+      '--memory-budget <size>',
+      'bound what ONNX Runtime allocates (weights + activations) to this arena; a model needing more exits 4 at ' +
+        'warm-up (env GPUMUX_MEMORY_BUDGET; the scheduler sets it; default unbounded)',
+      size,
+    )
     .addOption(
       new Option(
         '--warmup-batches <which>',

@@ -164,6 +164,8 @@ export const MemoryProfile = z
       .optional(),
     /** What else the numbers hold for: bucket, precision, execution provider, GPU. */
     dependsOn: z.string().min(1).optional(),
+    /** The weights' share of the footprint, bytes (`gpumux plan --explain` names it; the rest is activations). */
+    weightsBytes: positiveInt.optional(),
   })
   .strict();
 

@@ -19,6 +19,7 @@ import { createDetect } from './detect.js';
 import { createInfer } from './infer.js';
 import { formatDevice } from './device.js';
 import { cudaOomFaultFrom } from './fault-injection.js';
+import { budgetShortfall, memoryBudgetError } from './memory-budget.js';
 import { inputSpecsOf } from './infer-validation.js';
 import { inThreadSession, type ModelSession } from './model-session.js';
 import { checkSessionNames, createRowRunner, type OutputRows, type Rows } from './model-runner.js';
@@ -73,6 +74,7 @@ export function sessionThreadOf(options: EngineOptions, env: NodeJS.ProcessEnv):
 function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
   const { smi, env = process.env } = deps;
   const { modelDir, allowCpuFallback = false, replicaId, node, virtualGpu, gpuIndex, threads } = options;
+  const { memoryBudgetBytes } = options;
   const hooks = options.hooks ?? {};
   const model = loadModelSync(modelDir); // synchronous, so `engine.manifest` exists at once
   const manifest = options.modelVersion
@@ -139,8 +141,21 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
       ...(cause === undefined ? {} : { cause }),
     });
 
-  /** A CUDA out-of-memory error leaves the session in doubt: fail (no new work) and exit. Returns whether it was one. */
+  /**
+   * Out of memory leaves the session in doubt: fail (no new work) and exit. The budget's arena refusing an
+   * allocation (any device) is a fact about the model's footprint; a CUDA OOM one about the GPU's headroom.
+   * Returns whether it was either.
+   */
   const failOnCudaOom = (err: unknown, injected = false): boolean => {
+    const shortfall = memoryBudgetBytes === undefined ? null : budgetShortfall(err, memoryBudgetBytes);
+    if (shortfall) {
+      life.fail({
+        reason: 'memory-budget-exceeded',
+        device: formatDevice(runningOn),
+        error: memoryBudgetError(shortfall, err),
+      });
+      return true;
+    }
     if ((runningOn.kind !== 'cuda' && !injected) || !isCudaOutOfMemory(err)) return false;
     const d = telemetry.current().device();
     const gpu = [d.index === null ? null : `GPU ${d.index}`, d.uuid].filter(Boolean).join(' ');
@@ -207,6 +222,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
       allowCpuFallback,
       graphOptimization: manifest.onnx.graphOptimization,
       ...(threads ? { threads } : {}),
+      ...(memoryBudgetBytes !== undefined ? { memoryBudget: { bytes: memoryBudgetBytes } } : {}),
     };
     if (deps.loadSession)
       return inThreadSession(await deps.loadSession({ ...request, logger: log }), ort.Tensor);

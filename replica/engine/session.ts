@@ -6,6 +6,7 @@ import ort from 'onnxruntime-node';
 import type { Logger } from '../../common/log.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
 import type { DeviceRequest } from './device.js';
+import { ENV_ALLOCATORS_OPTION, registerMemoryBudget, type MemoryBudget } from './memory-budget.js';
 
 /**
  * One onnxruntime-node InferenceSession on the requested device. A GPU request either gets the CUDA
@@ -23,6 +24,8 @@ export interface SessionOptions {
   threads?: number;
   /** The manifest's `onnx.graphOptimization` (default `all`). */
   graphOptimization?: GraphOptimization;
+  /** Bound everything ONNX Runtime allocates for the session to this arena (memory-budget.ts). */
+  memoryBudget?: MemoryBudget;
   logger?: Logger;
   /** Whether the CUDA provider library is installed; injected for tests (default: look beside the binding). */
   cudaInstalled?: () => boolean;
@@ -49,6 +52,7 @@ export function sessionOptions(
   device: DeviceRequest,
   threads?: number,
   graphOptimization: GraphOptimization = 'all',
+  budgeted = false,
 ): ort.InferenceSession.SessionOptions {
   const cpuThreads = threads ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
   const common: ort.InferenceSession.SessionOptions = {
@@ -62,6 +66,8 @@ export function sessionOptions(
     enableMemPattern: false,
     interOpNumThreads: 1,
     intraOpNumThreads: cpuThreads,
+    // the budget's arena on the env, instead of the session's own unbounded one (memory-budget.ts)
+    ...(budgeted ? { extra: ENV_ALLOCATORS_OPTION } : {}),
   };
   return device.kind === 'cuda'
     ? { ...common, executionProviders: [{ name: 'cuda', deviceId: device.index }] }
@@ -98,11 +104,15 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     allowCpuFallback = false,
     threads,
     graphOptimization,
+    memoryBudget,
     logger,
     cudaInstalled = cudaProviderInstalled,
   } = options;
   const create = options.create ?? ((p, o) => ort.InferenceSession.create(p, o));
-  const open = (on: DeviceRequest) => create(onnxPath, sessionOptions(on, threads, graphOptimization));
+  const open = (on: DeviceRequest) => {
+    if (memoryBudget) registerMemoryBudget(on, memoryBudget);
+    return create(onnxPath, sessionOptions(on, threads, graphOptimization, memoryBudget !== undefined));
+  };
   if (device.kind === 'cpu') return { session: await open(device), device, fellBack: false };
   let missing: unknown;
   if (!cudaInstalled()) {

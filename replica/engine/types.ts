@@ -82,9 +82,11 @@ export interface EngineHooks {
 export interface EngineFatal {
   /**
    * `cuda-out-of-memory`: ONNX Runtime's CUDA provider ran out of GPU memory (the process exits 3);
-   * `session-worker-exited`: the worker thread that owns the session died (the process exits 1).
+   * `session-worker-exited`: the worker thread that owns the session died (the process exits 1);
+   * `memory-budget-exceeded`: the budget's arena refused an allocation (the process exits 4; `error` is the
+   * MEMORY_BUDGET_EXCEEDED GpumuxError naming the budget and what was asked).
    */
-  reason: 'cuda-out-of-memory' | 'session-worker-exited';
+  reason: 'cuda-out-of-memory' | 'session-worker-exited' | 'memory-budget-exceeded';
   /** The device as `cuda:<n>` plus what telemetry knows (node, GPU index, uuid). */
   device: string;
   error: unknown;
@@ -167,6 +169,11 @@ export interface EngineOptions {
   warmupBudgetMs?: number;
   /** intra-op threads for ONNX Runtime (CPU EP). */
   threads?: number;
+  /**
+   * Everything ONNX Runtime allocates for the session, bounded by ONNX Runtime's own arena (memory-budget.ts):
+   * a model needing more fails warm-up with MEMORY_BUDGET_EXCEEDED (the process exits 4). Default: unbounded.
+   */
+  memoryBudgetBytes?: number;
   /**
    * Where `session.run()` runs: `worker` (default; a worker thread, the event loop stays free) or `main` (the
    * old path: the event loop blocks for the whole inference; kept for comparison). Default: env

@@ -1,4 +1,5 @@
 import { thrownText } from '../../common/errors.js';
+import type { MemoryBudget } from './memory-budget.js';
 import type { NamedTensor, ValueInfo } from './model-session.js';
 import type { DeviceRequest } from './session.js';
 
@@ -9,6 +10,7 @@ export interface WorkerLoadOptions {
   device: DeviceRequest;
   allowCpuFallback: boolean;
   threads?: number;
+  memoryBudget?: MemoryBudget;
 }
 
 /** An error as it crosses threads: messages of the error and its causes, outermost first. */

@@ -1,4 +1,4 @@
-import { REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
+import { neededBytesFrom, REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
 import type { ExistingReplica } from '../types.js';
 
 /**
@@ -20,6 +20,8 @@ export interface ReplicaFailure {
   kind: 'oom' | 'crash' | 'warmup-budget';
   message: string;
   exitCode: number | null;
+  /** What the model was found to need at least (its memory budget's arena refused more), bytes. */
+  neededBytes?: number;
 }
 
 /** A replica an orchestrator runs (or tries to). */
@@ -93,7 +95,18 @@ const OOM_PATTERNS = [
  * a replica exits with REPLICA_EXIT_CODES.cudaOutOfMemory after a CUDA OOM even when no text survived.
  */
 export function classifyFailure(text: string, exitCode: number | null): ReplicaFailure {
-  const oom = exitCode === REPLICA_EXIT_CODES.cudaOutOfMemory || OOM_PATTERNS.some((p) => p.test(text));
+  // a budget refusal is a footprint fact too: the model needs more than was planned (exit 4, "needs at least N")
+  const needed = neededBytesFrom(text);
+  const oom =
+    exitCode === REPLICA_EXIT_CODES.cudaOutOfMemory ||
+    exitCode === REPLICA_EXIT_CODES.memoryBudgetExceeded ||
+    needed !== null ||
+    OOM_PATTERNS.some((p) => p.test(text));
   const message = text.trim().split('\n').slice(-3).join(' | ').slice(0, 500) || `exit code ${exitCode}`;
-  return { kind: oom ? 'oom' : 'crash', message, exitCode };
+  return {
+    kind: oom ? 'oom' : 'crash',
+    message,
+    exitCode,
+    ...(needed !== null ? { neededBytes: needed } : {}),
+  };
 }

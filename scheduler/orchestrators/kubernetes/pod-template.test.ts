@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import { renderReplicaPod, replicaPodName, type ReplicaPodSpec } from './pod-template.js';
+import { memoryBudgetFor } from '../../memory-terms.js';
 
 const template: V1Pod = {
   apiVersion: 'v1',
@@ -99,6 +100,8 @@ describe('renderReplicaPod', () => {
       '0.0.0.0',
       '--device',
       'cuda:0',
+      '--memory-budget',
+      String(memoryBudgetFor(replica.footprintBytes)),
       '--max-batch',
       '2',
     ]);

@@ -1,3 +1,4 @@
+import { memoryBudgetFor } from '../../memory-terms.js';
 import { createHash } from 'node:crypto';
 import type { V1Container, V1EnvVar, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 
@@ -176,6 +177,7 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   // the max batch the scheduler counted this replica's footprint for (a template's own --max-batch, after, wins)
   if (replica.maxBatch !== undefined) args.push('--max-batch', String(replica.maxBatch));
   args.push('--port', String(ctx.replicaPort), '--host', '0.0.0.0', '--device', 'cuda:0');
+  args.push('--memory-budget', String(memoryBudgetFor(replica.footprintBytes))); // scheduler/memory-terms.ts
   container.args = [...args, ...(container.args ?? [])];
   if (!(container.ports ?? []).some((p) => p.containerPort === ctx.replicaPort)) {
     container.ports = [

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { codetrOnGpu2 } from '../../../test/scheduler/replica-request.js';
+import { memoryBudgetFor } from '../../memory-terms.js';
 import { replicaLaunch } from './replica-args.js';
 
 const GiB = 1024 ** 3;
@@ -30,6 +31,9 @@ describe('replicaLaunch', () => {
       'cuda:0',
       '--gpu-index',
       '2',
+      // the planned footprint less what CUDA holds outside ONNX Runtime's arena (scheduler/memory-terms.ts)
+      '--memory-budget',
+      String(memoryBudgetFor(request.footprintBytes)),
       '--threads',
       '1',
     ]);
@@ -50,6 +54,8 @@ describe('replicaLaunch', () => {
       `ws:2:${24 * GiB}`,
       '--virtual-footprint',
       String(9.6 * GiB),
+      '--memory-budget', // on the CPU nothing sits outside the arena: the whole footprint
+      String(Math.floor(9.6 * GiB)),
     ]);
   });
 

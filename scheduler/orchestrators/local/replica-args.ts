@@ -1,3 +1,4 @@
+import { memoryBudgetFor } from '../../memory-terms.js';
 import type { ReplicaRequest } from '../types.js';
 
 /**
@@ -39,5 +40,7 @@ export function replicaLaunch(
     env.CUDA_VISIBLE_DEVICES = String(r.gpuIndex);
     args.push('--device', 'cuda:0', '--gpu-index', String(r.gpuIndex));
   }
+  // ONNX Runtime holds it to its planned footprint (less what CUDA keeps outside the arena)
+  args.push('--memory-budget', String(memoryBudgetFor(r.footprintBytes, { virtual: r.virtual === true })));
   return { args: [...args, ...(options.replicaArgs ?? [])], env };
 }
