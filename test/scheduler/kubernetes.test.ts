@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ReplicaStats } from '../../replica/contract.js';
 import { codetrDeclaredBytes } from '../helpers/codetr-footprint.js';
+import { memoryBudgetFor } from '../../scheduler/memory-terms.js';
 
 /** Co-DETR's declared batch-1 footprint (models/codetr/manifest.json): what these tests pack, two per GPU. */
 const CODETR_B1 = codetrDeclaredBytes(1);
@@ -221,6 +222,8 @@ describe('scheduler on Kubernetes', () => {
       '0.0.0.0',
       '--device',
       'cuda:0',
+      '--memory-budget',
+      String(memoryBudgetFor(CODETR_B1)),
       '--max-batch',
       '2',
     ]);
