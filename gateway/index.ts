@@ -17,6 +17,7 @@ import { createAdmission } from './proxy/admission.js';
 import { createBodyBudget } from '../common/http/body-budget.js';
 import { createForwarder } from './proxy/forward.js';
 import { createBlame } from './proxy/blame.js';
+import { createRetryBudget } from './proxy/retry-budget.js';
 import { createClientLimit } from './proxy/client-limit.js';
 import { createDrain } from './http/drain.js';
 import { createRouter } from './routing/router.js';
@@ -114,8 +115,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       minChargedDeadlineMs: config.ejection.minChargedDeadline,
     }),
     maxRetries: config.retries.max,
+    perTryTimeout: {
+      multiple: config.retries.perTryTimeout.multiple,
+      minMs: config.retries.perTryTimeout.min,
+      maxMs: config.retries.perTryTimeout.max,
+    },
+    retryBudget: createRetryBudget({
+      ratio: config.retries.budget.ratio,
+      min: config.retries.budget.min,
+      windowMs: config.retries.budget.window,
+    }),
     logger,
-    observer: { retry: metrics.retry },
+    observer: metrics,
   });
 
   const authorize = authTokens.length > 0 ? createBearerCheck(authTokens) : undefined;
