@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { drawImage } from '../helpers/images.js';
 import { closedLoop, quantile } from '../helpers/closed-loop.js';
 import { startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
@@ -14,14 +14,34 @@ const PER_TRY_MAX_MS = 2000;
 const NORMAL_MS = 1500;
 const STOPPED_MS = 10_000;
 
-const replicas: ReplicaProcess[] = [];
+let a: ReplicaProcess;
+let b: ReplicaProcess;
 let gateway: Awaited<ReturnType<typeof gatewayFor>> | undefined;
 
-afterAll(async () => {
+beforeAll(async () => {
+  const started = await Promise.all(['a', 'b'].map((id) => startReplica({ args: ['--replica-id', id] })));
+  [a, b] = started as [ReplicaProcess, ReplicaProcess];
+}, 90_000);
+
+afterEach(async () => {
+  for (const r of [a, b]) r?.process.kill('SIGCONT');
   await gateway?.close();
-  for (const r of replicas) r.process.kill('SIGCONT');
-  await Promise.all(replicas.map((r) => r.stop('SIGKILL')));
+  gateway = undefined;
 });
+
+afterAll(async () => {
+  await Promise.all([a, b].map((r) => r?.stop('SIGKILL')));
+});
+
+const endpoints = () => [
+  { id: 'a', url: a.url },
+  { id: 'b', url: b.url },
+];
+
+async function metric(adminUrl: string, pattern: RegExp): Promise<number> {
+  const m = pattern.exec(await (await fetch(`${adminUrl}/metrics`)).text());
+  return m ? Number(m[1]) : 0;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,22 +51,13 @@ async function framesTotal(r: ReplicaProcess): Promise<number> {
 
 describe('a hung replica behind the gateway (real processes)', () => {
   it('no request fails or waits past the per-try timeout + a service time; the replica leaves and returns', async () => {
-    const started = await Promise.all(['a', 'b'].map((id) => startReplica({ args: ['--replica-id', id] })));
-    replicas.push(...started);
-    const [a, b] = started as [ReplicaProcess, ReplicaProcess];
-    gateway = await gatewayFor(
-      [
-        { id: 'a', url: a.url },
-        { id: 'b', url: b.url },
-      ],
-      {
-        config: {
-          pollInterval: '500ms',
-          timeout: '30s',
-          retries: { perTryTimeout: { min: '1s', max: `${PER_TRY_MAX_MS}ms` } },
-        },
+    gateway = await gatewayFor(endpoints(), {
+      config: {
+        pollInterval: '500ms',
+        timeout: '30s',
+        retries: { perTryTimeout: { min: '1s', max: `${PER_TRY_MAX_MS}ms` } },
       },
-    );
+    });
     const gw = gateway;
     const routable = async (id: string): Promise<boolean> => {
       const view = await gw.clusterView();
@@ -103,4 +114,58 @@ describe('a hung replica behind the gateway (real processes)', () => {
     expect(metrics).toMatch(/gpumux_gateway_per_try_timeouts_total\{model="shapes"\} [1-9]/);
     expect(metrics).toMatch(/gpumux_gateway_retries_total\{model="shapes",reason="per-try-timeout"\} [1-9]/);
   }, 120_000);
+
+  it('a whole-cluster stall: retries stay within the budget, and every request is answered once it ends', async () => {
+    const budget = { ratio: 0.2, min: 3, window: '60s' };
+    gateway = await gatewayFor(endpoints(), {
+      config: {
+        pollInterval: '500ms',
+        retries: { perTryTimeout: { min: '500ms', max: '500ms' }, budget },
+      },
+    });
+    const gw = gateway;
+    const image = await drawImage({ width: 64, height: 64, rects: [], format: 'jpeg' });
+    // Both replicas stop; twelve requests reach them before the polls notice (capacity: 16 each).
+    a.process.kill('SIGSTOP');
+    b.process.kill('SIGSTOP');
+    const requests = 12;
+    const answers = Array.from({ length: requests }, () =>
+      fetch(`${gw.url}/v1/models/shapes/detect`, {
+        method: 'POST',
+        body: image,
+        headers: { 'content-type': 'image/jpeg' },
+      }).then(
+        (r) => r.status,
+        (e: unknown) => String(e),
+      ),
+    );
+    await sleep(2500); // every first try and every retry is past its 500 ms per-try timeout
+    a.process.kill('SIGCONT');
+    b.process.kill('SIGCONT');
+    expect(await Promise.all(answers)).toEqual(new Array(requests).fill(200));
+
+    const retries = await metric(
+      gw.adminUrl,
+      /gpumux_gateway_retries_total\{model="shapes",reason="per-try-timeout"\} (\d+)/,
+    );
+    const timeouts = await metric(
+      gw.adminUrl,
+      /gpumux_gateway_per_try_timeouts_total\{model="shapes"\} (\d+)/,
+    );
+    const exhausted = await metric(
+      gw.adminUrl,
+      /gpumux_gateway_retry_budget_exhausted_total\{model="shapes"\} (\d+)/,
+    );
+    const allowance = Math.max(budget.min, Math.floor(budget.ratio * requests));
+    console.log(
+      `cluster stall: ${requests} requests, ${timeouts} per-try timeouts, ${retries} retries (budget ${allowance}), ` +
+        `${exhausted} refused by the budget`,
+    );
+    // Without a budget every request would have been tried on both replicas (12 extra tries). Requests
+    // whose other replica was already ejected or marked unreachable wanted no retry.
+    expect(retries).toBeLessThanOrEqual(allowance);
+    expect(retries).toBeGreaterThan(0);
+    expect(exhausted).toBeGreaterThan(0);
+    expect(timeouts).toBeGreaterThanOrEqual(requests);
+  }, 60_000);
 });
