@@ -17,7 +17,10 @@ describe('per-try timeout', () => {
     ['reported service time only (no answer through this gateway yet)', 0, 0.5, 1, 1, 2000],
     ['a huge queue: capped', 1, 1, 1, 100, 30_000],
   ])('%s', (_what, ewma, service, maxBatch, inFlight, expected) => {
-    const r = record('a', statsFor({ ewmaServiceSeconds: service, maxBatch }), { ewmaSeconds: ewma, inFlight });
+    const r = record('a', statsFor({ ewmaServiceSeconds: service, maxBatch }), {
+      ewmaSeconds: ewma,
+      inFlight,
+    });
     expect(perTryTimeoutMs(r, options)).toBeCloseTo(expected, 6);
   });
 });
