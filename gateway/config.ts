@@ -73,7 +73,35 @@ export const GatewayConfig = z
       .strict()
       .prefault({}),
     retries: z
-      .object({ max: z.number().int().min(0).max(5).default(2) })
+      .object({
+        /** Further tries of one request on other replicas (connection failures, 502/503/504/429, per-try timeouts). */
+        max: z.number().int().min(0).max(5).default(2),
+        /**
+         * A try that has not started answering after `multiple` × what the replica normally needs (its latency
+         * EWMA plus the batches queued ahead), clamped to [min, max], is retried on another replica (proxy/per-try.ts).
+         */
+        perTryTimeout: z
+          .object({
+            multiple: z.number().positive().default(4),
+            min: duration.default(1000),
+            max: duration.default(30_000),
+          })
+          .strict()
+          .refine((t) => t.max >= t.min, { message: 'perTryTimeout.max must be at least perTryTimeout.min' })
+          .prefault({}),
+        /**
+         * Retries per model over a sliding `window`: at most max(min, ratio × requests), so a cluster-wide
+         * slowdown is not doubled by retries while a trickle of traffic can still retry (proxy/retry-budget.ts).
+         */
+        budget: z
+          .object({
+            ratio: z.number().min(0).max(1).default(0.2),
+            min: z.number().int().min(0).default(5),
+            window: duration.default(10_000),
+          })
+          .strict()
+          .prefault({}),
+      })
       .strict()
       .prefault({}),
     ejection: z
@@ -94,7 +122,10 @@ export const GatewayConfig = z
       .object({
         /** After close()/SIGTERM: /v2/health/ready answers 503 DRAINING and new requests still come in. */
         notReadyDelay: duration.default(0),
-        /** Then: stop accepting, wait this long at most for in-flight requests, then cut what remains. */
+        /**
+         * The drain deadline: then stop accepting (REST and gRPC), wait this long at most for in-flight requests,
+         * then cut whatever remains (connections, gRPC calls, upstream requests) and exit.
+         */
         grace: duration.default(30_000),
       })
       .strict()

@@ -17,10 +17,12 @@ import { createAdmission } from './proxy/admission.js';
 import { createBodyBudget } from '../common/http/body-budget.js';
 import { createForwarder } from './proxy/forward.js';
 import { createBlame } from './proxy/blame.js';
+import { createRetryBudget } from './proxy/retry-budget.js';
 import { createClientLimit } from './proxy/client-limit.js';
 import { createDrain } from './http/drain.js';
 import { createRouter } from './routing/router.js';
 import { startGatewayGrpc } from './grpc/serve.js';
+import type { RunningGrpcServer } from '../common/grpc/server.js';
 import { createVersionSplit } from './routing/version-split.js';
 import { countedVersionChoice } from './operator/version-metrics.js';
 import { systemClock, type GatewayOptions, type RunningGateway } from './types.js';
@@ -114,8 +116,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       minChargedDeadlineMs: config.ejection.minChargedDeadline,
     }),
     maxRetries: config.retries.max,
+    perTryTimeout: {
+      multiple: config.retries.perTryTimeout.multiple,
+      minMs: config.retries.perTryTimeout.min,
+      maxMs: config.retries.perTryTimeout.max,
+    },
+    retryBudget: createRetryBudget({
+      ratio: config.retries.budget.ratio,
+      min: config.retries.budget.min,
+      windowMs: config.retries.budget.window,
+    }),
     logger,
-    observer: { retry: metrics.retry },
+    observer: metrics,
   });
 
   const authorize = authTokens.length > 0 ? createBearerCheck(authTokens) : undefined;
@@ -218,14 +230,49 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           notReadyDelayMs: notReadyDelay,
           graceMs: grace,
         });
-        const cut = await drain.close(clientServer, { notReadyDelayMs: notReadyDelay, graceMs: grace });
-        if (cut > 0) logger.warn('shutdown grace over: in-flight requests cut', { requests: cut });
-        await grpc?.close(grace);
-        await discovery.stop();
-        await closeServer(adminServer);
-        await inventory.stop();
+        // REST and gRPC drain side by side to one deadline (notReadyDelay + grace), then cut what remains.
+        const [cut, grpcDrained] = await Promise.all([
+          drain.close(clientServer, { notReadyDelayMs: notReadyDelay, graceMs: grace }),
+          grpc ? delay(notReadyDelay).then(() => grpcClosedWithin(grpc, grace)) : true,
+        ]);
+        // Upstream requests still open die with the pools; a poll to a hung replica is aborted.
+        const rest = await settledWithin(
+          Promise.all([discovery.stop(), closeServer(adminServer), inventory.stop()]),
+          AFTER_DEADLINE_MS,
+        );
+        if (cut.requests > 0 || cut.connections > 0 || !grpcDrained || !rest)
+          logger.warn('shutdown deadline passed: cut what remained', {
+            requests: cut.requests,
+            connections: cut.connections,
+            grpcCallsCut: !grpcDrained,
+            closeUnfinished: !rest, // discovery, operator port or pools did not close in time: left behind
+          });
       })();
       return closing;
     },
   };
+}
+
+/** After the drain deadline, how long closing the rest (discovery, operator port, pools) may take. */
+const AFTER_DEADLINE_MS = 1000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Closes the gRPC port; true when its calls finished within `graceMs`, false when the rest were cut. */
+async function grpcClosedWithin(grpc: RunningGrpcServer, graceMs: number): Promise<boolean> {
+  const started = performance.now();
+  await grpc.close(graceMs);
+  return performance.now() - started < graceMs; // close() cuts (forceShutdown) only once graceMs passed
+}
+
+/** Waits for `p` at most `ms`: true when it settled in time (a rejection counts as settled). */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms).unref())),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -27,6 +27,9 @@ interface GatewayFlags {
   schedulerUrl?: string;
   config?: string;
   shutdownDelay?: string;
+  shutdownGrace?: string;
+  perTryTimeout?: string;
+  retryBudget?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -41,15 +44,33 @@ export async function gatewayConfigFrom(
 ): Promise<GatewayConfig> {
   // Loaded on use, as the gateway itself below: zod would slow every other subcommand's start.
   const { parseGatewayConfig } = await import('../../gateway/config.js');
-  const shutdown = (file.shutdown as Record<string, unknown> | undefined) ?? {};
+  const section = (key: string) => (file[key] as Record<string, unknown> | undefined) ?? {};
+  const retries = section('retries');
   return parseGatewayConfig({
     ...file,
     ...(flags.pollInterval !== undefined && { pollInterval: flags.pollInterval }),
     ...(flags.timeout !== undefined && { timeout: flags.timeout }),
     ...(flags.reserve !== undefined && { reserve: flags.reserve }),
-    ...(flags.shutdownDelay !== undefined && {
-      shutdown: { ...shutdown, notReadyDelay: flags.shutdownDelay },
-    }),
+    shutdown: {
+      ...section('shutdown'),
+      ...(flags.shutdownDelay !== undefined && { notReadyDelay: flags.shutdownDelay }),
+      ...(flags.shutdownGrace !== undefined && { grace: flags.shutdownGrace }),
+    },
+    retries: {
+      ...retries,
+      ...(flags.perTryTimeout !== undefined && {
+        perTryTimeout: {
+          ...(retries.perTryTimeout as Record<string, unknown> | undefined),
+          min: flags.perTryTimeout,
+        },
+      }),
+      ...(flags.retryBudget !== undefined && {
+        budget: {
+          ...(retries.budget as Record<string, unknown> | undefined),
+          ratio: Number(flags.retryBudget),
+        },
+      }),
+    },
   });
 }
 
@@ -101,6 +122,18 @@ export function gatewayCommand(): Command {
       '--shutdown-delay <duration>',
       'after SIGTERM, keep serving while reporting not-ready this long, so load balancers stop sending first',
     )
+    .option(
+      '--shutdown-grace <duration>',
+      'the drain deadline: then in-flight requests, connections and gRPC calls are cut and the process exits (default: 30s)',
+    )
+    .option(
+      '--per-try-timeout <duration>',
+      "shortest per-try timeout; a try is cut and retried elsewhere past 4x the replica's usual time (default: 1s)",
+    )
+    .option(
+      '--retry-budget <ratio>',
+      'retries at most this share of requests per 10 s, per model (default: 0.2)',
+    )
     .action(async (flags: GatewayFlags) => {
       const logger = createLogger({ component: 'gateway' });
       const file = flags.config
@@ -140,7 +173,14 @@ export function gatewayCommand(): Command {
       });
       const shutdown = (signal: string) => {
         logger.info('shutting down', { signal });
-        void gateway.close().then(() => process.exit(0));
+        // close() ends by the drain deadline whatever clients and replicas do (gateway/index.ts).
+        gateway.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error('shutdown failed', { err });
+            process.exit(1);
+          },
+        );
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));

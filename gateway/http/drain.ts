@@ -16,11 +16,23 @@ export interface Drain {
   track(listener: Listener): Listener;
   /**
    * Graceful close: mark draining, wait notReadyDelayMs, stop accepting, close idle keep-alive connections
-   * as they go idle, wait for in-flight requests up to graceMs, then cut what remains. Resolves with the
-   * number of requests cut.
+   * as they go idle, wait for in-flight requests up to graceMs, then cut what remains — requests in flight
+   * and every connection still open (half-sent headers or bodies included). Resolves by notReadyDelayMs +
+   * graceMs + CUT_WAIT_MS whatever clients do.
    */
-  close(server: Server, options: DrainOptions): Promise<number>;
+  close(server: Server, options: DrainOptions): Promise<DrainResult>;
 }
+
+/** What the drain deadline cut. */
+export interface DrainResult {
+  /** Requests still in flight at the deadline. */
+  requests: number;
+  /** Connections still open at the deadline (in-flight requests' included). */
+  connections: number;
+}
+
+/** How long cut connections get to report closed before close() stops waiting for them. */
+const CUT_WAIT_MS = 1000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -63,10 +75,14 @@ export function createDrain(): Drain {
         clearTimeout(timer);
         idle = null;
       }
-      const cut = inFlight;
+      const requests = inFlight;
+      const connections = await new Promise<number>((resolve) =>
+        server.getConnections((err, n) => resolve(err ? 0 : n)),
+      );
       server.closeAllConnections();
-      await closed;
-      return cut;
+      // closeAllConnections destroys every socket the server knows of; do not hang on one that lingers.
+      await Promise.race([closed, new Promise<void>((r) => setTimeout(r, CUT_WAIT_MS).unref())]);
+      return { requests, connections };
     },
   };
 }

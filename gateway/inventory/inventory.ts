@@ -190,8 +190,9 @@ export function createInventory(options: InventoryOptions): Inventory {
     async stop() {
       running = false;
       if (timer) clearTimeout(timer);
-      await inFlightPoll;
+      // Pools first: that ends requests still open upstream and a poll waiting on a hung replica at once.
       await Promise.all([...members.values()].map((r) => r.pool.destroy().catch(() => undefined)));
+      await inFlightPoll;
       members.clear();
     },
     records: () => members.values(),

@@ -7,6 +7,10 @@ export interface GatewayMetrics {
   registry: Registry;
   observeRequest(model: string, code: number, seconds: number): void;
   retry: (model: string, reason: string) => void;
+  /** A try went past its per-try timeout. */
+  perTryTimeout: (model: string) => void;
+  /** A retry was wanted and the model's retry budget was spent. */
+  retryBudgetExhausted: (model: string) => void;
   /** A replica of `model` was ejected (by model: replica names churn with pods, series must not). */
   ejection(model: string): void;
 }
@@ -131,6 +135,18 @@ export function createGatewayMetrics({
     labelNames: ['model', 'reason'],
     registers: [registry],
   });
+  const perTryTimeouts = new Counter({
+    name: 'gpumux_gateway_per_try_timeouts_total',
+    help: 'Tries that went past their per-try timeout (retried when another replica and the retry budget allowed).',
+    labelNames: ['model'],
+    registers: [registry],
+  });
+  const budgetExhausted = new Counter({
+    name: 'gpumux_gateway_retry_budget_exhausted_total',
+    help: "Retries not made because the model's retry budget was spent.",
+    labelNames: ['model'],
+    registers: [registry],
+  });
   const ejections = new Counter({
     name: 'gpumux_gateway_ejections_total',
     help: 'Replica ejections after consecutive failures, by model.',
@@ -148,6 +164,8 @@ export function createGatewayMetrics({
       child.observe(seconds);
     },
     retry: (model, reason) => retries.inc({ model, reason }),
+    perTryTimeout: (model) => perTryTimeouts.inc({ model }),
+    retryBudgetExhausted: (model) => budgetExhausted.inc({ model }),
     ejection: (model) => ejections.inc({ model }),
   };
 }

@@ -11,6 +11,8 @@ import { latencySeconds, type ReplicaRecord } from '../inventory/records.js';
  *   served);
  * - a deadline counts only when the attempt ran longer than the replica normally needs: `latencyMultiple` × its
  *   latency EWMA, and at least `minChargedDeadlineMs` — a client that asks for 5 ms is not the replica's problem;
+ * - a try cut by its per-try timeout counts: that timeout is already a multiple of what the replica normally
+ *   needs (proxy/per-try.ts), and a hung replica (SIGSTOP, a frozen node) is seen no other way;
  * - a connection failure counts, unless the body was still being written: a replica that answers early (413,
  *   400, 503) and closes makes the gateway's write fail, and that is the replica refusing, not failing;
  * - the client leaving is never the replica's fault.
@@ -26,6 +28,8 @@ export interface Blame {
   answered(r: ReplicaRecord, status: number, seconds: number): void;
   /** The request's deadline expired `seconds` into this attempt. */
   expired(r: ReplicaRecord, seconds: number): void;
+  /** The replica did not start answering within its per-try timeout. */
+  tryTimedOut(r: ReplicaRecord): void;
   /** The connection failed (refused, reset, cut mid-answer); `uploading`: the body was not all written yet. */
   connectionFailed(r: ReplicaRecord, uploading: boolean): void;
 }
@@ -43,6 +47,9 @@ export function createBlame({ inventory, latencyMultiple, minChargedDeadlineMs }
     expired(r, seconds) {
       const needs = Math.max(minChargedDeadlineMs / 1000, latencyMultiple * latencySeconds(r));
       if (seconds >= needs) outliers.failure(r, 'deadline');
+    },
+    tryTimedOut(r) {
+      outliers.failure(r, 'per-try timeout');
     },
     connectionFailed(r, uploading) {
       if (!uploading) outliers.failure(r, 'connection');

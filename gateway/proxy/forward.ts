@@ -12,6 +12,8 @@ import { STREAM_THRESHOLD_BYTES, type HeldBody } from './body.js';
 import type { Blame } from './blame.js';
 import type { Cancellation } from './cancellation.js';
 import { upstreamHeaders } from './headers.js';
+import { PerTryTimeoutError, perTryTimeoutMs, type PerTryTimeoutOptions } from './per-try.js';
+import type { RetryBudget } from './retry-budget.js';
 import { StreamHandler, retryableStatus, type AttemptOutcome } from './stream-handler.js';
 
 /** Outcome hooks (metrics, sliding window). */
@@ -20,13 +22,24 @@ export interface ForwardObserver {
   retry(model: string, reason: string): void;
 }
 
+/** What the tries of a request tell (metrics). */
+export interface TryObserver {
+  retry(model: string, reason: string): void;
+  /** A try went past its per-try timeout (whether or not it was retried). */
+  perTryTimeout(model: string): void;
+  /** A retry was wanted and the model's retry budget was spent. */
+  retryBudgetExhausted(model: string): void;
+}
+
 export interface ForwarderOptions {
   inventory: Inventory;
   admission: Admission;
   /** Which outcomes count against a replica (proxy/blame.ts). */
   blame: Blame;
   maxRetries: number;
-  observer: Pick<ForwardObserver, 'retry'>;
+  perTryTimeout: PerTryTimeoutOptions;
+  retryBudget: RetryBudget;
+  observer: TryObserver;
   logger: Logger;
 }
 
@@ -83,6 +96,8 @@ export function createForwarder({
   admission,
   blame,
   maxRetries,
+  perTryTimeout,
+  retryBudget,
   observer,
   logger,
 }: ForwarderOptions): Forwarder {
@@ -90,6 +105,38 @@ export function createForwarder({
 
   function hasAlternative(model: string, exclude: ReadonlySet<ReplicaRecord>): boolean {
     return inventory.byModel(model).some((r) => !exclude.has(r) && servable(r));
+  }
+
+  /** May try n (0-based) be followed by another, on a replica not in `tried`, within the retry budget? Takes it. */
+  function mayRetry(model: string, n: number, tried: ReadonlySet<ReplicaRecord>): boolean {
+    if (n >= maxRetries || !hasAlternative(model, tried)) return false;
+    if (retryBudget.withdraw(model)) return true;
+    observer.retryBudgetExhausted(model);
+    return false;
+  }
+
+  /**
+   * Arms the try's per-try timeout: when it passes before the replica answers, the replica is blamed and,
+   * if another replica may be tried within the budget, `cut()` ends this try (it is retried); otherwise the
+   * try goes on until the request's deadline. Returns the disarm.
+   */
+  function armPerTry(
+    model: string,
+    replica: ReplicaRecord,
+    n: number,
+    tried: ReadonlySet<ReplicaRecord>,
+    cut: (err: PerTryTimeoutError) => void,
+  ): () => void {
+    const ms = perTryTimeoutMs(replica, perTryTimeout);
+    const timer = setTimeout(() => {
+      blame.tryTimedOut(replica);
+      observer.perTryTimeout(model);
+      const others = new Set(tried).add(replica);
+      const retry = mayRetry(model, n, others);
+      logger.warn('per-try timeout', { replica: replica.endpoint.id, timeoutMs: Math.round(ms), retry });
+      if (retry) cut(new PerTryTimeoutError(ms));
+    }, ms);
+    return () => clearTimeout(timer);
   }
 
   const since = (started: number): number => (performance.now() - started) / 1000;
@@ -126,33 +173,52 @@ export function createForwarder({
         f.method === 'GET' ? null : body.complete ? body.length : body.declared,
       );
       const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
+      retryBudget.request(f.model);
       let tried: Set<ReplicaRecord> | undefined;
       for (let n = 0; ; n++) {
         const replica = await admission.acquire(ctx, f.cancel, tried);
         const started = performance.now();
-        // Retry on a status only if another replica could take it; otherwise the replica's answer goes out.
+        // Retry on a status only if another replica could take it within the budget; otherwise the replica's
+        // answer goes out. (Taken from the budget when the retry happens.)
         let retryOnStatus = false;
         if (n < maxRetries) {
           (tried ??= new Set()).add(replica);
-          retryOnStatus = hasAlternative(f.model, tried);
+          retryOnStatus = hasAlternative(f.model, tried) && retryBudget.allows(f.model);
         }
         // The first attempt may stream a large body as it arrives; a retry re-sends the held chunks.
         if (n > 0) await body.whole();
+        const triedNow: ReadonlySet<ReplicaRecord> = tried ?? new Set([replica]);
+        let cutByPerTry = false;
+        let disarm: (() => void) | undefined;
+        let handler: StreamHandler | undefined;
+        // The per-try clock starts once the whole body is with the replica: a slow client is not the replica's fault.
+        const arm = () => {
+          disarm = armPerTry(f.model, replica, n, triedNow, (err) => {
+            cutByPerTry = true;
+            handler?.abort(err);
+          });
+        };
         let uploading: boolean;
         let payload: Readable | Buffer | null;
         if (body.streams) {
           uploading = true;
-          payload = tracked(body.stream(), () => (uploading = false)) as unknown as Readable; // undici takes async iterables
+          payload = tracked(body.stream(), () => {
+            uploading = false;
+            if (handler && !handler.responded) arm();
+          }) as unknown as Readable; // undici takes async iterables
         } else {
           payload = body.buffer();
           uploading = unsentAfterWrite(payload);
         }
         const outcome = await new Promise<AttemptOutcome>((resolve) => {
-          replica.pool.dispatch(
-            { path: f.path, method: f.method, headers, body: payload },
-            new StreamHandler(f.res, f.requestId, retryOnStatus, f.cancel, resolve),
-          );
+          handler = new StreamHandler(f.res, f.requestId, retryOnStatus, f.cancel, (o) => {
+            disarm?.();
+            resolve(o);
+          });
+          if (!body.streams) arm();
+          replica.pool.dispatch({ path: f.path, method: f.method, headers, body: payload }, handler);
         });
+        disarm?.();
         admission.release(replica);
         switch (outcome.kind) {
           case 'done':
@@ -160,6 +226,7 @@ export function createForwarder({
             return outcome.status;
           case 'retry':
             blame.answered(replica, outcome.status, since(started));
+            retryBudget.withdraw(f.model); // allowed at dispatch; a race may have spent it since: retried anyway
             observer.retry(f.model, String(outcome.status));
             continue;
           case 'broken':
@@ -168,10 +235,14 @@ export function createForwarder({
             return brokenStatus(f.cancel);
           case 'failed': {
             if (body.error) throw body.error; // the client's body failed (too large, too slow, client gone): not the replica's fault
+            (tried ??= new Set()).add(replica);
+            if (cutByPerTry && !f.cancel.aborted) {
+              observer.retry(f.model, 'per-try-timeout'); // blamed and taken from the budget when cut
+              continue;
+            }
             const final = failure(replica, f.cancel, outcome.error, started, uploading);
             if (final) throw final;
-            (tried ??= new Set()).add(replica);
-            if (n >= maxRetries || !hasAlternative(f.model, tried))
+            if (!mayRetry(f.model, n, tried))
               throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: outcome.error });
             observer.retry(f.model, 'connection');
             continue;
@@ -182,13 +253,16 @@ export function createForwarder({
 
     async exchange(f) {
       const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
-      const signal = f.cancel.signal();
+      retryBudget.request(f.model);
       let tried: Set<ReplicaRecord> | undefined;
       for (let n = 0; ; n++) {
         const replica = await admission.acquire(ctx, f.cancel, tried);
+        const triedBefore: ReadonlySet<ReplicaRecord> = tried ?? new Set();
         (tried ??= new Set()).add(replica);
         const started = performance.now();
         const payload = f.body.buffer();
+        const perTry = new AbortController();
+        const disarm = armPerTry(f.model, replica, n, triedBefore, (err) => perTry.abort(err));
         let response: Dispatcher.ResponseData;
         try {
           response = await replica.pool.request({
@@ -196,18 +270,24 @@ export function createForwarder({
             method: f.method,
             headers: f.headers,
             body: payload,
-            signal,
+            signal: AbortSignal.any([f.cancel.signal(), perTry.signal]),
           });
         } catch (err) {
+          disarm();
           admission.release(replica);
+          if (perTry.signal.aborted && !f.cancel.aborted) {
+            observer.retry(f.model, 'per-try-timeout'); // blamed and taken from the budget when cut
+            continue;
+          }
           const final = failure(replica, f.cancel, err, started, unsentAfterWrite(payload));
           if (final) throw final;
-          if (n >= maxRetries || !hasAlternative(f.model, tried))
+          if (!mayRetry(f.model, n, tried))
             throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: err });
           observer.retry(f.model, 'connection');
           continue;
         }
-        if (retryableStatus(response.statusCode) && n < maxRetries && hasAlternative(f.model, tried)) {
+        disarm();
+        if (retryableStatus(response.statusCode) && mayRetry(f.model, n, tried)) {
           await response.body.dump().catch(() => undefined);
           admission.release(replica);
           blame.answered(replica, response.statusCode, since(started));

@@ -32,6 +32,8 @@ export class StreamHandler implements Dispatcher.DispatchHandler {
   /** The first body chunk, held back so that a one-chunk answer leaves in a single write with res.end(). */
   private first: Buffer | null = null;
   private wroteBody = false;
+  /** An abort asked for before undici handed over the controller. */
+  private pendingAbort: Error | null = null;
   private readonly offCancel: () => void;
 
   constructor(
@@ -44,9 +46,22 @@ export class StreamHandler implements Dispatcher.DispatchHandler {
     this.offCancel = cancel.on(() => this.controller?.abort(new Error('cancelled')));
   }
 
+  /** The replica has started answering (a status line arrived): the try can no longer be cut and retried. */
+  get responded(): boolean {
+    return this.status !== 0;
+  }
+
+  /** Cuts the try before the replica answered (the per-try timeout); it settles as `failed` with `error`. */
+  abort(error: Error): void {
+    if (this.responded || this.finished) return;
+    if (this.controller) this.controller.abort(error);
+    else this.pendingAbort = error;
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.cancel.aborted) controller.abort(new Error('cancelled'));
+    else if (this.pendingAbort) controller.abort(this.pendingAbort);
   }
 
   onResponseStart(

@@ -5,7 +5,11 @@ import { spawnCli } from '../helpers/cli-process.js';
 export interface GatewayProcess {
   url: string;
   adminUrl: string;
+  /** `host:port` of the gRPC port, when started with `--grpc-port`. */
+  grpcAddress: string | undefined;
   process: ChildProcess;
+  /** Every structured log line the gateway wrote to stderr so far. */
+  logs(): Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -27,6 +31,7 @@ export function startGatewayProcess(
     });
   return new Promise((resolve, reject) => {
     const tail: string[] = [];
+    const lines: Record<string, unknown>[] = [];
     const timer = setTimeout(() => {
       void stop();
       reject(new Error(`gateway did not start:\n${tail.join('\n')}`));
@@ -35,10 +40,18 @@ export function startGatewayProcess(
       tail.push(line);
       if (tail.length > 20) tail.shift();
       try {
-        const record = JSON.parse(line) as { msg?: string; url?: string; adminUrl?: string };
+        const record = JSON.parse(line) as { msg?: string; url?: string; adminUrl?: string; grpc?: string };
+        lines.push(record);
         if (record.msg === 'gateway listening' && record.url && record.adminUrl) {
           clearTimeout(timer);
-          resolve({ url: record.url, adminUrl: record.adminUrl, process: child, stop });
+          resolve({
+            url: record.url,
+            adminUrl: record.adminUrl,
+            grpcAddress: record.grpc,
+            process: child,
+            logs: () => lines,
+            stop,
+          });
         }
       } catch {
         // not a log line
