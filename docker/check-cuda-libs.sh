@@ -38,6 +38,7 @@ if [ "$checked" -eq 0 ]; then
 fi
 
 if [ -n "$missing_all" ]; then
+  missing_all=" $(printf '%s\n' $missing_all | sort -u | tr '\n' ' ' | sed 's/ $//')"
   # The CUDA major the provider wants, read off the first CUDA toolkit library it misses (cuDNN has its own).
   wanted="$(printf '%s\n' $missing_all | sed -n 's/^lib\(cublas\|cublasLt\|cudart\|cufft\|curand\|nvrtc\)\.so\.\([0-9][0-9]*\)$/\2/p' | head -n 1)"
   have="$(ldconfig -p 2>/dev/null | sed -n 's/^[[:space:]]*libcublas\.so\.\([0-9][0-9]*\) .*/\1/p' | head -n 1)"

@@ -9,7 +9,7 @@
 # on every provider library (docker/check-cuda-libs.sh), so a mismatch stops the build instead of a replica.
 # BUILD_BASE must provide node and npm in /usr/local/bin, like the official node image. CPU_RUNTIME_BASE
 # needs glibc and libstdc++, and no shell. scripts/build-images.sh swaps in both to build without a registry.
-ARG NODE_VERSION=26
+ARG NODE_VERSION=24
 ARG DEBIAN_RELEASE=trixie
 ARG BUILD_BASE=node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim
 ARG CPU_RUNTIME_BASE=gcr.io/distroless/cc-debian12:nonroot
@@ -33,6 +33,8 @@ COPY replica ./replica
 COPY gateway ./gateway
 COPY scheduler ./scheduler
 COPY protos ./protos
+# models/codetr/verify imports test helpers, so `npm run build` compiles them as it does on a workstation.
+COPY test/helpers ./test/helpers
 RUN npm run build
 
 # ---- deps: production dependencies, this platform's binaries only ---------------------------------------
@@ -40,13 +42,13 @@ FROM ${BUILD_BASE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # Scripts are off, so the root `prepare` (tsc, a dev dependency) does not run. onnxruntime-node keeps the CPU
-# build that its npm package bundles.
+# build that its npm package bundles. Source maps, TypeScript, docs and Bare-runtime addons (*.bare) go.
 RUN set -eux; \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund; \
     for d in node_modules/onnxruntime-node/bin/napi-v*/*/*; do \
       case "$d" in */linux/x64) ;; *) rm -rf "$d" ;; esac; \
     done; \
-    find node_modules \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+    find node_modules \( -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.bare' \
       -o -name '*.md' -o -name '*.markdown' \) -type f -delete
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/bin ./bin
@@ -55,8 +57,18 @@ RUN node dist/cli/main.js replica --help >/dev/null
 
 # ---- replica-cpu: the CPU execution provider only (`gpumux up`-style hosts, CI, the image smoke test) ----
 FROM ${BUILD_BASE} AS node
+# Node >= 23 links libatomic.so.1, which distroless cc does not ship: it travels with the binary, into the same
+# multiarch folder, where the loader looks without an ld.so.cache entry.
+RUN set -eux; \
+    mkdir -p /node-root/usr/local/bin; \
+    cp /usr/local/bin/node /node-root/usr/local/bin/node; \
+    for lib in $(ldd /usr/local/bin/node | awk '$1 ~ /^libatomic[.]so/ { print $3 }'); do \
+      dir="$(dirname "$(realpath "$lib")")"; \
+      mkdir -p "/node-root$dir"; \
+      cp -L "$lib" "/node-root$dir/$(basename "$lib")"; \
+    done
 FROM ${CPU_RUNTIME_BASE} AS replica-cpu
-COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /node-root/ /
 # Fails the build early if the base lacks a library the node binary links (libstdc++, libgcc_s).
 RUN ["/usr/local/bin/node", "--version"]
 WORKDIR /app
@@ -94,7 +106,7 @@ RUN set -eux; \
       "libcublas-${cuda}" "libcufft-${cuda}" "libcurand-${cuda}" "cuda-nvrtc-${cuda}" "libcudnn9-cuda-${major}"; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/*
-COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /node-root/ /
 # Fails the build early if the base lacks a library the node binary links (libstdc++, libgcc_s).
 RUN node --version
 WORKDIR /app

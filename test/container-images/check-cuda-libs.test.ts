@@ -12,7 +12,16 @@ let dir: string;
 function sharedLibrary(file: string, code: string, soname: string, links: string[] = []): void {
   const src = `${file}.c`;
   fs.writeFileSync(src, code);
-  execFileSync('cc', ['-shared', '-fPIC', '-o', file, `-Wl,-soname,${soname}`, src, ...links]);
+  execFileSync('cc', [
+    '-shared',
+    '-fPIC',
+    '-Wl,--no-as-needed',
+    '-o',
+    file,
+    `-Wl,-soname,${soname}`,
+    src,
+    ...links,
+  ]);
 }
 
 function check(dirs: string[], env: Record<string, string> = {}) {

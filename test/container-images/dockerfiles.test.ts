@@ -22,11 +22,11 @@ describe('Dockerfiles', () => {
       for (const stage of stages(file)) expect(stage.from).toMatch(/^\$\{\w+\}$|^[a-z-]+$/);
     }
     expect(new Set(defaultBases(gateway))).toEqual(
-      new Set(['node:26-trixie-slim', 'gcr.io/distroless/cc-debian12:nonroot']),
+      new Set(['node:24-trixie-slim', 'gcr.io/distroless/cc-debian12:nonroot']),
     );
     expect(new Set(defaultBases(replica))).toEqual(
       new Set([
-        'node:26-trixie-slim',
+        'node:24-trixie-slim',
         'gcr.io/distroless/cc-debian12:nonroot',
         'nvidia/cuda:13.0.2-base-ubuntu24.04',
       ]),
