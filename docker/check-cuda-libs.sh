@@ -19,7 +19,9 @@ for dir in "$@"; do
   for lib in "$dir"/libonnxruntime_providers_*.so "$dir"/libonnxruntime.so* "$dir"/*.node; do
     [ -f "$lib" ] || continue
     checked=$((checked + 1))
-    if ! out="$(ldd "$lib" 2>&1)"; then
+    # ONNX Runtime loads libonnxruntime_providers_shared.so from this folder before the CUDA provider, which
+    # links it: a sibling resolves at run time without an rpath, so it does here too.
+    if ! out="$(LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$lib" 2>&1)"; then
       echo "check-cuda-libs: ldd cannot read $lib: $out" >&2
       missing_all="$missing_all ?"
       continue

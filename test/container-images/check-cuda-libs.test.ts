@@ -31,7 +31,7 @@ function check(dirs: string[], env: Record<string, string> = {}) {
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'check-cuda-libs-'));
-  for (const d of ['cuda13', 'provider', 'driver-only', 'empty']) fs.mkdirSync(path.join(dir, d));
+  for (const d of ['cuda13', 'provider', 'driver-only', 'sibling', 'empty']) fs.mkdirSync(path.join(dir, d));
   // A stand-in for CUDA 13's cuBLASLt, and a provider library that links it.
   const cublas = path.join(dir, 'cuda13', 'libcublasLt.so.13');
   sharedLibrary(cublas, 'int cublasLtCreate(void) { return 0; }', 'libcublasLt.so.13');
@@ -49,6 +49,15 @@ beforeAll(() => {
     'int cuInit(unsigned); int provider(void) { return cuInit(0); }',
     'libonnxruntime_providers_cuda.so',
     [libcuda],
+  );
+  // A CUDA provider that links libonnxruntime_providers_shared.so from its own folder, with no rpath.
+  const shared = path.join(dir, 'sibling', 'libonnxruntime_providers_shared.so');
+  sharedLibrary(shared, 'int shared_entry(void) { return 0; }', 'libonnxruntime_providers_shared.so');
+  sharedLibrary(
+    path.join(dir, 'sibling', 'libonnxruntime_providers_cuda.so'),
+    'int shared_entry(void); int provider(void) { return shared_entry(); }',
+    'libonnxruntime_providers_cuda.so',
+    [shared],
   );
 });
 
@@ -75,6 +84,12 @@ describe('check-cuda-libs (CUDA replica image build step)', () => {
     const strict = check([path.join(dir, 'driver-only')], { CHECK_CUDA_LIBS_RUNTIME: '' });
     expect(strict.status).toBe(1);
     expect(strict.stderr).toContain('needs libcuda.so.1');
+  });
+
+  it('resolves a library beside the provider, as ONNX Runtime loads it, without an rpath', () => {
+    const result = check([path.join(dir, 'sibling')]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('2 ONNX Runtime libraries checked');
   });
 
   it('refuses a folder with nothing to check (a wrong path must not pass)', () => {
