@@ -3,7 +3,7 @@ import type { ReplicaStats } from '../../replica/contract.js';
 import { grpcClients } from '../grpc/client.js';
 import { grpcAddressOf } from '../grpc/replica-address.js';
 import { startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
-import { slowShapesModel } from '../helpers/slow-model.js';
+import { assertSlowModel, slowShapesModel } from '../helpers/slow-model.js';
 
 /**
  * A real replica process warming up a model that takes real time (the stand-in slow model at ~300 ms per
@@ -33,6 +33,7 @@ afterAll(async () => {
 describe('warm-up of a slow graph (real replica process)', () => {
   it('reports progress, stays live, and turns ready only at the end', async () => {
     const model = await slowShapesModel(RUN_MS);
+    await assertSlowModel(model, RUN_MS * 0.6); // the steps below must take visible time
     replica = await startReplica({
       model,
       args: ['--max-batch', '2', '--threads', '1', '--warmup-batches', 'all', '--grpc-port', '0'],
@@ -120,6 +121,7 @@ describe('warm-up of a slow graph (real replica process)', () => {
 
   it('SIGTERM during warm-up ends it after the running step and exits 0, never ready', async () => {
     const model = await slowShapesModel(RUN_MS);
+    await assertSlowModel(model, RUN_MS * 0.6); // the steps below must take visible time
     const r = await startReplica({
       model,
       args: ['--max-batch', '2', '--threads', '1', '--warmup-batches', 'all'],
