@@ -5,6 +5,8 @@ import { spawnCli } from '../helpers/cli-process.js';
 export interface GatewayProcess {
   url: string;
   adminUrl: string;
+  /** `host:port` of the gateway's gRPC server, when started with `--grpc-port`. */
+  grpcAddress?: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -35,10 +37,11 @@ export function startGatewayProcess(
       tail.push(line);
       if (tail.length > 20) tail.shift();
       try {
-        const record = JSON.parse(line) as { msg?: string; url?: string; adminUrl?: string };
+        const record = JSON.parse(line) as { msg?: string; url?: string; adminUrl?: string; grpc?: string };
         if (record.msg === 'gateway listening' && record.url && record.adminUrl) {
           clearTimeout(timer);
-          resolve({ url: record.url, adminUrl: record.adminUrl, process: child, stop });
+          const grpc = record.grpc ? { grpcAddress: record.grpc } : {};
+          resolve({ url: record.url, adminUrl: record.adminUrl, ...grpc, process: child, stop });
         }
       } catch {
         // not a log line
