@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaStats } from '../../replica/contract.js';
 import { grpcClients } from '../grpc/client.js';
 import { grpcAddressOf } from '../grpc/replica-address.js';
@@ -26,14 +26,18 @@ interface Sample {
 }
 
 let replica: ReplicaProcess | undefined;
+let model: string;
+// generated and calibrated in onnxruntime before the tests' own time starts; the steps must take visible time
+beforeAll(async () => {
+  model = await slowShapesModel(RUN_MS);
+  await assertSlowModel(model, RUN_MS * 0.6);
+});
 afterAll(async () => {
   await replica?.stop();
 });
 
 describe('warm-up of a slow graph (real replica process)', () => {
   it('reports progress, stays live, and turns ready only at the end', async () => {
-    const model = await slowShapesModel(RUN_MS);
-    await assertSlowModel(model, RUN_MS * 0.6); // the steps below must take visible time
     replica = await startReplica({
       model,
       args: ['--max-batch', '2', '--threads', '1', '--warmup-batches', 'all', '--grpc-port', '0'],
@@ -120,8 +124,6 @@ describe('warm-up of a slow graph (real replica process)', () => {
   }, 120_000);
 
   it('SIGTERM during warm-up ends it after the running step and exits 0, never ready', async () => {
-    const model = await slowShapesModel(RUN_MS);
-    await assertSlowModel(model, RUN_MS * 0.6); // the steps below must take visible time
     const r = await startReplica({
       model,
       args: ['--max-batch', '2', '--threads', '1', '--warmup-batches', 'all'],
