@@ -23,6 +23,9 @@ const runs = Number(flags.runs);
 const seed = flags.seed === undefined ? undefined : Number(flags.seed);
 
 const targets = await startTargets();
+// stopped early (Ctrl-C, a timeout): the replica and gateway processes go too
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void targets.close().finally(() => process.exit(130)));
 const report = emptyReport();
 const t0 = performance.now();
 try {

@@ -75,7 +75,14 @@ export async function streamBody(
   });
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((err: unknown) => {
+        // the connection broke mid-body (the client went away): its doing, answered with 499 and not logged
+        // as our failure
+        throw (
+          tooSlow ??
+          new GpumuxError('CLIENT_CLOSED', 'the client closed the request mid-body', { cause: err })
+        );
+      });
       if (tooSlow) throw tooSlow;
       if (done) {
         markReady();

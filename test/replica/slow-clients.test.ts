@@ -98,4 +98,29 @@ describe('slow uploads', () => {
     expect(answer.status).toBe(408);
     expect((await detect()).status).toBe(200);
   });
+
+  it('a client that goes away mid-body is counted as 499 CLIENT_CLOSED, not as a 500 of the replica', async () => {
+    const { port } = new URL(replica.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      'POST /v1/models/shapes/detect HTTP/1.1\r\nhost: x\r\ncontent-type: image/jpeg\r\ncontent-length: 100000\r\n\r\n',
+    );
+    socket.write(jpeg.subarray(0, 500));
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    const deadline = Date.now() + 5000;
+    let codes: string[] = [];
+    while (Date.now() < deadline) {
+      const metrics = await (await fetch(`${replica.url}/metrics`)).text();
+      codes = [...metrics.matchAll(/gpumux_requests_total\{[^}]*endpoint="detect"[^}]*code="(\d+)"/g)].map(
+        (m) => m[1]!,
+      );
+      if (codes.includes('499') || codes.includes('500')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(codes).toContain('499');
+    expect(codes).not.toContain('500');
+    expect((await detect()).status).toBe(200);
+  });
 });
