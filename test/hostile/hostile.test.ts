@@ -9,11 +9,11 @@ import { startTargets, type Targets } from './targets.js';
  * input: the answer is a 4xx with a code from the error table (never a 5xx for a client's fault, never a hang
  * past the deadline), the process is alive, and an ordinary request still succeeds.
  *
- * CI mode: GPUMUX_HOSTILE_RUNS inputs per generator (default 12, about two minutes here); `npm run
+ * CI mode: GPUMUX_HOSTILE_RUNS inputs per generator (default 24, about 1.5 minutes here); `npm run
  * bench:hostile` runs the long mode (bench/hostile.ts). GPUMUX_HOSTILE_SEED replays a fast-check seed.
  */
 
-const RUNS = Number(process.env.GPUMUX_HOSTILE_RUNS ?? 12);
+const RUNS = Number(process.env.GPUMUX_HOSTILE_RUNS ?? 24);
 const SEED =
   process.env.GPUMUX_HOSTILE_SEED === undefined ? undefined : Number(process.env.GPUMUX_HOSTILE_SEED);
 

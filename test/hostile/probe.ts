@@ -44,7 +44,7 @@ export function sendRaw(
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      const text = data.toString('latin1');
+      const text = finalAnswer(data);
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
       const split = text.indexOf('\r\n\r\n');
       const head = split >= 0 ? text.slice(0, split).toLowerCase() : '';
@@ -69,6 +69,11 @@ export function sendRaw(
   });
 }
 
+/** The bytes of the final answer: interim ones (100 Continue) are not the answer. */
+function finalAnswer(data: Buffer): string {
+  return data.toString('latin1').replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, '');
+}
+
 /** A chunked body's content (enough for the short error bodies the suite reads). */
 function dechunk(raw: string): string {
   let out = '';
@@ -84,12 +89,12 @@ function dechunk(raw: string): string {
 
 /** A whole response: headers and a Content-Length body, or a whole chunked body. */
 function responseComplete(data: Buffer): boolean {
-  const text = data.toString('latin1');
+  const text = finalAnswer(data);
   const split = text.indexOf('\r\n\r\n');
   if (split < 0) return false;
   const head = text.slice(0, split).toLowerCase();
   const length = /\r\ncontent-length: *(\d+)/.exec(head);
-  if (length) return data.byteLength - split - 4 >= Number(length[1]);
+  if (length) return Buffer.byteLength(text, 'latin1') - split - 4 >= Number(length[1]);
   if (/\r\ntransfer-encoding: *chunked/.test(head)) return text.endsWith('\r\n0\r\n\r\n');
   return false; // until the server closes
 }
