@@ -20,6 +20,9 @@ import { LISTENING_MSG } from './listening-line.js';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
 import { createInferenceStats } from './metrics/inference-stats.js';
 
+/** After the drain, how long connections still open may finish writing an answer before they are cut. */
+const CLOSE_GRACE_MS = 1000;
+
 /**
  * The replica process, composed: engine + HTTP server + drain. The HTTP server listens first (live), the
  * engine loads and warms up after (ready when it is), and draining refuses new work at once while every
@@ -211,6 +214,14 @@ export async function startReplicaServer({
         server.close(() => resolve());
         // Keep-alive sockets with no request in them would hold close() open.
         server.closeIdleConnections();
+        // So would clients still sending headers or a body, or a request that outlived the drain deadline:
+        // after a moment for answers being written, cut them, so SIGTERM ends in bounded time.
+        setTimeout(() => {
+          server.getConnections((_err, open) => {
+            if (open > 0) log.warn('closing connections still open after the drain', { connections: open });
+            server.closeAllConnections();
+          });
+        }, CLOSE_GRACE_MS).unref();
       });
       await engine.close();
       log.info('closed');

@@ -1,5 +1,6 @@
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { healthServiceDefinition, inferenceServiceDefinition } from './load.js';
+import { refuseMalformed, tolerantDefinition } from './malformed.js';
 
 export interface GrpcServerOptions {
   port: number;
@@ -40,8 +41,12 @@ export async function startGrpcServer({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': -1,
   });
-  server.addService(inferenceServiceDefinition(), inference);
-  server.addService(healthServiceDefinition(), health);
+  // a message that is not protobuf is the client's fault: 400's status, not grpc-js's INTERNAL
+  for (const [definition, implementation] of [
+    [inferenceServiceDefinition(), inference],
+    [healthServiceDefinition(), health],
+  ] as const)
+    server.addService(tolerantDefinition(definition), refuseMalformed(definition, implementation));
   const bind = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(bind, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { GpumuxError } from '../../common/errors.js';
 import { unlimitedBodyBudget, type BodyBudget } from '../../common/http/body-budget.js';
+import { PacedUpload, PROVEN_FAST_BYTES, type UploadPace } from '../../common/http/upload-pace.js';
 import type { Cancellation } from './cancellation.js';
 
 function overBudget(): GpumuxError {
@@ -9,21 +10,11 @@ function overBudget(): GpumuxError {
   });
 }
 
-/** Bodies declared larger than this are streamed to the replica while they arrive (see HeldBody). */
-export const STREAM_THRESHOLD_BYTES = 64 * 1024;
-
-/** The slowest upload the gateway waits for: after `graceMs`, at least `minBytesPerSecond` on average. */
-export interface UploadPace {
-  minBytesPerSecond: number;
-  graceMs: number;
-}
-
-function tooSlow(pace: UploadPace): GpumuxError {
-  return new GpumuxError(
-    'REQUEST_TIMEOUT',
-    `request body arrived slower than ${pace.minBytesPerSecond} bytes/s (the minimum upload rate)`,
-  );
-}
+/**
+ * Bodies declared larger than this are streamed to the replica while they arrive (see HeldBody), once this
+ * much arrived at the minimum pace (common/http/upload-pace.ts).
+ */
+export const STREAM_THRESHOLD_BYTES = PROVEN_FAST_BYTES;
 
 /**
  * A request body, held once as the chunks Node delivers (bounded by the body limit) and never copied on the
@@ -44,9 +35,8 @@ export class HeldBody {
   private budget: BodyBudget = unlimitedBodyBudget;
   /** Waiters for the next chunk or the end (the streaming attempt and a retry may both wait). */
   private wakers: (() => void)[] = [];
-  /** performance.now() when reading began, and the pace the upload must keep (null: any). */
-  private startedAt = 0;
-  private pace: UploadPace | null = null;
+  /** The pace the upload must keep (common/http/upload-pace.ts); null when not reading from a client. */
+  private upload: PacedUpload | null = null;
   /** Stops reading the client's body (listeners off, rest drained): set while reading. */
   private detach: (() => void) | null = null;
 
@@ -86,9 +76,9 @@ export class HeldBody {
   ): HeldBody {
     const b = new HeldBody();
     b.budget = budget;
-    b.startedAt = performance.now();
     const header = req.headers['content-length'];
     b.declared = header === undefined ? null : Number(header);
+    b.upload = new PacedUpload(pace ?? null, b.declared, () => b.length);
     if (b.declared !== null && b.declared > limit) {
       b.fail(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
       req.resume();
@@ -129,19 +119,10 @@ export class HeldBody {
           : new GpumuxError('CLIENT_CLOSED', 'client closed the request'),
       ),
     );
-    // The pace is checked on a timer, not per chunk: an upload that stops sending has no chunks to check.
-    let paceTimer: NodeJS.Timeout | undefined;
-    if (pace && pace.minBytesPerSecond > 0) {
-      b.pace = pace;
-      const check = (): void => {
-        if (b.length < b.requiredBytes(performance.now())) return stop(tooSlow(pace));
-        paceTimer = setTimeout(check, Math.max(100, pace.graceMs / 4)).unref();
-      };
-      paceTimer = setTimeout(check, pace.graceMs).unref();
-    }
+    const unwatch = b.upload.watch(stop);
     const cleanup = (): void => {
       b.detach = null;
-      clearTimeout(paceTimer);
+      unwatch();
       offCancel?.();
       req.off('data', onData);
       req.off('end', onEnd);
@@ -183,27 +164,11 @@ export class HeldBody {
    * the replica's speed). A client still trickling its body waits here, holding budget but no slot.
    */
   async ready(): Promise<void> {
-    while (!this.complete && !(this.streams && this.paceProven())) {
+    while (!this.complete && !(this.streams && (this.upload?.provenFast() ?? true))) {
       if (this.error) throw this.error;
       await new Promise<void>((resolve) => this.wakers.push(resolve));
     }
     if (this.error) throw this.error;
-  }
-
-  /** Bytes the upload must have delivered by `now` to keep its pace (0 within the grace period). */
-  private requiredBytes(now: number): number {
-    if (!this.pace) return 0;
-    const elapsed = now - this.startedAt;
-    if (elapsed < this.pace.graceMs) return 0;
-    const due = (this.pace.minBytesPerSecond * elapsed) / 1000;
-    return this.declared === null ? due : Math.min(this.declared, due);
-  }
-
-  private paceProven(): boolean {
-    if (this.length < STREAM_THRESHOLD_BYTES) return false;
-    if (!this.pace) return true;
-    const elapsed = Math.max(1, performance.now() - this.startedAt);
-    return (this.length * 1000) / elapsed >= this.pace.minBytesPerSecond;
   }
 
   /** True when this body should be streamed rather than sent whole. */

@@ -14,9 +14,11 @@ tensor per frame and run through a chain of element-wise ops whose intermediates
 5 × S MiB per frame at the peak), summed, multiplied by zero and added to the scores. It is what shows how ONNX
 Runtime's arena behaves across runs (the replica measures its footprint after warm-up and keeps it for life).
 
-The cost is linear in the batch (each row runs its own chain) and in `iterations`. `--ms` picks `iterations`
-from a single-threaded NumPy timing of the same chain on this machine, corrected by ORT_SPEEDUP (so it is
-approximate); the replica reports the real figure (`ewmaServiceSeconds`, timings.inferenceMs).
+The cost is linear in the batch (each row runs its own chain) and in `iterations`. `--ms` only guesses
+`iterations` from a single-threaded NumPy timing of the same chain, corrected by ORT_SPEEDUP: how far NumPy is
+from ONNX Runtime depends on the machine's BLAS (Debian's reference BLAS made a "300 ms" model run in 40-75 ms),
+so the tests pass `--iterations` instead, calibrated by timing the generated graph in onnxruntime-node
+(test/helpers/slow-model.ts). The replica reports the real figure (`ewmaServiceSeconds`, timings.inferenceMs).
 
 Run: /usr/bin/python3 models/shapes/generate_slow.py --ms 250 --out /tmp/shapes-slow
      (writes model.onnx and manifest.json there; needs Debian's python3-onnx and python3-numpy)

@@ -1,16 +1,14 @@
 import busboy from 'busboy';
 import { GpumuxError } from '../../common/errors.js';
 import { formatBytes } from '../../common/bytes.js';
-import { streamBody, type UploadLimits } from './read-body.js';
+import { streamBody, type ReadBodyOptions } from './read-body.js';
 
 /**
  * The `image` fields of a multipart/form-data body, parsed as it streams in (busboy) with limits on parts,
  * files and part size: a body of thousands of tiny parts is refused after `maxFrames` + a few parts instead
  * of being parsed in full on the event loop, and nothing but the images is kept.
  */
-export interface MultipartOptions extends UploadLimits {
-  /** Whole body limit. */
-  maxBytes: number;
+export interface MultipartOptions extends ReadBodyOptions {
   /** Most `image` fields (frames) a request may carry. */
   maxFrames: number;
 }
@@ -18,6 +16,10 @@ export interface MultipartOptions extends UploadLimits {
 /** Parts besides the images a client may add (a text field or two) before the body is refused. */
 const EXTRA_PARTS = 8;
 const MAX_FIELD_BYTES = 64 * 1024;
+
+function malformed(err: Error): GpumuxError {
+  return new GpumuxError('BAD_REQUEST', `malformed multipart body: ${err.message}`, { cause: err });
+}
 
 export async function readImageParts(request: Request, options: MultipartOptions): Promise<Uint8Array[]> {
   const { maxBytes, maxFrames, ...rate } = options;
@@ -42,9 +44,7 @@ export async function readImageParts(request: Request, options: MultipartOptions
       },
     });
   } catch (err) {
-    throw new GpumuxError('BAD_REQUEST', `malformed multipart body: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw malformed(err as Error);
   }
   const tooMany = (what: string) =>
     fail(
@@ -55,6 +55,9 @@ export async function readImageParts(request: Request, options: MultipartOptions
   parser.on('fieldsLimit', () => tooMany('fields'));
   parser.on('file', (name, stream) => {
     const part = { name, chunks: [] as Buffer[] };
+    // A body that ends inside a part ("Unexpected end of form") errors the part's stream as well as the
+    // parser: without this listener that 'error' would reach the process and end it.
+    stream.on('error', (err: Error) => fail(malformed(err)));
     if (name === 'image') parts.push(part);
     stream.on('data', (chunk: Buffer) => {
       if (name === 'image') part.chunks.push(chunk);
@@ -70,17 +73,22 @@ export async function readImageParts(request: Request, options: MultipartOptions
   });
   const finished = new Promise<void>((resolve, reject) => {
     parser.on('close', resolve);
-    parser.on('error', (err: Error) =>
-      reject(new GpumuxError('BAD_REQUEST', `malformed multipart body: ${err.message}`, { cause: err })),
-    );
+    parser.on('error', (err: Error) => reject(fail(malformed(err))));
   });
   finished.catch(() => undefined); // awaited below; a parse error during streaming surfaces there
 
-  await streamBody(request, { maxBytes, ...rate }, async (chunk) => {
-    throwFailure();
-    if (!parser.write(chunk)) await new Promise<void>((resolve) => parser.once('drain', resolve));
-    throwFailure();
-  });
+  try {
+    await streamBody(request, { maxBytes, ...rate }, async (chunk) => {
+      throwFailure();
+      // a parser that fails while we wait for 'drain' never drains: wait for whichever comes first
+      if (!parser.write(chunk))
+        await Promise.race([new Promise<void>((resolve) => parser.once('drain', resolve)), finished]);
+      throwFailure();
+    });
+  } catch (err) {
+    parser.destroy(); // its part streams' errors land on the listeners above
+    throw err;
+  }
   parser.end();
   await finished;
   throwFailure();

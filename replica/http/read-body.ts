@@ -1,22 +1,29 @@
 import { GpumuxError } from '../../common/errors.js';
 import { formatBytes } from '../../common/bytes.js';
+import { PacedUpload } from '../../common/http/upload-pace.js';
 
 /**
  * Reads a request body as it streams in, with the limits a replica needs to stay bounded: at most `maxBytes`
- * (413), and a minimum upload rate — after `graceMs`, a body arriving slower than `minBytesPerSecond` on
- * average, or stalled for `graceMs`, is cut off with 408 — so a trickling client cannot hold an admission slot
- * and its memory for long. With a Content-Length the buffer is allocated once (no chunk list, no final copy).
+ * (413), and the gateway's rule for slow uploads (common/http/upload-pace.ts) — the body takes a request slot
+ * (`onReady`) only once complete or proven fast, and one arriving slower than `minBytesPerSecond` after
+ * `graceMs` is cut off with 408 — so trickling clients hold neither admission slots nor, for long, memory.
+ * With a Content-Length the buffer is allocated once (no chunk list, no final copy).
  */
 
 export interface UploadLimits {
   /** Average upload rate a body must keep after the grace period. Default 64 KiB/s. */
   minBytesPerSecond?: number;
-  /** Time a body may take before the rate counts, and the longest pause between chunks. Default 5 s. */
+  /** Time a body may take before the rate counts. Default 5 s. */
   graceMs?: number;
 }
 
 export interface ReadBodyOptions extends UploadLimits {
   maxBytes: number;
+  /**
+   * Called once, when the body may take a request slot: complete, or proven fast. It may throw (429 when
+   * the slots are full): the body is then left unread and the error is the answer.
+   */
+  onReady?: (() => void) | undefined;
 }
 
 export const DEFAULT_UPLOAD_LIMITS: Required<UploadLimits> = { minBytesPerSecond: 64 * 1024, graceMs: 5000 };
@@ -26,6 +33,11 @@ function tooLarge(maxBytes: number): GpumuxError {
     'PAYLOAD_TOO_LARGE',
     `request body is larger than ${formatBytes(maxBytes)} (${maxBytes} bytes)`,
   );
+}
+
+function declaredLength(request: Request): number | null {
+  const declared = Number(request.headers.get('content-length') ?? NaN);
+  return Number.isSafeInteger(declared) && declared >= 0 ? declared : null;
 }
 
 /**
@@ -41,55 +53,61 @@ export async function streamBody(
     maxBytes,
     minBytesPerSecond = DEFAULT_UPLOAD_LIMITS.minBytesPerSecond,
     graceMs = DEFAULT_UPLOAD_LIMITS.graceMs,
+    onReady,
   } = options;
-  if (!request.body) return 0;
-  const reader = request.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  const started = performance.now();
-  let received = 0;
-  let lastChunkAt = started;
-  let tooSlow = null as GpumuxError | null; // set by the timer's check (not narrowed to null)
-  const check = () => {
-    const now = performance.now();
-    const elapsed = now - started;
-    if (elapsed < graceMs) return;
-    const rate = received / (elapsed / 1000);
-    if (rate < minBytesPerSecond || now - lastChunkAt > graceMs) {
-      tooSlow = new GpumuxError(
-        'REQUEST_TIMEOUT',
-        `request body too slow: ${received} bytes in ${(elapsed / 1000).toFixed(1)} s ` +
-          `(at least ${formatBytes(minBytesPerSecond)}/s after ${graceMs / 1000} s)`,
-      );
-      void reader.cancel(tooSlow).catch(() => undefined);
-    }
+  let ready = false;
+  const markReady = (): void => {
+    if (ready) return;
+    ready = true;
+    onReady?.();
   };
-  const timer = setInterval(check, Math.max(50, Math.min(1000, graceMs / 4)));
-  timer.unref();
+  if (!request.body) {
+    markReady();
+    return 0;
+  }
+  const reader = request.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  let received = 0;
+  const upload = new PacedUpload({ minBytesPerSecond, graceMs }, declaredLength(request), () => received);
+  let tooSlow = null as GpumuxError | null; // set by the pace timer (not narrowed to null)
+  const unwatch = upload.watch((err) => {
+    tooSlow = err;
+    void reader.cancel(err).catch(() => undefined);
+  });
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((err: unknown) => {
+        // the connection broke mid-body (the client went away): its doing, answered with 499 and not logged
+        // as our failure
+        throw (
+          tooSlow ??
+          new GpumuxError('CLIENT_CLOSED', 'the client closed the request mid-body', { cause: err })
+        );
+      });
       if (tooSlow) throw tooSlow;
-      if (done) return received;
-      received += value.byteLength;
-      lastChunkAt = performance.now();
-      if (received > maxBytes) {
-        void reader.cancel().catch(() => undefined);
-        throw tooLarge(maxBytes);
+      if (done) {
+        markReady();
+        return received;
       }
+      received += value.byteLength;
+      if (received > maxBytes) throw tooLarge(maxBytes);
+      if (!ready && upload.provenFast()) markReady();
       await onChunk(value);
     }
   } catch (err) {
+    // the rest is not read: a body whose answer is already decided must not keep the connection busy
+    void reader.cancel().catch(() => undefined);
     if (tooSlow) throw tooSlow;
     throw err;
   } finally {
-    clearInterval(timer);
+    unwatch();
   }
 }
 
 /** The whole body as bytes, under the limits of streamBody. */
 export async function readBody(request: Request, options: ReadBodyOptions): Promise<Uint8Array> {
-  const declared = Number(request.headers.get('content-length') ?? NaN);
-  if (Number.isSafeInteger(declared) && declared > options.maxBytes) throw tooLarge(options.maxBytes);
-  if (Number.isSafeInteger(declared) && declared >= 0) {
+  const declared = declaredLength(request);
+  if (declared !== null && declared > options.maxBytes) throw tooLarge(options.maxBytes);
+  if (declared !== null) {
     const out = new Uint8Array(declared);
     let at = 0;
     await streamBody(request, { ...options, maxBytes: Math.min(declared, options.maxBytes) }, (chunk) => {

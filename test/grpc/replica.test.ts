@@ -152,7 +152,9 @@ describe('replica over gRPC (real process, real grpc-js client)', () => {
     const refused = results.filter((r) => r.code === status.RESOURCE_EXHAUSTED);
     expect(results.some((r) => r.code === status.OK)).toBe(true);
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]!.retryAfter).toBe('1');
+    // 1 s from admission, or the engine queue's own estimate (a body takes its admission slot only once
+    // read, so under load the queue may be what refuses): whole seconds either way
+    expect(refused[0]!.retryAfter).toMatch(/^[1-9]\d*$/);
     expect(results.every((r) => r.code === status.OK || r.code === status.RESOURCE_EXHAUSTED)).toBe(true);
   });
 

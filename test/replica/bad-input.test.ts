@@ -143,6 +143,24 @@ const cases: BadCase[] = [
     status: 400,
     code: 'BAD_REQUEST',
   },
+  {
+    // issue #19: the file part's stream errored with no listener ("Unexpected end of form") and ended the process
+    what: 'a multipart file part whose closing boundary never comes',
+    body: () =>
+      '--XX\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\nabcdef',
+    headers: { 'content-type': 'multipart/form-data; boundary=XX' },
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
+    what: 'a multipart file part after an image part, cut off',
+    body: () =>
+      '--XX\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nabc\r\n' +
+      '--XX\r\nContent-Disposition: form-data; name="other"; filename="b.bin"\r\n\r\nxyz',
+    headers: { 'content-type': 'multipart/form-data; boundary=XX' },
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
 ];
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawImage, type Rect } from '../helpers/images.js';
 import { startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
-import { slowShapesModel } from '../helpers/slow-model.js';
+import { assertSlowModel, slowShapesModel } from '../helpers/slow-model.js';
 
 /**
  * A real replica process on the stand-in slow model (the shapes detector at ~300 ms per frame, answers
@@ -21,6 +21,7 @@ let replica: ReplicaProcess;
 let image: Buffer;
 beforeAll(async () => {
   const model = await slowShapesModel(RUN_MS);
+  await assertSlowModel(model, RUN_MS * 0.6); // probes must be measurably shorter than a run
   image = await drawImage({ width: 640, height: 480, rects: [RED] });
   replica = await startReplica({ model, args: ['--max-batch', '4', '--threads', '1'] });
 }, 120_000);

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import type { ReplicaStats } from '../../replica/contract.js';
 import { processRssBytes, startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
@@ -36,9 +36,15 @@ function oneBucket(model: string): string {
   return dir;
 }
 
+// generated (and calibrated in onnxruntime) before the test's own time starts
+let generated: string;
+beforeAll(async () => {
+  generated = await slowShapesModel(20, { scratchMiB: SCRATCH_MIB });
+});
+
 describe('steady footprint (real replica process)', () => {
   it('holds after warm-up what it reported at warm-up, request after request', async () => {
-    const model = oneBucket(await slowShapesModel(20, { scratchMiB: SCRATCH_MIB }));
+    const model = oneBucket(generated);
     replica = await startReplica({ model, args: ['--max-batch', '1', '--threads', '1'] });
     const stats = (await (await fetch(`${replica.url}/v1/stats`)).json()) as ReplicaStats;
     expect(stats.footprint.method).toBe('rss');

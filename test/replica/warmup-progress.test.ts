@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaStats } from '../../replica/contract.js';
 import { grpcClients } from '../grpc/client.js';
 import { grpcAddressOf } from '../grpc/replica-address.js';
 import { startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
-import { slowShapesModel } from '../helpers/slow-model.js';
+import { assertSlowModel, slowShapesModel } from '../helpers/slow-model.js';
 
 /**
  * A real replica process warming up a model that takes real time (the stand-in slow model at ~300 ms per
@@ -26,13 +26,18 @@ interface Sample {
 }
 
 let replica: ReplicaProcess | undefined;
+let model: string;
+// generated and calibrated in onnxruntime before the tests' own time starts; the steps must take visible time
+beforeAll(async () => {
+  model = await slowShapesModel(RUN_MS);
+  await assertSlowModel(model, RUN_MS * 0.6);
+});
 afterAll(async () => {
   await replica?.stop();
 });
 
 describe('warm-up of a slow graph (real replica process)', () => {
   it('reports progress, stays live, and turns ready only at the end', async () => {
-    const model = await slowShapesModel(RUN_MS);
     replica = await startReplica({
       model,
       args: ['--max-batch', '2', '--threads', '1', '--warmup-batches', 'all', '--grpc-port', '0'],
@@ -119,7 +124,6 @@ describe('warm-up of a slow graph (real replica process)', () => {
   }, 120_000);
 
   it('SIGTERM during warm-up ends it after the running step and exits 0, never ready', async () => {
-    const model = await slowShapesModel(RUN_MS);
     const r = await startReplica({
       model,
       args: ['--max-batch', '2', '--threads', '1', '--warmup-batches', 'all'],

@@ -75,7 +75,10 @@ export function detectRoutes({ engine, lifecycle, uploads = {} }: DetectRoutesOp
     assertServedModel(manifest, c.req.param('model') ?? '', c.req.param('version'));
     const threshold = parseThreshold(c.req.query('threshold'));
     assertAccepting(lifecycle);
-    const frames = await readFrames(c, manifest.limits.maxFramesPerRequest, limits);
+    const frames = await readFrames(c, manifest.limits.maxFramesPerRequest, {
+      ...limits,
+      onReady: c.get('takeSlot'),
+    });
     const signal = c.req.raw.signal;
     const options = threshold === undefined ? { signal } : { threshold, signal };
 

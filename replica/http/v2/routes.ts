@@ -84,7 +84,11 @@ export function v2Routes({
       assertServedModel(manifest, model, version);
       // Before the session exists the metadata has no outputs to validate against: answer 503, not 400.
       assertAccepting(lifecycle);
-      const body = await readBody(c.req.raw, { ...uploads, maxBytes: maxInferBodyBytes });
+      const body = await readBody(c.req.raw, {
+        ...uploads,
+        maxBytes: maxInferBodyBytes,
+        onReady: c.get('takeSlot'),
+      });
       if (body.byteLength === 0) throw new GpumuxError('EMPTY_BODY', 'the inference request body is empty');
       const request = parseInferRequest(body, c.req.header(HEADER_LENGTH));
       const outputNames = engine.metadata().outputs.map((o) => o.name);
