@@ -56,8 +56,11 @@ describe('podFailure', () => {
     expect(podFailure(failedPod({ exitCode: 3, reason: 'Error' }))).toMatchObject({ kind: 'oom' });
   });
 
-  it('the kernel OOM killer (reason OOMKilled, 137) is an OOM; a crash with a stack trace is not', () => {
-    expect(podFailure(failedPod({ exitCode: 137, reason: 'OOMKilled' }))).toMatchObject({ kind: 'oom' });
+  it('the kernel OOM killer (reason OOMKilled, 137) is host memory, not CUDA; a crash with a stack trace is neither', () => {
+    expect(podFailure(failedPod({ exitCode: 137, reason: 'OOMKilled' }))).toMatchObject({
+      kind: 'host-oom',
+      exitCode: 137,
+    });
     const crash = podFailure(
       failedPod({
         exitCode: 1,
