@@ -179,6 +179,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
       pullMs: config.orchestrator.startup.pull,
       fetchMs: config.orchestrator.startup.fetch,
       stuckMs: config.orchestrator.startup.stuck,
+      backoffMs: config.orchestrator.startup.backoff,
     },
     logger: logger.child({ component: 'scheduler' }),
   });

@@ -14,6 +14,8 @@ export interface StartupBudgets {
   warmupMs: number;
   /** A stage stuck on an error reason (ImagePullBackOff, CreateContainerConfigError, Unschedulable…). */
   stuckMs: number;
+  /** A model's next try after a failed start: this × 2^(failures in a row − 1), at most 5 min. */
+  backoffMs: number;
 }
 
 export const DEFAULT_STARTUP_BUDGETS: StartupBudgets = {
@@ -22,12 +24,11 @@ export const DEFAULT_STARTUP_BUDGETS: StartupBudgets = {
   fetchMs: 30 * 60_000,
   warmupMs: 15 * 60_000,
   stuckMs: 5 * 60_000,
+  backoffMs: 10_000,
 };
 
 export interface StartupWatchOptions {
   budgets: StartupBudgets;
-  /** A model's next try after a failed start: base × 2^(failures in a row − 1), at most max. */
-  backoffBaseMs?: number;
   backoffMaxMs?: number;
   /** A node where a start failed for the node's sake (schedule, image pull) takes nothing new this long. */
   avoidNodeMs?: number;
@@ -67,7 +68,8 @@ const nodeFault = (stage: StartupStage, reason: string): boolean =>
  * or pull it is avoided for a while, so one bad node does not eat the model.
  */
 export function createStartupWatch(options: StartupWatchOptions): StartupWatch {
-  const { budgets, backoffBaseMs = 10_000, backoffMaxMs = 5 * 60_000, avoidNodeMs = 10 * 60_000 } = options;
+  const { budgets, backoffMaxMs = 5 * 60_000, avoidNodeMs = 10 * 60_000 } = options;
+  const backoffBaseMs = budgets.backoffMs;
   const { labelOf, now, logger } = options;
   /** When each replica was first seen stuck on its current error reason. */
   const stuckSince = new Map<string, { reason: string; at: number }>();

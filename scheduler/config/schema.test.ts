@@ -43,6 +43,7 @@ describe('scheduler config', () => {
       pull: 1_800_000,
       fetch: 1_800_000,
       stuck: 300_000,
+      backoff: 10_000,
     });
   });
 

@@ -160,9 +160,11 @@ export const OrchestratorConfig = z
         pull: Duration.default(1_800_000),
         fetch: Duration.default(1_800_000),
         stuck: Duration.default(300_000),
+        /** The model's next try after a failed start: this, doubling per failure in a row (at most 5 min). */
+        backoff: Duration.default(10_000),
       })
       .strict()
-      .default({ schedule: 300_000, pull: 1_800_000, fetch: 1_800_000, stuck: 300_000 }),
+      .default({ schedule: 300_000, pull: 1_800_000, fetch: 1_800_000, stuck: 300_000, backoff: 10_000 }),
   })
   .strict();
 
@@ -231,7 +233,7 @@ export const SchedulerConfig = z
       owner: null,
       drainTimeout: 60_000,
       readyTimeout: 600_000,
-      startup: { schedule: 300_000, pull: 1_800_000, fetch: 1_800_000, stuck: 300_000 },
+      startup: { schedule: 300_000, pull: 1_800_000, fetch: 1_800_000, stuck: 300_000, backoff: 10_000 },
     }),
     rollout: RolloutConfig.default({ maxUnavailable: 1 }),
     leaderElection: LeaderElectionConfig.default({
