@@ -187,7 +187,7 @@ function loopParts(options: SchedulerOptions) {
   const readyTimeoutMs = options.readyTimeoutMs ?? 600_000;
   const startup = createStartupWatch({
     budgets: { ...DEFAULT_STARTUP_BUDGETS, warmupMs: readyTimeoutMs, ...options.startupBudgets },
-    labelOf: set.labelOf,
+    labelOf: (r) => set.labelOf(r),
     now,
     logger,
   });
@@ -201,13 +201,13 @@ function loopParts(options: SchedulerOptions) {
     drainTimeoutMs: options.drainTimeoutMs ?? 60_000,
     readyTimeoutMs,
     specHashOf: (m) => replicaSpecHash(orchestrator.runtimeSpec?.(), m, set.maxBatch(m, batches)),
-    holdsBack: startup.holdsBack,
+    holdsBack: (label) => startup.holdsBack(label),
   });
   const rollout = createRollout({
     maxUnavailable: options.maxUnavailable ?? 1,
     reserveBytes: settings.reserveBytes,
     maxReplicasPerGpu: settings.maxReplicasPerGpu,
-    labelOf: set.labelOf,
+    labelOf: (r) => set.labelOf(r),
     logger,
   });
   return {
