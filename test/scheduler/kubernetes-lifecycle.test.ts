@@ -337,7 +337,7 @@ describe('scheduler on Kubernetes, day two', () => {
 
   it('NotReady: replicas kept through the grace period, replaced after it; a deleted node at once', async () => {
     api.addNode('gpu-c', { 'nvidia.com/gpu.count': '1', ...RTX4090 });
-    const stack = await start(config({ policy: 'spread', gpus: { notReadyGrace: '3s' } }));
+    const stack = await start(config({ policy: 'spread', gpus: { notReadyGrace: '5s' } }));
     await rollUntil('three ready', () => live().filter(ready).length === 3, 0);
     const onB = live().find((p) => p.spec?.nodeName === 'gpu-b')!;
     kubelet.notReady('gpu-b');
