@@ -37,6 +37,45 @@ export interface PlanUnplaced {
   gpus: { gpu: string; reason: string }[];
 }
 
+/** A model whose replicas are being replaced (scheduler/rollout.ts): "rolling N of M". */
+export interface PlanRollout {
+  model: string;
+  /** `spec changed` (image, resources, args, model url/sha256, max batch…), `node cordoned`, or both. */
+  reason: string;
+  /** Replicas already on today's spec and schedulable nodes, of `total`. */
+  replaced: number;
+  total: number;
+  /** `rolling <replaced> of <total>` */
+  status: string;
+  /** The GPU of the step in progress (one GPU at a time), null between steps. */
+  step: string | null;
+  /** Why no step starts for this model now (no room for a copy, max unavailable reached), else null. */
+  waiting: string | null;
+}
+
+/** A replica that is not ready yet: the stage it is in, for how long, and the kubelet's reason if stuck. */
+export interface PlanStarting {
+  replicaId: string;
+  model: string;
+  node: string;
+  gpuIndex: number;
+  stage: 'schedule' | 'pull' | 'fetch' | 'warm-up';
+  reason: string | null;
+  seconds: number;
+  /** The stage's bounded wait, seconds: past it the replica is deleted and tried again. */
+  limitSeconds: number;
+}
+
+/** A replica that never started, recently: what happened, when the model is tried again, the node avoided. */
+export interface PlanStartFailure {
+  model: string;
+  node: string;
+  reason: string;
+  at: string;
+  retryAt: string;
+  nodeAvoidedUntil: string | null;
+}
+
 export interface PlanView {
   generatedAt: string;
   policy: 'throughput' | 'binpack' | 'spread';
@@ -54,4 +93,7 @@ export interface PlanView {
    * (the largest model first), as the seed ran one Co-DETR per RTX 4090 (40 %).
    */
   seedMemoryUtilization?: number;
+  rollouts?: PlanRollout[];
+  starting?: PlanStarting[];
+  startFailures?: PlanStartFailure[];
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../common/log.js';
 import type { SchedulerMetrics } from './metrics.js';
-import type { BatchChoices, ModelSet } from './model-set.js';
+import type { BatchChoices, ModelSet, SchedulerModel } from './model-set.js';
 import type { ManagedReplica, Orchestrator } from './orchestrators/types.js';
 import type { PlacementResult } from './placement/plan.js';
 import { gpuId, type ExistingReplica, type Gpu, type PlacedReplica } from './types.js';
@@ -16,6 +16,10 @@ export interface ActuatorOptions {
   drainTimeoutMs: number;
   /** A starting replica blocks the next one on its GPU until ready or this long. */
   readyTimeoutMs: number;
+  /** What defines a model's replicas today (spec-hash.ts); a replica created with another hash is outdated. */
+  specHashOf?: (model: SchedulerModel) => string;
+  /** A model (label) in back-off after a failed start gets no new replica yet (startup-watch.ts). */
+  holdsBack?: (label: string) => boolean;
 }
 
 /** Turns a plan into orchestrator calls, and remembers what is on its way out and which copy replaces which. */
@@ -32,6 +36,17 @@ export interface Actuator {
 
 export function createActuator(options: ActuatorOptions): Actuator {
   const { orchestrator, set, batches, metrics, logger, now, drainTimeoutMs, readyTimeoutMs } = options;
+  const { specHashOf, holdsBack = () => false } = options;
+  /** A replica's hash against its model's today: outdated when they differ (not when it keeps none). */
+  const outdated = (r: ManagedReplica): boolean => {
+    const model = set.find(r.model, r.version);
+    return (
+      r.specHash !== undefined &&
+      model !== undefined &&
+      specHashOf !== undefined &&
+      r.specHash !== specHashOf(model)
+    );
+  };
   const removing = new Set<string>();
   /** A move's copy (by its id) → the replica it replaces. In memory: after a restart a copy is just surplus. */
   const replaces = new Map<string, string>();
@@ -53,15 +68,17 @@ export function createActuator(options: ActuatorOptions): Actuator {
     })();
   }
 
-  /** GPUs with a replica pending or starting (within readyTimeoutMs): they take no other yet. */
+  /**
+   * GPUs with a replica pending or starting: they take no other yet. A starting replica blocks for
+   * readyTimeoutMs from its container's start; a pending one whose orchestrator reports its startup stage
+   * blocks until it starts or is deleted for overrunning that stage (startup-watch.ts): a slow image pull
+   * does not let a second replica start beside it.
+   */
   function startingOn(replicas: ManagedReplica[]): Set<string> {
-    return new Set(
-      replicas
-        .filter(
-          (r) => (r.phase === 'pending' || r.phase === 'starting') && now() - r.startedAt < readyTimeoutMs,
-        )
-        .map((r) => gpuId({ node: r.node, index: r.gpuIndex })),
-    );
+    const blocks = (r: ManagedReplica): boolean =>
+      (r.phase === 'pending' && r.startup != null) ||
+      ((r.phase === 'pending' || r.phase === 'starting') && now() - r.startedAt < readyTimeoutMs);
+    return new Set(replicas.filter(blocks).map((r) => gpuId({ node: r.node, index: r.gpuIndex })));
   }
 
   async function create(p: PlacedReplica, gpus: Gpu[]): Promise<void> {
@@ -84,6 +101,7 @@ export function createActuator(options: ActuatorOptions): Actuator {
         ...(maxBatch !== undefined ? { maxBatch } : {}),
         gpuMemoryBytes: gpu.memoryBytes,
         virtual: gpu.virtual ?? false,
+        ...(specHashOf ? { specHash: specHashOf(model) } : {}),
       });
       if (p.moveOf) {
         replaces.set(created.id, p.moveOf);
@@ -95,7 +113,7 @@ export function createActuator(options: ActuatorOptions): Actuator {
   }
 
   return {
-    existing: (replicas) => plannerView(replicas, removing, replaces),
+    existing: (replicas) => plannerView(replicas, removing, replaces, outdated),
     async act(result, replicas, gpus) {
       const byId = new Map(replicas.map((r) => [r.id, r]));
       for (const r of replicas)
@@ -109,6 +127,7 @@ export function createActuator(options: ActuatorOptions): Actuator {
         if (p.existingId) continue;
         const id = gpuId({ node: p.node, index: p.gpuIndex });
         if (busy.has(id)) continue;
+        if (!p.moveOf && holdsBack(set.labelOf(p))) continue;
         busy.add(id);
         await create(p, gpus);
       }
@@ -121,6 +140,7 @@ function plannerView(
   replicas: ManagedReplica[],
   removing: ReadonlySet<string>,
   replaces: Map<string, string>,
+  outdated: (r: ManagedReplica) => boolean,
 ): ExistingReplica[] {
   const ids = new Set(replicas.map((r) => r.id));
   for (const [copy, original] of replaces) if (!ids.has(copy) || !ids.has(original)) replaces.delete(copy);
@@ -131,5 +151,6 @@ function plannerView(
       draining: r.draining || r.phase === 'draining' || removing.has(r.id),
       ready: r.phase === 'ready',
       replaces: replaces.get(r.id) ?? null,
+      ...(outdated(r) ? { outdated: true } : {}),
     }));
 }

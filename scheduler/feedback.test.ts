@@ -7,10 +7,16 @@ describe('failure feedback', () => {
     ['CUDA failure 2: out of memory', 'oom'],
     ['onnxruntime: CUDA_ERROR_OUT_OF_MEMORY', 'oom'],
     ['Failed to allocate memory for requested buffer of size 123', 'oom'],
-    ['OOMKilled', 'oom'],
+    ['OOMKilled', 'crash'], // the word in a log is no reason: only the runtime's termination reason (below)
     ['Segmentation fault', 'crash'],
     ['', 'crash'],
   ])('classifies %j as %s', (text, kind) => expect(classifyFailure(text, 1).kind).toBe(kind));
+
+  it('the runtime reason OOMKilled (exit 137) is host memory, named by the chart value to raise', () => {
+    const failure = classifyFailure('', 137, 'OOMKilled');
+    expect(failure.kind).toBe('host-oom');
+    expect(failure.message).toContain('replica.resources.limits.memory');
+  });
 
   it('cordons a GPU after repeated crashes within the window, for a while; OOMs do not count', () => {
     let now = 0;

@@ -4,7 +4,12 @@ import type { ReplicaStats } from '../replica/contract.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { BatchChoices, ModelSet } from './model-set.js';
 import { fetchReplicaStats } from './orchestrators/replica-stats.js';
-import type { ManagedReplica, OrchestratorEvent, ReplicaFailure } from './orchestrators/types.js';
+import {
+  HOST_MEMORY_SETTING,
+  type ManagedReplica,
+  type OrchestratorEvent,
+  type ReplicaFailure,
+} from './orchestrators/types.js';
 import type { MeasuredUtilization } from './placement/plan.js';
 import type { ProfileStore } from './profiles/store.js';
 import { CUDA_NON_ARENA_BYTES } from './memory-terms.js';
@@ -87,9 +92,10 @@ function modelOf(
 }
 
 /**
- * Failure feedback, as an orchestrator listener: an OOM death raises the model's footprint on that GPU
- * product (every instance learns; only the leader persists — one writer for the ConfigMap); other deaths
- * count towards cordoning the GPU.
+ * Failure feedback, as an orchestrator listener: a CUDA OOM death raises the model's footprint on that GPU
+ * product (every instance learns; only the leader persists — one writer for the ConfigMap); a host OOM kill
+ * (OOMKilled, exit 137) is the container's memory limit, never the footprint: logged and counted with the
+ * setting to raise; other deaths count towards cordoning the GPU.
  */
 export function failureFeedback(options: {
   models: FeedbackModel[];
@@ -107,7 +113,16 @@ export function failureFeedback(options: {
     const label = model?.label ?? replica.model;
     metrics.failures.inc({ model: label, kind: failure.kind });
     const gpu = gpuId({ node: replica.node, index: replica.gpuIndex });
-    if (failure.kind === 'oom') {
+    if (failure.kind === 'host-oom') {
+      metrics.hostOomKills.inc({ model: label, setting: HOST_MEMORY_SETTING });
+      logger.warn(`replica OOMKilled for host memory: raise ${HOST_MEMORY_SETTING}`, {
+        replica: replica.id,
+        model: label,
+        node: replica.node,
+        exitCode: failure.exitCode,
+        setting: HOST_MEMORY_SETTING,
+      });
+    } else if (failure.kind === 'oom') {
       const counted = model
         ? profiles.footprint(label, replica.product, model.declaredBytes)
         : replica.footprintBytes;

@@ -62,6 +62,8 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
         ...(m.maxBatch !== undefined ? { maxBatch: m.maxBatch } : {}),
         manifest: m.manifest,
         ...(m.onnx ? { onnx: m.onnx } : {}),
+        ...(m.url ? { url: m.url } : {}),
+        ...(m.sha256 ? { sha256: m.sha256 } : {}),
         minReplicas: m.minReplicas,
         maxReplicas: m.maxReplicas,
         targetInFlightPerReplica: m.targetInFlightPerReplica,
@@ -106,6 +108,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
       gpus = gpusFromNodes(nodes.items, {
         nodeSelector: config.gpus.nodeSelector,
         memoryBytes: config.gpus.memory,
+        notReadyGraceMs: config.gpus.notReadyGrace,
       });
     }
     return gpus;
@@ -170,6 +173,14 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     isLeader,
     drainTimeoutMs: config.orchestrator.drainTimeout,
     readyTimeoutMs: config.orchestrator.readyTimeout,
+    maxUnavailable: config.rollout.maxUnavailable,
+    startupBudgets: {
+      scheduleMs: config.orchestrator.startup.schedule,
+      pullMs: config.orchestrator.startup.pull,
+      fetchMs: config.orchestrator.startup.fetch,
+      stuckMs: config.orchestrator.startup.stuck,
+      backoffMs: config.orchestrator.startup.backoff,
+    },
     logger: logger.child({ component: 'scheduler' }),
   });
 

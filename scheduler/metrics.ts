@@ -145,6 +145,12 @@ export function createSchedulerMetrics() {
       labelNames: ['model', 'kind'],
       registers: [registry],
     }),
+    hostOomKills: new Counter({
+      name: 'gpumux_scheduler_replica_host_oom_kills_total',
+      help: 'Replicas killed by the kernel OOM killer (exit 137, OOMKilled): host memory over the container limit named by `setting`, not the GPU footprint',
+      labelNames: ['model', 'setting'],
+      registers: [registry],
+    }),
     reconcileSeconds: new Histogram({
       name: 'gpumux_scheduler_reconcile_duration_seconds',
       help: 'Time of one reconcile pass',

@@ -21,6 +21,9 @@ export interface SchedulerModel {
   /** Manifest folder as the replica sees it (inside the image on Kubernetes). */
   manifest: string;
   onnx?: string;
+  /** Where its ONNX file is fetched from and its sha256 (the chart's models[].url/sha256): part of the spec hash. */
+  url?: string;
+  sha256?: string;
   minReplicas: number;
   maxReplicas: number;
   /** Replicas to start with (default minReplicas). */

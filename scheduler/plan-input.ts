@@ -3,7 +3,7 @@ import type { BatchChoices, ModelSet, SchedulerModel } from './model-set.js';
 import type { PlacementInput } from './placement/plan.js';
 import type { Policy } from './placement/policy.js';
 import type { ProfileStore } from './profiles/store.js';
-import type { ExistingReplica, Gpu, ModelPlan } from './types.js';
+import { gpuId, type ExistingReplica, type Gpu, type ModelPlan } from './types.js';
 
 /** What the control loop plans with besides the models: fixed for its life, but for the GPUs' health. */
 export interface PlanSettings {
@@ -42,15 +42,21 @@ export function modelPlans(
   });
 }
 
-/** One pass's placement input: these models on these GPUs, with what runs, the cordons and the measured load. */
+/**
+ * One pass's placement input: these models on these GPUs, with what runs, the cordons and the measured load.
+ * No new replica goes to a GPU cordoned for crashes, one on a cordoned or NotReady node, or one on a node
+ * avoided after a failed start (`avoidedNodes`).
+ */
 export function placementInput(
   settings: PlanSettings,
   gpus: Gpu[],
   models: ModelPlan[],
   existing: ExistingReplica[],
   observed: Observation,
+  avoidedNodes: readonly string[] = [],
 ): PlacementInput {
   const { policy, reserveBytes, maxReplicasPerGpu, gpuHealth } = settings;
+  const closed = gpus.filter((g) => g.unschedulable || avoidedNodes.includes(g.node)).map(gpuId);
   return {
     gpus,
     models,
@@ -58,7 +64,7 @@ export function placementInput(
     policy,
     reserveBytes,
     maxReplicasPerGpu,
-    cordoned: gpuHealth.cordoned(),
+    cordoned: [...gpuHealth.cordoned(), ...closed],
     utilization: observed.utilization,
   };
 }

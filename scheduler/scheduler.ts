@@ -26,6 +26,9 @@ import { seedSetup } from './placement/seed.js';
 import { modelPlans, placementInput, type PlanSettings } from './plan-input.js';
 import { toPlanView } from './plan-view.js';
 import type { ProfileStore } from './profiles/store.js';
+import { createRollout } from './rollout.js';
+import { replicaSpecHash } from './spec-hash.js';
+import { createStartupWatch, DEFAULT_STARTUP_BUDGETS, type StartupBudgets } from './startup-watch.js';
 import type { Gpu, ModelPlan } from './types.js';
 
 export type { SchedulerModel } from './model-set.js';
@@ -47,6 +50,10 @@ export interface SchedulerOptions {
   drainTimeoutMs?: number;
   /** A starting replica blocks the next one on its GPU until ready or this long. */
   readyTimeoutMs?: number;
+  /** Rollouts (rollout.ts): per model, at most this many drained before their replacement is ready. Default 1. */
+  maxUnavailable?: number;
+  /** Bounded waits per startup stage (startup-watch.ts); warm-up defaults to readyTimeoutMs. */
+  startupBudgets?: Partial<StartupBudgets>;
   gpuHealth?: GpuHealth;
   metrics?: SchedulerMetrics;
   logger: Logger;
@@ -73,7 +80,8 @@ export interface Scheduler {
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { inventory, orchestrator, profiles, isLeader = () => true, logger, now = Date.now } = options;
-  const { metrics, settings, set, batches, desired, feedbackModels, actuator } = loopParts(options);
+  const { metrics, settings, set, batches, desired, feedbackModels, actuator, rollout, startup } =
+    loopParts(options);
   let gpus: Gpu[] = [];
   let snapshot: SchedulerSnapshot | null = null;
   metrics.bind(() => snapshot);
@@ -82,7 +90,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function chooseMaxBatches(replicas: ManagedReplica[], state: PassState): void {
     const inputFor = (choices: BatchChoices): PlacementInput => {
       const atMax = modelPlans(set, { ...state, choices }, (m) => m.maxReplicas);
-      return placementInput(settings, gpus, atMax, actuator.existing(replicas), state.observed);
+      return placementInput(
+        settings,
+        gpus,
+        atMax,
+        actuator.existing(replicas),
+        state.observed,
+        startup.avoidedNodes(),
+      );
     };
     for (const [label, choice] of chooseBatches({ set, chosen: batches, inputFor, logger }))
       batches.set(label, choice);
@@ -94,9 +109,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     replicas: ManagedReplica[],
     plans: ModelPlan[],
     state: PassState,
+    rollouts: PlanView['rollouts'],
   ): PlanView {
     snapshot = snapshotOf({ gpus, result, replicas, leader: isLeader(), set, batches, ...state });
-    return toPlanView({
+    const view = toPlanView({
       result,
       replicas,
       desired: state.desired,
@@ -105,6 +121,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       seedMemoryUtilization: seedSetup(gpus, plans, settings.reserveBytes).memoryUtilization,
       now: now(),
     });
+    return { ...view, rollouts: rollouts ?? [], ...startup.view(replicas) };
   }
 
   async function pass(): Promise<PlanView> {
@@ -116,14 +133,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const state: PassState = { desired: desired.counts, choices: batches, observed, profiles };
     if (gpus.length > 0) chooseMaxBatches(replicas, state);
     const plans = modelPlans(set, state);
+    const existing = actuator.existing(replicas);
     const result = planPlacement(
-      placementInput(settings, gpus, plans, actuator.existing(replicas), observed),
+      placementInput(settings, gpus, plans, existing, observed, startup.avoidedNodes()),
     );
+    const rollouts = rollout.step(result, existing);
     if (isLeader()) {
+      // Pods that never start: deleted once past their stage's bounded wait (then backed off, node avoided).
+      for (const { replica, reason } of startup.overdue(replicas))
+        if (!result.removed.some((x) => x.replica.id === replica.id))
+          result.removed.push({ replica, reason: `did not start: ${reason}` });
       await actuator.act(result, replicas, gpus);
       await profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
     }
-    const view = report(result, replicas, plans, state);
+    const view = report(result, replicas, plans, state, rollouts);
     end();
     return view;
   }
@@ -136,7 +159,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     isLeader,
     logger,
   });
-  return passRunner({ pass, orchestrator, onEvent: onFailure, metrics, logger });
+  const onEvent: typeof onFailure = (event) => {
+    onFailure(event);
+    if (event.type === 'failed' && event.failure.kind === 'not-started')
+      startup.recordFailure(event.replica, event.failure.stage ?? 'schedule', event.failure.message);
+  };
+  return passRunner({ pass, orchestrator, onEvent, metrics, logger });
 }
 
 type PassState = Parameters<typeof modelPlans>[1];
@@ -156,6 +184,13 @@ function loopParts(options: SchedulerOptions) {
   const batches = new Map<string, ChosenBatch>();
   const { clientDemand, demand = null } = options;
   const desired = createDesiredCounts({ set, demand, clientDemand, logger, now });
+  const readyTimeoutMs = options.readyTimeoutMs ?? 600_000;
+  const startup = createStartupWatch({
+    budgets: { ...DEFAULT_STARTUP_BUDGETS, warmupMs: readyTimeoutMs, ...options.startupBudgets },
+    labelOf: (r) => set.labelOf(r),
+    now,
+    logger,
+  });
   const actuator = createActuator({
     orchestrator,
     set,
@@ -164,7 +199,16 @@ function loopParts(options: SchedulerOptions) {
     logger,
     now,
     drainTimeoutMs: options.drainTimeoutMs ?? 60_000,
-    readyTimeoutMs: options.readyTimeoutMs ?? 600_000,
+    readyTimeoutMs,
+    specHashOf: (m) => replicaSpecHash(orchestrator.runtimeSpec?.(), m, set.maxBatch(m, batches)),
+    holdsBack: (label) => startup.holdsBack(label),
+  });
+  const rollout = createRollout({
+    maxUnavailable: options.maxUnavailable ?? 1,
+    reserveBytes: settings.reserveBytes,
+    maxReplicasPerGpu: settings.maxReplicasPerGpu,
+    labelOf: (r) => set.labelOf(r),
+    logger,
   });
   return {
     metrics,
@@ -174,6 +218,8 @@ function loopParts(options: SchedulerOptions) {
     desired,
     feedbackModels: feedbackModelsOf(set, batches),
     actuator,
+    rollout,
+    startup,
   };
 }
 

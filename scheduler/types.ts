@@ -8,6 +8,11 @@ export interface Gpu {
   product: string;
   /** True for virtual GPUs (CPU replicas standing for a configured capacity). */
   virtual?: boolean;
+  /**
+   * Takes no new replicas: its node is cordoned (its replicas are replaced elsewhere, copy first) or NotReady
+   * within the grace period (its replicas are kept, not replaced, until the grace runs out).
+   */
+  unschedulable?: 'cordoned' | 'not-ready';
 }
 
 /** `<node>/<index>` */
@@ -50,6 +55,8 @@ export interface ExistingReplica {
   ready?: boolean;
   /** Set on a move's new copy: the id of the replica it replaces (drained once this one is ready). */
   replaces?: string | null;
+  /** Created from a spec that is no longer today's (scheduler/rollout.ts): removed first when surplus. */
+  outdated?: boolean;
 }
 
 /** One replica in the desired state: kept (existingId set) or to be created. */

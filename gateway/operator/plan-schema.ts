@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import type { PlanAction, PlanGpu, PlanUnplaced, PlanView } from '../../common/plan-view.js';
+import type {
+  PlanAction,
+  PlanGpu,
+  PlanRollout,
+  PlanStartFailure,
+  PlanStarting,
+  PlanUnplaced,
+  PlanView,
+} from '../../common/plan-view.js';
 
 /** The scheduler's `GET /v1/plan` as the gateway accepts it (common/plan-view.ts has the types). */
 const planAction = z.object({
@@ -30,6 +38,36 @@ const planUnplaced = z.object({
   gpus: z.array(z.object({ gpu: z.string(), reason: z.string() })),
 }) satisfies z.ZodType<PlanUnplaced>;
 
+const planRollout = z.object({
+  model: z.string(),
+  reason: z.string(),
+  replaced: z.number().int().min(0),
+  total: z.number().int().min(0),
+  status: z.string(),
+  step: z.string().nullable(),
+  waiting: z.string().nullable(),
+}) satisfies z.ZodType<PlanRollout>;
+
+const planStarting = z.object({
+  replicaId: z.string(),
+  model: z.string(),
+  node: z.string(),
+  gpuIndex: z.number().int().min(0),
+  stage: z.enum(['schedule', 'pull', 'fetch', 'warm-up']),
+  reason: z.string().nullable(),
+  seconds: z.number().min(0),
+  limitSeconds: z.number().min(0),
+}) satisfies z.ZodType<PlanStarting>;
+
+const planStartFailure = z.object({
+  model: z.string(),
+  node: z.string(),
+  reason: z.string(),
+  at: z.string(),
+  retryAt: z.string(),
+  nodeAvoidedUntil: z.string().nullable(),
+}) satisfies z.ZodType<PlanStartFailure>;
+
 const PlanViewSchema = z.object({
   generatedAt: z.string(),
   policy: z.enum(['throughput', 'binpack', 'spread']),
@@ -38,6 +76,9 @@ const PlanViewSchema = z.object({
   gpus: z.array(planGpu).optional(),
   unplaced: z.array(planUnplaced).optional(),
   seedMemoryUtilization: z.number().min(0).max(1).optional(),
+  rollouts: z.array(planRollout).optional(),
+  starting: z.array(planStarting).optional(),
+  startFailures: z.array(planStartFailure).optional(),
 });
 
 /** The parsed plan, or the reason it is not one. */

@@ -30,7 +30,21 @@ describe('scheduler config', () => {
       retryPeriod: 2_000,
     });
     expect(c.profiles.configMap).toBe('gpumux-profiles');
-    expect(c.gpus).toEqual({ source: 'kubernetes', nodeSelector: {}, memory: null, static: [] });
+    expect(c.gpus).toEqual({
+      source: 'kubernetes',
+      nodeSelector: {},
+      memory: null,
+      static: [],
+      notReadyGrace: 300_000,
+    });
+    expect(c.rollout).toEqual({ maxUnavailable: 1 });
+    expect(c.orchestrator.startup).toEqual({
+      schedule: 300_000,
+      pull: 1_800_000,
+      fetch: 1_800_000,
+      stuck: 300_000,
+      backoff: 10_000,
+    });
   });
 
   it('accepts the contract example (docs/contracts.md §4)', () => {

@@ -46,6 +46,11 @@ export const GpuSource = z
     /** Per-GPU memory when the node lacks the `nvidia.com/gpu.memory` label. */
     memory: Size.nullable().default(null),
     static: z.array(StaticGpus).default([]),
+    /**
+     * A NotReady node's replicas are kept (not replaced) this long from the Ready condition's change; then its
+     * GPUs count as gone. Kubernetes evicts after 300 s (`node.kubernetes.io/not-ready` tolerationSeconds).
+     */
+    notReadyGrace: Duration.default(300_000),
   })
   .strict();
 
@@ -55,6 +60,12 @@ export const ModelConfig = z
     /** Manifest folder inside the replica image (and readable by the scheduler for the declared footprint). */
     manifest: z.string().min(1),
     onnx: z.string().min(1).optional(),
+    /** The model file's source and checksum (the chart's models[].url/sha256): a change rolls its replicas. */
+    url: z.string().min(1).optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/i, '64 hex digits')
+      .optional(),
     /**
      * The max batch its replicas run with (`--max-batch`), and so the manifest's memory.byMaxBatch entry
      * counted for each; default: the largest that keeps the packing (placement/batch-tradeoff.ts) when the
@@ -137,6 +148,34 @@ export const OrchestratorConfig = z
     drainTimeout: Duration.default(60_000),
     /** How long a new replica may take to become ready before the next one on that GPU starts anyway. */
     readyTimeout: Duration.default(600_000),
+    /**
+     * Bounded waits of a pod that has not started (scheduler/startup-watch.ts): to be taken up by its node,
+     * to pull the image and create the container, for the model-fetch init container, and on an error reason
+     * (ImagePullBackOff, CreateContainerConfigError, Unschedulable…). Past one, the pod is deleted and tried
+     * again with back-off; warm-up is `readyTimeout`, counted from the container's start.
+     */
+    startup: z
+      .object({
+        schedule: Duration.default(300_000),
+        pull: Duration.default(1_800_000),
+        fetch: Duration.default(1_800_000),
+        stuck: Duration.default(300_000),
+        /** The model's next try after a failed start: this, doubling per failure in a row (at most 5 min). */
+        backoff: Duration.default(10_000),
+      })
+      .strict()
+      .default({ schedule: 300_000, pull: 1_800_000, fetch: 1_800_000, stuck: 300_000, backoff: 10_000 }),
+  })
+  .strict();
+
+export const RolloutConfig = z
+  .object({
+    /**
+     * Replicas whose spec changed (image, resources, args, model url/sha256, max batch) or whose node is
+     * cordoned are replaced one GPU at a time, a copy first where memory allows; where it does not, at most
+     * this many of a model are drained before their replacement is ready.
+     */
+    maxUnavailable: z.number().int().min(1).default(1),
   })
   .strict();
 
@@ -169,7 +208,13 @@ export const SchedulerConfig = z
     maxReplicasPerGpu: z.number().int().nonnegative().default(0),
     /** A measured footprint is used as max observed × (1 + margin). */
     footprintMargin: z.number().min(0).max(1).default(0.05),
-    gpus: GpuSource.default({ source: 'kubernetes', nodeSelector: {}, memory: null, static: [] }),
+    gpus: GpuSource.default({
+      source: 'kubernetes',
+      nodeSelector: {},
+      memory: null,
+      static: [],
+      notReadyGrace: 300_000,
+    }),
     models: z.array(ModelConfig).min(1),
     demand: DemandConfig.default({
       interval: 15_000,
@@ -188,7 +233,9 @@ export const SchedulerConfig = z
       owner: null,
       drainTimeout: 60_000,
       readyTimeout: 600_000,
+      startup: { schedule: 300_000, pull: 1_800_000, fetch: 1_800_000, stuck: 300_000, backoff: 10_000 },
     }),
+    rollout: RolloutConfig.default({ maxUnavailable: 1 }),
     leaderElection: LeaderElectionConfig.default({
       enabled: true,
       leaseName: 'gpumux-scheduler',

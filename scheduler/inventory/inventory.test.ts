@@ -31,29 +31,54 @@ describe('gpusFromNodes', () => {
     ...extra,
   });
 
-  it('one record per GPU from GPU feature discovery labels; skips non-GPU, unready and unschedulable nodes', () => {
-    const gpus = gpusFromNodes([
-      node('a', {
-        'nvidia.com/gpu.count': '2',
-        'nvidia.com/gpu.memory': '24564',
-        'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
-      }),
-      node('cpu', {}),
-      node(
-        'down',
-        { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' },
-        { status: { conditions: [{ type: 'Ready', status: 'False' }] } },
-      ),
-      node(
-        'cordoned',
-        { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' },
-        { spec: { unschedulable: true } },
-      ),
-    ]);
+  it('one record per GPU from GPU feature discovery labels; cordoned and NotReady (within the grace) marked, NotReady past it gone', () => {
+    const now = Date.parse('2026-12-07T12:00:00Z');
+    const notReady = (status: string, minutesAgo: number): Partial<V1Node> => ({
+      status: {
+        conditions: [
+          {
+            type: 'Ready',
+            status,
+            reason: 'NodeStatusUnknown',
+            lastTransitionTime: new Date(now - minutesAgo * 60_000),
+          },
+        ],
+      },
+    });
+    const one = { 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '24564' };
+    const gpus = gpusFromNodes(
+      [
+        node('a', {
+          'nvidia.com/gpu.count': '2',
+          'nvidia.com/gpu.memory': '24564',
+          'nvidia.com/gpu.product': 'NVIDIA-GeForce-RTX-4090',
+        }),
+        node('cpu', {}),
+        node('down-long', one, notReady('False', 6)),
+        node('down-now', one, notReady('Unknown', 4)),
+        node('cordoned', one, { spec: { unschedulable: true } }),
+      ],
+      { now: () => now },
+    );
     expect(gpus).toEqual([
       { node: 'a', index: 0, memoryBytes: 24564 * MiB, product: 'NVIDIA-GeForce-RTX-4090' },
       { node: 'a', index: 1, memoryBytes: 24564 * MiB, product: 'NVIDIA-GeForce-RTX-4090' },
+      {
+        node: 'down-now',
+        index: 0,
+        memoryBytes: 24564 * MiB,
+        product: 'unknown',
+        unschedulable: 'not-ready',
+      },
+      { node: 'cordoned', index: 0, memoryBytes: 24564 * MiB, product: 'unknown', unschedulable: 'cordoned' },
     ]);
+    // a shorter grace: the node NotReady for 4 minutes is gone too
+    expect(
+      gpusFromNodes([node('down-now', one, notReady('Unknown', 4))], {
+        now: () => now,
+        notReadyGraceMs: 60_000,
+      }),
+    ).toEqual([]);
   });
 
   it('falls back to the configured memory and honours the node selector', () => {

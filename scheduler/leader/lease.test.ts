@@ -36,14 +36,36 @@ describe('lease elector', () => {
     expect(await b.tryAcquireOrRenew()).toBe(false);
     clock += 10_000;
     expect(await a.tryAcquireOrRenew()).toBe(true); // renewed
+    clock += 1_000;
+    expect(await b.tryAcquireOrRenew()).toBe(false); // b sees the renewal: its own clock starts again
     clock += 14_000;
-    expect(await b.tryAcquireOrRenew()).toBe(false); // a renewed 14 s ago: still valid
+    expect(await b.tryAcquireOrRenew()).toBe(false); // unchanged for 14 s as b saw it: still valid
     clock += 2_000;
-    expect(await b.tryAcquireOrRenew()).toBe(true); // expired: b takes it
+    expect(await b.tryAcquireOrRenew()).toBe(true); // unchanged for 16 s: expired, b takes it
     expect(a.isLeader()).toBe(false); // a has not renewed for longer than renewDeadline
     expect(await a.tryAcquireOrRenew()).toBe(false);
     const lease = api.get('leases', 'ns', 'sched')!;
     expect(lease.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1, leaseDurationSeconds: 15 });
+  });
+
+  it('clock skew: a holder whose wall clock is an hour behind keeps the lease while it renews', async () => {
+    // Elapsed time is the same everywhere (the monotonic clock); a's wall clock, written into renewTime, is an
+    // hour behind b's. Judged by renewTime against b's wall clock, a's lease would look long expired.
+    let elapsed = 0;
+    const a = elector('a', { now: () => clock - 3_600_000 + elapsed, monotonic: () => elapsed });
+    const b = elector('b', { now: () => clock + elapsed, monotonic: () => elapsed });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    for (let i = 0; i < 10; i++) {
+      elapsed += 2_000;
+      expect(await a.tryAcquireOrRenew()).toBe(true);
+      expect(await b.tryAcquireOrRenew()).toBe(false);
+      expect(a.isLeader()).toBe(true);
+    }
+    // a stops renewing (without releasing): b takes over once the record stood still for leaseDuration.
+    elapsed += 14_000;
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    elapsed += 2_000;
+    expect(await b.tryAcquireOrRenew()).toBe(true);
   });
 
   it('a racing update with a stale resourceVersion loses (409) and stays follower', async () => {

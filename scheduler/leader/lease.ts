@@ -3,7 +3,10 @@ import type { Logger } from '../../common/log.js';
 
 /**
  * Leader election with a coordination.k8s.io/v1 Lease, as client-go does it: take the lease when it is
- * absent or expired (renewTime + leaseDuration in the past), renew it every retryPeriod while holding it;
+ * absent or expired, renew it every retryPeriod while holding it. Expired is judged on this instance's own
+ * monotonic clock: the lease record (holder, renewTime, …) last changed leaseDuration ago or more as this
+ * instance observed it — never the holder's renewTime against the local wall clock, which two machines with
+ * skewed clocks read differently (a holder whose clock is behind would look expired while it renews);
  * every write carries the resourceVersion read, so of two contenders one gets 409 Conflict and stays a
  * follower. A leader that cannot renew within renewDeadline steps down before its lease can expire.
  */
@@ -16,7 +19,13 @@ export interface LeaseElectorOptions {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   logger: Logger;
+  /** Wall clock, for the times written into the lease (acquireTime, renewTime). */
   now?: () => number;
+  /**
+   * Elapsed-time clock (ms) for expiry and the renew deadline; default `now` when given (tests drive one
+   * clock), else performance.now().
+   */
+  monotonic?: () => number;
   onChange?: (leader: boolean) => void;
 }
 
@@ -45,6 +54,9 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
     now = Date.now,
     onChange,
   } = options;
+  const monotonic = options.monotonic ?? options.now ?? (() => performance.now());
+  /** The lease record as last read, and when (monotonic) it last changed: client-go's observedRecord/Time. */
+  let observed: { record: string; at: number } | null = null;
   let leader = false;
   let lastRenew = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -82,10 +94,11 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
       return true;
     }
     const holder = current.spec?.holderIdentity ?? '';
-    const renewed = current.spec?.renewTime ? new Date(current.spec.renewTime).getTime() : 0;
     const duration = (current.spec?.leaseDurationSeconds ?? 0) * 1000;
     const mine = holder === identity;
-    if (!mine && holder && renewed + duration > now()) return false;
+    const record = JSON.stringify([holder, current.spec?.renewTime, current.spec?.leaseDurationSeconds]);
+    if (observed?.record !== record) observed = { record, at: monotonic() };
+    if (!mine && holder && observed.at + duration > monotonic()) return false;
     const acquire = mine && current.spec?.acquireTime ? new Date(current.spec.acquireTime) : new Date(now());
     const transitions = (current.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1);
     await coordination.replaceNamespacedLease({
@@ -100,20 +113,20 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
     if (stopped) return false;
     try {
       const ok = await attempt();
-      if (ok) lastRenew = now();
+      if (ok) lastRenew = monotonic();
       // A stop() during the attempt wins: a stopped instance never becomes leader.
       set(ok && !stopped);
     } catch (err) {
       if (!conflictOrNotFound(err)) logger.warn('lease update failed', { lease: name, err });
       // A conflict means someone else wrote the lease; other errors keep us leading only while the last
       // renewal is younger than renewDeadline.
-      if (conflictOrNotFound(err) || now() - lastRenew >= renewDeadlineMs) set(false);
+      if (conflictOrNotFound(err) || monotonic() - lastRenew >= renewDeadlineMs) set(false);
     }
     return elector.isLeader();
   }
 
   const elector: LeaseElector = {
-    isLeader: () => leader && now() - lastRenew < renewDeadlineMs,
+    isLeader: () => leader && monotonic() - lastRenew < renewDeadlineMs,
     tryAcquireOrRenew() {
       inflight ??= once().finally(() => (inflight = null));
       return inflight;

@@ -14,14 +14,33 @@ export type ReplicaPhase = 'pending' | 'starting' | 'ready' | 'draining' | 'fail
 
 export interface ReplicaFailure {
   /**
-   * `oom`: CUDA (or host) out of memory; `crash`: any other death; `warmup-budget`: stopped by its orchestrator
-   * for not being ready within its warm-up budget (not counted against the GPU).
+   * `oom`: CUDA out of memory (the model's GPU footprint was too small); `host-oom`: killed by the kernel's OOM
+   * killer for going over the container's memory limit (exit 137, reason OOMKilled: the limit is too small, not
+   * the GPU footprint); `crash`: any other death; `warmup-budget`: stopped by its orchestrator for not being
+   * ready within its warm-up budget (not counted against the GPU); `not-started`: never got as far as running
+   * (unschedulable, image pull, container config, the model-fetch init container): the node or the spec, not
+   * the GPU.
    */
-  kind: 'oom' | 'crash' | 'warmup-budget';
+  kind: 'oom' | 'host-oom' | 'crash' | 'warmup-budget' | 'not-started';
   message: string;
   exitCode: number | null;
   /** What the model was found to need at least (its memory budget's arena refused more), bytes. */
   neededBytes?: number;
+  /** `not-started`: the stage it failed in (`fetch`: the init container; `schedule`: refused by the node). */
+  stage?: StartupStage;
+}
+
+/** The steps between creating a replica and its being ready, each with its own bounded wait. */
+export type StartupStage = 'schedule' | 'pull' | 'fetch' | 'warm-up';
+
+/** Where a replica that is not ready yet stands, as its orchestrator sees it. */
+export interface StartupState {
+  stage: StartupStage;
+  /** Epoch ms the stage began, as far as the orchestrator knows (container start for `warm-up`). */
+  since: number;
+  /** The kubelet's or scheduler's reason while it is stuck (`ImagePullBackOff`, `Unschedulable`…), else null. */
+  reason: string | null;
+  message?: string;
 }
 
 /** A replica an orchestrator runs (or tries to). */
@@ -37,6 +56,13 @@ export interface ManagedReplica extends ExistingReplica {
   startedAt: number;
   restarts: number;
   lastFailure: ReplicaFailure | null;
+  /** Pending or starting: the stage it is in (absent where the orchestrator does not tell stages apart). */
+  startup?: StartupState | null;
+  /**
+   * The spec hash it was created with (ReplicaRequest.specHash); '' when it carries none (created by an older
+   * scheduler: outdated); absent where the orchestrator does not keep one.
+   */
+  specHash?: string;
 }
 
 /** What the scheduler asks an orchestrator to start. */
@@ -61,6 +87,8 @@ export interface ReplicaRequest {
   /** GPU memory capacity (virtual GPUs need it on the replica's command line). */
   gpuMemoryBytes: number;
   virtual?: boolean;
+  /** What defines this replica, hashed (rollout.ts): a replica whose hash differs from today's is rolled. */
+  specHash?: string;
 }
 
 export type OrchestratorEvent =
@@ -69,6 +97,11 @@ export type OrchestratorEvent =
 /** Kubernetes pods or local child processes, behind one interface. */
 export interface Orchestrator {
   readonly kind: 'kubernetes' | 'local';
+  /**
+   * What defines every replica it starts besides the request (the pod template; the local launch flags and
+   * env): part of each replica's spec hash, so a change to it rolls the replicas.
+   */
+  runtimeSpec?(): unknown;
   /** Starts watching what runs (and adopts what already runs). */
   start(): Promise<void>;
   replicas(): ManagedReplica[];
@@ -80,21 +113,33 @@ export interface Orchestrator {
   stop(): Promise<void>;
 }
 
+/** What a CUDA out-of-memory death leaves in its log or termination message. */
 const OOM_PATTERNS = [
   /out of memory/i,
   /CUDA_ERROR_OUT_OF_MEMORY/,
   /cudaErrorMemoryAllocation/,
   /Failed to allocate memory/i,
-  /\bOOMKilled\b/,
   /CUBLAS_STATUS_ALLOC_FAILED/,
   /bad_alloc/,
 ];
 
+/** The chart value that bounds a replica's host memory: named wherever a host OOM kill is reported. */
+export const HOST_MEMORY_SETTING = 'replica.resources.limits.memory';
+
 /**
- * Classifies a death from what it left behind (exit log tail, termination message/reason) and its exit code:
+ * Classifies a death from what it left behind (exit log tail, termination message) and its exit code:
  * a replica exits with REPLICA_EXIT_CODES.cudaOutOfMemory after a CUDA OOM even when no text survived.
+ * `reason` is the container runtime's termination reason: `OOMKilled` (the kernel killed the container for
+ * its memory cgroup, exit 137) is host memory, never the GPU's — whatever the log said before.
  */
-export function classifyFailure(text: string, exitCode: number | null): ReplicaFailure {
+export function classifyFailure(text: string, exitCode: number | null, reason?: string): ReplicaFailure {
+  const tail = text.trim().split('\n').slice(-3).join(' | ').slice(0, 500);
+  if (reason === 'OOMKilled')
+    return {
+      kind: 'host-oom',
+      message: `OOMKilled (exit ${exitCode ?? 137}): over the container's memory limit, raise ${HOST_MEMORY_SETTING}${tail ? `; ${tail}` : ''}`,
+      exitCode,
+    };
   // a budget refusal is a footprint fact too: the model needs more than was planned (exit 4, "needs at least N")
   const needed = neededBytesFrom(text);
   const oom =
@@ -102,10 +147,9 @@ export function classifyFailure(text: string, exitCode: number | null): ReplicaF
     exitCode === REPLICA_EXIT_CODES.memoryBudgetExceeded ||
     needed !== null ||
     OOM_PATTERNS.some((p) => p.test(text));
-  const message = text.trim().split('\n').slice(-3).join(' | ').slice(0, 500) || `exit code ${exitCode}`;
   return {
     kind: oom ? 'oom' : 'crash',
-    message,
+    message: tail || `exit code ${exitCode}`,
     exitCode,
     ...(needed !== null ? { neededBytes: needed } : {}),
   };

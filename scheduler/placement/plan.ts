@@ -226,7 +226,10 @@ function keepExisting(s: Planning, existing: ExistingReplica[]): RemovedReplica[
       } else if (copy || (r.replaces && ids.has(r.replaces) && r.ready === false)) pinned.push(r);
       else rest.push(r);
     }
-    rest.sort(order);
+    // Surplus goes outdated first (rollout.ts), then from cordoned or NotReady nodes, then in the policy's order.
+    const leavingFirst = (r: ExistingReplica): number =>
+      (r.outdated ? 2 : 0) + (s.byId.get(`${r.node}/${r.gpuIndex}`)!.gpu.unschedulable ? 1 : 0);
+    rest.sort((a, b) => leavingFirst(a) - leavingFirst(b) || order(a, b));
     const keep = Math.max(0, Math.min(rest.length, targetOf(model) - pinned.length / 2));
     const footprintOf = footprintFn(model);
     const keepOne = (r: ExistingReplica): void => {

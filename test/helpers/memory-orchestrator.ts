@@ -62,6 +62,7 @@ export function memoryOrchestrator(options: MemoryOrchestratorOptions = {}) {
         gpuIndex: request.gpuIndex,
         footprintBytes: request.footprintBytes,
         product: request.product,
+        ...(request.specHash !== undefined ? { specHash: request.specHash } : {}),
       });
       calls.push(`create ${r.id} ${r.model}@${r.gpuIndex}`);
       return Promise.resolve({ ...r });

@@ -4,7 +4,7 @@ import { drainReplica } from '../drain.js';
 import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } from '../types.js';
 import { loadKubeClient } from '../../../common/kube-client.js';
 import { createPodInformer } from '../../../common/kube-informer.js';
-import { podToReplica } from './pod-state.js';
+import { podRestartFailure, podToReplica } from './pod-state.js';
 import { LABELS, renderReplicaPod } from './pod-template.js';
 
 export interface KubernetesOrchestratorOptions {
@@ -76,11 +76,18 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       reportedFailures.add(name);
       emit({ type: 'failed', replica: r, failure: r.lastFailure });
     }
+    // restartPolicy Always/OnFailure: the kubelet restarted the container; each death reported once
+    const restarted = r && r.phase !== 'failed' ? podRestartFailure(pod) : null;
+    if (r && restarted && !reportedFailures.has(`${name}#${restarted.restarts}`)) {
+      reportedFailures.add(`${name}#${restarted.restarts}`);
+      emit({ type: 'failed', replica: r, failure: restarted.failure });
+    }
     emit({ type: 'changed' });
   };
 
   return {
     kind: 'kubernetes',
+    runtimeSpec: () => ({ template, gpuMode, replicaPort }),
     async start() {
       const k8s = await loadKubeClient();
       core = kubeConfig.makeApiClient(k8s.CoreV1Api);

@@ -1,6 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATIONS, LABELS } from './pod-template.js';
 import { classifyFailure, type ManagedReplica, type ReplicaFailure, type ReplicaPhase } from '../types.js';
+import { podStartFailure, podStartup } from './pod-startup.js';
 
 /** What a pod says about its replica: phase, URL, failure. */
 export function podPhase(pod: V1Pod): ReplicaPhase {
@@ -12,8 +13,13 @@ export function podPhase(pod: V1Pod): ReplicaPhase {
   return ready ? 'ready' : 'starting';
 }
 
-/** The replica container's last termination (reason, message, exit code) classified as oom or crash. */
+/**
+ * The replica container's last termination (reason, message, exit code) classified (types.ts
+ * classifyFailure: CUDA OOM, host OOMKilled, crash), or a pod that failed before it ran (pod-startup.ts).
+ */
 export function podFailure(pod: V1Pod): ReplicaFailure | null {
+  const early = podStartFailure(pod);
+  if (early) return early;
   const status =
     pod.status?.containerStatuses?.find((c) => c.name === 'replica') ?? pod.status?.containerStatuses?.[0];
   const terminated = status?.state?.terminated ?? status?.lastState?.terminated;
@@ -21,7 +27,22 @@ export function podFailure(pod: V1Pod): ReplicaFailure | null {
   const text = [terminated?.reason, terminated?.message, pod.status?.reason, pod.status?.message]
     .filter(Boolean)
     .join('\n');
-  return classifyFailure(text, terminated?.exitCode ?? null);
+  return classifyFailure(text, terminated?.exitCode ?? null, terminated?.reason);
+}
+
+/**
+ * A death the kubelet restarted the container from (restartPolicy Always/OnFailure): `lastState.terminated`
+ * with the restart count it happened at, so each is reported once. Null when it never restarted.
+ */
+export function podRestartFailure(pod: V1Pod): { failure: ReplicaFailure; restarts: number } | null {
+  const status = pod.status?.containerStatuses?.find((c) => c.name === 'replica');
+  const terminated = status?.lastState?.terminated;
+  if (!status || !terminated || !status.restartCount) return null;
+  const text = [terminated.reason, terminated.message].filter(Boolean).join('\n');
+  return {
+    failure: classifyFailure(text, terminated.exitCode ?? null, terminated.reason),
+    restarts: status.restartCount,
+  };
 }
 
 export function podToReplica(
@@ -39,6 +60,7 @@ export function podToReplica(
   const created = pod.metadata?.creationTimestamp
     ? new Date(pod.metadata.creationTimestamp).getTime()
     : Date.now();
+  const startup = phase === 'pending' || phase === 'starting' ? podStartup(pod) : null;
   return {
     id: name,
     model,
@@ -50,8 +72,11 @@ export function podToReplica(
     url: pod.status?.podIP ? `http://${pod.status.podIP}:${replicaPort}` : null,
     phase,
     product: productOf(node),
-    startedAt: created,
+    // the ready timeout counts from the container's start (as the startup probe does), not the pod's creation
+    startedAt: startup?.stage === 'warm-up' ? startup.since : created,
     restarts: pod.status?.containerStatuses?.reduce((s, c) => s + (c.restartCount ?? 0), 0) ?? 0,
     lastFailure: phase === 'failed' ? podFailure(pod) : null,
+    startup,
+    specHash: pod.metadata?.annotations?.[ANNOTATIONS.specHash] ?? '',
   };
 }

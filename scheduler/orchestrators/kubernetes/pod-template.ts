@@ -21,6 +21,8 @@ export const LABELS = {
 export const ANNOTATIONS = {
   footprintBytes: 'gpumux.io/footprint-bytes',
   replicaKey: 'gpumux.io/replica-key',
+  /** What defines the replica, hashed (scheduler/rollout.ts): a different hash than today's rolls it. */
+  specHash: 'gpumux.io/spec-hash',
 } as const;
 
 /** The selector every gpumux replica pod matches (the gateway's Kubernetes discovery uses it too). */
@@ -46,6 +48,8 @@ export interface ReplicaPodSpec {
   key: string;
   /** `--model-version <version>` on the replica, and the version in the pod name (ReplicaRequest.pinVersion). */
   pinVersion?: boolean;
+  /** ReplicaRequest.specHash, kept as an annotation. */
+  specHash?: string;
 }
 
 export interface RenderContext {
@@ -137,6 +141,7 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
     ...metadata.annotations,
     [ANNOTATIONS.footprintBytes]: String(Math.round(replica.footprintBytes)),
     [ANNOTATIONS.replicaKey]: replica.key,
+    ...(replica.specHash ? { [ANNOTATIONS.specHash]: replica.specHash } : {}),
   };
   if (ctx.owner) metadata.ownerReferences = [{ ...ctx.owner, controller: true, blockOwnerDeletion: true }];
 

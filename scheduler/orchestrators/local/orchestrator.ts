@@ -273,6 +273,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
 
   return {
     kind: 'local',
+    // what every replica's launch has besides its request: a change rolls the replicas (scheduler/rollout.ts)
+    runtimeSpec: () => ({ launcher, replicaArgs, env, warmupBudgetMs }),
     async start() {},
     replicas: () => [...children.values()].map((c) => ({ ...c.replica })),
     create(request) {
@@ -293,6 +295,7 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
           startedAt: Date.now(),
           restarts: 0,
           lastFailure: null,
+          ...(request.specHash !== undefined ? { specHash: request.specHash } : {}),
         },
         request,
         process: null,
