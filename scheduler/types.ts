@@ -8,6 +8,8 @@ export interface Gpu {
   product: string;
   /** True for virtual GPUs (CPU replicas standing for a configured capacity). */
   virtual?: boolean;
+  /** `GPU-<uuid>` where known (inventory/gpu-uuids.ts): replicas are pinned by it, not by the index. */
+  uuid?: string;
 }
 
 /** `<node>/<index>` */

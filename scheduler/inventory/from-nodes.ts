@@ -1,5 +1,6 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Gpu } from '../types.js';
+import { GPU_UUIDS_ANNOTATION, uuidsFromAnnotation } from './gpu-uuids.js';
 
 /** NVIDIA GPU feature discovery labels. */
 export const GFD_LABELS = {
@@ -39,7 +40,15 @@ export function gpusFromNodes(nodes: V1Node[], options: NodeInventoryOptions = {
     const bytes = Number.isFinite(mib) && mib > 0 ? mib * 1024 ** 2 : memoryBytes;
     if (!bytes) continue;
     const product = labels[GFD_LABELS.product] ?? 'unknown';
-    for (let index = 0; index < count; index++) gpus.push({ node: name, index, memoryBytes: bytes, product });
+    const uuids = uuidsFromAnnotation(node.metadata?.annotations?.[GPU_UUIDS_ANNOTATION]);
+    for (let index = 0; index < count; index++)
+      gpus.push({
+        node: name,
+        index,
+        memoryBytes: bytes,
+        product,
+        ...(uuids[index] ? { uuid: uuids[index] } : {}),
+      });
   }
   return gpus;
 }

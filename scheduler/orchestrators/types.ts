@@ -1,4 +1,4 @@
-import { REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
+import { GPU_ASSIGNMENT_MARKER, REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
 import type { ExistingReplica } from '../types.js';
 
 /**
@@ -15,9 +15,11 @@ export type ReplicaPhase = 'pending' | 'starting' | 'ready' | 'draining' | 'fail
 export interface ReplicaFailure {
   /**
    * `oom`: CUDA (or host) out of memory; `crash`: any other death; `warmup-budget`: stopped by its orchestrator
-   * for not being ready within its warm-up budget (not counted against the GPU).
+   * for not being ready within its warm-up budget (not counted against the GPU); `gpu-assignment`: the
+   * container did not see exactly the GPU it was pinned to (exit REPLICA_EXIT_CODES.gpuAssignment): the node's
+   * runtime ignores the pinning, so nothing should be placed on that node (scheduler/inventory/refused-nodes.ts).
    */
-  kind: 'oom' | 'crash' | 'warmup-budget';
+  kind: 'oom' | 'crash' | 'warmup-budget' | 'gpu-assignment';
   message: string;
   exitCode: number | null;
 }
@@ -93,7 +95,9 @@ const OOM_PATTERNS = [
  * a replica exits with REPLICA_EXIT_CODES.cudaOutOfMemory after a CUDA OOM even when no text survived.
  */
 export function classifyFailure(text: string, exitCode: number | null): ReplicaFailure {
-  const oom = exitCode === REPLICA_EXIT_CODES.cudaOutOfMemory || OOM_PATTERNS.some((p) => p.test(text));
   const message = text.trim().split('\n').slice(-3).join(' | ').slice(0, 500) || `exit code ${exitCode}`;
+  if (exitCode === REPLICA_EXIT_CODES.gpuAssignment || text.includes(GPU_ASSIGNMENT_MARKER))
+    return { kind: 'gpu-assignment', message, exitCode };
+  const oom = exitCode === REPLICA_EXIT_CODES.cudaOutOfMemory || OOM_PATTERNS.some((p) => p.test(text));
   return { kind: oom ? 'oom' : 'crash', message, exitCode };
 }

@@ -5,19 +5,24 @@ import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } 
 import { loadKubeClient } from '../../../common/kube-client.js';
 import { createPodInformer } from '../../../common/kube-informer.js';
 import { podToReplica } from './pod-state.js';
-import { LABELS, renderReplicaPod } from './pod-template.js';
+import { GPU_CLAIM, LABELS, renderReplicaPod, type GpuMode } from './pod-template.js';
+import { createGpuClaims, type GpuClaims } from './resource-claims.js';
 
 export interface KubernetesOrchestratorOptions {
   kubeConfig: KubeConfig;
   namespace: string;
   template: V1Pod;
   release: string;
-  gpuMode: 'pinned' | 'time-slicing';
+  gpuMode: GpuMode;
   replicaPort: number;
   /** Owner of replica pods; its uid is looked up at start. */
   owner?: { apiVersion: string; kind: string; name: string } | null;
   /** GPU product per node (profiles are per product). */
   productOf?: (node: string) => string;
+  /** The GPU's `GPU-<uuid>` from the inventory: pinned mode pins by it, dra mode claims by it. */
+  gpuUuidOf?: (node: string, gpuIndex: number) => string | undefined;
+  /** dra mode's ResourceClaims (resource-claims.ts); default: created from kubeConfig. */
+  claims?: GpuClaims;
   logger: Logger;
 }
 
@@ -37,8 +42,21 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     replicaPort,
     owner = null,
     productOf = () => 'unknown',
+    gpuUuidOf = () => undefined,
     logger,
   } = options;
+  const claims =
+    gpuMode === 'dra'
+      ? (options.claims ?? createGpuClaims({ kubeConfig, namespace, release, logger }))
+      : null;
+  const claimOf = (pod: V1Pod): string | undefined =>
+    pod.spec?.resourceClaims?.find((c) => c.name === GPU_CLAIM)?.resourceClaimName ?? undefined;
+  // dra: a GPU's claim goes once the last of our pods that used it is gone
+  const collectClaims = (): void => {
+    void claims
+      ?.collect((name) => [...pods.values()].some((p) => claimOf(p) === name))
+      .catch((err: unknown) => logger.warn('GPU claims not collected', { err }));
+  };
   const selector = `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`;
   const pods = new Map<string, V1Pod>();
   const listeners = new Set<(e: OrchestratorEvent) => void>();
@@ -70,6 +88,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     if (deleted) {
       pods.delete(name);
       draining.delete(name);
+      if (claimOf(pod)) collectClaims();
     } else pods.set(name, pod);
     const r = deleted ? null : toReplica(pod);
     if (r?.phase === 'failed' && r.lastFailure && !reportedFailures.has(name)) {
@@ -103,17 +122,27 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         await informer.stop();
         throw new Error(`cannot list replica pods in namespace ${namespace}`);
       }
+      collectClaims(); // claims a previous leader left without pods
     },
     replicas: () => [...pods.values()].map(toReplica).filter((r): r is ManagedReplica => r !== null),
     async create(request: ReplicaRequest) {
       const key = `${request.model}/${request.node}/${request.gpuIndex}/${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-      const pod = renderReplicaPod(
-        template,
-        { ...request, key },
-        { release, namespace, gpuMode, replicaPort, owner: ownerRef },
-      );
-      const created = await core!.createNamespacedPod({ namespace, body: pod });
-      update(created);
+      const gpuUuid = gpuUuidOf(request.node, request.gpuIndex);
+      const gpu = { node: request.node, gpuIndex: request.gpuIndex };
+      // dra: the GPU's claim exists before its first pod (and is held until the pod does)
+      const claimName = claims && gpuUuid ? await claims.ensure({ ...gpu, uuid: gpuUuid }) : undefined;
+      let created: V1Pod;
+      try {
+        const pod = renderReplicaPod(
+          template,
+          { ...request, key, ...(gpuUuid ? { gpuUuid } : {}), ...(claimName ? { claimName } : {}) },
+          { release, namespace, gpuMode, replicaPort, owner: ownerRef },
+        );
+        created = await core!.createNamespacedPod({ namespace, body: pod });
+        update(created);
+      } finally {
+        if (claimName) claims!.release(claimName);
+      }
       logger.info('replica pod created', {
         pod: created.metadata?.name,
         model: request.model,
