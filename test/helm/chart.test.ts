@@ -50,7 +50,8 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
 
   it('puts every namespaced object in the release namespace', () => {
     for (const o of objectsOf(name)) {
-      if (['ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) expect(o.metadata.namespace).toBeUndefined();
+      if (['ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(o.kind))
+        expect(o.metadata.namespace).toBeUndefined();
       else if (o.metadata.name.endsWith('-time-slicing')) expect(o.metadata.namespace).toBe('nvidia-device-plugin');
       else expect(o.metadata.namespace, `${kindKey(o)} ${o.metadata.name}`).toBe(NAMESPACE);
     }
