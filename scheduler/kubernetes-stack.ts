@@ -135,6 +135,11 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     owner: config.orchestrator.owner,
     productOf,
     gpuUuidOf,
+    nodeGpuUuidsOf: (node) => {
+      const uuids: string[] = []; // by index; '' where a GPU's UUID is not known
+      for (const g of gpus) if (g.node === node) uuids[g.index] = g.uuid ?? '';
+      return Array.from(uuids, (u) => u ?? '');
+    },
     logger: logger.child({ component: 'orchestrator' }),
   });
   // A replica that did not see exactly its GPU: the node's runtime ignores the pinning; place nothing more there.

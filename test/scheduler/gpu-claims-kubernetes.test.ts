@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { ReplicaStats } from '../../replica/contract.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/log.js';
@@ -97,6 +100,40 @@ const shapesRequest: ReplicaRequest = {
   manifest: '/app/models/shapes',
   gpuMemoryBytes: 24564 * 2 ** 20,
 };
+
+/** A ready replica's /v1/stats on gpu-a (what the tests change: the device). */
+function readyStats(): ReplicaStats {
+  return {
+    replicaId: 'x',
+    model: 'shapes',
+    version: '1',
+    state: 'ready',
+    ready: true,
+    device: {
+      kind: 'cuda',
+      node: 'gpu-a',
+      index: 0,
+      uuid: UUID.a0,
+      name: 'NVIDIA GeForce RTX 4090',
+      memoryTotalBytes: 24564 * 2 ** 20,
+      memoryUsedBytes: 2 ** 30,
+      virtual: false,
+    },
+    footprint: { bytes: 2 ** 30, peakBytes: 2 ** 30, method: 'declared' },
+    inFlight: 0,
+    busyRatio: 0,
+    queueLength: 0,
+    queueCapacity: 32,
+    maxBatch: 2,
+    ewmaServiceSeconds: 0.2,
+    processRssBytes: 1,
+    startedAt: new Date().toISOString(),
+    uptimeSeconds: 1,
+    requestsTotal: 0,
+    framesTotal: 0,
+    errorsTotal: 0,
+  };
+}
 
 const env = (pod: KubeObject): Record<string, string> =>
   Object.fromEntries(
@@ -283,6 +320,39 @@ describe('GPU claims on Kubernetes', () => {
       expect(pods()).toEqual([]);
     } finally {
       await orchestrator.stop();
+    }
+  });
+
+  it("time-slicing: the GPU the device plugin gave (the replica's stats UUID) replaces the planned one", async () => {
+    // a replica answering /v1/stats as one the plugin put on gpu-a's second card
+    const stats = { ...readyStats(), device: { ...readyStats().device, index: 1, uuid: UUID.a1 } };
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/v1/stats' ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(stats));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const orchestrator = createKubernetesOrchestrator({
+      kubeConfig: api.kubeConfig(NS),
+      namespace: NS,
+      template,
+      release: 'gpumux',
+      gpuMode: 'time-slicing',
+      replicaPort: (server.address() as AddressInfo).port,
+      nodeGpuUuidsOf: (node) => (node === 'gpu-a' ? [UUID.a0, UUID.a1] : []),
+      logger,
+    });
+    await orchestrator.start();
+    try {
+      const created = await orchestrator.create({ ...shapesRequest, node: 'gpu-a', gpuIndex: 0 });
+      expect(created.gpuIndex).toBe(0); // the plan's guess until the replica answers
+      const pod = api.get('pods', NS, created.id)!;
+      expect(env(pod).GPUMUX_NODE_GPU_UUIDS).toBe(`${UUID.a0},${UUID.a1}`);
+      expect(env(pod).GPUMUX_GPU_UUID).toBeUndefined();
+      api.runPods(NS, REPLICA_SELECTOR, '127.0.0.1');
+      await until('the real GPU learnt', () => orchestrator.replicas()[0]?.gpuIndex === 1);
+    } finally {
+      await orchestrator.stop();
+      server.close();
     }
   });
 });

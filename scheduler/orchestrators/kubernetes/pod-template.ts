@@ -53,6 +53,8 @@ export interface ReplicaPodSpec {
   gpuUuid?: string;
   /** dra mode: the ResourceClaim (resource-claims.ts) for this GPU, shared by its replicas. */
   claimName?: string;
+  /** time-slicing: the node's GPU UUIDs in index order, so the replica can report the card the plugin gave it. */
+  nodeGpuUuids?: string[];
 }
 
 export type GpuMode = 'pinned' | 'time-slicing' | 'dra';
@@ -209,6 +211,9 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
     }
   } else {
     resources.limits['nvidia.com/gpu'] = '1';
+    // the device plugin picks the card: the replica finds its UUID's index here and reports that GPU
+    if (replica.nodeGpuUuids?.length)
+      env = setEnv(env, 'GPUMUX_NODE_GPU_UUIDS', replica.nodeGpuUuids.join(','));
   }
   container.env = env;
   container.resources = resources;
