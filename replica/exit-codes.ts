@@ -1,7 +1,8 @@
 /**
  * Exit codes of `gpumux replica` (docs/contracts.md §1), read by the orchestrators to classify a death.
  * 0: drained after SIGTERM; 1: failed to start or a second signal; 3: CUDA out of memory; 4: the model needs
- * more than its memory budget (`--memory-budget`, replica/engine/memory-budget.ts).
+ * more than its memory budget (`--memory-budget`, replica/engine/memory-budget.ts); 5: the container does not
+ * see exactly the GPU it was given (the node's runtime ignored the pinning: telemetry/gpu-assignment.ts).
  */
 export const REPLICA_EXIT_CODES = {
   ok: 0,
@@ -10,7 +11,12 @@ export const REPLICA_EXIT_CODES = {
   cudaOutOfMemory: 3,
   /** ONNX Runtime's budget arena refused an allocation: the model needs more than the scheduler planned. */
   memoryBudgetExceeded: 4,
+  /** The container sees another GPU, several or none than the UUID it was given (GPUMUX_GPU_UUID). */
+  gpuAssignment: 5,
 } as const;
+
+/** The text the replica logs and writes to /dev/termination-log when it refuses its GPU assignment. */
+export const GPU_ASSIGNMENT_MARKER = 'GPU assignment refused';
 
 /** The text the replica logs and writes to /dev/termination-log when it dies of CUDA OOM. */
 export const CUDA_OOM_MARKER = 'CUDA out of memory';

@@ -6,6 +6,8 @@ import { loadModel } from '../models/manifest/load.js';
 import type { SchedulerConfig } from './config/schema.js';
 import { gatewayClientDemand } from './demand/client-demand.js';
 import { gpusFromNodes } from './inventory/from-nodes.js';
+import { uuidsFromResourceSlices, withUuids } from './inventory/from-resource-slices.js';
+import { createRefusedNodes, type RefusedNodes } from './inventory/refused-nodes.js';
 import { createLeaseElector, type LeaseElector } from './leader/lease.js';
 import { loadKubeClient } from '../common/kube-client.js';
 import { createKubernetesOrchestrator } from './orchestrators/kubernetes/orchestrator.js';
@@ -33,6 +35,8 @@ export interface KubernetesStack {
   orchestrator: Orchestrator;
   elector: LeaseElector | null;
   isLeader: () => boolean;
+  /** Nodes no longer placed on, and why (a replica there did not see exactly its GPU). */
+  refusedNodes: RefusedNodes;
   /** Starts watching, leader election and the reconcile loop. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -93,6 +97,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
   const identity = options.identity ?? process.env.POD_NAME ?? `${os.hostname()}-${process.pid}`;
 
   let gpus: Gpu[] = [];
+  const refusedNodes = createRefusedNodes({ logger: logger.child({ component: 'inventory' }) });
   const inventory = async (): Promise<Gpu[]> => {
     if (config.gpus.source === 'static') {
       gpus = config.gpus.static.flatMap((s) =>
@@ -101,6 +106,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
           index,
           memoryBytes: s.memory,
           product: s.product,
+          ...(s.uuids?.[index] ? { uuid: s.uuids[index] } : {}),
         })),
       );
     } else {
@@ -111,9 +117,16 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
         notReadyGraceMs: config.gpus.notReadyGrace,
       });
     }
-    return gpus;
+    // dra: claims select a GPU by UUID, which the DRA driver's ResourceSlices publish
+    if (config.orchestrator.gpuMode === 'dra') {
+      const slices = await kc.makeApiClient(k8s.ResourceV1Api).listResourceSlice();
+      gpus = withUuids(gpus, uuidsFromResourceSlices(slices.items));
+    }
+    return refusedNodes.filter(gpus);
   };
   const productOf = (node: string): string => gpus.find((g) => g.node === node)?.product ?? 'unknown';
+  const gpuUuidOf = (node: string, index: number): string | undefined =>
+    gpus.find((g) => g.node === node && g.index === index)?.uuid;
 
   const orchestrator = createKubernetesOrchestrator({
     kubeConfig: kc,
@@ -124,7 +137,18 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     replicaPort: config.orchestrator.replicaPort,
     owner: config.orchestrator.owner,
     productOf,
+    gpuUuidOf,
+    nodeGpuUuidsOf: (node) => {
+      const uuids: string[] = []; // by index; '' where a GPU's UUID is not known
+      for (const g of gpus) if (g.node === node) uuids[g.index] = g.uuid ?? '';
+      return Array.from(uuids, (u) => u ?? '');
+    },
     logger: logger.child({ component: 'orchestrator' }),
+  });
+  // A replica that did not see exactly its GPU: the node's runtime ignores the pinning; place nothing more there.
+  orchestrator.on((event) => {
+    if (event.type === 'failed' && event.failure.kind === 'gpu-assignment')
+      refusedNodes.refuse(event.replica.node, event.failure.message);
   });
   const le = config.leaderElection;
   const elector = le.enabled
@@ -189,6 +213,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     orchestrator,
     elector,
     isLeader,
+    refusedNodes,
     async start() {
       await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
       await orchestrator.start();

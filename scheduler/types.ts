@@ -13,6 +13,8 @@ export interface Gpu {
    * within the grace period (its replicas are kept, not replaced, until the grace runs out).
    */
   unschedulable?: 'cordoned' | 'not-ready';
+  /** `GPU-<uuid>` where known (inventory/gpu-uuids.ts): replicas are pinned by it, not by the index. */
+  uuid?: string;
 }
 
 /** `<node>/<index>` */

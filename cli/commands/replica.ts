@@ -193,6 +193,9 @@ export function replicaCommand(): Command {
       // Loaded here, not at the top: onnxruntime-node, sharp and prom-client would slow every other subcommand.
       const { startReplicaServer } = await import('../../replica/server.js');
       const { installSignalHandlers } = await import('../../replica/signals.js');
+      // The GPU it was pinned to (by UUID) must be the one it sees, before anything loads onto a wrong card.
+      const { refuseWrongGpu } = await import('../../replica/gpu-assignment-exit.js');
+      await refuseWrongGpu({ deviceKind: opts.device === 'cpu' ? 'cpu' : 'cuda', logger });
       let replica;
       try {
         replica = await startReplicaServer({

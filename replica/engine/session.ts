@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Logger } from '../../common/log.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
 import type { DeviceRequest } from './device.js';
 import { ENV_ALLOCATORS_OPTION, registerMemoryBudget, type MemoryBudget } from './memory-budget.js';
+import { availableCpus } from './cpu-limit.js';
 
 /**
  * One onnxruntime-node InferenceSession on the requested device. A GPU request either gets the CUDA
@@ -54,7 +54,8 @@ export function sessionOptions(
   graphOptimization: GraphOptimization = 'all',
   budgeted = false,
 ): ort.InferenceSession.SessionOptions {
-  const cpuThreads = threads ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
+  // half the CPUs the container may use (its cgroup limit, not the node's cores): decode and HTTP need the rest
+  const cpuThreads = threads ?? Math.max(1, Math.floor(availableCpus() / 2));
   const common: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: graphOptimization,
     executionMode: 'sequential',

@@ -36,6 +36,17 @@ describe('resolveGpuIdentity', () => {
       { smiId: UUID, index: null },
     ],
     [
+      'time-slicing pod: the UUID the device plugin gave, found in GPUMUX_NODE_GPU_UUIDS, is the node-level index',
+      {
+        deviceIndex: 0,
+        env: {
+          NVIDIA_VISIBLE_DEVICES: UUID,
+          GPUMUX_NODE_GPU_UUIDS: `GPU-00000000-0000-0000-0000-000000000000,${UUID.toUpperCase()}`,
+        },
+      },
+      { smiId: UUID, index: 1 },
+    ],
+    [
       'NVIDIA_VISIBLE_DEVICES=all is no selection',
       { deviceIndex: 1, env: { NVIDIA_VISIBLE_DEVICES: 'all' } },
       { smiId: '1', index: null },

@@ -24,6 +24,18 @@ function entries(list: string | undefined): string[] | null {
   return text.split(',').map((s) => s.trim());
 }
 
+/**
+ * Time-slicing: the device plugin picks the card (NVIDIA_VISIBLE_DEVICES=GPU-<uuid>) and nobody tells the
+ * replica its node-level index; the scheduler passes the node's UUIDs in index order (GPUMUX_NODE_GPU_UUIDS)
+ * so the replica reports the GPU it really got rather than its container-local 0.
+ */
+function nodeIndexOf(uuid: string, env: NodeJS.ProcessEnv): number | null {
+  const found = (entries(env.GPUMUX_NODE_GPU_UUIDS) ?? []).findIndex(
+    (u) => u.toLowerCase() === uuid.toLowerCase(),
+  );
+  return found >= 0 ? found : null;
+}
+
 export function resolveGpuIdentity(options: {
   /** The ONNX Runtime CUDA device id (`--device cuda:<n>`). */
   deviceIndex: number;
@@ -46,6 +58,6 @@ export function resolveGpuIdentity(options: {
   const nvidia = entries(env.NVIDIA_VISIBLE_DEVICES);
   const named = nvidia?.[deviceIndex];
   // inside the container only the listed GPUs exist: a UUID names ours exactly, else our ORT id is its index
-  if (named && UUID.test(named)) return { smiId: named, index };
+  if (named && UUID.test(named)) return { smiId: named, index: index ?? nodeIndexOf(named, env) };
   return { smiId: String(deviceIndex), index };
 }

@@ -2,6 +2,7 @@ import { parseDuration } from '../../common/duration.js';
 import { z } from 'zod';
 import { parseBytes } from '../../common/bytes.js';
 import { DEFAULT_POLICY, POLICIES } from '../placement/policy.js';
+import { GPU_UUID } from '../inventory/gpu-uuids.js';
 
 /**
  * The scheduler's configuration (docs/contracts.md §4): a YAML file, rendered by Helm into the ConfigMap key
@@ -35,8 +36,14 @@ export const StaticGpus = z
     count: z.number().int().positive().default(1),
     memory: Size,
     product: z.string().default('unknown'),
+    /** The GPUs' UUIDs in index order (`nvidia-smi --query-gpu=uuid --format=csv,noheader`): pin by UUID. */
+    uuids: z.array(z.string().regex(GPU_UUID, 'a GPU UUID: GPU-<hex>')).optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.uuids === undefined || s.uuids.length === s.count, {
+    message: 'uuids must list one UUID per GPU (count)',
+    path: ['uuids'],
+  });
 
 export const GpuSource = z
   .object({
@@ -135,7 +142,11 @@ export const OrchestratorConfig = z
     namespace: dnsLabel.default('gpumux'),
     /** Path of the replica pod template (YAML `v1.Pod`). */
     replicaTemplate: z.string().default('/etc/gpumux/replica-pod.yaml'),
-    gpuMode: z.enum(['pinned', 'time-slicing']).default('pinned'),
+    /**
+     * pinned: nodeName + NVIDIA_VISIBLE_DEVICES (by UUID where the inventory knows it); time-slicing: the device
+     * plugin picks; dra: a ResourceClaim per GPU selecting it by UUID (Kubernetes ≥ 1.34, NVIDIA's DRA driver).
+     */
+    gpuMode: z.enum(['pinned', 'time-slicing', 'dra']).default('pinned'),
     replicaPort: z.number().int().min(1).max(65535).default(8081),
     /** Prefix of replica pod names (`<release>-<model>-<hash>`). */
     release: z.string().default('gpumux'),

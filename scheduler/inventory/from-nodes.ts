@@ -1,5 +1,6 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Gpu } from '../types.js';
+import { GPU_UUIDS_ANNOTATION, uuidsFromAnnotation } from './gpu-uuids.js';
 
 /** NVIDIA GPU feature discovery labels. */
 export const GFD_LABELS = {
@@ -55,8 +56,16 @@ export function gpusFromNodes(nodes: V1Node[], options: NodeInventoryOptions = {
     if (!bytes) continue;
     const product = labels[GFD_LABELS.product] ?? 'unknown';
     const flag = state === 'ready' ? {} : { unschedulable: state };
+    const uuids = uuidsFromAnnotation(node.metadata?.annotations?.[GPU_UUIDS_ANNOTATION]);
     for (let index = 0; index < count; index++)
-      gpus.push({ node: name, index, memoryBytes: bytes, product, ...flag });
+      gpus.push({
+        node: name,
+        index,
+        memoryBytes: bytes,
+        product,
+        ...flag,
+        ...(uuids[index] ? { uuid: uuids[index] } : {}),
+      });
   }
   return gpus;
 }

@@ -1,4 +1,4 @@
-import { neededBytesFrom, REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
+import { GPU_ASSIGNMENT_MARKER, neededBytesFrom, REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
 import type { ExistingReplica } from '../types.js';
 
 /**
@@ -19,9 +19,11 @@ export interface ReplicaFailure {
    * the GPU footprint); `crash`: any other death; `warmup-budget`: stopped by its orchestrator for not being
    * ready within its warm-up budget (not counted against the GPU); `not-started`: never got as far as running
    * (unschedulable, image pull, container config, the model-fetch init container): the node or the spec, not
-   * the GPU.
+   * the GPU; `gpu-assignment`: the container did not see exactly the GPU it was pinned to (exit
+   * REPLICA_EXIT_CODES.gpuAssignment): the node's runtime ignores the pinning, so nothing should be placed on that
+   * node (scheduler/inventory/refused-nodes.ts).
    */
-  kind: 'oom' | 'host-oom' | 'crash' | 'warmup-budget' | 'not-started';
+  kind: 'oom' | 'host-oom' | 'crash' | 'warmup-budget' | 'not-started' | 'gpu-assignment';
   message: string;
   exitCode: number | null;
   /** What the model was found to need at least (its memory budget's arena refused more), bytes. */
@@ -140,6 +142,8 @@ export function classifyFailure(text: string, exitCode: number | null, reason?: 
       message: `OOMKilled (exit ${exitCode ?? 137}): over the container's memory limit, raise ${HOST_MEMORY_SETTING}${tail ? `; ${tail}` : ''}`,
       exitCode,
     };
+  if (exitCode === REPLICA_EXIT_CODES.gpuAssignment || text.includes(GPU_ASSIGNMENT_MARKER))
+    return { kind: 'gpu-assignment', message: tail || `exit code ${exitCode}`, exitCode };
   // a budget refusal is a footprint fact too: the model needs more than was planned (exit 4, "needs at least N")
   const needed = neededBytesFrom(text);
   const oom =

@@ -10,6 +10,8 @@ const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'broken-values');
 const CASES: { file: string; message: RegExp }[] = [
   { file: 'model-without-source.yaml', message: /models\[0\] \(codetr\) has no url and modelStorage\.preloaded is false: set models\[0\]\.url/ },
   { file: 'url-without-sha256.yaml', message: /models\[0\] \(codetr\) has a url but no sha256: set models\[0\]\.sha256/ },
+  // curl cannot fetch object-store URLs: refused with the way to get an https one
+  { file: 'object-store-url.yaml', message: /models\[0\] \(codetr\) url s3:\/\/models\/codetr\/model\.onnx cannot be downloaded: .*presign/ },
   { file: 'nfs-without-server.yaml', message: /modelStorage\.type is nfs but modelStorage\.nfs\.server or modelStorage\.nfs\.path is empty/ },
   { file: 'time-slicing-without-plugin-config.yaml', message: /scheduler\.gpuMode is time-slicing but timeSlicing\.enabled is false/ },
   // Versions side by side: keyed by name and version, in the scheduler's words (test/helm/versions.test.ts).

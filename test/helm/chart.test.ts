@@ -13,7 +13,7 @@ const bytes = (q: string): number => {
   if (!m) throw new Error(`not a byte quantity: ${q}`);
   return Number(m[1]) * { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 }[m[2] ?? '']!;
 };
-const rendered = new Map(VALUE_SETS.map((set) => [set.name, helmTemplate(set.files)]));
+const rendered = new Map(VALUE_SETS.map((set) => [set.name, helmTemplate(set.files, [], set.apiVersions)]));
 const objectsOf = (name: string): KubeObject[] => rendered.get(name)!;
 
 function container(spec: { containers: V1Container[] }, name: string): V1Container {
@@ -50,7 +50,8 @@ describe.each(VALUE_SETS)('value set $name', ({ name, files }) => {
 
   it('puts every namespaced object in the release namespace', () => {
     for (const o of objectsOf(name)) {
-      if (['ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) expect(o.metadata.namespace).toBeUndefined();
+      if (['ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(o.kind))
+        expect(o.metadata.namespace).toBeUndefined();
       else if (o.metadata.name.endsWith('-time-slicing')) expect(o.metadata.namespace).toBe('nvidia-device-plugin');
       else expect(o.metadata.namespace, `${kindKey(o)} ${o.metadata.name}`).toBe(NAMESPACE);
     }

@@ -11,10 +11,11 @@ export const RELEASE = 'prod';
 export const NAMESPACE = 'gpumux';
 
 /** The value sets CI renders: defaults plus every file in the chart's ci/ folder. */
-export const VALUE_SETS: { name: string; files: string[] }[] = [
+export const VALUE_SETS: { name: string; files: string[]; apiVersions?: string[] }[] = [
   { name: 'default', files: [] },
   { name: 'local', files: ['ci/local-values.yaml'] },
-  { name: 'rtx4090', files: ['ci/rtx4090-values.yaml'] },
+  // rendered as on a cluster with the Prometheus operator (the monitoring objects are guarded on its API)
+  { name: 'rtx4090', files: ['ci/rtx4090-values.yaml'], apiVersions: ['monitoring.coreos.com/v1'] },
   { name: 'time-slicing', files: ['ci/time-slicing-values.yaml'] },
 ];
 
@@ -51,13 +52,15 @@ export function helmLint(files: string[] = [], set: string[] = []): HelmResult {
   return helm(['lint', '--strict', CHART_DIR, ...valueArgs(files, set)]);
 }
 
-export function helmTemplateRaw(files: string[] = [], set: string[] = []): HelmResult {
-  return helm(['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, ...valueArgs(files, set)]);
+/** `apiVersions`: APIs the render is told the cluster serves (`--api-versions`, `.Capabilities.APIVersions`). */
+export function helmTemplateRaw(files: string[] = [], set: string[] = [], apiVersions: string[] = []): HelmResult {
+  const apis = apiVersions.flatMap((a) => ['--api-versions', a]);
+  return helm(['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, ...apis, ...valueArgs(files, set)]);
 }
 
 /** Renders the chart (hooks included) and returns every object; throws with helm's stderr on failure. */
-export function helmTemplate(files: string[] = [], set: string[] = []): KubeObject[] {
-  const result = helmTemplateRaw(files, set);
+export function helmTemplate(files: string[] = [], set: string[] = [], apiVersions: string[] = []): KubeObject[] {
+  const result = helmTemplateRaw(files, set, apiVersions);
   if (result.status !== 0) throw new Error(`helm template failed (${result.status}):\n${result.stderr}`);
   const objects: KubeObject[] = [];
   for (const doc of parseAllDocuments(result.stdout)) {

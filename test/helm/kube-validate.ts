@@ -1,5 +1,5 @@
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
-import { apps, networkingK8sIo, policy, rbacAuthorizationK8sIo, v1 } from 'kubernetes-models';
+import { admissionregistrationK8sIo, apps, networkingK8sIo, policy, rbacAuthorizationK8sIo, v1 } from 'kubernetes-models';
 import type { KubeObject } from './chart.js';
 
 /**
@@ -26,6 +26,14 @@ const MODELS: Record<string, { model: ModelConstructor; type: string }> = {
   'rbac.authorization.k8s.io/v1/Role': { model: rbacAuthorizationK8sIo.v1.Role, type: 'V1Role' },
   'rbac.authorization.k8s.io/v1/RoleBinding': { model: rbacAuthorizationK8sIo.v1.RoleBinding, type: 'V1RoleBinding' },
   'rbac.authorization.k8s.io/v1/ClusterRole': { model: rbacAuthorizationK8sIo.v1.ClusterRole, type: 'V1ClusterRole' },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': {
+    model: admissionregistrationK8sIo.v1.ValidatingAdmissionPolicy,
+    type: 'V1ValidatingAdmissionPolicy',
+  },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': {
+    model: admissionregistrationK8sIo.v1.ValidatingAdmissionPolicyBinding,
+    type: 'V1ValidatingAdmissionPolicyBinding',
+  },
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {
     model: rbacAuthorizationK8sIo.v1.ClusterRoleBinding,
     type: 'V1ClusterRoleBinding',
@@ -56,14 +64,52 @@ function droppedPaths(original: unknown, roundTripped: unknown, path: string, ou
   }
 }
 
+/**
+ * resource.k8s.io/v1 (Kubernetes 1.34) is newer than kubernetes-models 4 (kubernetes-models 5 needs Node ≥ 22):
+ * its objects get the typed round trip (unknown fields) and these required fields and formats, copied from
+ * the API reference (ResourceClaimSpec, DeviceRequest, ExactDeviceRequest, DeviceSelector, CELDeviceSelector).
+ */
+function resourceClaimProblems(o: KubeObject): string[] {
+  const problems: string[] = [];
+  const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  const spec = o.spec as { devices?: { requests?: Record<string, unknown>[] } } | undefined;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(o.metadata.name)) problems.push('metadata.name: not a DNS subdomain');
+  if (!spec) problems.push('spec: required');
+  for (const [i, r] of (spec?.devices?.requests ?? []).entries()) {
+    const at = `spec.devices.requests[${i}]`;
+    if (typeof r.name !== 'string' || !dnsLabel.test(r.name)) problems.push(`${at}.name: a DNS label is required`);
+    const exactly = r.exactly as Record<string, unknown> | undefined;
+    if (!exactly === !r.firstAvailable) problems.push(`${at}: exactly one of exactly, firstAvailable`);
+    if (!exactly) continue;
+    if (typeof exactly.deviceClassName !== 'string' || !exactly.deviceClassName)
+      problems.push(`${at}.exactly.deviceClassName: required`);
+    if (exactly.allocationMode !== undefined && !['ExactCount', 'All'].includes(exactly.allocationMode as string))
+      problems.push(`${at}.exactly.allocationMode: ExactCount or All`);
+    if (exactly.count !== undefined && (!Number.isInteger(exactly.count) || (exactly.count as number) < 1))
+      problems.push(`${at}.exactly.count: an integer ≥ 1`);
+    for (const [j, s] of ((exactly.selectors as { cel?: { expression?: unknown } }[] | undefined) ?? []).entries()) {
+      const expr = s.cel?.expression;
+      if (typeof expr !== 'string' || expr.length === 0 || expr.length > 10 * 1024)
+        problems.push(`${at}.exactly.selectors[${j}].cel.expression: required, at most 10 KiB`);
+    }
+  }
+  return problems.map((p) => `${kindKey(o)} ${o.metadata.name}: ${p}`);
+}
+
+/** Kinds kubernetes-models does not ship but @kubernetes/client-node does: serializer round trip + own checks. */
+const CLIENT_ONLY: Record<string, { type: string; check: (o: KubeObject) => string[] }> = {
+  'resource.k8s.io/v1/ResourceClaim': { type: 'ResourceV1ResourceClaim', check: resourceClaimProblems },
+};
+
 /** Problems with one object; empty when it is valid. */
 export function validateObject(o: KubeObject): string[] {
   const key = kindKey(o);
-  const entry = MODELS[key];
+  const entry = MODELS[key] ?? CLIENT_ONLY[key];
   if (!entry) return CUSTOM_KINDS.has(key) ? [] : [`${key}: no schema known to the tests`];
   const problems: string[] = [];
   try {
-    new entry.model(structuredClone(o) as never).validate();
+    if ('model' in entry) new entry.model(structuredClone(o) as never).validate();
+    else problems.push(...entry.check(o));
   } catch (err) {
     problems.push(`${key} ${o.metadata.name}: ${(err as Error).message}`);
   }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeClient } from '../../common/kube-client.js';
+import { createResourceClaimBehaviour, DRA_RESOURCES } from './kube-resource-claims.js';
 
 /**
  * A small Kubernetes-API-shaped HTTP server for tests: the real @kubernetes/client-node talks to it over
@@ -82,6 +83,7 @@ const RESOURCES: Record<string, ResourceType> = {
   configmaps: { group: '', version: 'v1', kind: 'ConfigMap', namespaced: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', namespaced: true },
   deployments: { group: 'apps', version: 'v1', kind: 'Deployment', namespaced: true },
+  ...DRA_RESOURCES, // resourceclaims, resourceslices: kube-resource-claims.ts
 };
 
 /** Resources whose replace is guarded by resourceVersion (optimistic concurrency). */
@@ -274,6 +276,17 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     return obj;
   }
 
+  const dra = createResourceClaimBehaviour({
+    get: (resource, namespace, name) => storeOf(resource).get(keyOf(namespace, name)),
+    list: (resource) => [...storeOf(resource).values()],
+    update(resource, object) {
+      stamp(resource, object, object.metadata.namespace ?? null);
+      storeOf(resource).set(keyOf(object.metadata.namespace ?? null, object.metadata.name!), object);
+      emit(resource, 'MODIFIED', object);
+    },
+    remove: (resource, namespace, name) => void deleteObject(resource, namespace, name),
+  });
+
   function createObject(
     resource: string,
     namespace: string | null,
@@ -300,6 +313,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     stamp(resource, obj, namespace);
     store.set(keyOf(namespace, name), obj);
     emit(resource, 'ADDED', obj);
+    if (resource === 'pods') dra.podCreated(obj);
     return obj;
   }
 
@@ -368,6 +382,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     gone.metadata.deletionTimestamp ??= new Date().toISOString();
     stamp(resource, gone, namespace);
     emit(resource, 'DELETED', gone);
+    if (resource === 'pods') dra.podDeleted(gone);
     return gone;
   }
 
@@ -383,6 +398,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   ): KubeObject | undefined {
     const current = storeOf(resource).get(keyOf(namespace, name));
     if (!current) return undefined;
+    if (resource === 'resourceclaims') return dra.deleteClaim(namespace, name);
     if (resource !== 'pods') return deleteObject(resource, namespace, name);
     const phase = current.status?.phase;
     const grace =

@@ -5,19 +5,27 @@ import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } 
 import { loadKubeClient } from '../../../common/kube-client.js';
 import { createPodInformer } from '../../../common/kube-informer.js';
 import { podRestartFailure, podToReplica } from './pod-state.js';
-import { LABELS, renderReplicaPod } from './pod-template.js';
+import { GPU_CLAIM, LABELS, renderReplicaPod, type GpuMode } from './pod-template.js';
+import { createGpuClaims, type GpuClaims } from './resource-claims.js';
+import { createObservedGpus } from './observed-gpus.js';
 
 export interface KubernetesOrchestratorOptions {
   kubeConfig: KubeConfig;
   namespace: string;
   template: V1Pod;
   release: string;
-  gpuMode: 'pinned' | 'time-slicing';
+  gpuMode: GpuMode;
   replicaPort: number;
   /** Owner of replica pods; its uid is looked up at start. */
   owner?: { apiVersion: string; kind: string; name: string } | null;
   /** GPU product per node (profiles are per product). */
   productOf?: (node: string) => string;
+  /** The GPU's `GPU-<uuid>` from the inventory: pinned mode pins by it, dra mode claims by it. */
+  gpuUuidOf?: (node: string, gpuIndex: number) => string | undefined;
+  /** The node's GPU UUIDs in index order (inventory): time-slicing replicas report which one they got. */
+  nodeGpuUuidsOf?: (node: string) => string[];
+  /** dra mode's ResourceClaims (resource-claims.ts); default: created from kubeConfig. */
+  claims?: GpuClaims;
   logger: Logger;
 }
 
@@ -37,8 +45,32 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     replicaPort,
     owner = null,
     productOf = () => 'unknown',
+    gpuUuidOf = () => undefined,
+    nodeGpuUuidsOf = () => [],
     logger,
   } = options;
+  // time-slicing: the card the device plugin gave each replica, from its stats (observed-gpus.ts)
+  const observed =
+    gpuMode === 'time-slicing'
+      ? createObservedGpus({
+          indexOfUuid: (node, uuid) => {
+            const i = nodeGpuUuidsOf(node).findIndex((u) => u.toLowerCase() === uuid.toLowerCase());
+            return i >= 0 ? i : undefined;
+          },
+        })
+      : null;
+  const claims =
+    gpuMode === 'dra'
+      ? (options.claims ?? createGpuClaims({ kubeConfig, namespace, release, logger }))
+      : null;
+  const claimOf = (pod: V1Pod): string | undefined =>
+    pod.spec?.resourceClaims?.find((c) => c.name === GPU_CLAIM)?.resourceClaimName ?? undefined;
+  // dra: a GPU's claim goes once the last of our pods that used it is gone
+  const collectClaims = (): void => {
+    void claims
+      ?.collect((name) => [...pods.values()].some((p) => claimOf(p) === name))
+      .catch((err: unknown) => logger.warn('GPU claims not collected', { err }));
+  };
   const selector = `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`;
   const pods = new Map<string, V1Pod>();
   const listeners = new Set<(e: OrchestratorEvent) => void>();
@@ -60,7 +92,9 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     for (const l of listeners) l(e);
   };
   const toReplica = (pod: V1Pod): ManagedReplica | null => {
-    const r = podToReplica(pod, replicaPort, productOf);
+    const found = podToReplica(pod, replicaPort, productOf);
+    const actual = found && observed?.indexOf(found.id);
+    const r = found && actual !== undefined && actual !== null ? { ...found, gpuIndex: actual } : found;
     if (r && draining.has(r.id)) return { ...r, phase: 'draining', draining: true };
     return r;
   };
@@ -70,8 +104,20 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     if (deleted) {
       pods.delete(name);
       draining.delete(name);
+      observed?.forget(name);
+      if (claimOf(pod)) collectClaims();
     } else pods.set(name, pod);
     const r = deleted ? null : toReplica(pod);
+    if (observed && r?.url && (r.phase === 'ready' || r.phase === 'starting'))
+      void observed.learn(r.id, r.node, r.url).then((changed) => {
+        if (!changed) return;
+        logger.info('replica GPU learnt from its stats', {
+          pod: r.id,
+          node: r.node,
+          gpu: observed.indexOf(r.id),
+        });
+        emit({ type: 'changed' });
+      });
     if (r?.phase === 'failed' && r.lastFailure && !reportedFailures.has(name)) {
       reportedFailures.add(name);
       emit({ type: 'failed', replica: r, failure: r.lastFailure });
@@ -110,17 +156,34 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         await informer.stop();
         throw new Error(`cannot list replica pods in namespace ${namespace}`);
       }
+      collectClaims(); // claims a previous leader left without pods
     },
     replicas: () => [...pods.values()].map(toReplica).filter((r): r is ManagedReplica => r !== null),
     async create(request: ReplicaRequest) {
       const key = `${request.model}/${request.node}/${request.gpuIndex}/${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-      const pod = renderReplicaPod(
-        template,
-        { ...request, key },
-        { release, namespace, gpuMode, replicaPort, owner: ownerRef },
-      );
-      const created = await core!.createNamespacedPod({ namespace, body: pod });
-      update(created);
+      const gpuUuid = gpuMode === 'time-slicing' ? undefined : gpuUuidOf(request.node, request.gpuIndex);
+      const nodeGpuUuids = gpuMode === 'time-slicing' ? nodeGpuUuidsOf(request.node) : [];
+      const gpu = { node: request.node, gpuIndex: request.gpuIndex };
+      // dra: the GPU's claim exists before its first pod (and is held until the pod does)
+      const claimName = claims && gpuUuid ? await claims.ensure({ ...gpu, uuid: gpuUuid }) : undefined;
+      let created: V1Pod;
+      try {
+        const pod = renderReplicaPod(
+          template,
+          {
+            ...request,
+            key,
+            ...(gpuUuid ? { gpuUuid } : {}),
+            ...(claimName ? { claimName } : {}),
+            ...(nodeGpuUuids.length ? { nodeGpuUuids } : {}),
+          },
+          { release, namespace, gpuMode, replicaPort, owner: ownerRef },
+        );
+        created = await core!.createNamespacedPod({ namespace, body: pod });
+        update(created);
+      } finally {
+        if (claimName) claims!.release(claimName);
+      }
       logger.info('replica pod created', {
         pod: created.metadata?.name,
         model: request.model,

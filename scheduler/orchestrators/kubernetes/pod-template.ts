@@ -1,6 +1,6 @@
 import { memoryBudgetFor } from '../../memory-terms.js';
 import { createHash } from 'node:crypto';
-import type { V1Container, V1EnvVar, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1NodeAffinity, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 
 /**
  * Turns the Helm-rendered replica pod template (a plain `v1.Pod` with one container named `replica`) into
@@ -23,7 +23,11 @@ export const ANNOTATIONS = {
   replicaKey: 'gpumux.io/replica-key',
   /** What defines the replica, hashed (scheduler/rollout.ts): a different hash than today's rolls it. */
   specHash: 'gpumux.io/spec-hash',
+  gpuUuid: 'gpumux.io/gpu-uuid',
 } as const;
+
+/** The name of the GPU claim inside a DRA-mode replica pod (pod.spec.resourceClaims, container resources.claims). */
+export const GPU_CLAIM = 'gpu';
 
 /** The selector every gpumux replica pod matches (the gateway's Kubernetes discovery uses it too). */
 export const REPLICA_SELECTOR = `${LABELS.component}=replica,${LABELS.partOf}=gpumux`;
@@ -50,13 +54,21 @@ export interface ReplicaPodSpec {
   pinVersion?: boolean;
   /** ReplicaRequest.specHash, kept as an annotation. */
   specHash?: string;
+  /** The GPU's `GPU-<uuid>` when the inventory knows it: pinned mode pins by it; dra mode needs it. */
+  gpuUuid?: string;
+  /** dra mode: the ResourceClaim (resource-claims.ts) for this GPU, shared by its replicas. */
+  claimName?: string;
+  /** time-slicing: the node's GPU UUIDs in index order, so the replica can report the card the plugin gave it. */
+  nodeGpuUuids?: string[];
 }
+
+export type GpuMode = 'pinned' | 'time-slicing' | 'dra';
 
 export interface RenderContext {
   /** Name prefix (Helm release). */
   release: string;
   namespace: string;
-  gpuMode: 'pinned' | 'time-slicing';
+  gpuMode: GpuMode;
   replicaPort: number;
   /** Owner of replica pods (the scheduler's Deployment, uid looked up); null = none. */
   owner?: V1OwnerReference | null;
@@ -85,6 +97,15 @@ function setEnv(env: V1EnvVar[], name: string, value: string): V1EnvVar[] {
   return [...env.filter((e) => e.name !== name), { name, value }];
 }
 
+/** Required node affinity to exactly this node (by name, as nodeName would). */
+function onNode(node: string): V1NodeAffinity {
+  return {
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }],
+    },
+  };
+}
+
 export class PodTemplateError extends Error {
   constructor(message: string) {
     super(message);
@@ -94,8 +115,9 @@ export class PodTemplateError extends Error {
 
 /**
  * Fills in the template for one replica: name, labels, annotations, owner reference, node and GPU pinning
- * (pinned: `nodeName` + `NVIDIA_VISIBLE_DEVICES=<index>` + `GPUMUX_GPU_INDEX=<index>` and no device-plugin
- * request; time-slicing: `nodeName` + `nvidia.com/gpu: 1`, the plugin picks the GPU), env
+ * (pinned: `nodeName` + `NVIDIA_VISIBLE_DEVICES=GPU-<uuid>` (the index where no UUID is known) +
+ * `GPUMUX_GPU_INDEX`/`GPUMUX_GPU_UUID` and no device-plugin request; time-slicing: `nodeName` +
+ * `nvidia.com/gpu: 1`, the plugin picks the GPU; dra: node affinity + the GPU's ResourceClaim), env
  * `GPUMUX_REPLICA_ID`/`GPUMUX_NODE`/`CUDA_DEVICE_ORDER=PCI_BUS_ID`, `terminationMessagePolicy:
  * FallbackToLogsOnError`, and the container args.
  * Args the template's container already has are kept after ours (extra replica flags such as --max-batch).
@@ -143,10 +165,15 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
     [ANNOTATIONS.replicaKey]: replica.key,
     ...(replica.specHash ? { [ANNOTATIONS.specHash]: replica.specHash } : {}),
   };
+  if (replica.gpuUuid && ctx.gpuMode !== 'time-slicing')
+    metadata.annotations[ANNOTATIONS.gpuUuid] = replica.gpuUuid;
   if (ctx.owner) metadata.ownerReferences = [{ ...ctx.owner, controller: true, blockOwnerDeletion: true }];
 
   const spec = pod.spec!;
-  spec.nodeName = replica.node;
+  // dra: the kube-scheduler binds the pod, allocating the claim on the way (a pod bound by nodeName would
+  // skip allocation); the claim's UUID selector decides the node, the affinity says it in the pod too.
+  if (ctx.gpuMode === 'dra') spec.affinity = { ...spec.affinity, nodeAffinity: onNode(replica.node) };
+  else spec.nodeName = replica.node;
   // A replica that dies is replaced by the scheduler (possibly elsewhere), not restarted in place, so the
   // plan sees the failure and an OOM can raise the footprint.
   spec.restartPolicy ??= 'Never';
@@ -158,11 +185,31 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   // CUDA's default order (fastest first) may differ from nvidia-smi's and the device plugin's (PCI bus)
   env = setEnv(env, 'CUDA_DEVICE_ORDER', 'PCI_BUS_ID');
   const resources = { ...container.resources, limits: { ...container.resources?.limits } };
-  if (ctx.gpuMode === 'pinned') {
-    // Pinned replicas bypass the device plugin: it would otherwise choose the GPU (and override the env).
-    env = setEnv(env, 'NVIDIA_VISIBLE_DEVICES', String(replica.gpuIndex));
+  if (ctx.gpuMode === 'pinned' || ctx.gpuMode === 'dra') {
+    if (ctx.gpuMode === 'pinned') {
+      // Pinned replicas bypass the device plugin: it would otherwise choose the GPU (and override the env).
+      // By UUID where known: an index renumbers when a card drops off the bus.
+      env = setEnv(env, 'NVIDIA_VISIBLE_DEVICES', replica.gpuUuid ?? String(replica.gpuIndex));
+    } else {
+      if (!replica.gpuUuid || !replica.claimName)
+        throw new PodTemplateError(
+          `gpuMode dra needs the GPU's UUID and claim (${replica.node}/${replica.gpuIndex} has none)`,
+        );
+      // The DRA driver injects the claimed card (CDI); a template's NVIDIA_VISIBLE_DEVICES=all would add others.
+      env = env.filter((e) => e.name !== 'NVIDIA_VISIBLE_DEVICES');
+      spec.resourceClaims = [
+        ...(spec.resourceClaims ?? []).filter((c) => c.name !== GPU_CLAIM),
+        { name: GPU_CLAIM, resourceClaimName: replica.claimName },
+      ];
+      resources.claims = [
+        ...(resources.claims ?? []).filter((c) => c.name !== GPU_CLAIM),
+        { name: GPU_CLAIM },
+      ];
+    }
     // Inside, the one GPU is device 0 to CUDA and nvidia-smi alike: the node-level index must be told.
     env = setEnv(env, 'GPUMUX_GPU_INDEX', String(replica.gpuIndex));
+    // The replica checks at start that it sees exactly this card (replica/telemetry/gpu-assignment.ts).
+    if (replica.gpuUuid) env = setEnv(env, 'GPUMUX_GPU_UUID', replica.gpuUuid);
     delete resources.limits['nvidia.com/gpu'];
     if (resources.requests) {
       resources.requests = { ...resources.requests };
@@ -170,6 +217,9 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
     }
   } else {
     resources.limits['nvidia.com/gpu'] = '1';
+    // the device plugin picks the card: the replica finds its UUID's index here and reports that GPU
+    if (replica.nodeGpuUuids?.length)
+      env = setEnv(env, 'GPUMUX_NODE_GPU_UUIDS', replica.nodeGpuUuids.join(','));
   }
   container.env = env;
   container.resources = resources;
