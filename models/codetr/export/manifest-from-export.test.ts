@@ -33,6 +33,7 @@ describe('manifest from an export', () => {
       [800, 1280],
     ]);
     expect(m.batching.maxBatch).toBe(2);
+    expect(m.preprocess.resize.scale).toEqual([1280, 800]);
     expect(m.postprocess.scoreThreshold).toBe(0.4);
     expect(m.postprocess.topK).toBe(90); // 30 queries x 3 classes: no more pairs exist
     expect(m.postprocess.nms).toMatchObject({ method: 'linear', iouThreshold: 0.8 });
@@ -44,11 +45,25 @@ describe('manifest from an export', () => {
     expect(m.memory.source).toMatch(/template's figure \(codetr\).*--memory/);
   });
 
+  it("sends the model's channel order: BGR for a config without bgr_to_rgb", () => {
+    const m = manifestFromExport({
+      template,
+      labels,
+      facts: { ...facts, colorSpace: 'BGR' },
+      shapes: ['1x720x1280'],
+    });
+    expect(m.preprocess.colorSpace).toBe('BGR');
+    expect(manifestFromExport({ template, labels, shapes: ['1x720x1280'] }).preprocess.colorSpace).toBe(
+      'RGB',
+    );
+  });
+
   it('takes a declared memory of its own, and drops the template table then', () => {
     const m = manifestFromExport({ template, labels, shapes: ['1x640x640'], memoryBytes: 3 * 2 ** 30 });
     expect(m.memory).toMatchObject({ declaredBytes: 3 * 2 ** 30, source: expect.stringMatching(/--memory/) });
     expect(m.memory.byMaxBatch).toBeUndefined();
     expect(m.preprocess.buckets).toEqual([[640, 640]]);
+    expect(m.preprocess.resize.scale).toEqual([640, 640]); // keep-ratio into the bucket, not Co-DETR's 1280x800
   });
 
   it('refuses names that do not match the head, a batch with holes, or no memory for the batch', () => {

@@ -9,6 +9,8 @@ export interface ExportFacts {
   numClasses: number;
   numQueries: number;
   classes?: string[];
+  /** The channel order the model was trained on (its data_preprocessor's bgr_to_rgb); the host sends that. */
+  colorSpace?: 'RGB' | 'BGR';
   config?: string;
   weights?: string;
 }
@@ -70,6 +72,13 @@ export function bucketsOf(shapes: string[]): { buckets: [number, number][]; maxB
         'export them too, or lower the max batch',
     );
   return { buckets, maxBatch };
+}
+
+function resizeScale(buckets: [number, number][]): [number, number] {
+  return [
+    Math.max(...buckets.map(([h, w]) => Math.max(h, w))),
+    Math.max(...buckets.map(([h, w]) => Math.min(h, w))),
+  ];
 }
 
 /** The template's memory profile cut to `maxBatch`, or the given figure; says which in `source`. */
@@ -138,7 +147,13 @@ export function manifestFromExport(choices: ManifestChoices): Manifest {
       file: choices.onnxFile ?? template.onnx.file,
       ...(choices.sha256 ? { sha256: choices.sha256 } : {}),
     },
-    preprocess: { ...template.preprocess, buckets },
+    preprocess: {
+      ...template.preprocess,
+      // keep-ratio into the largest bucket's sides (long, short): every resized image then fits a bucket
+      resize: { ...template.preprocess.resize, scale: resizeScale(buckets) },
+      buckets,
+      ...(facts?.colorSpace ? { colorSpace: facts.colorSpace } : {}),
+    },
     postprocess: {
       ...template.postprocess,
       topK,
