@@ -1,3 +1,4 @@
+import path from 'node:path';
 import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
@@ -180,8 +181,11 @@ export function replicaCommand(): Command {
       const { installSignalHandlers } = await import('../../replica/signals.js');
       let replica;
       try {
+        const engine = engineOptionsFrom(opts);
+        // recognisable in `ps`/`top` beside other node processes: which model, which replica
+        process.title = `gpumux replica ${path.basename(path.resolve(opts.model))} ${engine.replicaId}`;
         replica = await startReplicaServer({
-          engine: engineOptionsFrom(opts),
+          engine,
           port: opts.port,
           ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
           host: opts.host,
