@@ -12,7 +12,7 @@ import {
   type BatchFootprint,
 } from '../../scheduler/placement/batch-tradeoff.js';
 import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
-import { modelLabel, type ModelPlan } from '../../scheduler/types.js';
+import { modelLabel, type Gpu, type ModelPlan } from '../../scheduler/types.js';
 
 interface PlanFlags {
   gpus: string;
@@ -100,13 +100,15 @@ function noReplicaReason(
   label: string,
   model: ModelPlan,
   perBatch: BatchFootprint[] | undefined,
-  gpus: { memoryBytes: number }[],
+  gpus: Gpu[],
   reserveBytes: number,
 ): string {
+  const largest = gpus.reduce((a, b) => (b.memoryBytes > a.memoryBytes ? b : a));
+  const own = model.footprintBytes; // per GPU product where profiles say so
   const smallest = perBatch?.length
     ? perBatch.reduce((a, b) => (b.footprintBytes < a.footprintBytes ? b : a))
-    : { footprintBytes: model.footprintBytes, maxBatch: undefined };
-  const room = Math.max(...gpus.map((g) => g.memoryBytes)) - reserveBytes;
+    : { footprintBytes: typeof own === 'number' ? own : own(largest), maxBatch: undefined };
+  const room = largest.memoryBytes - reserveBytes;
   const batch = smallest.maxBatch !== undefined ? ` at max batch ${smallest.maxBatch}` : '';
   return room < smallest.footprintBytes
     ? `${label} gets no replica: its declared footprint${batch} (${formatBytes(smallest.footprintBytes)}) is larger ` +

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PlanAction, PlanGpu, PlanUnplaced, PlanView } from '../../common/plan-view.js';
+import type { PlanAction, PlanFailure, PlanGpu, PlanUnplaced, PlanView } from '../../common/plan-view.js';
 
 /** The scheduler's `GET /v1/plan` as the gateway accepts it (common/plan-view.ts has the types). */
 const planAction = z.object({
@@ -30,6 +30,16 @@ const planUnplaced = z.object({
   gpus: z.array(z.object({ gpu: z.string(), reason: z.string() })),
 }) satisfies z.ZodType<PlanUnplaced>;
 
+const planFailure = z.object({
+  replica: z.string(),
+  model: z.string(),
+  gpu: z.string(),
+  kind: z.enum(['oom', 'crash', 'warmup-budget']),
+  message: z.string(),
+  hint: z.string().nullable(),
+  restarts: z.number().int().min(0),
+}) satisfies z.ZodType<PlanFailure>;
+
 const PlanViewSchema = z.object({
   generatedAt: z.string(),
   policy: z.enum(['throughput', 'binpack', 'spread']),
@@ -37,6 +47,7 @@ const PlanViewSchema = z.object({
   actions: z.array(planAction),
   gpus: z.array(planGpu).optional(),
   unplaced: z.array(planUnplaced).optional(),
+  failures: z.array(planFailure).optional(),
   seedMemoryUtilization: z.number().min(0).max(1).optional(),
 });
 

@@ -43,6 +43,33 @@ describe('local orchestrator failure classification (real child processes)', () 
   });
 });
 
+describe('local orchestrator and a replica whose model file is missing (a real gpumux replica)', () => {
+  it("reports the replica's own last error and a pointer to the export guide", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const orchestrator = createLocalOrchestrator({
+      logger: createLogger({}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+      restartBaseMs: 60_000, // no restart within the test
+    });
+    try {
+      const failed = new Promise<ReplicaFailure>((resolve) =>
+        orchestrator.on((e: OrchestratorEvent) => e.type === 'failed' && resolve(e.failure)),
+      );
+      // models/codetr ships its manifest but not its 900 MB model.onnx: what `gpumux up --models codetr` meets
+      await orchestrator.create({ ...request, virtual: true });
+      const failure = await failed;
+      expect(failure).toMatchObject({ kind: 'crash', exitCode: 1 });
+      expect(failure.message).toMatch(/^model failed to load; exiting: .*model\.onnx.*File doesn't exist/);
+      expect(lines.find((l) => l.msg === 'replica died; restarting')).toMatchObject({
+        error: failure.message,
+        hint: expect.stringMatching(/export the model \(models\/codetr\/README\.md/),
+      });
+      expect(orchestrator.replicas()[0]?.lastFailure?.message).toBe(failure.message);
+    } finally {
+      await orchestrator.stop();
+    }
+  }, 60_000);
+});
+
 describe('local orchestrator and a replica that takes long to warm up (real child processes)', () => {
   /**
    * A stand-in replica: listens at once (the `listening` line), reports warm-up progress in /v1/stats and turns

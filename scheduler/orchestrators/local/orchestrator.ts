@@ -14,6 +14,7 @@ import {
 } from '../types.js';
 import { gpumuxLauncher, type Launcher } from './launcher.js';
 import { replicaLaunch } from './replica-args.js';
+import { failureHint, lastErrorLine } from '../failure-cause.js';
 import type { WarmupStats } from '../../../replica/contract.js';
 
 export interface LocalOrchestratorOptions {
@@ -220,6 +221,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         resolve();
         if (child.stopping || stopped) return;
         const failure = classifyFailure(child.logTail.join('\n'), code);
+        // the replica's own last error (e.g. the model file it could not load), not raw log lines
+        failure.message = lastErrorLine(child.logTail) ?? failure.message;
         if (signal) failure.message = `killed by ${signal}; ${failure.message}`;
         if (child.outOfBudget) {
           // the model's budget, not the GPU's fault: never counted towards cordoning it (feedback.ts)
@@ -240,11 +243,14 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         child.replica.url = null;
         child.replica.grpcAddress = null;
         const delay = Math.min(restartMaxMs, restartBaseMs * 2 ** (child.deathsInRow - 1));
+        const hint = failureHint(failure.message);
         logger.warn('replica died; restarting', {
           replica: child.replica.id,
           code,
           signal,
           kind: failure.kind,
+          error: failure.message,
+          ...(hint ? { hint } : {}),
           restartInMs: delay,
         });
         emit({ type: 'failed', replica: { ...child.replica }, failure });
