@@ -174,7 +174,7 @@ export function parseLabels(text: string): string[] {
     const list = Array.isArray(json) ? json : (json as { classes?: unknown }).classes;
     if (!Array.isArray(list) || !list.every((l) => typeof l === 'string'))
       throw new ManifestChoiceError('a JSON labels file is an array of names or { "classes": [names] }');
-    return list as string[];
+    return list;
   }
   return trimmed
     .split('\n')

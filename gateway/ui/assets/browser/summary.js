@@ -15,7 +15,11 @@ function seedBaseline(view) {
   const planned =
     view.plan && typeof view.plan.seedMemoryUtilization === 'number' ? view.plan.seedMemoryUtilization : null;
   return planned === null
-    ? { ratio: SEED_UTILIZATION, source: 'seed', label: 'Without packing: 40 % (one 9.6 GB Co-DETR replica per 24 GB GPU)' }
+    ? {
+        ratio: SEED_UTILIZATION,
+        source: 'seed',
+        label: 'Without packing: 40 % (one 9.6 GB Co-DETR replica per 24 GB GPU)',
+      }
     : {
         ratio: planned,
         source: 'plan',

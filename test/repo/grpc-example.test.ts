@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../test/helpers/cli-process.js';
-import { startUpStack, type UpStack } from '../../test/helpers/up-process.js';
+import { REPO_ROOT } from '../helpers/cli-process.js';
+import { startUpStack, type UpStack } from '../helpers/up-process.js';
 
 // The README's gRPC client example, run as a user runs it against `gpumux up`.
 describe('docs/examples/grpc-infer.mjs', () => {

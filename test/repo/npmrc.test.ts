@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 // .npmrc keeps `npm ci` inside the npm registry (onnxruntime-node's postinstall would fetch CUDA libraries
 // from elsewhere) with settings npm knows: no "Unknown project config" warning on every npm command.
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ORT = path.join(REPO, 'node_modules', 'onnxruntime-node');
 
 describe('.npmrc', () => {
