@@ -1,4 +1,3 @@
-import path from 'node:path';
 import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
@@ -195,8 +194,6 @@ export function replicaCommand(): Command {
       let replica;
       try {
         const engine = engineOptionsFrom(opts);
-        // recognisable in `ps`/`top` beside other node processes: which model, which replica
-        process.title = `gpumux replica ${path.basename(path.resolve(opts.model))} ${engine.replicaId}`;
         replica = await startReplicaServer({
           engine,
           port: opts.port,

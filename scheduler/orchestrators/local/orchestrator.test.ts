@@ -37,6 +37,12 @@ describe('local orchestrator failure classification (real child processes)', () 
     expect(failure.message).toContain('CUDA out of memory');
   });
 
+  it('starts replicas as `gpumux …` in ps, their arguments intact', async () => {
+    const script =
+      "process.stderr.write(JSON.stringify({ level: 'error', msg: require('node:fs').readFileSync('/proc/self/cmdline', 'utf8').split('\\0').slice(0, 2).join(' ') }) + '\\n'); process.exit(1)";
+    await expect(deathOf(script)).resolves.toMatchObject({ message: 'gpumux -e' });
+  });
+
   it('exit code 3 with nothing logged is still an OOM; exit code 1 is a crash', async () => {
     await expect(deathOf('process.exit(3)')).resolves.toMatchObject({ kind: 'oom', exitCode: 3 });
     await expect(deathOf('process.exit(1)')).resolves.toMatchObject({ kind: 'crash', exitCode: 1 });

@@ -176,6 +176,9 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
   function launch(child: Child): void {
     const { args, env: childEnv } = argsFor(child);
     const proc = spawn(launcher.command, [...launcher.args, ...args], {
+      // `ps` shows `gpumux --import tsx …/cli/main.ts replica --model …` rather than a bare `node`; the
+      // arguments stay as they are (process.title would join them into one string)
+      argv0: 'gpumux',
       cwd: launcher.cwd,
       env: childEnv,
       stdio: ['ignore', 'ignore', 'pipe'],
