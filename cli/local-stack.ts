@@ -16,6 +16,7 @@ import { schedulerApp } from '../scheduler/http.js';
 import { listenApp } from '../common/http/listen.js';
 import { startGateway, type RunningGatewayWithView } from '../gateway/index.js';
 import { clientDemandFromView } from '../scheduler/demand/client-demand.js';
+import { portInUse } from './port-in-use.js';
 
 export interface LocalStackOptions {
   /** `2x5GiB` or `node-a:2x24GiB,...` */
@@ -178,6 +179,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
   } catch (err) {
     await close();
-    throw err;
+    throw (
+      portInUse(err, {
+        '--port': options.port,
+        '--admin-port': options.adminPort,
+        '--grpc-port': options.grpcPort,
+        '--scheduler-port': options.schedulerPort,
+      }) ?? err
+    );
   }
 }

@@ -76,6 +76,18 @@ export interface PlanStartFailure {
   nodeAvoidedUntil: string | null;
 }
 
+/** A replica that died and is being restarted (or has failed), with its own last error. */
+export interface PlanFailure {
+  replica: string;
+  model: string;
+  gpu: string;
+  kind: 'oom' | 'host-oom' | 'crash' | 'warmup-budget' | 'not-started' | 'gpu-assignment';
+  message: string;
+  /** What to do about it, where the cause is one an operator fixes (e.g. a missing model file). */
+  hint: string | null;
+  restarts: number;
+}
+
 export interface PlanView {
   generatedAt: string;
   policy: 'throughput' | 'binpack' | 'spread';
@@ -88,6 +100,8 @@ export interface PlanView {
    */
   gpus?: PlanGpu[];
   unplaced?: PlanUnplaced[];
+  /** Replicas not ready whose last start failed: their own last error, so a crash loop shows its cause. */
+  failures?: PlanFailure[];
   /**
    * The seed's setup on these GPUs, for a fair comparison: memory utilisation with one replica per GPU
    * (the largest model first), as the seed ran one Co-DETR per RTX 4090 (40 %).

@@ -4,6 +4,7 @@ import type { ReplicaStats } from '../replica/contract.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { BatchChoices, ModelSet } from './model-set.js';
 import { fetchReplicaStats } from './orchestrators/replica-stats.js';
+import { failureHint } from './orchestrators/failure-cause.js';
 import {
   HOST_MEMORY_SETTING,
   type ManagedReplica,
@@ -138,7 +139,14 @@ export function failureFeedback(options: {
       if (isLeader())
         void profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
     } else if (gpuHealth.recordFailure(gpu, failure)) {
-      logger.warn('GPU cordoned after repeated crashes', { gpu });
+      const hint = failureHint(failure.message);
+      // the last crash's own words: a cordon after a model that cannot load is not the GPU's fault
+      logger.warn('GPU cordoned after repeated crashes', {
+        gpu,
+        model: label,
+        lastError: failure.message,
+        ...(hint ? { hint } : {}),
+      });
     }
   };
 }

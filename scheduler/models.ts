@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, type LoadedModel } from '../models/manifest/load.js';
@@ -43,8 +43,26 @@ export function resolveModelDir(nameOrPath: string): string {
   return path.join(repoRoot(), 'models', nameOrPath);
 }
 
+/** Model names that resolve (folders with a manifest.json under ./models and the repository's models/). */
+export function knownModelNames(): string[] {
+  const names = new Set<string>();
+  for (const base of [path.resolve('models'), path.join(repoRoot(), 'models')]) {
+    if (!existsSync(base)) continue;
+    for (const entry of readdirSync(base, { withFileTypes: true }))
+      if (entry.isDirectory() && existsSync(path.join(base, entry.name, 'manifest.json')))
+        names.add(entry.name);
+  }
+  return [...names].sort();
+}
+
 export async function loadModelByName(nameOrPath: string): Promise<LoadedModel> {
-  return loadModel(resolveModelDir(nameOrPath));
+  const dir = resolveModelDir(nameOrPath);
+  if (!existsSync(dir))
+    throw new Error(
+      `no model "${nameOrPath}" (${dir} does not exist); models here: ${knownModelNames().join(', ')} — ` +
+        'or give a folder path holding manifest.json (models/codetr/README.md: exporting your own)',
+    );
+  return loadModel(dir);
 }
 
 /**

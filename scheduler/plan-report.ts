@@ -54,7 +54,7 @@ export function planToJson(result: PlacementResult, reserveBytes: number): PlanJ
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
-/** A table per GPU plus the cluster utilisation, compared with one replica per GPU (the seed's setup). */
+/** A table per GPU plus the cluster utilisation, compared with one replica per GPU (no packing). */
 export function formatPlanTable(plan: PlanJson, baseline: PlanJson | null): string {
   const rows = [['GPU', 'product', 'memory', 'used', 'headroom', 'util', 'replicas']];
   for (const g of plan.gpus) {
@@ -87,7 +87,7 @@ export function formatPlanTable(plan: PlanJson, baseline: PlanJson | null): stri
   lines.push(`cluster memory utilisation: ${pct(plan.memoryUtilization)}`);
   if (baseline)
     lines.push(
-      `one replica per GPU (the seed's setup): ${pct(baseline.memoryUtilization)} with ${baseline.replicas.length} replicas`,
+      `one replica per GPU (no packing): ${pct(baseline.memoryUtilization)} with ${baseline.replicas.length} replicas`,
     );
   for (const u of plan.unplaced) {
     lines.push(`unplaced: ${u.count} × ${u.model} (${u.reason})`);

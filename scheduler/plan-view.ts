@@ -1,5 +1,6 @@
 import type { PlanAction, PlanView } from '../common/plan-view.js';
-import type { ManagedReplica } from './orchestrators/types.js';
+import type { ManagedReplica, ReplicaFailure } from './orchestrators/types.js';
+import { failureHint } from './orchestrators/failure-cause.js';
 import type { MeasuredUtilization, PlacementResult } from './placement/plan.js';
 import { gpuId, modelLabel } from './types.js';
 
@@ -15,6 +16,8 @@ export function toPlanView(input: {
   reserveBytes: number;
   utilization: MeasuredUtilization;
   seedMemoryUtilization: number;
+  /** The last death per model version whose replicas are not ready (scheduler.ts keeps them past a cordon). */
+  failures?: { replica: ManagedReplica; failure: ReplicaFailure }[];
   now: number;
 }): PlanView {
   const { result, replicas, desired, reserveBytes, utilization } = input;
@@ -75,6 +78,15 @@ export function toPlanView(input: {
       };
     }),
     unplaced: result.unplaced,
+    failures: (input.failures ?? []).map(({ replica: r, failure }) => ({
+      replica: r.id,
+      model: label(r),
+      gpu: gpuId({ node: r.node, index: r.gpuIndex }),
+      kind: failure.kind,
+      message: failure.message,
+      hint: failureHint(failure.message),
+      restarts: r.restarts,
+    })),
     seedMemoryUtilization: input.seedMemoryUtilization,
   };
 }

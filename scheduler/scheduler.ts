@@ -18,7 +18,12 @@ import {
   type SchedulerSnapshot,
 } from './metrics.js';
 import { modelSet, type BatchChoices, type ChosenBatch, type SchedulerModel } from './model-set.js';
-import type { ManagedReplica, Orchestrator } from './orchestrators/types.js';
+import type {
+  ManagedReplica,
+  Orchestrator,
+  OrchestratorEvent,
+  ReplicaFailure,
+} from './orchestrators/types.js';
 import { passRunner } from './pass-runner.js';
 import { planPlacement, type PlacementInput, type PlacementResult } from './placement/plan.js';
 import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
@@ -85,6 +90,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let gpus: Gpu[] = [];
   let snapshot: SchedulerSnapshot | null = null;
   metrics.bind(() => snapshot);
+  /**
+   * The last death per model version (`model@version`), shown in the plan view until one of its replicas is
+   * ready: a crash loop keeps its cause on /v1/cluster even after the cordon has stopped its replicas.
+   */
+  const failures = new Map<string, { replica: ManagedReplica; failure: ReplicaFailure }>();
 
   /** Max batch: once per model, planned at its maxReplicas — the packing asked for, not the demand of now. */
   function chooseMaxBatches(replicas: ManagedReplica[], state: PassState): void {
@@ -112,7 +122,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     rollouts: PlanView['rollouts'],
   ): PlanView {
     snapshot = snapshotOf({ gpus, result, replicas, leader: isLeader(), set, batches, ...state });
+    for (const r of replicas) if (r.phase === 'ready') failures.delete(`${r.model}@${r.version}`);
     const view = toPlanView({
+      failures: [...failures.values()],
       result,
       replicas,
       desired: state.desired,
@@ -159,7 +171,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     isLeader,
     logger,
   });
-  const onEvent: typeof onFailure = (event) => {
+  const onEvent = (event: OrchestratorEvent): void => {
+    if (event.type === 'failed')
+      failures.set(`${event.replica.model}@${event.replica.version}`, {
+        replica: event.replica,
+        failure: event.failure,
+      });
     onFailure(event);
     if (event.type === 'failed' && event.failure.kind === 'not-started')
       startup.recordFailure(event.replica, event.failure.stage ?? 'schedule', event.failure.message);

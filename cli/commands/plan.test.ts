@@ -2,11 +2,18 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { splitVersion } from '../../scheduler/models.js';
 import { planCommand } from './plan.js';
 
-/** Runs `gpumux plan <args>` in process and returns what it printed. */
+let err = '';
+
+/** Runs `gpumux plan <args>` in process and returns what it printed (stderr in `err`). */
 async function plan(...args: string[]): Promise<string> {
   let out = '';
+  err = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    err += String(chunk);
     return true;
   });
   await planCommand().parseAsync(args, { from: 'user' });
@@ -45,5 +52,30 @@ describe('gpumux plan with model versions', () => {
     const text = await plan('--gpus', '2x24564MiB', '--models', 'codetr@1=4,codetr@2=1');
     expect(text).toMatch(/unplaced: 1 × codetr@\d/);
     expect(process.exitCode).toBe(2);
+  });
+});
+
+describe('gpumux plan that places nothing', () => {
+  it('says why a model gets no replica and exits 2 (table and --json)', async () => {
+    await plan('--gpus', '10x4GiB', '--models', 'codetr');
+    expect(err).toMatch(
+      /codetr gets no replica: its declared footprint at max batch 1 \(10\.6 GiB\) is larger than the most any GPU offers \(3\.5 GiB after the 512 MiB reserve\)/,
+    );
+    expect(process.exitCode).toBe(2);
+    process.exitCode = undefined;
+    await plan('--gpus', '10x4GiB', '--models', 'codetr', '--json');
+    expect(process.exitCode).toBe(2);
+  });
+
+  it('an unknown model name lists the models that exist', async () => {
+    await expect(plan('--models', 'codter')).rejects.toThrow(
+      /no model "codter".*models here: codetr, shapes/,
+    );
+  });
+
+  it('refuses GPU memory without a unit', async () => {
+    await expect(plan('--gpus', '10x24', '--models', 'codetr')).rejects.toThrow(
+      /"24" in "10x24" has no unit/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { parseBytes } from '../../common/bytes.js';
+import { formatBytes, parseBytes } from '../../common/bytes.js';
 import { positiveInt, replicasPerGpu } from '../arg-parsers.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec, splitVersion } from '../../scheduler/models.js';
@@ -14,7 +14,7 @@ import {
 import { declaredFootprintAt } from '../../models/manifest/memory.js';
 import { formatPlanExplain, type ExplainModel } from '../../scheduler/plan-explain.js';
 import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
-import { modelLabel, type ModelPlan } from '../../scheduler/types.js';
+import { modelLabel, type Gpu, type ModelPlan } from '../../scheduler/types.js';
 
 interface PlanFlags {
   gpus: string;
@@ -96,14 +96,18 @@ export function planCommand(): Command {
       );
       const result = planPlacement({ gpus, models, policy: flags.policy, reserveBytes, maxReplicasPerGpu });
       const plan = planToJson(result, reserveBytes);
+      const label = (m: ModelPlan): string => modelLabel(m.name, m.version, result.versionedModels);
+      const nowhere = models.filter(
+        (m) => !result.replicas.some((r) => r.model === m.name && r.version === m.version),
+      );
       if (flags.json) {
         process.stdout.write(JSON.stringify({ ...plan, maxBatch: choices }, null, 2) + '\n');
+        if (nowhere.length) process.exitCode = 2;
         return;
       }
       const seed = planPlacement({ gpus, models, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
       process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
       for (const choice of choices) process.stdout.write('\n' + formatTradeoff(choice) + '\n');
-      const label = (m: ModelPlan): string => modelLabel(m.name, m.version, result.versionedModels);
       if (flags.explain) {
         const terms = explained.map(({ manifest, model, ...rest }) => {
           const maxBatch =
@@ -121,5 +125,33 @@ export function planCommand(): Command {
       }
       if (result.unplaced.some((u) => u.count > 0 && models.find((m) => label(m) === u.model)?.minReplicas))
         process.exitCode = 2;
+      for (const m of nowhere) {
+        process.stderr.write(
+          `gpumux plan: ${noReplicaReason(label(m), m, perBatch.get(m.name), gpus, reserveBytes)}\n`,
+        );
+        process.exitCode = 2;
+      }
     });
+}
+
+/** Why a model gets no replica at all: its smallest declared footprint against the largest GPU's room. */
+function noReplicaReason(
+  label: string,
+  model: ModelPlan,
+  perBatch: BatchFootprint[] | undefined,
+  gpus: Gpu[],
+  reserveBytes: number,
+): string {
+  const largest = gpus.reduce((a, b) => (b.memoryBytes > a.memoryBytes ? b : a));
+  const own = model.footprintBytes; // per GPU product where profiles say so
+  const smallest = perBatch?.length
+    ? perBatch.reduce((a, b) => (b.footprintBytes < a.footprintBytes ? b : a))
+    : { footprintBytes: typeof own === 'number' ? own : own(largest), maxBatch: undefined };
+  const room = largest.memoryBytes - reserveBytes;
+  const batch = smallest.maxBatch !== undefined ? ` at max batch ${smallest.maxBatch}` : '';
+  return room < smallest.footprintBytes
+    ? `${label} gets no replica: its declared footprint${batch} (${formatBytes(smallest.footprintBytes)}) is larger ` +
+        `than the most any GPU offers (${formatBytes(room)} after the ${formatBytes(reserveBytes)} reserve); ` +
+        'use larger GPUs, a smaller export (fewer shapes, max batch 1) or --reserve'
+    : `${label} gets no replica: the other models or --max-per-gpu take the room it needs`;
 }

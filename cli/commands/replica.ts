@@ -67,6 +67,8 @@ export interface ReplicaCliOptions {
   /** Seconds. */
   warmupBudget?: number;
   drainTimeout: number;
+  once?: boolean;
+  image?: string;
 }
 
 /** Flags and env fallbacks (docs/contracts.md §1) → engine options. */
@@ -188,7 +190,18 @@ export function replicaCommand(): Command {
         .argParser(positiveInt)
         .default(30),
     )
+    .option(
+      '--once',
+      'smoke test, no server: load, warm up, run one frame, print footprint and latency as JSON, exit (1 on failure)',
+    )
+    .option('--image <file>', 'the frame for --once (default: a grey frame of the largest bucket)')
     .action(async (opts: ReplicaCliOptions) => {
+      if (opts.once) {
+        const { runOnce } = await import('../../replica/once.js');
+        const report = await runOnce(engineOptionsFrom(opts), opts.image);
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        process.exit(report.ok ? 0 : 1);
+      }
       const logger = createLogger({ component: 'replica' });
       // Loaded here, not at the top: onnxruntime-node, sharp and prom-client would slow every other subcommand.
       const { startReplicaServer } = await import('../../replica/server.js');
@@ -198,8 +211,9 @@ export function replicaCommand(): Command {
       await refuseWrongGpu({ deviceKind: opts.device === 'cpu' ? 'cpu' : 'cuda', logger });
       let replica;
       try {
+        const engine = engineOptionsFrom(opts);
         replica = await startReplicaServer({
-          engine: engineOptionsFrom(opts),
+          engine,
           port: opts.port,
           ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
           host: opts.host,

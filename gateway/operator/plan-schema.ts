@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type {
   PlanAction,
+  PlanFailure,
   PlanGpu,
   PlanRollout,
   PlanStartFailure,
@@ -68,6 +69,16 @@ const planStartFailure = z.object({
   nodeAvoidedUntil: z.string().nullable(),
 }) satisfies z.ZodType<PlanStartFailure>;
 
+const planFailure = z.object({
+  replica: z.string(),
+  model: z.string(),
+  gpu: z.string(),
+  kind: z.enum(['oom', 'host-oom', 'crash', 'warmup-budget', 'not-started', 'gpu-assignment']),
+  message: z.string(),
+  hint: z.string().nullable(),
+  restarts: z.number().int().min(0),
+}) satisfies z.ZodType<PlanFailure>;
+
 const PlanViewSchema = z.object({
   generatedAt: z.string(),
   policy: z.enum(['throughput', 'binpack', 'spread']),
@@ -75,6 +86,7 @@ const PlanViewSchema = z.object({
   actions: z.array(planAction),
   gpus: z.array(planGpu).optional(),
   unplaced: z.array(planUnplaced).optional(),
+  failures: z.array(planFailure).optional(),
   seedMemoryUtilization: z.number().min(0).max(1).optional(),
   rollouts: z.array(planRollout).optional(),
   starting: z.array(planStarting).optional(),

@@ -22,6 +22,11 @@ export function parseGpuSpec(
     const node = m[1] ?? defaultNode;
     const count = m[2] === undefined ? 1 : Number(m[2]);
     if (!Number.isInteger(count) || count < 1) throw new Error(`invalid GPU count in "${part}"`);
+    // `10x24` would be ten GPUs of 24 bytes: a size without a unit is refused, not guessed
+    if (/^\s*[0-9.]+\s*$/.test(m[3]!))
+      throw new Error(
+        `GPU memory "${m[3]!.trim()}" in "${part}" has no unit: write e.g. ${m[2] ? `${m[2]}x` : ''}${m[3]!.trim()}GiB`,
+      );
     const memoryBytes = parseBytes(m[3]!);
     if (memoryBytes <= 0) throw new Error(`GPU memory must be positive in "${part}"`);
     for (let i = 0; i < count; i++) {

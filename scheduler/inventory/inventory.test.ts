@@ -21,6 +21,8 @@ describe('parseGpuSpec', () => {
     ['0x24GiB', 'invalid GPU count in "0x24GiB"'],
     ['2xlots', 'invalid size "lots" (expected e.g. 24GiB, 9830MiB, 512M)'],
     ['a:b:1x1GiB', 'invalid size "b:1x1GiB" (expected e.g. 24GiB, 9830MiB, 512M)'],
+    ['10x24', 'GPU memory "24" in "10x24" has no unit: write e.g. 10x24GiB'],
+    ['node-a:24', 'GPU memory "24" in "node-a:24" has no unit: write e.g. 24GiB'],
   ])('refuses %j', (spec, message) => expect(() => parseGpuSpec(spec)).toThrow(new Error(message)));
 });
 

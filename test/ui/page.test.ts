@@ -161,7 +161,7 @@ function contrast(a: string, b: string): number {
 }
 
 describe('operator view page: what placement buys', () => {
-  it('compares with the seed’s setup on the same GPUs, shows compute beside memory, and says why a model waits', async () => {
+  it('compares with one replica per GPU on the same GPUs, shows compute beside memory, and says why a model waits', async () => {
     const view = clusterView(
       [
         gpu('local', 0, [replica('s0', { footprintBytes: 2 * GiB }), replica('d0', { footprintBytes: 2 * GiB, model: 'shapes-detr' })], 5 * GiB, 0, 0.25),
@@ -191,7 +191,7 @@ describe('operator view page: what placement buys', () => {
       await page.waitForSelector('li.seg.replica');
       expect(await page.textContent('#cluster-util')).toBe('80.0 %');
       expect(await page.textContent('#seed-note')).toBe(
-        "The seed's setup on these GPUs (one replica per GPU): 40.0 % — 40.0 points above",
+        'One replica per GPU on these GPUs (no packing): 40.0 % — 40.0 points above',
       );
       expect(await page.textContent('#cluster-compute')).toBe('50.0 %');
       expect(
@@ -210,7 +210,7 @@ describe('operator view page: what placement buys', () => {
       server.setView({ ...view, plan: null });
       await waitForAttribute(page, '#seed-note', 'data-source', 'seed');
       expect(await page.textContent('#seed-note')).toBe(
-        'Seed: 40 % (one replica per 24 GB GPU) — 40.0 points above',
+        'Without packing: 40 % (one 9.6 GB Co-DETR replica per 24 GB GPU) — 40.0 points above',
       );
       expect(problems).toEqual([]);
     } finally {

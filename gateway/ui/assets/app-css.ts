@@ -89,6 +89,8 @@ table.data td.num, table.data th.num { text-align: right; }
 .state.ready { color: var(--ok); }
 .plan-meta { font-size: .85rem; color: var(--muted); margin: 0 0 .4rem; }
 #plan-empty { font-size: .9rem; margin: 0; }
+.plan-failure { margin-top: .5rem; font-size: .85rem; color: var(--bad); overflow-wrap: anywhere; }
+.plan-hint { margin: .2rem 0 0; color: var(--text); }
 .actions { margin: 0; padding-left: 1.2rem; font-size: .88rem; }
 .actions li { margin: .15rem 0; }
 .action-type { font-weight: 700; text-transform: uppercase; font-size: .75rem; letter-spacing: .03em; }

@@ -102,6 +102,19 @@ Call with (dict "root" $ "model" .).
 {{- end -}}
 
 {{/*
+A model entry's manifest folder: with manifestUrl, the folder of its file on the model volume (the fetch
+initContainer puts manifest.json beside model.onnx there); else `manifest`, a folder inside the image.
+Call with (dict "root" $ "model" .).
+*/}}
+{{- define "gpumux.manifestDir" -}}
+{{- if .model.manifestUrl -}}
+{{- dir (include "gpumux.modelPath" .) -}}
+{{- else -}}
+{{- .model.manifest -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The gateway's versions.split (gateway/routing/version-split.ts) as a dict model → version → weight: for each
 model name with two or more versions whose entries set trafficWeight (validate.yaml makes that all or none).
 */}}

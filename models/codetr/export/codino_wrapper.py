@@ -126,7 +126,7 @@ class CoDinoOnnx(nn.Module):
     padded input" in both variants.
     """
 
-    def __init__(self, detector, with_mask=False, graph_upscale=1.0):
+    def __init__(self, detector, with_mask=False, graph_upscale=1.0, mean=MEAN, std=STD):
         super().__init__()
         if graph_upscale < 1:
             raise ValueError(f"graph_upscale must be >= 1, got {graph_upscale}")
@@ -134,8 +134,9 @@ class CoDinoOnnx(nn.Module):
         self.head = detector.query_head
         self.with_mask = with_mask
         self.graph_upscale = float(graph_upscale)
-        self.register_buffer("mean", torch.tensor(MEAN, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(STD, dtype=torch.float32).view(1, 3, 1, 1))
+        # the config's data_preprocessor mean/std (export_onnx.head_facts), in the model's channel order
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
 
     def forward(self, images, img_masks=None):
         x = images.permute(0, 3, 1, 2).to(torch.float32)

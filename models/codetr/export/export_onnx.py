@@ -49,7 +49,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 OUTPUT_NAMES = ["pred_logits", "pred_boxes"]
-NUM_QUERIES, NUM_CLASSES = 900, 80
 
 
 def parse_args(argv):
@@ -78,14 +77,11 @@ def parse_args(argv):
 
 
 def export_shapes(manifest, batch_sizes, only_buckets=None):
-    """(batch, height, width) of every graph to trace, at the host buckets (the graph's input shape)."""
+    """(batch, height, width) of every graph to trace, at the host buckets (the graph's input shape).
+    --buckets may name buckets the manifest lacks: make-manifest.ts writes the manifest of what was exported."""
     buckets = [tuple(b) for b in manifest["preprocess"]["buckets"]]  # [height, width]
     if only_buckets:
-        wanted = [tuple(int(side) for side in b.split("x")) for b in only_buckets.split(",")]
-        unknown = [b for b in wanted if b not in buckets]
-        if unknown:
-            raise SystemExit(f"--buckets {unknown}: not among the manifest's buckets {buckets}")
-        buckets = wanted
+        buckets = [tuple(int(side) for side in b.split("x")) for b in only_buckets.split(",")]
     if batch_sizes is None:
         batch_sizes = list(range(1, manifest["batching"]["maxBatch"] + 1))
     return [(n, h, w) for (h, w) in buckets for n in batch_sizes]
@@ -163,7 +159,37 @@ def progress(message):
           flush=True)
 
 
-def check_graph(onnx, path, shape, upscale=1.0):
+def head_facts(detector):
+    """What the exported head outputs, from the built model (not assumed: a fine-tuned config has its own
+    classes and may have its own query count); the pixels its data_preprocessor expects; and the class names
+    when the config names them (`metainfo.classes`, else a checkpoint's dataset_meta)."""
+    head = detector.query_head
+    pre = detector.data_preprocessor
+    facts = {
+        "numClasses": int(head.cls_out_channels),
+        "numQueries": int(head.num_query),
+        # mmdet decodes BGR and converts when bgr_to_rgb: the model's channel order is RGB then, BGR else
+        "colorSpace": "RGB" if getattr(pre, "_channel_conversion", True) else "BGR",
+        "mean": [round(float(v), 6) for v in pre.mean.flatten()],
+        "std": [round(float(v), 6) for v in pre.std.flatten()],
+    }
+    cfg = getattr(detector, "cfg", None)
+    classes = None
+    if cfg is not None:
+        classes = (cfg.get("metainfo") or {}).get("classes")
+        if not classes:
+            dataset = (cfg.get("test_dataloader") or {}).get("dataset") or {}
+            classes = (dataset.get("metainfo") or {}).get("classes")
+    if not classes and getattr(detector, "from_checkpoint", False):
+        classes = (getattr(detector, "dataset_meta", None) or {}).get("classes")
+    if classes and len(classes) == facts["numClasses"]:
+        facts["classes"] = [str(c) for c in classes]
+    elif classes:
+        progress(f"the config names {len(classes)} classes for a head of {facts['numClasses']}: not used")
+    return facts
+
+
+def check_graph(onnx, path, shape, upscale=1.0, facts=None):
     model = onnx.load(path)
     check_upscale(model, upscale)
     onnx.checker.check_model(path)  # by path: works past protobuf's 2 GiB limit with external data
@@ -174,7 +200,8 @@ def check_graph(onnx, path, shape, upscale=1.0):
     if "GridSample" not in ops:
         raise SystemExit(f"{path}: no GridSample node; the deformable attention did not take the PyTorch path")
     n = shape[0]
-    want = {"pred_logits": [n, NUM_QUERIES, NUM_CLASSES], "pred_boxes": [n, NUM_QUERIES, 4]}
+    facts = facts or {"numQueries": 900, "numClasses": 80}
+    want = {"pred_logits": [n, facts["numQueries"], facts["numClasses"]], "pred_boxes": [n, facts["numQueries"], 4]}
     for out in model.graph.output:
         dims = [d.dim_value for d in out.type.tensor_type.shape.dim]
         if dims != want[out.name]:
@@ -210,11 +237,19 @@ def main(argv=None):
         raise SystemExit("--reference-dir needs --image")
     t_start = started = time.time()
     detector = load_detector(args.config, args.checkpoint, args.device, random_init=args.random_init)
+    detector.from_checkpoint = args.checkpoint is not None
     progress(f"model built in {time.time() - started:.0f} s "
              f"({sum(p.numel() for p in detector.parameters()) / 1e6:.2f} M parameters)")
+    facts = dict(head_facts(detector), config=args.config,
+                 weights=args.checkpoint or "random-init {}".format(args.random_init))
+    with open(os.path.join(args.out_dir, "export.json"), "w") as f:
+        json.dump(facts, f, indent=2)  # make-manifest.ts reads it (labels, class count, queries)
+    progress(f"head: {facts['numClasses']} classes, {facts['numQueries']} queries"
+             + (f", classes from the config: {facts['classes'][:5]}..." if "classes" in facts else ""))
     undo = patch_msda(args.msda)
     try:
-        wrapper = CoDinoOnnx(detector, with_mask=args.with_mask, graph_upscale=upscale).to(args.device).eval()
+        wrapper = CoDinoOnnx(detector, with_mask=args.with_mask, graph_upscale=upscale,
+                             mean=facts["mean"], std=facts["std"]).to(args.device).eval()
         paths = []
         for shape in shapes:
             path = os.path.join(args.out_dir, "bucket-{}x{}x{}.onnx".format(*shape))
@@ -222,7 +257,7 @@ def main(argv=None):
             export_one(torch, wrapper, shape, path, args.opset, args.with_mask, args.device)
             if undo.calls() == calls:
                 raise SystemExit(f"--msda {args.msda}: the patched attention never ran; the export took another path")
-            check_graph(onnx, path, shape, upscale)
+            check_graph(onnx, path, shape, upscale, facts)
             paths.append(path)
             if args.reference_dir:
                 from reference_outputs import save_reference

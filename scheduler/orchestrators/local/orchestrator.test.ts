@@ -37,10 +37,43 @@ describe('local orchestrator failure classification (real child processes)', () 
     expect(failure.message).toContain('CUDA out of memory');
   });
 
+  it('starts replicas as `gpumux …` in ps, their arguments intact', async () => {
+    const script =
+      "process.stderr.write(JSON.stringify({ level: 'error', msg: require('node:fs').readFileSync('/proc/self/cmdline', 'utf8').split('\\0').slice(0, 2).join(' ') }) + '\\n'); process.exit(1)";
+    await expect(deathOf(script)).resolves.toMatchObject({ message: 'gpumux -e' });
+  });
+
   it('exit code 3 with nothing logged is still an OOM; exit code 1 is a crash', async () => {
     await expect(deathOf('process.exit(3)')).resolves.toMatchObject({ kind: 'oom', exitCode: 3 });
     await expect(deathOf('process.exit(1)')).resolves.toMatchObject({ kind: 'crash', exitCode: 1 });
   });
+});
+
+describe('local orchestrator and a replica whose model file is missing (a real gpumux replica)', () => {
+  it("reports the replica's own last error and a pointer to the export guide", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const orchestrator = createLocalOrchestrator({
+      logger: createLogger({}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+      restartBaseMs: 60_000, // no restart within the test
+    });
+    try {
+      const failed = new Promise<ReplicaFailure>((resolve) =>
+        orchestrator.on((e: OrchestratorEvent) => e.type === 'failed' && resolve(e.failure)),
+      );
+      // models/codetr ships its manifest but not its 900 MB model.onnx: what `gpumux up --models codetr` meets
+      await orchestrator.create({ ...request, virtual: true });
+      const failure = await failed;
+      expect(failure).toMatchObject({ kind: 'crash', exitCode: 1 });
+      expect(failure.message).toMatch(/^model failed to load; exiting: .*model\.onnx.*File doesn't exist/);
+      expect(lines.find((l) => l.msg === 'replica died; restarting')).toMatchObject({
+        error: failure.message,
+        hint: expect.stringMatching(/export the model \(models\/codetr\/README\.md/),
+      });
+      expect(orchestrator.replicas()[0]?.lastFailure?.message).toBe(failure.message);
+    } finally {
+      await orchestrator.stop();
+    }
+  }, 60_000);
 });
 
 describe('local orchestrator and a replica that takes long to warm up (real child processes)', () => {

@@ -14,6 +14,7 @@ import {
 } from '../types.js';
 import { gpumuxLauncher, type Launcher } from './launcher.js';
 import { replicaLaunch } from './replica-args.js';
+import { failureHint, lastErrorLine } from '../failure-cause.js';
 import type { WarmupStats } from '../../../replica/contract.js';
 
 export interface LocalOrchestratorOptions {
@@ -175,6 +176,9 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
   function launch(child: Child): void {
     const { args, env: childEnv } = argsFor(child);
     const proc = spawn(launcher.command, [...launcher.args, ...args], {
+      // `ps` shows `gpumux --import tsx …/cli/main.ts replica --model …` rather than a bare `node`; the
+      // arguments stay as they are (process.title would join them into one string)
+      argv0: 'gpumux',
       cwd: launcher.cwd,
       env: childEnv,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -220,6 +224,8 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         resolve();
         if (child.stopping || stopped) return;
         const failure = classifyFailure(child.logTail.join('\n'), code);
+        // the replica's own last error (e.g. the model file it could not load), not raw log lines
+        failure.message = lastErrorLine(child.logTail) ?? failure.message;
         if (signal) failure.message = `killed by ${signal}; ${failure.message}`;
         if (child.outOfBudget) {
           // the model's budget, not the GPU's fault: never counted towards cordoning it (feedback.ts)
@@ -240,11 +246,14 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
         child.replica.url = null;
         child.replica.grpcAddress = null;
         const delay = Math.min(restartMaxMs, restartBaseMs * 2 ** (child.deathsInRow - 1));
+        const hint = failureHint(failure.message);
         logger.warn('replica died; restarting', {
           replica: child.replica.id,
           code,
           signal,
           kind: failure.kind,
+          error: failure.message,
+          ...(hint ? { hint } : {}),
           restartInMs: delay,
         });
         emit({ type: 'failed', replica: { ...child.replica }, failure });

@@ -83,6 +83,19 @@ export function renderPlan(view) {
         ),
       );
     }
+    // A replica that keeps dying: its own last error first, and what to do when the cause is ours to fix.
+    (plan.failures || []).forEach(function (f) {
+      out.push(
+        h('div', { className: 'plan-failure', 'data-replica': f.replica }, [
+          h('strong', {
+            text:
+              f.model + ' on ' + f.gpu + ': failed ' + f.restarts + (f.restarts === 1 ? ' time' : ' times'),
+          }),
+          ' — ' + f.message,
+          f.hint ? h('p', { className: 'plan-hint', text: 'What to do: ' + f.hint }) : null,
+        ]),
+      );
+    });
     (plan.unplaced || []).forEach(function (u) {
       out.push(
         h('div', { className: 'plan-unplaced', 'data-model': u.model }, [

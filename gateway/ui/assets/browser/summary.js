@@ -1,25 +1,29 @@
 // @ts-check
-// The cluster summary: memory utilisation against the seed's setup, compute, counts.
+// The cluster summary: memory utilisation against one replica per GPU (no packing), compute, counts.
 import { $, h, replaceChildren } from './dom.js';
 import { bytes, percent, usedOfTotal } from './format.js';
 /** @typedef {import('../../../operator/cluster-view.js').ClusterView} ClusterView */
 
-const SEED_UTILIZATION = 0.4; // the seed: one 9.6 GB replica per 24 GB RTX 4090
+const SEED_UTILIZATION = 0.4; // Co-DETR unpacked: one 9.6 GB replica per 24 GB RTX 4090 (docs/scheduler.md)
 
 /**
- * The seed's setup on these GPUs (one replica per GPU, from the scheduler's plan) when known — a fair
- * comparison on virtual or smaller GPUs — else the seed's measured 40 % on 24 GB RTX 4090s.
+ * One replica per GPU on these GPUs (no packing, from the scheduler's plan) when known — a fair comparison on
+ * virtual or smaller GPUs — else Co-DETR's measured 40 % of a 24 GB RTX 4090 without packing.
  */
 /** @param {ClusterView} view */
 function seedBaseline(view) {
   const planned =
     view.plan && typeof view.plan.seedMemoryUtilization === 'number' ? view.plan.seedMemoryUtilization : null;
   return planned === null
-    ? { ratio: SEED_UTILIZATION, source: 'seed', label: 'Seed: 40 % (one replica per 24 GB GPU)' }
+    ? {
+        ratio: SEED_UTILIZATION,
+        source: 'seed',
+        label: 'Without packing: 40 % (one 9.6 GB Co-DETR replica per 24 GB GPU)',
+      }
     : {
         ratio: planned,
         source: 'plan',
-        label: "The seed's setup on these GPUs (one replica per GPU): " + percent(planned),
+        label: 'One replica per GPU on these GPUs (no packing): ' + percent(planned),
       };
 }
 
@@ -57,7 +61,7 @@ export function renderSummary(view) {
             percent(t.memoryUtilization) +
             ' against ' +
             percent(seed.ratio) +
-            " for the seed's setup",
+            ' with one replica per GPU',
         },
         [fill, mark],
       ),

@@ -48,6 +48,11 @@ spec:
         - {{ .url | quote }}
         - {{ .sha256 | quote }}
         {{- end }}
+        {{- if and (not .inImage) .manifestUrl }}
+        - {{ printf "%s/manifest.json" (include "gpumux.manifestDir" (dict "root" $ "model" .)) | quote }}
+        - {{ .manifestUrl | quote }}
+        - {{ .manifestSha256 | quote }}
+        {{- end }}
         {{- end }}
       env:
         - name: LOCK_TIMEOUT
