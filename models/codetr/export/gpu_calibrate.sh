@@ -54,31 +54,16 @@ prepare() {
   done
   # Stand-ins for compiled code that cannot travel (built for another Python/torch): mmdet imports these at
   # module level, the forward pass never calls them. Any call raises and names the stand-in.
-  "${PY:-/usr/bin/python3}" - "$stage" <<'PY'
-import os, sys
-stage = sys.argv[1]
-body = '''"""Stand-in (gpu_calibrate.sh): {what} is not available on this machine; any use raises."""
-def __getattr__(name):
-    if name.startswith("__"):
-        raise AttributeError(name)
-    def _missing(*args, **kwargs):
-        raise NotImplementedError(f"{what} stand-in: {{name!r}} is not available (gpu_calibrate.sh)")
-    return _missing
-'''
-def write(path, what):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(body.format(what=what))
-write(f"{stage}/src/mmcv/mmcv/_ext.py", "mmcv's compiled extension")
-write(f"{stage}/src/cocoapi/PythonAPI/pycocotools/_mask.py", "pycocotools' compiled _mask")
-# fallbacks sit after site-packages (gpu_memory_profile.py --fallback-path): a real package wins
-write(f"{stage}/fallback/shapely/__init__.py", "shapely")
-write(f"{stage}/fallback/shapely/geometry.py", "shapely.geometry")
-with open(f"{stage}/fallback/pkg_resources.py", "w") as f:  # setuptools >= 81 has none; mmengine asks it
-    f.write('"""Stand-in (gpu_calibrate.sh): no distribution is installed; mmengine then uses find_spec."""\n'
-            "class DistributionNotFound(Exception):\n    pass\n\n\n"
-            "def get_distribution(name):\n    raise DistributionNotFound(name)\n")
-PY
+  local py=${PY:-/usr/bin/python3}
+  $py "$HERE/stand_in.py" "$stage/src/mmcv/mmcv/_ext.py" "mmcv's compiled extension"
+  $py "$HERE/stand_in.py" "$stage/src/cocoapi/PythonAPI/pycocotools/_mask.py" "pycocotools' compiled _mask"
+  # fallbacks sit after site-packages (gpu_memory_profile.py --fallback-path): a real package wins
+  $py "$HERE/stand_in.py" "$stage/fallback/shapely/__init__.py" shapely
+  $py "$HERE/stand_in.py" "$stage/fallback/shapely/geometry.py" shapely.geometry
+  # setuptools >= 81 has no pkg_resources; mmengine asks it for mmdet's path, then falls back to find_spec
+  printf '%s\n' '"""Stand-in (gpu_calibrate.sh): no distribution is installed."""' \
+    'class DistributionNotFound(Exception):' '    pass' '' '' 'def get_distribution(name):' \
+    '    raise DistributionNotFound(name)' >"$stage/fallback/pkg_resources.py"
   local dist=/usr/lib/python3/dist-packages
   for p in termcolor.py terminaltables yapf; do
     [[ -e $dist/$p ]] || { echo "missing $dist/$p: apt-get install python3-termcolor python3-yapf python3-terminaltables" >&2; return 1; }
@@ -127,7 +112,7 @@ case $verb in
     rc=0
     set -o pipefail
     profile "$OUT" --device cuda:0 --budget-s "$BUDGET_S" ${extra[@]+"${extra[@]}"} 2>&1 | tee "$OUT/profile.log" || rc=$?
-    step "done (exit $rc): $OUT/calib.json, $OUT/calib.md"
+    step "done (exit $rc; 124: killed at the time box): $(cd "$OUT" && echo calib.* | tr ' ' ,) in $OUT"
     exit "$rc"
     ;;
   dry-run)

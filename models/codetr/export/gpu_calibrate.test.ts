@@ -25,6 +25,20 @@ function missing(): string | undefined {
   return undefined;
 }
 
+/** What the test reads of calib.json (gpu_memory_profile.py writes it). */
+interface Calibration {
+  complete: boolean;
+  parameters_m: number;
+  rows: {
+    precision: string;
+    batch: number;
+    bucket: number[];
+    backbone_input: number[];
+    latency_ms_p50: number;
+    host_peak_rss_mib: number;
+  }[];
+}
+
 const reason = missing();
 if (reason) console.warn(`gpu_calibrate.test.ts skipped: ${reason}`);
 
@@ -38,11 +52,11 @@ describe.skipIf(reason !== undefined)('gpu_calibrate.sh dry-run (CPU, tiny bucke
         timeout: 540_000,
       });
       expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-      const doc = JSON.parse(readFileSync(join(out, 'calib.json'), 'utf8'));
+      const doc = JSON.parse(readFileSync(join(out, 'calib.json'), 'utf8')) as Calibration;
       expect(doc.complete).toBe(true);
       expect(doc.parameters_m).toBeGreaterThan(200); // Swin-L Co-DINO, not a stand-in model
       expect(doc.rows).toHaveLength(1);
-      const [row] = doc.rows;
+      const row = doc.rows[0]!;
       expect(row).toMatchObject({
         precision: 'fp32',
         batch: 1,

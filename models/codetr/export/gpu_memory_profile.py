@@ -108,12 +108,14 @@ def markdown(doc):
     return "\n".join(lines) + "\n"
 
 
-def write(doc, out):
-    print(json.dumps(doc["rows"][-1]) if doc["rows"] else json.dumps(doc["environment"]), flush=True)
+def write(doc, out, table=True, echo=True):
+    if echo:  # the newest row (or the environment, before any): one JSON line per case in the log
+        print(json.dumps(doc["rows"][-1]) if doc["rows"] else json.dumps(doc["environment"]), flush=True)
     if not out:
         return
     os.makedirs(out, exist_ok=True)
-    for name, text in (("calib.json", json.dumps(doc, indent=1) + "\n"), ("calib.md", markdown(doc))):
+    files = [("calib.json", json.dumps(doc, indent=1) + "\n")] + ([("calib.md", markdown(doc))] if table else [])
+    for name, text in files:
         tmp = os.path.join(out, name + ".tmp")
         with open(tmp, "w") as f:
             f.write(text)
@@ -150,12 +152,15 @@ def main(argv=None):
         or "cpu", "device_total_mib": torch.cuda.get_device_properties(index).total_memory / 2**20 if cuda else None,
         "threads": torch.get_num_threads(),
     }
+    doc = {"model": "co_dino_5scale_swin_large_16e_o365tococo", "environment": environment, "rows": [],
+           "complete": False, "phase": "building the model"}
+    write(doc, args.out, table=False)  # a kill during the build still leaves the environment
     build_started = time.monotonic()
     detector = load_detector(args.config, args.checkpoint, args.device, random_init=args.random_init)
     undo = patch_msda(args.msda) if args.msda != "mmcv" else None
     wrapper = CoDinoOnnx(detector, graph_upscale=upscale).to(args.device).eval()
     doc = {
-        "model": "co_dino_5scale_swin_large_16e_o365tococo",
+        "model": doc["model"],
         "weights": args.checkpoint or f"random init, seed {args.random_init}", "msda": args.msda,
         "graph_upscale": upscale, "runs": args.runs, "budget_s": args.budget_s, "environment": environment,
         "build_s": time.monotonic() - build_started,
@@ -223,7 +228,7 @@ def main(argv=None):
         write(doc, args.out)
     doc["complete"] = True
     doc["elapsed_s"] = time.monotonic() - started
-    write(doc, args.out)
+    write(doc, args.out, echo=False)
     print(markdown(doc), end="")
 
 
