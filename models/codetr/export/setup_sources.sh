@@ -44,15 +44,7 @@ mkdir -p "$S/mmdetection/mmdet/.mim"
 for f in tools configs demo model-index.yml dataset-index.yml; do ln -sfn "../../$f" "$S/mmdetection/mmdet/.mim/$f"; done
 
 # Stand-in for mmcv's compiled extension until build_mmcv_ops.sh replaces it (the export never calls an op).
-cat >"$S/mmcv/mmcv/_ext.py" <<'PY'
-"""Stand-in for mmcv's compiled extension: ext_loader.load_ext only checks hasattr(); any call raises."""
-def __getattr__(name):
-    if name.startswith("__"):
-        raise AttributeError(name)
-    def _missing(*args, **kwargs):
-        raise NotImplementedError(f"mmcv._ext stand-in: compiled op {name!r} is not built (build_mmcv_ops.sh)")
-    return _missing
-PY
+$PY "$(dirname "$0")/stand_in.py" "$S/mmcv/mmcv/_ext.py" "mmcv's compiled extension" "build_mmcv_ops.sh builds it"
 
 cat >"$ROOT/env.sh" <<ENV
 export PYTHONPATH=$S/mmdetection:$S/mmcv:$S/mmengine:$S/addict:$S/cocoapi/PythonAPI
