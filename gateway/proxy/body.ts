@@ -183,13 +183,16 @@ export class HeldBody {
     return this.chunks[0]!;
   }
 
-  /** The chunks as they arrive, for streaming to the first replica. */
-  async *stream(): AsyncGenerator<Buffer> {
+  /**
+   * The chunks as they arrive, for streaming to the first replica; `sent` is called once the last one was
+   * handed over (the body is no longer being written).
+   */
+  async *stream(sent?: () => void): AsyncGenerator<Buffer> {
     let i = 0;
     for (;;) {
       while (i < this.chunks.length) yield this.chunks[i++]!;
       if (this.error) throw this.error;
-      if (this.complete) return;
+      if (this.complete) return sent?.();
       await new Promise<void>((resolve) => this.wakers.push(resolve));
     }
   }

@@ -85,12 +85,6 @@ export function brokenStatus(cancel: Cancellation): number {
 /** A buffer this large may still be in the gateway's socket when a replica that refused it closes. */
 const unsentAfterWrite = (bytes: Buffer | null): boolean => (bytes?.length ?? 0) > STREAM_THRESHOLD_BYTES;
 
-/** Yields `chunks` and says when the last one was handed over (the body is no longer being written). */
-async function* tracked(chunks: AsyncGenerator<Buffer>, done: () => void): AsyncGenerator<Buffer> {
-  yield* chunks;
-  done();
-}
-
 export function createForwarder({
   inventory,
   admission,
@@ -202,7 +196,7 @@ export function createForwarder({
         let payload: Readable | Buffer | null;
         if (body.streams) {
           uploading = true;
-          payload = tracked(body.stream(), () => {
+          payload = body.stream(() => {
             uploading = false;
             if (handler && !handler.responded) arm();
           }) as unknown as Readable; // undici takes async iterables
