@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { neededBytesFrom, REPLICA_EXIT_CODES } from '../../replica/exit-codes.js';
 import { processPeakRssBytes, startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
 import { slowShapesModel } from '../helpers/slow-model.js';
+import { copyWithOneBucket } from '../helpers/one-bucket.js';
 
 /**
  * The memory budget ONNX Runtime enforces (replica/engine/memory-budget.ts), on the CPU execution provider
@@ -34,14 +35,7 @@ afterAll(async () => {
 });
 
 /** The model folder with its manifest cut to one bucket. */
-function oneBucket(model: string): string {
-  cpSync(model, dir, { recursive: true });
-  const manifestPath = path.join(dir, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { preprocess: { buckets: number[][] } };
-  manifest.preprocess.buckets = manifest.preprocess.buckets.slice(0, 1);
-  writeFileSync(manifestPath, JSON.stringify(manifest));
-  return dir;
-}
+const oneBucket = (model: string): string => copyWithOneBucket(model, dir);
 
 let model: string | undefined;
 const modelDir = async () => (model ??= oneBucket(await slowShapesModel(20, { scratchMiB: SCRATCH_MIB })));

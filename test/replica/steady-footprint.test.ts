@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import type { ReplicaStats } from '../../replica/contract.js';
 import { processRssBytes, startReplica, type ReplicaProcess } from '../helpers/replica-process.js';
 import { slowShapesModel } from '../helpers/slow-model.js';
+import { copyWithOneBucket } from '../helpers/one-bucket.js';
 
 /**
  * The footprint a replica reports after warm-up is what it holds for life: the scheduler packs GPUs by it.
@@ -27,14 +28,7 @@ afterAll(async () => {
 });
 
 /** The model folder with its manifest cut to one bucket. */
-function oneBucket(model: string): string {
-  cpSync(model, dir, { recursive: true });
-  const manifestPath = path.join(dir, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { preprocess: { buckets: number[][] } };
-  manifest.preprocess.buckets = manifest.preprocess.buckets.slice(0, 1);
-  writeFileSync(manifestPath, JSON.stringify(manifest));
-  return dir;
-}
+const oneBucket = (model: string): string => copyWithOneBucket(model, dir);
 
 // generated (and calibrated in onnxruntime) before the test's own time starts
 let generated: string;
