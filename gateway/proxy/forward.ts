@@ -167,10 +167,11 @@ export function createForwarder({
         f.method === 'GET' ? null : body.complete ? body.length : body.declared,
       );
       const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
-      retryBudget.request(f.model);
       let tried: Set<ReplicaRecord> | undefined;
       for (let n = 0; ; n++) {
         const replica = await admission.acquire(ctx, f.cancel, tried);
+        // counted once a replica serves the model: an unknown model name (404 from acquire) gets no window
+        if (n === 0) retryBudget.request(f.model);
         const started = performance.now();
         // Retry on a status only if another replica could take it within the budget; otherwise the replica's
         // answer goes out. (Taken from the budget when the retry happens.)
@@ -247,10 +248,11 @@ export function createForwarder({
 
     async exchange(f) {
       const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
-      retryBudget.request(f.model);
       let tried: Set<ReplicaRecord> | undefined;
       for (let n = 0; ; n++) {
         const replica = await admission.acquire(ctx, f.cancel, tried);
+        // counted once a replica serves the model: an unknown model name (404 from acquire) gets no window
+        if (n === 0) retryBudget.request(f.model);
         const triedBefore: ReadonlySet<ReplicaRecord> = tried ?? new Set();
         (tried ??= new Set()).add(replica);
         const started = performance.now();
