@@ -8,6 +8,7 @@ need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v chromium >/dev/null || need+=(chromium)
 /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null || need+=(python3-onnx python3-numpy)
+command -v cc >/dev/null || need+=(gcc libc6-dev) # the CUDA library check's tests compile fixture libraries
 if [[ ${1:-} == --bench ]]; then
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
   command -v wrk >/dev/null || need+=(wrk)
