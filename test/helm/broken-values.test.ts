@@ -12,6 +12,10 @@ const CASES: { file: string; message: RegExp }[] = [
   { file: 'url-without-sha256.yaml', message: /models\[0\] \(codetr\) has a url but no sha256: set models\[0\]\.sha256/ },
   // curl cannot fetch object-store URLs: refused with the way to get an https one
   { file: 'object-store-url.yaml', message: /models\[0\] \(codetr\) url s3:\/\/models\/codetr\/model\.onnx cannot be downloaded: .*presign/ },
+  {
+    file: 'object-store-manifest-url.yaml',
+    message: /models\[0\] \(codetr\) manifestUrl gs:\/\/models\/codetr\/manifest\.json cannot be downloaded: .*presign/,
+  },
   { file: 'nfs-without-server.yaml', message: /modelStorage\.type is nfs but modelStorage\.nfs\.server or modelStorage\.nfs\.path is empty/ },
   { file: 'time-slicing-without-plugin-config.yaml', message: /scheduler\.gpuMode is time-slicing but timeSlicing\.enabled is false/ },
   // Versions side by side: keyed by name and version, in the scheduler's words (test/helm/versions.test.ts).
