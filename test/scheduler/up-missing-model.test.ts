@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,12 @@ import { launchBrowser, watchProblems } from '../ui/browser.js';
 // replica crash-loops. Its own last error and a pointer to the export guide must reach the log line,
 // /v1/cluster and the operator page (before: "replica died; restarting","code":1 and "0 of 0 replicas").
 
-describe('gpumux up with a model whose ONNX file was never exported', () => {
+// A checkout where someone followed the export guide has the file (gitignored): nothing to test there.
+const exported = existsSync(path.join(REPO_ROOT, 'models/codetr/model.onnx'));
+if (exported)
+  console.warn('up-missing-model.test.ts skipped: models/codetr/model.onnx exists in this checkout');
+
+describe.skipIf(exported)('gpumux up with a model whose ONNX file was never exported', () => {
   let up: ChildProcess;
   let stdout = '';
   let stderr = '';
