@@ -7,8 +7,10 @@ import type { ReplicaStats } from './contract.js';
 /** What `gpumux replica --once` prints: enough to decide whether a model file is ready for the cluster. */
 export interface OnceReport {
   ok: boolean;
+  /** The manifest's name; the folder given when the manifest could not be read. */
   model: string;
-  version: string;
+  /** null when the manifest could not be read. */
+  version: string | null;
   device: ReplicaStats['device'] | null;
   /** Session load + warm-up (every bucket at max batch), ms. */
   readyMs: number | null;
@@ -35,11 +37,10 @@ async function syntheticFrame(buckets: [number, number][]): Promise<Buffer> {
  * final then), one frame, footprint and latency. Resolves with the report; never throws.
  */
 export async function runOnce(options: EngineOptions, imagePath?: string): Promise<OnceReport> {
-  const engine = createEngine(options);
   const report: OnceReport = {
     ok: false,
-    model: engine.manifest.name,
-    version: options.modelVersion ?? engine.manifest.version,
+    model: options.modelDir,
+    version: options.modelVersion ?? null,
     device: null,
     readyMs: null,
     frameMs: null,
@@ -49,6 +50,15 @@ export async function runOnce(options: EngineOptions, imagePath?: string): Promi
     maxBatch: null,
     error: null,
   };
+  let engine: ReturnType<typeof createEngine>;
+  try {
+    engine = createEngine(options); // reads and checks the manifest: a bad folder is a report, not a stack trace
+  } catch (err) {
+    report.error = err instanceof Error ? err.message : String(err);
+    return report;
+  }
+  report.model = engine.manifest.name;
+  report.version = options.modelVersion ?? engine.manifest.version;
   const started = performance.now();
   try {
     await engine.start();
