@@ -1,4 +1,6 @@
 import type { GpuInfo } from './nvidia-smi.js';
+import { GPU_ASSIGNMENT_MARKER } from '../exit-codes.js';
+import { UUID } from './gpu-identity.js';
 
 /**
  * Does this replica see exactly the GPU the scheduler gave it? The scheduler pins a replica by UUID
@@ -20,8 +22,6 @@ export const GPU_ASSIGNMENT_FIX =
   'accept-nvidia-visible-devices-envvar-when-unprivileged = true in /etc/nvidia-container-runtime/config.toml ' +
   '(the container toolkit default; the GPU Operator >= 25.10 turns it off for native CDI), or use ' +
   'scheduler.gpuMode: dra (NVIDIA DRA driver, a ResourceClaim per GPU) on CDI nodes';
-
-const UUID = /^(GPU|MIG)-[0-9a-f-]+$/i;
 
 export async function checkGpuAssignment(options: {
   deviceKind: 'cpu' | 'cuda';
@@ -48,14 +48,14 @@ export async function checkGpuAssignment(options: {
   } catch (err) {
     return {
       ok: false,
-      message: `GPU assignment refused${node}: the container sees no GPU (nvidia-smi: ${(err as Error).message.split('\n')[0]}) but was given ${expected}; ${GPU_ASSIGNMENT_FIX}`,
+      message: `${GPU_ASSIGNMENT_MARKER}${node}: the container sees no GPU (nvidia-smi: ${(err as Error).message.split('\n')[0]}) but was given ${expected}; ${GPU_ASSIGNMENT_FIX}`,
     };
   }
   const seen = gpus.map((g) => g.uuid ?? `index ${g.index}`).join(', ') || 'none';
   if (gpus.length !== 1 || gpus[0]!.uuid?.toLowerCase() !== expected.toLowerCase())
     return {
       ok: false,
-      message: `GPU assignment refused${node}: given ${expected}, the container sees ${gpus.length} GPU(s) (${seen}); ${GPU_ASSIGNMENT_FIX}`,
+      message: `${GPU_ASSIGNMENT_MARKER}${node}: given ${expected}, the container sees ${gpus.length} GPU(s) (${seen}); ${GPU_ASSIGNMENT_FIX}`,
     };
   return { ok: true, skipped: null, gpu: gpus[0]! };
 }

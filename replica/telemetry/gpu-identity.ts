@@ -16,7 +16,8 @@ export interface GpuIdentity {
   index: number | null;
 }
 
-const UUID = /^(GPU|MIG)-[0-9a-f-]+$/i;
+/** A GPU or MIG instance UUID as nvidia-smi and NVIDIA_VISIBLE_DEVICES spell it. */
+export const UUID = /^(GPU|MIG)-[0-9a-f-]+$/i;
 
 function entries(list: string | undefined): string[] | null {
   const text = list?.trim();
