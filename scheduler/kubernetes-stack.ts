@@ -92,6 +92,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     })();
   const namespace = config.orchestrator.namespace;
   const core = kc.makeApiClient(k8s.CoreV1Api);
+  const resources = kc.makeApiClient(k8s.ResourceV1Api);
   const template =
     options.template ?? k8s.loadYaml<V1Pod>(await readFile(config.orchestrator.replicaTemplate, 'utf8'));
   const identity = options.identity ?? process.env.POD_NAME ?? `${os.hostname()}-${process.pid}`;
@@ -119,7 +120,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     }
     // dra: claims select a GPU by UUID, which the DRA driver's ResourceSlices publish
     if (config.orchestrator.gpuMode === 'dra') {
-      const slices = await kc.makeApiClient(k8s.ResourceV1Api).listResourceSlice();
+      const slices = await resources.listResourceSlice();
       gpus = withUuids(gpus, uuidsFromResourceSlices(slices.items));
     }
     return refusedNodes.filter(gpus);
