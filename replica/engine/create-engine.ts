@@ -231,6 +231,11 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     return open(request, { onExit: onWorkerExit, logger: log });
   };
 
+  // the warm-up while it runs: a drain and close() wait for its running step, so the session is never released
+  // under a run, and the warm-up gets to log where it stopped
+  let warming: Promise<boolean> | null = null;
+  let closed = false;
+
   const engine: Engine = {
     manifest,
     get state() {
@@ -247,13 +252,22 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
           log.warn('nvidia-smi unavailable before load; footprint falls back to the declared value', { err });
         }
         const loaded = await openSession();
+        if (closed) {
+          // close() ran while the model loaded: nothing will release this session but us
+          await loaded.release().catch(() => undefined);
+          return;
+        }
         session = loaded; // released below if anything after this fails
         runningOn = loaded.device;
         // the device actually used is the CPU: report it as such, never as the GPU asked for
         if (loaded.fellBack) telemetry.fellBackToCpu();
         checkSessionNames(loaded, manifest, specs, onnxPath);
+        if (life.current !== 'loading') {
+          log.info('engine start ended by a drain during load', { ms: Math.round(performance.now() - t0) });
+          return; // never ready; close() releases the session
+        }
         life.set('warming');
-        const complete = await warmUp({
+        warming = warmUp({
           run: (bucket, rows) => runRows(session, bucket, rows),
           steps: warmupSteps,
           specs,
@@ -262,6 +276,7 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
           ...(warmupBudgetMs !== undefined ? { budgetMs: warmupBudgetMs } : {}),
           stopped: () => life.current !== 'warming', // a drain (SIGTERM) ends it after the running step
         });
+        const complete = await warming;
         if (!complete) {
           log.info('engine start ended by a drain during warm-up', {
             ms: Math.round(performance.now() - t0),
@@ -354,12 +369,15 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
     async drain() {
       const state = life.current;
       if (state === 'ready' || state === 'loading' || state === 'warming') life.set('draining');
+      await warming?.catch(() => undefined); // ends after its running step
       await life.idle();
       await batcher.drain();
     },
 
     async close() {
+      closed = true;
       telemetry.stop();
+      await warming?.catch(() => undefined); // never release the session under a warm-up run
       const s = session;
       session = null;
       if (life.current !== 'failed') life.set('draining');
