@@ -39,6 +39,17 @@ describe('multipart detect at the gateway', () => {
     expect(results.map((r) => r.bytes)).toEqual(sizes);
   });
 
+  it('splits frames whose bytes contain the boundary string (only CRLF "--" boundary delimits a part)', async () => {
+    // Node 20's Response.formData refused these with 400: with a short boundary, most 200 KiB JPEGs hold it.
+    const a = await fake('a', 0);
+    const gw = await gateway([a]);
+    const frames = ['before XX after', 'XX--XX\r\nXX'];
+    const res = await detect(gw.url, closed(...frames.map((f) => image(f))));
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as { results: { bytes: number }[] };
+    expect(results.map((r) => r.bytes)).toEqual(frames.map((f) => f.length));
+  });
+
   it.each([
     [
       'more parts than frames allowed (200 text fields)',
