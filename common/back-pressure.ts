@@ -19,7 +19,7 @@ const WHOLE_REQUEST_STATUSES: ReadonlySet<number> = new Set([429, 503, 504, 499]
  * code's status is back-pressure, deadline or client-gone. Otherwise null — each frame answers for itself.
  *
  * @example
- * const shared = sharedFrameFailure(settled.map((s) => (s.status === 'rejected' ? toGpumuxError(s.reason) : null)));
+ * const shared = sharedFrameFailure(errors); // as common/http/multipart-answer.ts does
  * if (shared) throw shared;
  */
 export function sharedFrameFailure(errors: readonly (GpumuxError | null)[]): GpumuxError | null {

@@ -33,10 +33,11 @@ RUN npm run build
 
 # ---- deps: production dependencies only, trimmed ------------------------------------------------------
 FROM ${BUILD_BASE} AS deps
-# Packages that only the replica imports (ONNX Runtime, sharp/libvips, koffi for ONNX Runtime's C API,
-# multipart parsing). The gateway and scheduler never load them; test/container-images/dockerfiles.test.ts checks that
-# against their imports, and the import step below checks it against the compiled code.
-ARG REPLICA_ONLY_PACKAGES="onnxruntime-node onnxruntime-common sharp @img koffi @koromix busboy streamsearch adm-zip global-agent"
+# Packages that only the replica imports (ONNX Runtime, sharp/libvips, koffi for ONNX Runtime's C API; not
+# busboy: the gateway parses multipart too, common/http/multipart.ts). The gateway and scheduler never load
+# them; test/container-images/dockerfiles.test.ts checks that against their imports, and the import step
+# below checks it against the compiled code.
+ARG REPLICA_ONLY_PACKAGES="onnxruntime-node onnxruntime-common sharp @img koffi @koromix adm-zip global-agent"
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund

@@ -129,7 +129,7 @@ export function createClientHandler(
       };
       const contentType = req.headers['content-type'] ?? '';
       if (route.kind === 'detect' && contentType.startsWith('multipart/form-data')) {
-        const frames = await imageFields(contentType, body);
+        const frames = await imageFields(contentType, body, bodyLimitFor(route), maxFramesPerRequest);
         if (frames.length > maxFramesPerRequest) {
           throw new GpumuxError(
             'PAYLOAD_TOO_LARGE',

@@ -1,23 +1,23 @@
-import { NOT_READY_RETRY_AFTER_SECONDS, sharedFrameFailure } from '../../common/back-pressure.js';
-import { GpumuxError, isErrorCode, statusOf, toGpumuxError, v1ErrorBody } from '../../common/errors.js';
+import { NOT_READY_RETRY_AFTER_SECONDS } from '../../common/back-pressure.js';
+import { GpumuxError, isErrorCode, statusOf } from '../../common/errors.js';
+import { imageBytes, readImageParts, type ImagePart } from '../../common/http/multipart.js';
+import { answerFrames } from '../../common/http/multipart-answer.js';
 import { HeldBody } from '../proxy/body.js';
 import type { Forwarder, ForwardRequest } from '../proxy/forward.js';
 
-/** The parts of a multipart detect request: its `image` fields in order. */
-export async function imageFields(contentType: string, body: HeldBody): Promise<Blob[]> {
-  await body.whole();
-  let form: FormData;
-  try {
-    // buffer() joins the chunks once and keeps the join: a one-frame request is forwarded from it as is.
-    form = await new Response(body.buffer() ?? Buffer.alloc(0), {
-      headers: { 'content-type': contentType },
-    }).formData();
-  } catch (err) {
-    throw new GpumuxError('BAD_REQUEST', `malformed multipart body: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  return form.getAll('image').map((f) => (typeof f === 'string' ? new Blob([f]) : f));
+/**
+ * The `image` parts of a multipart detect request, parsed by the replica's parser (common/http/multipart.ts)
+ * from the held body's chunks as they arrive: the images stay slices of those chunks, within the body's budget.
+ */
+export async function imageFields(
+  contentType: string,
+  body: HeldBody,
+  maxBytes: number,
+  maxFrames: number,
+): Promise<ImagePart[]> {
+  return readImageParts(contentType, { maxBytes, maxFrames }, async (write) => {
+    for await (const chunk of body.stream()) await write(chunk);
+  });
 }
 
 type ReplicaAnswer = { error?: { code?: string; message?: string } };
@@ -47,51 +47,45 @@ export function sniffImageType(bytes: Uint8Array, declared: string): string {
 export async function detectFramesAcross(
   forwarder: Forwarder,
   f: Omit<ForwardRequest, 'res' | 'req' | 'body' | 'path' | 'method'> & { query: string },
-  frames: Blob[],
+  frames: readonly ImagePart[],
 ): Promise<unknown> {
   const base =
     f.version === null
       ? `/v1/models/${f.model}/detect`
       : `/v1/models/${f.model}/versions/${f.version}/detect`;
   const path = base + f.query;
-  const settled = await Promise.allSettled(
-    frames.map(async (frame) => {
-      const bytes = Buffer.from(await frame.arrayBuffer());
-      const response = await forwarder.exchange({
-        ...f,
-        path,
-        method: 'POST',
-        body: HeldBody.of(bytes),
-        headers: {
-          'content-type': sniffImageType(bytes, frame.type),
-          'content-length': String(bytes.length),
-          'x-request-id': f.requestId,
-        },
-      });
-      const text = await response.body.text();
-      const json = parseReplicaJson(text);
-      if (json === undefined) {
-        // Not the replica's JSON (e.g. an HTML 502 from a proxy in between): the replica's side failed.
-        throw new GpumuxError(
-          'UPSTREAM_FAILED',
-          `replica answered ${response.statusCode} with a body that is not JSON`,
-          { details: { replicaStatus: response.statusCode } },
-        );
-      }
-      if (response.statusCode === 200) return json;
-      const code = json.error?.code;
-      // Keep the replica's own code so the merged answer reads as the replica's would.
-      const known = isErrorCode(code) ? code : 'INFERENCE_FAILED';
-      const backOff = statusOf(known) === 429 || statusOf(known) === 503;
+  return answerFrames(frames, async (frame) => {
+    const bytes = imageBytes(frame);
+    const response = await forwarder.exchange({
+      ...f,
+      path,
+      method: 'POST',
+      body: HeldBody.of(bytes),
+      headers: {
+        'content-type': sniffImageType(bytes, frame.type),
+        'content-length': String(bytes.length),
+        'x-request-id': f.requestId,
+      },
+    });
+    const text = await response.body.text();
+    const json = parseReplicaJson(text);
+    if (json === undefined) {
+      // Not the replica's JSON (e.g. an HTML 502 from a proxy in between): the replica's side failed.
       throw new GpumuxError(
-        known,
-        json.error?.message ?? `replica answered ${response.statusCode}`,
-        backOff ? { retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS } : {},
+        'UPSTREAM_FAILED',
+        `replica answered ${response.statusCode} with a body that is not JSON`,
+        { details: { replicaStatus: response.statusCode } },
       );
-    }),
-  );
-  const errors = settled.map((s) => (s.status === 'rejected' ? toGpumuxError(s.reason) : null));
-  const shared = sharedFrameFailure(errors);
-  if (shared) throw shared;
-  return { results: settled.map((s, i) => (s.status === 'fulfilled' ? s.value : v1ErrorBody(errors[i]!))) };
+    }
+    if (response.statusCode === 200) return json;
+    const code = json.error?.code;
+    // Keep the replica's own code so the merged answer reads as the replica's would.
+    const known = isErrorCode(code) ? code : 'INFERENCE_FAILED';
+    const backOff = statusOf(known) === 429 || statusOf(known) === 503;
+    throw new GpumuxError(
+      known,
+      json.error?.message ?? `replica answered ${response.statusCode}`,
+      backOff ? { retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS } : {},
+    );
+  });
 }

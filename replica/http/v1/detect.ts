@@ -1,6 +1,6 @@
-import { sharedFrameFailure } from '../../../common/back-pressure.js';
 import { Hono, type Context } from 'hono';
-import { GpumuxError, toGpumuxError, v1ErrorBody } from '../../../common/errors.js';
+import { GpumuxError } from '../../../common/errors.js';
+import { answerFrames } from '../../../common/http/multipart-answer.js';
 import type { Engine, FrameResult } from '../../engine/types.js';
 import { readImageParts } from '../multipart.js';
 import { readBody, type ReadBodyOptions, type UploadLimits } from '../read-body.js';
@@ -84,16 +84,10 @@ export function detectRoutes({ engine, lifecycle, uploads = {} }: DetectRoutesOp
 
     // one frame (a raw body or a multipart with one image) answers as itself, errors included
     if (frames.length === 1) return c.json(frameBody(await engine.detect(frames[0]!, options)));
-    const settled = await Promise.allSettled(frames.map((frame) => engine.detect(frame, options)));
-    // Every frame refused alike for back-pressure (or its deadline, or its client gone): that answers the whole.
-    const errors = settled.map((s) => (s.status === 'rejected' ? toGpumuxError(s.reason) : null));
-    const shared = sharedFrameFailure(errors);
-    if (shared) throw shared;
-    return c.json({
-      results: settled.map((s, i) =>
-        s.status === 'fulfilled' ? frameBody(s.value) : v1ErrorBody(errors[i]!),
-      ),
-    });
+    // each frame on its own, a bad one failing only its slot (the one merge rule, common/http/multipart-answer.ts)
+    return c.json(
+      await answerFrames(frames, async (frame) => frameBody(await engine.detect(frame, options))),
+    );
   };
 
   for (const path of ['/v1/models/:model/detect', '/v1/models/:model/versions/:version/detect']) {

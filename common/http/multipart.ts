@@ -1,0 +1,135 @@
+import busboy from 'busboy';
+import { formatBytes } from '../bytes.js';
+import { GpumuxError } from '../errors.js';
+
+/**
+ * The one multipart/form-data parser of the gateway and the replica: the `image` fields of a detect request,
+ * parsed while the body streams in (busboy), with limits on parts, files, fields, part size and part headers —
+ * a body of thousands of tiny parts is refused after `maxFrames` + a few parts instead of being parsed in full
+ * on the event loop — and nothing but the images kept. Each image is kept as the slices busboy hands out of
+ * the body's own chunks (no copy); the caller joins them once, if at all (imageBytes).
+ */
+
+export interface ImagePartLimits {
+  /** Largest image part. */
+  maxBytes: number;
+  /** Most `image` fields (frames) a request may carry. */
+  maxFrames: number;
+}
+
+/** One `image` field: its bytes as received, and the part's declared type (busboy: `text/plain` if none). */
+export interface ImagePart {
+  chunks: Buffer[];
+  bytes: number;
+  type: string;
+}
+
+/** Writes one chunk of the body into the parser; resolves when the parser can take the next (back-pressure). */
+export type WriteChunk = (chunk: Uint8Array) => Promise<void>;
+
+/** Parts besides the images a client may add (a text field or two) before the body is refused. */
+const EXTRA_PARTS = 8;
+const MAX_FIELD_BYTES = 64 * 1024;
+/** Header lines in one part (Content-Disposition, Content-Type and a few more). */
+const MAX_PART_HEADERS = 16;
+
+function malformed(err: Error): GpumuxError {
+  return new GpumuxError('BAD_REQUEST', `malformed multipart body: ${err.message}`, { cause: err });
+}
+
+/**
+ * The `image` fields of a multipart body of type `contentType`, in order. `feed` reads the body and hands
+ * each chunk to `write` (awaiting it); when `feed` fails (too large, too slow, client gone) the parser is
+ * destroyed and `feed`'s error is the answer. 400 BAD_REQUEST for a malformed body, 413 PAYLOAD_TOO_LARGE
+ * over a limit, 400 EMPTY_BODY when no `image` field came.
+ *
+ * @example
+ * const parts = await readImageParts(type, { maxBytes, maxFrames }, (write) => streamBody(request, limits, write));
+ */
+export async function readImageParts(
+  contentType: string,
+  { maxBytes, maxFrames }: ImagePartLimits,
+  feed: (write: WriteChunk) => Promise<unknown>,
+): Promise<ImagePart[]> {
+  const parts: ImagePart[] = [];
+  let failure: GpumuxError | null = null;
+  const fail = (err: GpumuxError) => (failure ??= err);
+  // read through a function: TypeScript does not see the parser's callbacks set `failure` between checks
+  const throwFailure = (): void => {
+    if (failure) throw failure;
+  };
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: { 'content-type': contentType },
+      limits: {
+        parts: maxFrames + EXTRA_PARTS,
+        files: maxFrames,
+        fields: EXTRA_PARTS,
+        fileSize: maxBytes,
+        fieldSize: MAX_FIELD_BYTES,
+        headerPairs: MAX_PART_HEADERS,
+      },
+    });
+  } catch (err) {
+    throw malformed(err as Error);
+  }
+  const tooMany = (what: string) =>
+    fail(
+      new GpumuxError('PAYLOAD_TOO_LARGE', `too many ${what} in one request; at most ${maxFrames} images`),
+    );
+  parser.on('partsLimit', () => tooMany('parts'));
+  parser.on('filesLimit', () => tooMany('files'));
+  parser.on('fieldsLimit', () => tooMany('fields'));
+  parser.on('file', (name, stream, info) => {
+    // A body that ends inside a part ("Unexpected end of form") errors the part's stream as well as the
+    // parser: without this listener that 'error' would reach the process and end it.
+    stream.on('error', (err: Error) => fail(malformed(err)));
+    stream.on('limit', () =>
+      fail(new GpumuxError('PAYLOAD_TOO_LARGE', `an image part is larger than ${formatBytes(maxBytes)}`)),
+    );
+    if (name !== 'image') return void stream.resume();
+    const part: ImagePart = { chunks: [], bytes: 0, type: info.mimeType };
+    parts.push(part);
+    stream.on('data', (chunk: Buffer) => {
+      part.chunks.push(chunk);
+      part.bytes += chunk.length;
+    });
+  });
+  parser.on('field', (name, value, info) => {
+    if (info.valueTruncated)
+      fail(new GpumuxError('PAYLOAD_TOO_LARGE', `field "${name}" is larger than ${MAX_FIELD_BYTES} bytes`));
+    else if (name === 'image') {
+      const bytes = Buffer.from(value);
+      parts.push({ chunks: [bytes], bytes: bytes.length, type: info.mimeType });
+    }
+  });
+  const finished = new Promise<void>((resolve, reject) => {
+    parser.on('close', resolve);
+    parser.on('error', (err: Error) => reject(fail(malformed(err))));
+  });
+  finished.catch(() => undefined); // awaited below; a parse error during streaming surfaces there
+
+  try {
+    await feed(async (chunk) => {
+      throwFailure();
+      // a parser that fails while we wait for 'drain' never drains: wait for whichever comes first
+      if (!parser.write(chunk))
+        await Promise.race([new Promise<void>((resolve) => parser.once('drain', resolve)), finished]);
+      throwFailure();
+    });
+  } catch (err) {
+    parser.destroy(); // its part streams' errors land on the listeners above
+    throw err;
+  }
+  parser.end();
+  await finished;
+  throwFailure();
+  if (parts.length === 0) throw new GpumuxError('EMPTY_BODY', 'the multipart body has no "image" field');
+  return parts;
+}
+
+/** A part's bytes in one Uint8Array of its own (a copy only when the part arrived in several slices). */
+export function imageBytes(part: ImagePart): Buffer {
+  return part.chunks.length === 1 ? part.chunks[0]! : Buffer.concat(part.chunks, part.bytes);
+}
