@@ -27,6 +27,10 @@ export function createHttpServer(
     fetch,
     hostname: host,
     serverOptions: {
+      // longer than any client's idle timeout (undici's is 4 s, the gateway's pool the same), so the client
+      // closes an idle connection first: with Node's 5 s default, a request sent as the replica closed the
+      // socket failed with "other side closed" (seen in CI under load)
+      keepAliveTimeout: 65_000,
       headersTimeout: headersTimeoutMs,
       requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
       // how often Node checks those two; its default (30 s) would make a 10 s header timeout up to 40 s
