@@ -3,7 +3,7 @@ import { createLogger } from '../common/log.js';
 import { closeServer, honoListener, listen } from '../common/http/listen.js';
 import { createBearerCheck } from './auth/bearer.js';
 import { parseGatewayConfig } from './config.js';
-import { createClientHandler } from './http/client-handler.js';
+import { createClientHandler } from './proxy/client-handler.js';
 import { clientApp } from './http/client-app.js';
 import { modelStatsRoutes } from './http/model-stats.js';
 import { createInventory } from './inventory/inventory.js';
