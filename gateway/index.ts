@@ -139,7 +139,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       metrics.observeRequest(model, status, seconds);
       window.record(model, seconds, status >= 500);
     },
-    retry: metrics.retry,
   };
   const chooseVersion = countedVersionChoice(createVersionSplit(config.versions), metrics.registry);
   const client = clientApp({ inventory, models, draining: () => drain.draining });
