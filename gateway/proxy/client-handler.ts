@@ -76,6 +76,33 @@ export function createClientHandler(
   const bodyLimitFor = (route: ProxyRoute): number =>
     inventory.bodyLimit(route.model, route.kind === 'detect' ? 'detect' : 'infer', maxBodyBytes);
 
+  /** The client, for the per-client cap: its token when auth is on (one client, many addresses), else its address. */
+  const clientKey = (req: IncomingMessage): string =>
+    (authorize ? req.headers.authorization : undefined) ?? req.socket.remoteAddress ?? '';
+
+  /** Answers a request that failed before an answer went out; returns the status the client got. */
+  function answerError(
+    err: unknown,
+    res: ServerResponse,
+    route: ProxyRoute,
+    requestId: string,
+    cancel: Cancellation,
+    body: HeldBody | undefined,
+  ): number {
+    const e = toGpumuxError(
+      cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err,
+    );
+    if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
+    // A body refused for its size or its pace is not worth reading to the end: close after the answer.
+    // (Anything else refused mid-body — a full queue — is drained by Node and the connection kept.)
+    const unread =
+      body !== undefined && !body.complete && (e.status === 408 || e.status === 413)
+        ? { connection: 'close' }
+        : undefined;
+    if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId, unread);
+    return e.status;
+  }
+
   async function proxy(
     req: IncomingMessage,
     res: ServerResponse,
@@ -91,10 +118,7 @@ export function createClientHandler(
     };
     let status = 500;
     let body: HeldBody | undefined;
-    // The client, for the per-client cap: its token when auth is on (one client, many addresses), else its address.
-    const client = clientLimit
-      ? ((authorize ? req.headers.authorization : undefined) ?? req.socket.remoteAddress ?? '')
-      : undefined;
+    const client = clientLimit ? clientKey(req) : undefined;
     let counted = false;
     try {
       if (client !== undefined) {
@@ -153,18 +177,7 @@ export function createClientHandler(
       }
       status = await forwarder.forward({ ...base, req, res, path: url, method: route.method, body });
     } catch (err) {
-      const e = toGpumuxError(
-        cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err,
-      );
-      status = e.status;
-      if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
-      // A body refused for its size or its pace is not worth reading to the end: close after the answer.
-      // (Anything else refused mid-body — a full queue — is drained by Node and the connection kept.)
-      const unread =
-        body !== undefined && !body.complete && (e.status === 408 || e.status === 413)
-          ? { connection: 'close' }
-          : undefined;
-      if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId, unread);
+      status = answerError(err, res, route, requestId, cancel, body);
     } finally {
       if (counted) clientLimit!.leave(client!);
       if (timer) clearTimeout(timer);
