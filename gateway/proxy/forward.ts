@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { GpumuxError, statusOf } from '../../common/errors.js';
+import { GpumuxError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { servable, type ReplicaRecord } from '../inventory/records.js';
@@ -14,7 +13,7 @@ import type { Cancellation } from './cancellation.js';
 import { upstreamHeaders } from './headers.js';
 import { PerTryTimeoutError, perTryTimeoutMs, type PerTryTimeoutOptions } from './per-try.js';
 import type { RetryBudget } from './retry-budget.js';
-import { StreamHandler, retryableStatus, type AttemptOutcome } from './stream-handler.js';
+import { StreamHandler, brokenStatus, retryableStatus, type AttemptOutcome } from './stream-handler.js';
 
 /** Outcome hooks (metrics, sliding window): one call per answered client request. */
 export interface ForwardObserver {
@@ -56,12 +55,6 @@ export interface ForwardRequest {
   cancel: Cancellation;
 }
 
-export function newRequestId(header: string | string[] | undefined): string {
-  const v = Array.isArray(header) ? header[0] : header;
-  // Propagate a sane client id; anything else gets a fresh one (ids end up in logs).
-  return v !== undefined && v.length > 0 && v.length <= 128 && /^[\w.:-]+$/.test(v) ? v : randomUUID();
-}
-
 export interface Forwarder {
   /**
    * Sends the request to a replica and streams the answer to the client; on a refused/reset connection or a
@@ -73,12 +66,6 @@ export interface Forwarder {
   exchange(
     f: Omit<ForwardRequest, 'res' | 'req'> & { headers: Record<string, string | string[]> },
   ): Promise<Dispatcher.ResponseData>;
-}
-
-/** What a response cut mid-stream counts as: the client left (499), the deadline (504), the replica (502). */
-export function brokenStatus(cancel: Cancellation): number {
-  if (!cancel.aborted) return statusOf('UPSTREAM_FAILED');
-  return statusOf(cancel.expired ? 'DEADLINE_EXCEEDED' : 'CLIENT_CLOSED');
 }
 
 /** A buffer this large may still be in the gateway's socket when a replica that refused it closes. */
