@@ -14,6 +14,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { closedLoop, quantile } from '../test/helpers/closed-loop.js';
 import { drawImage } from '../test/helpers/images.js';
 import { parseListeningLine } from '../replica/listening-line.js';
 
@@ -101,38 +102,33 @@ async function uploader(): Promise<void> {
   }
 }
 
-const waits: number[] = [];
 const failed: Record<string, number> = {};
-async function client(): Promise<void> {
-  while (performance.now() < endAt) {
-    const t0 = performance.now();
-    try {
-      const res = await fetch(`${url}/v1/models/shapes/detect`, {
-        method: 'POST',
-        body: image,
-        headers: { 'content-type': 'image/png' },
-      });
-      const text = await res.text();
-      if (res.status !== 200) {
-        const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? String(res.status);
-        failed[code] = (failed[code] ?? 0) + 1;
-        await new Promise((r) => setTimeout(r, 50)); // a refused client backs off a little
-      }
-    } catch (err) {
-      failed[(err as Error).message] = (failed[(err as Error).message] ?? 0) + 1;
-    }
-    waits.push(performance.now() - t0);
+/** One ordinary request: the status, with a failure counted by its error code. */
+async function ordinaryRequest(): Promise<number> {
+  const res = await fetch(`${url}/v1/models/shapes/detect`, {
+    method: 'POST',
+    body: image,
+    headers: { 'content-type': 'image/png' },
+  });
+  const text = await res.text();
+  if (res.status !== 200) {
+    const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? String(res.status);
+    failed[code] = (failed[code] ?? 0) + 1;
+    await new Promise((r) => setTimeout(r, 50)); // a refused client backs off a little
   }
+  return res.status;
 }
 
 // the uploaders first, so they hold what they can before the ordinary clients start
 const uploads = Array.from({ length: Number(flags.uploaders) }, () => uploader());
 await new Promise((r) => setTimeout(r, 1000));
-await Promise.all([...Array.from({ length: Number(flags.clients) }, () => client()), ...uploads]);
+const ordinary = closedLoop(Number(flags.clients), ordinaryRequest);
+await new Promise((r) => setTimeout(r, Math.max(0, endAt - performance.now())));
+const [samples] = await Promise.all([ordinary.stop(), ...uploads]);
 child.kill('SIGKILL');
 
-waits.sort((a, b) => a - b);
-const p = (q: number) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? NaN;
+for (const s of samples) if (typeof s.outcome === 'string') failed[s.outcome] = (failed[s.outcome] ?? 0) + 1;
+const waits = samples.map((s) => s.durationMs);
 const failures = Object.values(failed).reduce((a, b) => a + b, 0);
 console.log(
   JSON.stringify(
@@ -145,9 +141,9 @@ console.log(
         requests: waits.length,
         failed: failures,
         failedBy: failed,
-        p50Ms: Math.round(p(0.5)),
-        p99Ms: Math.round(p(0.99)),
-        worstMs: Math.round(waits.at(-1) ?? NaN),
+        p50Ms: Math.round(quantile(waits, 0.5)),
+        p99Ms: Math.round(quantile(waits, 0.99)),
+        worstMs: Math.round(quantile(waits, 1)),
       },
       slowUploadsAnswered: slowAnswers,
     },

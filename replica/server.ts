@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { listen } from '../common/http/listen.js';
+import { cutConnections } from '../common/http/cut-connections.js';
 import { createLogger, type Logger } from '../common/log.js';
 import type { ReplicaStats } from './contract.js';
 import { createEngine as createRealEngine } from './engine/create-engine.js';
@@ -210,19 +211,10 @@ export async function startReplicaServer({
     (closing ??= (async () => {
       await drain();
       await grpc?.close(1000);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Keep-alive sockets with no request in them would hold close() open.
-        server.closeIdleConnections();
-        // So would clients still sending headers or a body, or a request that outlived the drain deadline:
-        // after a moment for answers being written, cut them, so SIGTERM ends in bounded time.
-        setTimeout(() => {
-          server.getConnections((_err, open) => {
-            if (open > 0) log.warn('closing connections still open after the drain', { connections: open });
-            server.closeAllConnections();
-          });
-        }, CLOSE_GRACE_MS).unref();
-      });
+      // Clients still sending headers or a body, or a request that outlived the drain deadline, would hold the
+      // port open: after a moment for answers being written, cut them, so SIGTERM ends in bounded time.
+      const cut = await cutConnections(server, { graceMs: CLOSE_GRACE_MS });
+      if (cut > 0) log.warn('closing connections still open after the drain', { connections: cut });
       await engine.close();
       log.info('closed');
     })());

@@ -17,8 +17,11 @@ export interface RunningGrpcServer {
   /** `host:port` as a gRPC client dials it (a wildcard host reported as 127.0.0.1). */
   address: string;
   port: number;
-  /** Lets calls in progress finish for up to `graceMs`, then cuts the rest. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Lets calls in progress finish for up to `graceMs`, then cuts the rest. Resolves true when every call
+   * finished in time (tryShutdown's callback), false when some were cut (forceShutdown).
+   */
+  close(graceMs?: number): Promise<boolean>;
 }
 
 function dialHost(host: string): string {
@@ -51,20 +54,20 @@ export async function startGrpcServer({
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(bind, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  let closing: Promise<void> | undefined;
+  let closing: Promise<boolean> | undefined;
   return {
     address: `${dialHost(host)}:${bound}`,
     port: bound,
     close: (graceMs = 5000) =>
-      (closing ??= new Promise<void>((resolve) => {
+      (closing ??= new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
-          resolve();
+          resolve(false);
         }, graceMs);
         timer.unref();
         server.tryShutdown(() => {
           clearTimeout(timer);
-          resolve();
+          resolve(true);
         });
       })),
   };

@@ -6,7 +6,7 @@ import { HeldBody } from '../proxy/body.js';
 import type { BodyBudget } from '../../common/http/body-budget.js';
 import { Cancellation } from '../proxy/cancellation.js';
 import type { Forwarder } from '../proxy/forward.js';
-import type { ChooseVersion } from '../operator/version-metrics.js';
+import type { ChooseVersion } from '../routing/version-split.js';
 
 export interface GatewayCallOptions {
   /** The gateway's own client routes (health, readiness, stats, repository index). */

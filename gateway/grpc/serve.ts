@@ -6,7 +6,7 @@ import type { Inventory } from '../inventory/inventory.js';
 import type { BodyBudget } from '../../common/http/body-budget.js';
 import type { ForwardObserver, Forwarder } from '../proxy/forward.js';
 import { gatewayCall } from './gateway-call.js';
-import type { ChooseVersion } from '../operator/version-metrics.js';
+import type { ChooseVersion } from '../routing/version-split.js';
 
 export interface GatewayGrpcOptions {
   port: number;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { cutConnections } from '../../common/http/cut-connections.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -18,7 +19,7 @@ export interface Drain {
    * Graceful close: mark draining, wait notReadyDelayMs, stop accepting, close idle keep-alive connections
    * as they go idle, wait for in-flight requests up to graceMs, then cut what remains — requests in flight
    * and every connection still open (half-sent headers or bodies included). Resolves by notReadyDelayMs +
-   * graceMs + CUT_WAIT_MS whatever clients do.
+   * graceMs + CUT_WAIT_MS (common/http/cut-connections.ts) whatever clients do.
    */
   close(server: Server, options: DrainOptions): Promise<DrainResult>;
 }
@@ -30,9 +31,6 @@ export interface DrainResult {
   /** Connections still open at the deadline (in-flight requests' included). */
   connections: number;
 }
-
-/** How long cut connections get to report closed before close() stops waiting for them. */
-const CUT_WAIT_MS = 1000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -61,27 +59,15 @@ export function createDrain(): Drain {
     async close(server, { notReadyDelayMs, graceMs }) {
       draining = true;
       if (notReadyDelayMs > 0) await sleep(notReadyDelayMs);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        // Connections that finish their request go idle: close them as they do.
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-          timer = setTimeout(resolve, graceMs);
-        });
-        clearInterval(sweep);
-        clearTimeout(timer);
-        idle = null;
-      }
-      const requests = inFlight;
-      const connections = await new Promise<number>((resolve) =>
-        server.getConnections((err, n) => resolve(err ? 0 : n)),
-      );
-      server.closeAllConnections();
-      // closeAllConnections destroys every socket the server knows of; do not hang on one that lingers.
-      await Promise.race([closed, new Promise<void>((r) => setTimeout(r, CUT_WAIT_MS).unref())]);
+      // Nothing in flight: the cut comes at once (an idle or half-sent connection is not worth the grace).
+      const settled = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
+      let requests = 0;
+      const connections = await cutConnections(server, {
+        graceMs,
+        settled,
+        beforeCut: () => (requests = inFlight),
+      });
+      idle = null;
       return { requests, connections };
     },
   };

@@ -1,17 +1,11 @@
 import { Counter, type Registry } from 'prom-client';
-import type { VersionSplit } from '../routing/version-split.js';
+import type { ChooseVersion, VersionSplit } from '../routing/version-split.js';
 
 /**
  * Per-version request counts for canaries: `gpumux_version_requests_total{model,version,chosen_by}`, where
  * `chosen_by` is `split` (an unversioned request the weights sent there) or `request` (it named the version).
  * Only models with a configured split are counted, so the labels stay bounded by the config.
  */
-export type ChooseVersion = (
-  model: string,
-  version: string | null,
-  headers: Record<string, string | string[] | undefined>,
-) => string | null;
-
 export function countedVersionChoice(split: VersionSplit, registry: Registry): ChooseVersion {
   const requests = new Counter({
     name: 'gpumux_version_requests_total',

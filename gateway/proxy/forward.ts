@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { GpumuxError, statusOf } from '../../common/errors.js';
+import { GpumuxError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { servable, type ReplicaRecord } from '../inventory/records.js';
@@ -14,12 +13,11 @@ import type { Cancellation } from './cancellation.js';
 import { upstreamHeaders } from './headers.js';
 import { PerTryTimeoutError, perTryTimeoutMs, type PerTryTimeoutOptions } from './per-try.js';
 import type { RetryBudget } from './retry-budget.js';
-import { StreamHandler, retryableStatus, type AttemptOutcome } from './stream-handler.js';
+import { StreamHandler, brokenStatus, retryableStatus, type AttemptOutcome } from './stream-handler.js';
 
-/** Outcome hooks (metrics, sliding window). */
+/** Outcome hooks (metrics, sliding window): one call per answered client request. */
 export interface ForwardObserver {
   done(model: string, status: number, seconds: number): void;
-  retry(model: string, reason: string): void;
 }
 
 /** What the tries of a request tell (metrics). */
@@ -57,12 +55,6 @@ export interface ForwardRequest {
   cancel: Cancellation;
 }
 
-export function newRequestId(header: string | string[] | undefined): string {
-  const v = Array.isArray(header) ? header[0] : header;
-  // Propagate a sane client id; anything else gets a fresh one (ids end up in logs).
-  return v !== undefined && v.length > 0 && v.length <= 128 && /^[\w.:-]+$/.test(v) ? v : randomUUID();
-}
-
 export interface Forwarder {
   /**
    * Sends the request to a replica and streams the answer to the client; on a refused/reset connection or a
@@ -76,14 +68,19 @@ export interface Forwarder {
   ): Promise<Dispatcher.ResponseData>;
 }
 
-/** What a response cut mid-stream counts as: the client left (499), the deadline (504), the replica (502). */
-export function brokenStatus(cancel: Cancellation): number {
-  if (!cancel.aborted) return statusOf('UPSTREAM_FAILED');
-  return statusOf(cancel.expired ? 'DEADLINE_EXCEEDED' : 'CLIENT_CLOSED');
-}
-
 /** A buffer this large may still be in the gateway's socket when a replica that refused it closes. */
 const unsentAfterWrite = (bytes: Buffer | null): boolean => (bytes?.length ?? 0) > STREAM_THRESHOLD_BYTES;
+
+/** One try of a request: which replica, which try (0-based), and every replica tried so far (this one included). */
+interface Try {
+  model: string;
+  n: number;
+  replica: ReplicaRecord;
+  tried: ReadonlySet<ReplicaRecord>;
+  cancel: Cancellation;
+  /** performance.now() when the replica was taken. */
+  started: number;
+}
 
 export function createForwarder({
   inventory,
@@ -96,13 +93,14 @@ export function createForwarder({
   logger,
 }: ForwarderOptions): Forwarder {
   const gpuOf = (r: ReplicaRecord) => inventory.gpu(r.gpuKey);
+  const since = (started: number): number => (performance.now() - started) / 1000;
 
   function hasAlternative(model: string, exclude: ReadonlySet<ReplicaRecord>): boolean {
     return inventory.byModel(model).some((r) => !exclude.has(r) && servable(r));
   }
 
   /** May try n (0-based) be followed by another, on a replica not in `tried`, within the retry budget? Takes it. */
-  function mayRetry(model: string, n: number, tried: ReadonlySet<ReplicaRecord>): boolean {
+  function mayRetry({ model, n, tried }: Try): boolean {
     if (n >= maxRetries || !hasAlternative(model, tried)) return false;
     if (retryBudget.withdraw(model)) return true;
     observer.retryBudgetExhausted(model);
@@ -110,42 +108,44 @@ export function createForwarder({
   }
 
   /**
+   * Takes try n's replica, one not tried yet, and adds it to `tried` (the one place the set grows). The first
+   * try opens the model's retry-budget window.
+   */
+  async function nextTry(
+    ctx: RoutingContext,
+    cancel: Cancellation,
+    n: number,
+    tried: Set<ReplicaRecord>,
+  ): Promise<Try> {
+    const replica = await admission.acquire(ctx, cancel, tried);
+    // counted once a replica serves the model: an unknown model name (404 from acquire) gets no window
+    if (n === 0) retryBudget.request(ctx.model);
+    tried.add(replica);
+    return { model: ctx.model, n, replica, tried, cancel, started: performance.now() };
+  }
+
+  /**
    * Arms the try's per-try timeout: when it passes before the replica answers, the replica is blamed and,
    * if another replica may be tried within the budget, `cut()` ends this try (it is retried); otherwise the
    * try goes on until the request's deadline. Returns the disarm.
    */
-  function armPerTry(
-    model: string,
-    replica: ReplicaRecord,
-    n: number,
-    tried: ReadonlySet<ReplicaRecord>,
-    cut: (err: PerTryTimeoutError) => void,
-  ): () => void {
-    const ms = perTryTimeoutMs(replica, perTryTimeout);
+  function armPerTry(t: Try, cut: (err: PerTryTimeoutError) => void): () => void {
+    const ms = perTryTimeoutMs(t.replica, perTryTimeout);
     const timer = setTimeout(() => {
-      blame.tryTimedOut(replica);
-      observer.perTryTimeout(model);
-      const others = new Set(tried).add(replica);
-      const retry = mayRetry(model, n, others);
-      logger.warn('per-try timeout', { replica: replica.endpoint.id, timeoutMs: Math.round(ms), retry });
+      blame.tryTimedOut(t.replica);
+      observer.perTryTimeout(t.model);
+      const retry = mayRetry(t);
+      logger.warn('per-try timeout', { replica: t.replica.endpoint.id, timeoutMs: Math.round(ms), retry });
       if (retry) cut(new PerTryTimeoutError(ms));
     }, ms);
     return () => clearTimeout(timer);
   }
 
-  const since = (started: number): number => (performance.now() - started) / 1000;
-
   /**
    * A failed attempt: what it tells about the replica (blame.ts), and the error the client gets if there is
    * no retry (null: retry).
    */
-  function failure(
-    replica: ReplicaRecord,
-    cancel: Cancellation,
-    err: unknown,
-    started: number,
-    uploading: boolean,
-  ): GpumuxError | null {
+  function failure({ replica, cancel, started }: Try, err: unknown, uploading: boolean): GpumuxError | null {
     if (cancel.aborted) {
       if (cancel.expired) {
         blame.expired(replica, since(started));
@@ -158,6 +158,66 @@ export function createForwarder({
     return null;
   }
 
+  /**
+   * A try that failed before anything reached the client: returns when it is retried (its per-try timeout cut
+   * it, or another replica may take it), else throws the error the client gets.
+   */
+  function retryOrThrow(t: Try, err: unknown, cutByPerTry: boolean, uploading: boolean): void {
+    if (cutByPerTry && !t.cancel.aborted) {
+      observer.retry(t.model, 'per-try-timeout'); // blamed and taken from the budget when cut
+      return;
+    }
+    const final = failure(t, err, uploading);
+    if (final) throw final;
+    if (!mayRetry(t)) throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: err });
+    observer.retry(t.model, 'connection');
+  }
+
+  /** Sends one try and streams its answer to the client (unless it is a status worth retrying elsewhere). */
+  async function streamTry(
+    f: ForwardRequest,
+    headers: Record<string, string | string[]>,
+    t: Try,
+  ): Promise<{ outcome: AttemptOutcome; cutByPerTry: boolean; uploading: boolean }> {
+    const { body } = f;
+    // Retry on a status only if another replica could take it within the budget; otherwise the replica's
+    // answer goes out. (Taken from the budget when the retry happens.)
+    const retryOnStatus = t.n < maxRetries && hasAlternative(t.model, t.tried) && retryBudget.allows(t.model);
+    let cutByPerTry = false;
+    let disarm: (() => void) | undefined;
+    let handler: StreamHandler | undefined;
+    // The per-try clock starts once the whole body is with the replica: a slow client is not the replica's fault.
+    const arm = () => {
+      disarm = armPerTry(t, (err) => {
+        cutByPerTry = true;
+        handler?.abort(err);
+      });
+    };
+    let uploading: boolean;
+    let payload: Readable | Buffer | null;
+    if (body.streams) {
+      uploading = true;
+      payload = body.stream(() => {
+        uploading = false;
+        if (handler && !handler.responded) arm();
+      }) as unknown as Readable; // undici takes async iterables
+    } else {
+      payload = body.buffer();
+      uploading = unsentAfterWrite(payload);
+    }
+    const outcome = await new Promise<AttemptOutcome>((resolve) => {
+      handler = new StreamHandler(f.res, f.requestId, retryOnStatus, f.cancel, (o) => {
+        disarm?.();
+        resolve(o);
+      });
+      if (!body.streams) arm();
+      t.replica.pool.dispatch({ path: f.path, method: f.method, headers, body: payload }, handler);
+    });
+    disarm?.();
+    admission.release(t.replica);
+    return { outcome, cutByPerTry, uploading };
+  }
+
   return {
     async forward(f) {
       const { body } = f;
@@ -167,98 +227,42 @@ export function createForwarder({
         f.method === 'GET' ? null : body.complete ? body.length : body.declared,
       );
       const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
-      let tried: Set<ReplicaRecord> | undefined;
+      const tried = new Set<ReplicaRecord>();
       for (let n = 0; ; n++) {
-        const replica = await admission.acquire(ctx, f.cancel, tried);
-        // counted once a replica serves the model: an unknown model name (404 from acquire) gets no window
-        if (n === 0) retryBudget.request(f.model);
-        const started = performance.now();
-        // Retry on a status only if another replica could take it within the budget; otherwise the replica's
-        // answer goes out. (Taken from the budget when the retry happens.)
-        let retryOnStatus = false;
-        if (n < maxRetries) {
-          (tried ??= new Set()).add(replica);
-          retryOnStatus = hasAlternative(f.model, tried) && retryBudget.allows(f.model);
-        }
+        const t = await nextTry(ctx, f.cancel, n, tried);
         // The first attempt may stream a large body as it arrives; a retry re-sends the held chunks.
         if (n > 0) await body.whole();
-        const triedNow: ReadonlySet<ReplicaRecord> = tried ?? new Set([replica]);
-        let cutByPerTry = false;
-        let disarm: (() => void) | undefined;
-        let handler: StreamHandler | undefined;
-        // The per-try clock starts once the whole body is with the replica: a slow client is not the replica's fault.
-        const arm = () => {
-          disarm = armPerTry(f.model, replica, n, triedNow, (err) => {
-            cutByPerTry = true;
-            handler?.abort(err);
-          });
-        };
-        let uploading: boolean;
-        let payload: Readable | Buffer | null;
-        if (body.streams) {
-          uploading = true;
-          payload = body.stream(() => {
-            uploading = false;
-            if (handler && !handler.responded) arm();
-          }) as unknown as Readable; // undici takes async iterables
-        } else {
-          payload = body.buffer();
-          uploading = unsentAfterWrite(payload);
-        }
-        const outcome = await new Promise<AttemptOutcome>((resolve) => {
-          handler = new StreamHandler(f.res, f.requestId, retryOnStatus, f.cancel, (o) => {
-            disarm?.();
-            resolve(o);
-          });
-          if (!body.streams) arm();
-          replica.pool.dispatch({ path: f.path, method: f.method, headers, body: payload }, handler);
-        });
-        disarm?.();
-        admission.release(replica);
+        const { outcome, cutByPerTry, uploading } = await streamTry(f, headers, t);
         switch (outcome.kind) {
           case 'done':
-            blame.answered(replica, outcome.status, since(started));
+            blame.answered(t.replica, outcome.status, since(t.started));
             return outcome.status;
           case 'retry':
-            blame.answered(replica, outcome.status, since(started));
+            blame.answered(t.replica, outcome.status, since(t.started));
             retryBudget.withdraw(f.model); // allowed at dispatch; a race may have spent it since: retried anyway
             observer.retry(f.model, String(outcome.status));
             continue;
           case 'broken':
             // The answer was cut mid-stream: what the client got is not the replica's status.
-            failure(replica, f.cancel, outcome.error, started, uploading);
+            failure(t, outcome.error, uploading);
             return brokenStatus(f.cancel);
-          case 'failed': {
+          case 'failed':
             if (body.error) throw body.error; // the client's body failed (too large, too slow, client gone): not the replica's fault
-            (tried ??= new Set()).add(replica);
-            if (cutByPerTry && !f.cancel.aborted) {
-              observer.retry(f.model, 'per-try-timeout'); // blamed and taken from the budget when cut
-              continue;
-            }
-            const final = failure(replica, f.cancel, outcome.error, started, uploading);
-            if (final) throw final;
-            if (!mayRetry(f.model, n, tried))
-              throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: outcome.error });
-            observer.retry(f.model, 'connection');
+            retryOrThrow(t, outcome.error, cutByPerTry, uploading);
             continue;
-          }
         }
       }
     },
 
     async exchange(f) {
       const ctx: RoutingContext = { model: f.model, version: f.version, now: Date.now(), gpuOf };
-      let tried: Set<ReplicaRecord> | undefined;
+      const tried = new Set<ReplicaRecord>();
       for (let n = 0; ; n++) {
-        const replica = await admission.acquire(ctx, f.cancel, tried);
-        // counted once a replica serves the model: an unknown model name (404 from acquire) gets no window
-        if (n === 0) retryBudget.request(f.model);
-        const triedBefore: ReadonlySet<ReplicaRecord> = tried ?? new Set();
-        (tried ??= new Set()).add(replica);
-        const started = performance.now();
+        const t = await nextTry(ctx, f.cancel, n, tried);
+        const { replica } = t;
         const payload = f.body.buffer();
         const perTry = new AbortController();
-        const disarm = armPerTry(f.model, replica, n, triedBefore, (err) => perTry.abort(err));
+        const disarm = armPerTry(t, (err) => perTry.abort(err));
         let response: Dispatcher.ResponseData;
         try {
           response = await replica.pool.request({
@@ -271,29 +275,21 @@ export function createForwarder({
         } catch (err) {
           disarm();
           admission.release(replica);
-          if (perTry.signal.aborted && !f.cancel.aborted) {
-            observer.retry(f.model, 'per-try-timeout'); // blamed and taken from the budget when cut
-            continue;
-          }
-          const final = failure(replica, f.cancel, err, started, unsentAfterWrite(payload));
-          if (final) throw final;
-          if (!mayRetry(f.model, n, tried))
-            throw new GpumuxError('UPSTREAM_FAILED', 'replica failed', { cause: err });
-          observer.retry(f.model, 'connection');
+          retryOrThrow(t, err, perTry.signal.aborted, unsentAfterWrite(payload));
           continue;
         }
         disarm();
-        if (retryableStatus(response.statusCode) && mayRetry(f.model, n, tried)) {
+        if (retryableStatus(response.statusCode) && mayRetry(t)) {
           await response.body.dump().catch(() => undefined);
           admission.release(replica);
-          blame.answered(replica, response.statusCode, since(started));
+          blame.answered(replica, response.statusCode, since(t.started));
           observer.retry(f.model, String(response.statusCode));
           continue;
         }
         // The caller reads the body; the slot is given back once the body is finished with, either way.
         response.body.once('close', () => {
           admission.release(replica);
-          if (response.body.readableEnded) blame.answered(replica, response.statusCode, since(started));
+          if (response.body.readableEnded) blame.answered(replica, response.statusCode, since(t.started));
           else if (!f.cancel.aborted) blame.connectionFailed(replica, false);
         });
         return response;

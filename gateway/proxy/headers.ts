@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /** Hop-by-hop and gateway-only headers: never forwarded upstream. */
@@ -56,4 +57,11 @@ export function clientHeaders(
   }
   out['x-request-id'] = requestId;
   return out;
+}
+
+/** The request's id: the client's `x-request-id` when sane, else a fresh one. */
+export function newRequestId(header: string | string[] | undefined): string {
+  const v = Array.isArray(header) ? header[0] : header;
+  // Propagate a sane client id; anything else gets a fresh one (ids end up in logs).
+  return v !== undefined && v.length > 0 && v.length <= 128 && /^[\w.:-]+$/.test(v) ? v : randomUUID();
 }

@@ -1,11 +1,18 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { statusOf } from '../../common/errors.js';
 import type { Cancellation } from './cancellation.js';
 import { clientHeaders } from './headers.js';
 
 /** Replica statuses that mean "this replica cannot serve now", worth another replica. */
 export function retryableStatus(status: number): boolean {
   return status === 502 || status === 503 || status === 504 || status === 429;
+}
+
+/** What a response cut mid-stream counts as: the client left (499), the deadline (504), the replica (502). */
+export function brokenStatus(cancel: Cancellation): number {
+  if (!cancel.aborted) return statusOf('UPSTREAM_FAILED');
+  return statusOf(cancel.expired ? 'DEADLINE_EXCEEDED' : 'CLIENT_CLOSED');
 }
 
 /** What one attempt ended with. */

@@ -41,6 +41,16 @@ export interface VersionSplit {
   stickyKey(headers: Record<string, string | string[] | undefined>): string | undefined;
 }
 
+/**
+ * The version a request goes to, given its model, the version it named (null: none) and its headers: a split's
+ * pick for an unversioned request (null when the model has none: the router picks among every version).
+ */
+export type ChooseVersion = (
+  model: string,
+  version: string | null,
+  headers: Record<string, string | string[] | undefined>,
+) => string | null;
+
 interface Entry {
   version: string;
   weight: number;

@@ -43,7 +43,7 @@ describe('gRPC bodies in the held-body budgets', () => {
       return c.json({ error: 'let go', code: 'NOT_READY' }, 503);
     });
     const server = await startReplicaGrpc({ app, port: 0, host: '127.0.0.1', maxMessageBytes: 1 << 20 });
-    defer(() => server.close(0));
+    defer(() => server.close(0).then(() => undefined));
     const client = grpcClients(server.address);
     defer(() => client.close());
 

@@ -3,20 +3,21 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { GpumuxError, toGpumuxError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { Admission } from '../proxy/admission.js';
-import { HeldBody } from '../proxy/body.js';
+import type { Admission } from './admission.js';
+import { HeldBody } from './body.js';
 import type { UploadPace } from '../../common/http/upload-pace.js';
-import type { ClientLimit } from '../proxy/client-limit.js';
+import type { ClientLimit } from './client-limit.js';
 import type { BodyBudget } from '../../common/http/body-budget.js';
-import { deadlineMs } from '../proxy/deadline.js';
-import { newRequestId, type ForwardObserver, type Forwarder } from '../proxy/forward.js';
-import { writeError } from '../proxy/respond.js';
-import { Cancellation } from '../proxy/cancellation.js';
+import { deadlineMs } from './deadline.js';
+import type { ForwardObserver, Forwarder } from './forward.js';
+import { newRequestId } from './headers.js';
+import { writeError } from './respond.js';
+import { Cancellation } from './cancellation.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { ReplicaRecord } from '../inventory/records.js';
-import { detectFramesAcross, imageFields } from './multi-frame.js';
-import { matchProxyRoute, type ProxyRoute } from './routes.js';
-import type { ChooseVersion } from '../operator/version-metrics.js';
+import { detectFramesAcross, imageFields } from '../http/multi-frame.js';
+import { matchProxyRoute, type ProxyRoute } from '../http/routes.js';
+import type { ChooseVersion } from '../routing/version-split.js';
 
 /** Probes answer without a token: exactly these paths, nothing below them. */
 const OPEN_PATHS = new Set(['/v2/health/live', '/v2/health/ready']);
@@ -76,6 +77,33 @@ export function createClientHandler(
   const bodyLimitFor = (route: ProxyRoute): number =>
     inventory.bodyLimit(route.model, route.kind === 'detect' ? 'detect' : 'infer', maxBodyBytes);
 
+  /** The client, for the per-client cap: its token when auth is on (one client, many addresses), else its address. */
+  const clientKey = (req: IncomingMessage): string =>
+    (authorize ? req.headers.authorization : undefined) ?? req.socket.remoteAddress ?? '';
+
+  /** Answers a request that failed before an answer went out; returns the status the client got. */
+  function answerError(
+    err: unknown,
+    res: ServerResponse,
+    route: ProxyRoute,
+    requestId: string,
+    cancel: Cancellation,
+    body: HeldBody | undefined,
+  ): number {
+    const e = toGpumuxError(
+      cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err,
+    );
+    if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
+    // A body refused for its size or its pace is not worth reading to the end: close after the answer.
+    // (Anything else refused mid-body — a full queue — is drained by Node and the connection kept.)
+    const unread =
+      body !== undefined && !body.complete && (e.status === 408 || e.status === 413)
+        ? { connection: 'close' }
+        : undefined;
+    if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId, unread);
+    return e.status;
+  }
+
   async function proxy(
     req: IncomingMessage,
     res: ServerResponse,
@@ -91,10 +119,7 @@ export function createClientHandler(
     };
     let status = 500;
     let body: HeldBody | undefined;
-    // The client, for the per-client cap: its token when auth is on (one client, many addresses), else its address.
-    const client = clientLimit
-      ? ((authorize ? req.headers.authorization : undefined) ?? req.socket.remoteAddress ?? '')
-      : undefined;
+    const client = clientLimit ? clientKey(req) : undefined;
     let counted = false;
     try {
       if (client !== undefined) {
@@ -153,18 +178,7 @@ export function createClientHandler(
       }
       status = await forwarder.forward({ ...base, req, res, path: url, method: route.method, body });
     } catch (err) {
-      const e = toGpumuxError(
-        cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err,
-      );
-      status = e.status;
-      if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
-      // A body refused for its size or its pace is not worth reading to the end: close after the answer.
-      // (Anything else refused mid-body — a full queue — is drained by Node and the connection kept.)
-      const unread =
-        body !== undefined && !body.complete && (e.status === 408 || e.status === 413)
-          ? { connection: 'close' }
-          : undefined;
-      if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId, unread);
+      status = answerError(err, res, route, requestId, cancel, body);
     } finally {
       if (counted) clientLimit!.leave(client!);
       if (timer) clearTimeout(timer);
