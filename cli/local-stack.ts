@@ -1,10 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../common/log.js';
-import {
-  orchestratorDiscovery,
-  createLocalOrchestrator,
-} from '../scheduler/orchestrators/local/orchestrator.js';
+import { orchestratorDiscovery } from '../scheduler/orchestrators/local/discovery.js';
+import { createLocalOrchestrator } from '../scheduler/orchestrators/local/orchestrator.js';
 import { DEFAULT_WARMUP_BUDGET_MS, type Orchestrator } from '../scheduler/orchestrators/types.js';
 import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec, schedulerMemory, splitVersion } from '../scheduler/models.js';
