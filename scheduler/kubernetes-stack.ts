@@ -5,8 +5,7 @@ import type { Logger } from '../common/log.js';
 import { loadModel } from '../models/manifest/load.js';
 import type { SchedulerConfig } from './config/schema.js';
 import { gatewayClientDemand } from './demand/client-demand.js';
-import { gpusFromNodes } from './inventory/from-nodes.js';
-import { uuidsFromResourceSlices, withUuids } from './inventory/from-resource-slices.js';
+import { createClusterInventory } from './inventory/cluster-inventory.js';
 import { createRefusedNodes, type RefusedNodes } from './inventory/refused-nodes.js';
 import { createLeaseElector, type LeaseElector } from './leader/lease.js';
 import { loadKubeClient } from '../common/kube-client.js';
@@ -17,7 +16,6 @@ import { fileProfilePersistence } from './profiles/file-persistence.js';
 import { createProfileStore } from './profiles/store.js';
 import { createScheduler, type Scheduler, type SchedulerModel } from './scheduler.js';
 import { schedulerMemory } from './models.js';
-import type { Gpu } from './types.js';
 
 export interface KubernetesStackOptions {
   config: SchedulerConfig;
@@ -79,7 +77,7 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
   ); // no duplicate check here: the config schema already refuses the same name + version twice
 }
 
-/** The scheduler on a cluster: node-label inventory, pods, a Lease, profiles in a ConfigMap. */
+/** The scheduler on a cluster: the configured GPU inventory (cluster-inventory.ts), pods, a Lease, profiles in a ConfigMap. */
 export async function createKubernetesStack(options: KubernetesStackOptions): Promise<KubernetesStack> {
   const { config, logger } = options;
   const k8s = await loadKubeClient();
@@ -97,37 +95,14 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     options.template ?? k8s.loadYaml<V1Pod>(await readFile(config.orchestrator.replicaTemplate, 'utf8'));
   const identity = options.identity ?? process.env.POD_NAME ?? `${os.hostname()}-${process.pid}`;
 
-  let gpus: Gpu[] = [];
   const refusedNodes = createRefusedNodes({ logger: logger.child({ component: 'inventory' }) });
-  const inventory = async (): Promise<Gpu[]> => {
-    if (config.gpus.source === 'static') {
-      gpus = config.gpus.static.flatMap((s) =>
-        Array.from({ length: s.count }, (_, index) => ({
-          node: s.node,
-          index,
-          memoryBytes: s.memory,
-          product: s.product,
-          ...(s.uuids?.[index] ? { uuid: s.uuids[index] } : {}),
-        })),
-      );
-    } else {
-      const nodes = await core.listNode();
-      gpus = gpusFromNodes(nodes.items, {
-        nodeSelector: config.gpus.nodeSelector,
-        memoryBytes: config.gpus.memory,
-        notReadyGraceMs: config.gpus.notReadyGrace,
-      });
-    }
-    // dra: claims select a GPU by UUID, which the DRA driver's ResourceSlices publish
-    if (config.orchestrator.gpuMode === 'dra') {
-      const slices = await resources.listResourceSlice();
-      gpus = withUuids(gpus, uuidsFromResourceSlices(slices.items));
-    }
-    return refusedNodes.filter(gpus);
-  };
-  const productOf = (node: string): string => gpus.find((g) => g.node === node)?.product ?? 'unknown';
-  const gpuUuidOf = (node: string, index: number): string | undefined =>
-    gpus.find((g) => g.node === node && g.index === index)?.uuid;
+  const inventory = createClusterInventory({
+    gpus: config.gpus,
+    gpuMode: config.orchestrator.gpuMode,
+    core,
+    resources,
+    refusedNodes,
+  });
 
   const orchestrator = createKubernetesOrchestrator({
     kubeConfig: kc,
@@ -137,13 +112,9 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     gpuMode: config.orchestrator.gpuMode,
     replicaPort: config.orchestrator.replicaPort,
     owner: config.orchestrator.owner,
-    productOf,
-    gpuUuidOf,
-    nodeGpuUuidsOf: (node) => {
-      const uuids: string[] = []; // by index; '' where a GPU's UUID is not known
-      for (const g of gpus) if (g.node === node) uuids[g.index] = g.uuid ?? '';
-      return Array.from(uuids, (u) => u ?? '');
-    },
+    productOf: inventory.productOf,
+    gpuUuidOf: inventory.uuidOf,
+    nodeGpuUuidsOf: inventory.nodeUuidsOf,
     logger: logger.child({ component: 'orchestrator' }),
   });
   // A replica that did not see exactly its GPU: the node's runtime ignores the pinning; place nothing more there.
@@ -174,7 +145,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
   const profiles = createProfileStore({ margin: config.footprintMargin, persistence });
   const scheduler = createScheduler({
     models: await schedulerModels(config),
-    inventory,
+    inventory: inventory.read,
     orchestrator,
     profiles,
     policy: config.policy,
