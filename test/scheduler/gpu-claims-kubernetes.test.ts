@@ -95,7 +95,6 @@ const shapesRequest: ReplicaRequest = {
   version: '1',
   node: 'gpu-a',
   gpuIndex: 0,
-  product: 'NVIDIA-GeForce-RTX-4090',
   footprintBytes: 2 ** 30,
   manifest: '/app/models/shapes',
   gpuMemoryBytes: 24564 * 2 ** 20,

@@ -40,7 +40,7 @@ export interface LocalContext {
 }
 
 /** A new child for this request, not launched yet. */
-export function newChild(id: string, request: ReplicaRequest): Child {
+export function newChild(id: string, request: ReplicaRequest, product: string): Child {
   return {
     replica: {
       id,
@@ -51,7 +51,7 @@ export function newChild(id: string, request: ReplicaRequest): Child {
       footprintBytes: request.footprintBytes,
       url: null,
       phase: 'pending',
-      product: request.product,
+      product,
       startedAt: Date.now(),
       restarts: 0,
       lastFailure: null,

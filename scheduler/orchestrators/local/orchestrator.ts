@@ -25,6 +25,8 @@ export interface LocalOrchestratorOptions {
    * DEFAULT_WARMUP_BUDGET_MS (15 min).
    */
   warmupBudgetMs?: number;
+  /** GPU product per node (the inventory's; profiles are per product). Default 'virtual' (parseGpuSpec's). */
+  productOf?: (node: string) => string;
   /** How often a warming replica's /v1/stats is read for its progress (logged as it moves). Default 2 s. */
   progressEveryMs?: number;
 }
@@ -52,6 +54,7 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
     env = {},
     warmupBudgetMs = DEFAULT_WARMUP_BUDGET_MS,
     progressEveryMs = 2000,
+    productOf = () => 'virtual',
   } = options;
   const children = new Map<string, Child>();
   const listeners = new Set<(e: OrchestratorEvent) => void>();
@@ -85,7 +88,7 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
       if (stopped) return Promise.reject(new Error('orchestrator stopped'));
       const model = request.pinVersion ? `${request.model}-v${request.version}` : request.model;
       const id = `${model}-${request.node}-${request.gpuIndex}-${++counter}`;
-      const child = newChild(id, request);
+      const child = newChild(id, request, productOf(request.node));
       children.set(id, child);
       logger.info('starting replica', {
         replica: id,
