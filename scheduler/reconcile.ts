@@ -75,16 +75,10 @@ export function createReconcile(options: ReconcileOptions, parts: LoopParts): ()
 
   /** Max batch: once per model, planned at its maxReplicas — the packing asked for, not the demand of now. */
   function chooseMaxBatches(replicas: ManagedReplica[], state: PassState): void {
+    const existing = actuator.existing(replicas); // the same for every candidate
     const inputFor = (choices: BatchChoices): PlacementInput => {
       const atMax = modelPlans(set, { ...state, choices }, (m) => m.maxReplicas);
-      return placementInput(
-        settings,
-        gpus,
-        atMax,
-        actuator.existing(replicas),
-        state.observed,
-        startup.avoidedNodes(),
-      );
+      return placementInput(settings, gpus, atMax, existing, state.observed, startup.avoidedNodes());
     };
     for (const [label, choice] of chooseBatches({ set, chosen: batches, inputFor, logger }))
       batches.set(label, choice);
