@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { CoordinationV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.js';
 import { loadModel } from '../models/manifest/load.js';
 import type { SchedulerConfig } from './config/schema.js';
 import { gatewayClientDemand } from './demand/client-demand.js';
-import { createClusterInventory } from './inventory/cluster-inventory.js';
+import { createClusterInventory, type ClusterInventory } from './inventory/cluster-inventory.js';
 import { createRefusedNodes, type RefusedNodes } from './inventory/refused-nodes.js';
 import { createLeaseElector, type LeaseElector } from './leader/lease.js';
 import { loadKubeClient } from '../common/kube-client.js';
@@ -14,7 +14,7 @@ import type { Orchestrator } from './orchestrators/types.js';
 import { configMapProfilePersistence } from './profiles/configmap-persistence.js';
 import { fileProfilePersistence } from './profiles/file-persistence.js';
 import { createProfileStore } from './profiles/store.js';
-import { createScheduler, type Scheduler, type SchedulerModel } from './scheduler.js';
+import { createScheduler, type Scheduler, type SchedulerModel, type SchedulerOptions } from './scheduler.js';
 import { schedulerMemory } from './models.js';
 
 export interface KubernetesStackOptions {
@@ -104,79 +104,30 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     refusedNodes,
   });
 
-  const orchestrator = createKubernetesOrchestrator({
+  const orchestrator = replicaOrchestrator(config, {
     kubeConfig: kc,
-    namespace,
     template,
-    release: config.orchestrator.release,
-    gpuMode: config.orchestrator.gpuMode,
-    replicaPort: config.orchestrator.replicaPort,
-    owner: config.orchestrator.owner,
-    productOf: inventory.productOf,
-    gpuUuidOf: inventory.uuidOf,
-    nodeGpuUuidsOf: inventory.nodeUuidsOf,
-    logger: logger.child({ component: 'orchestrator' }),
+    inventory,
+    refusedNodes,
+    logger,
   });
-  // A replica that did not see exactly its GPU: the node's runtime ignores the pinning; place nothing more there.
-  orchestrator.on((event) => {
-    if (event.type === 'failed' && event.failure.kind === 'gpu-assignment')
-      refusedNodes.refuse(event.replica.node, event.failure.message);
+  const elector = leaseElector(config, {
+    coordination: () => kc.makeApiClient(k8s.CoordinationV1Api),
+    identity,
+    logger,
+    onLeader: () => void scheduler.reconcile().catch(() => undefined),
   });
-  const le = config.leaderElection;
-  const elector = le.enabled
-    ? createLeaseElector({
-        coordination: kc.makeApiClient(k8s.CoordinationV1Api),
-        namespace,
-        name: le.leaseName,
-        identity,
-        leaseDurationMs: le.leaseDuration,
-        renewDeadlineMs: le.renewDeadline,
-        retryPeriodMs: le.retryPeriod,
-        logger: logger.child({ component: 'leader' }),
-        onChange: (leader) => {
-          if (leader) void scheduler.reconcile().catch(() => undefined);
-        },
-      })
-    : null;
   const isLeader = (): boolean => (elector ? elector.isLeader() : true);
   const persistence = config.profiles.file
     ? fileProfilePersistence(config.profiles.file)
     : configMapProfilePersistence({ core, namespace, name: config.profiles.configMap });
   const profiles = createProfileStore({ margin: config.footprintMargin, persistence });
   const scheduler = createScheduler({
-    models: await schedulerModels(config),
-    inventory: inventory.read,
+    ...(await schedulerSettings(config)),
+    inventory: () => inventory.read(),
     orchestrator,
     profiles,
-    policy: config.policy,
-    reserveBytes: config.reserve,
-    maxReplicasPerGpu: config.maxReplicasPerGpu,
-    demand: {
-      intervalMs: config.demand.interval,
-      scaleUpCooldownMs: config.demand.scaleUpCooldown,
-      scaleDownCooldownMs: config.demand.scaleDownCooldown,
-    },
-    ...(config.demand.gatewayUrl
-      ? {
-          clientDemand: gatewayClientDemand(
-            config.demand.gatewayUrl,
-            config.demand.gatewayTokenFile
-              ? (await readFile(config.demand.gatewayTokenFile, 'utf8')).trim()
-              : undefined,
-          ),
-        }
-      : {}),
     isLeader,
-    drainTimeoutMs: config.orchestrator.drainTimeout,
-    readyTimeoutMs: config.orchestrator.readyTimeout,
-    maxUnavailable: config.rollout.maxUnavailable,
-    startupBudgets: {
-      scheduleMs: config.orchestrator.startup.schedule,
-      pullMs: config.orchestrator.startup.pull,
-      fetchMs: config.orchestrator.startup.fetch,
-      stuckMs: config.orchestrator.startup.stuck,
-      backoffMs: config.orchestrator.startup.backoff,
-    },
     logger: logger.child({ component: 'scheduler' }),
   });
 
@@ -198,4 +149,98 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
       await orchestrator.stop();
     },
   };
+}
+
+/**
+ * Replica pods, their GPUs' products and UUIDs from the inventory; a replica that did not see exactly its GPU
+ * gets its node refused (the node's runtime ignores the pinning: place nothing more there).
+ */
+function replicaOrchestrator(
+  config: SchedulerConfig,
+  options: {
+    kubeConfig: KubeConfig;
+    template: V1Pod;
+    inventory: ClusterInventory;
+    refusedNodes: RefusedNodes;
+    logger: Logger;
+  },
+): Orchestrator {
+  const { inventory, refusedNodes } = options;
+  const orchestrator = createKubernetesOrchestrator({
+    kubeConfig: options.kubeConfig,
+    namespace: config.orchestrator.namespace,
+    template: options.template,
+    release: config.orchestrator.release,
+    gpuMode: config.orchestrator.gpuMode,
+    replicaPort: config.orchestrator.replicaPort,
+    owner: config.orchestrator.owner,
+    productOf: inventory.productOf,
+    gpuUuidOf: inventory.uuidOf,
+    nodeGpuUuidsOf: inventory.nodeUuidsOf,
+    logger: options.logger.child({ component: 'orchestrator' }),
+  });
+  orchestrator.on((event) => {
+    if (event.type === 'failed' && event.failure.kind === 'gpu-assignment')
+      refusedNodes.refuse(event.replica.node, event.failure.message);
+  });
+  return orchestrator;
+}
+
+/** What the config says of the loop (models, policy, demand, timeouts), as the scheduler's options. */
+async function schedulerSettings(
+  config: SchedulerConfig,
+): Promise<Omit<SchedulerOptions, 'inventory' | 'orchestrator' | 'profiles' | 'isLeader' | 'logger'>> {
+  const { demand, orchestrator } = config;
+  const token = demand.gatewayTokenFile
+    ? (await readFile(demand.gatewayTokenFile, 'utf8')).trim()
+    : undefined;
+  return {
+    models: await schedulerModels(config),
+    policy: config.policy,
+    reserveBytes: config.reserve,
+    maxReplicasPerGpu: config.maxReplicasPerGpu,
+    demand: {
+      intervalMs: demand.interval,
+      scaleUpCooldownMs: demand.scaleUpCooldown,
+      scaleDownCooldownMs: demand.scaleDownCooldown,
+    },
+    ...(demand.gatewayUrl ? { clientDemand: gatewayClientDemand(demand.gatewayUrl, token) } : {}),
+    drainTimeoutMs: orchestrator.drainTimeout,
+    readyTimeoutMs: orchestrator.readyTimeout,
+    maxUnavailable: config.rollout.maxUnavailable,
+    startupBudgets: {
+      scheduleMs: orchestrator.startup.schedule,
+      pullMs: orchestrator.startup.pull,
+      fetchMs: orchestrator.startup.fetch,
+      stuckMs: orchestrator.startup.stuck,
+      backoffMs: orchestrator.startup.backoff,
+    },
+  };
+}
+
+/** The Lease elector when leader election is on (else null: this instance always leads). */
+function leaseElector(
+  config: SchedulerConfig,
+  options: {
+    coordination: () => CoordinationV1Api;
+    identity: string;
+    logger: Logger;
+    onLeader: () => void;
+  },
+): LeaseElector | null {
+  const le = config.leaderElection;
+  if (!le.enabled) return null;
+  return createLeaseElector({
+    coordination: options.coordination(),
+    namespace: config.orchestrator.namespace,
+    name: le.leaseName,
+    identity: options.identity,
+    leaseDurationMs: le.leaseDuration,
+    renewDeadlineMs: le.renewDeadline,
+    retryPeriodMs: le.retryPeriod,
+    logger: options.logger.child({ component: 'leader' }),
+    onChange: (leader) => {
+      if (leader) options.onLeader();
+    },
+  });
 }

@@ -43,39 +43,19 @@ export interface LocalOrchestratorOptions {
  * scheduler can raise footprints or cordon the GPU. stop(): SIGTERM, then SIGKILL.
  */
 export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orchestrator {
-  const {
-    logger,
-    launcher = gpumuxLauncher(),
-    host = '127.0.0.1',
-    restartBaseMs = 1000,
-    restartMaxMs = 30_000,
-    stopGraceMs = 10_000,
-    replicaArgs = [],
-    env = {},
-    warmupBudgetMs = DEFAULT_WARMUP_BUDGET_MS,
-    progressEveryMs = 2000,
-    productOf = () => 'virtual',
-  } = options;
+  const { logger, productOf = () => 'virtual' } = options;
   const children = new Map<string, Child>();
   const listeners = new Set<(e: OrchestratorEvent) => void>();
   let counter = 0;
   let stopped = false;
   const ctx: LocalContext = {
-    logger,
-    launcher,
-    host,
-    restartBaseMs,
-    restartMaxMs,
-    stopGraceMs,
-    replicaArgs,
-    env,
-    warmupBudgetMs,
-    progressEveryMs,
+    ...withDefaults(options),
     emit: (e) => {
       for (const l of listeners) l(e);
     },
     stopped: () => stopped,
   };
+  const { launcher, replicaArgs, env, warmupBudgetMs, stopGraceMs } = ctx;
   const changed = (): void => ctx.emit({ type: 'changed' });
 
   return {
@@ -124,5 +104,21 @@ export function createLocalOrchestrator(options: LocalOrchestratorOptions): Orch
       await Promise.all([...children.values()].map((c) => terminate(c, stopGraceMs)));
       children.clear();
     },
+  };
+}
+
+/** The options with their defaults: the settings every launch reads. */
+function withDefaults(options: LocalOrchestratorOptions): Omit<LocalContext, 'emit' | 'stopped'> {
+  return {
+    logger: options.logger,
+    launcher: options.launcher ?? gpumuxLauncher(),
+    host: options.host ?? '127.0.0.1',
+    restartBaseMs: options.restartBaseMs ?? 1000,
+    restartMaxMs: options.restartMaxMs ?? 30_000,
+    stopGraceMs: options.stopGraceMs ?? 10_000,
+    replicaArgs: options.replicaArgs ?? [],
+    env: options.env ?? {},
+    warmupBudgetMs: options.warmupBudgetMs ?? DEFAULT_WARMUP_BUDGET_MS,
+    progressEveryMs: options.progressEveryMs ?? 2000,
   };
 }
