@@ -1,12 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../common/log.js';
-import {
-  orchestratorDiscovery,
-  createLocalOrchestrator,
-} from '../scheduler/orchestrators/local/orchestrator.js';
+import { orchestratorDiscovery } from '../scheduler/orchestrators/local/discovery.js';
+import { createLocalOrchestrator } from '../scheduler/orchestrators/local/orchestrator.js';
 import { DEFAULT_WARMUP_BUDGET_MS, type Orchestrator } from '../scheduler/orchestrators/types.js';
 import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
+import { gpuLookup } from '../scheduler/inventory/gpu-lookup.js';
 import { loadModelByName, parseModelsSpec, schedulerMemory, splitVersion } from '../scheduler/models.js';
 import type { Policy } from '../scheduler/placement/policy.js';
 import { fileProfilePersistence } from '../scheduler/profiles/file-persistence.js';
@@ -96,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // With gRPC on, every replica serves it too, on a port of its own (`grpcAddress` of each replica).
     replicaArgs: [...(grpc ? ['--grpc-port', '0'] : []), ...(options.replicaArgs ?? [])],
     warmupBudgetMs,
+    productOf: gpuLookup(() => gpus).productOf,
   });
   const profiles = createProfileStore({
     persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),

@@ -174,12 +174,13 @@ describe('actuator', () => {
         onnx: '/w/a.onnx',
         pinVersion: true,
         maxBatch: 2,
-        product: 'virtual',
         gpuMemoryBytes: 24 * GiB,
         virtual: true,
       }),
       expect.objectContaining({ version: '2', pinVersion: true }),
     ]);
     expect(mem.requests[1]).not.toHaveProperty('maxBatch');
+    // the orchestrator reads the GPU product from the inventory, not from the request
+    expect(mem.requests[0]).not.toHaveProperty('product');
   });
 });

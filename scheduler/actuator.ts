@@ -93,7 +93,6 @@ export function createActuator(options: ActuatorOptions): Actuator {
         version: p.version,
         node: p.node,
         gpuIndex: p.gpuIndex,
-        product: gpu.product,
         footprintBytes: p.footprintBytes,
         manifest: model.manifest,
         ...(model.onnx ? { onnx: model.onnx } : {}),

@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { CoordinationV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.js';
 import { loadModel } from '../models/manifest/load.js';
 import type { SchedulerConfig } from './config/schema.js';
 import { gatewayClientDemand } from './demand/client-demand.js';
-import { gpusFromNodes } from './inventory/from-nodes.js';
-import { uuidsFromResourceSlices, withUuids } from './inventory/from-resource-slices.js';
+import { createClusterInventory, type ClusterInventory } from './inventory/cluster-inventory.js';
 import { createRefusedNodes, type RefusedNodes } from './inventory/refused-nodes.js';
 import { createLeaseElector, type LeaseElector } from './leader/lease.js';
 import { loadKubeClient } from '../common/kube-client.js';
@@ -15,9 +14,8 @@ import type { Orchestrator } from './orchestrators/types.js';
 import { configMapProfilePersistence } from './profiles/configmap-persistence.js';
 import { fileProfilePersistence } from './profiles/file-persistence.js';
 import { createProfileStore } from './profiles/store.js';
-import { createScheduler, type Scheduler, type SchedulerModel } from './scheduler.js';
+import { createScheduler, type Scheduler, type SchedulerModel, type SchedulerOptions } from './scheduler.js';
 import { schedulerMemory } from './models.js';
-import type { Gpu } from './types.js';
 
 export interface KubernetesStackOptions {
   config: SchedulerConfig;
@@ -79,7 +77,7 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
   ); // no duplicate check here: the config schema already refuses the same name + version twice
 }
 
-/** The scheduler on a cluster: node-label inventory, pods, a Lease, profiles in a ConfigMap. */
+/** The scheduler on a cluster: the configured GPU inventory (cluster-inventory.ts), pods, a Lease, profiles in a ConfigMap. */
 export async function createKubernetesStack(options: KubernetesStackOptions): Promise<KubernetesStack> {
   const { config, logger } = options;
   const k8s = await loadKubeClient();
@@ -97,115 +95,39 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     options.template ?? k8s.loadYaml<V1Pod>(await readFile(config.orchestrator.replicaTemplate, 'utf8'));
   const identity = options.identity ?? process.env.POD_NAME ?? `${os.hostname()}-${process.pid}`;
 
-  let gpus: Gpu[] = [];
   const refusedNodes = createRefusedNodes({ logger: logger.child({ component: 'inventory' }) });
-  const inventory = async (): Promise<Gpu[]> => {
-    if (config.gpus.source === 'static') {
-      gpus = config.gpus.static.flatMap((s) =>
-        Array.from({ length: s.count }, (_, index) => ({
-          node: s.node,
-          index,
-          memoryBytes: s.memory,
-          product: s.product,
-          ...(s.uuids?.[index] ? { uuid: s.uuids[index] } : {}),
-        })),
-      );
-    } else {
-      const nodes = await core.listNode();
-      gpus = gpusFromNodes(nodes.items, {
-        nodeSelector: config.gpus.nodeSelector,
-        memoryBytes: config.gpus.memory,
-        notReadyGraceMs: config.gpus.notReadyGrace,
-      });
-    }
-    // dra: claims select a GPU by UUID, which the DRA driver's ResourceSlices publish
-    if (config.orchestrator.gpuMode === 'dra') {
-      const slices = await resources.listResourceSlice();
-      gpus = withUuids(gpus, uuidsFromResourceSlices(slices.items));
-    }
-    return refusedNodes.filter(gpus);
-  };
-  const productOf = (node: string): string => gpus.find((g) => g.node === node)?.product ?? 'unknown';
-  const gpuUuidOf = (node: string, index: number): string | undefined =>
-    gpus.find((g) => g.node === node && g.index === index)?.uuid;
-
-  const orchestrator = createKubernetesOrchestrator({
-    kubeConfig: kc,
-    namespace,
-    template,
-    release: config.orchestrator.release,
+  const inventory = createClusterInventory({
+    gpus: config.gpus,
     gpuMode: config.orchestrator.gpuMode,
-    replicaPort: config.orchestrator.replicaPort,
-    owner: config.orchestrator.owner,
-    productOf,
-    gpuUuidOf,
-    nodeGpuUuidsOf: (node) => {
-      const uuids: string[] = []; // by index; '' where a GPU's UUID is not known
-      for (const g of gpus) if (g.node === node) uuids[g.index] = g.uuid ?? '';
-      return Array.from(uuids, (u) => u ?? '');
-    },
-    logger: logger.child({ component: 'orchestrator' }),
+    core,
+    resources,
+    refusedNodes,
   });
-  // A replica that did not see exactly its GPU: the node's runtime ignores the pinning; place nothing more there.
-  orchestrator.on((event) => {
-    if (event.type === 'failed' && event.failure.kind === 'gpu-assignment')
-      refusedNodes.refuse(event.replica.node, event.failure.message);
+
+  const orchestrator = replicaOrchestrator(config, {
+    kubeConfig: kc,
+    template,
+    inventory,
+    refusedNodes,
+    logger,
   });
-  const le = config.leaderElection;
-  const elector = le.enabled
-    ? createLeaseElector({
-        coordination: kc.makeApiClient(k8s.CoordinationV1Api),
-        namespace,
-        name: le.leaseName,
-        identity,
-        leaseDurationMs: le.leaseDuration,
-        renewDeadlineMs: le.renewDeadline,
-        retryPeriodMs: le.retryPeriod,
-        logger: logger.child({ component: 'leader' }),
-        onChange: (leader) => {
-          if (leader) void scheduler.reconcile().catch(() => undefined);
-        },
-      })
-    : null;
+  const elector = leaseElector(config, {
+    coordination: () => kc.makeApiClient(k8s.CoordinationV1Api),
+    identity,
+    logger,
+    onLeader: () => void scheduler.reconcile().catch(() => undefined),
+  });
   const isLeader = (): boolean => (elector ? elector.isLeader() : true);
   const persistence = config.profiles.file
     ? fileProfilePersistence(config.profiles.file)
     : configMapProfilePersistence({ core, namespace, name: config.profiles.configMap });
   const profiles = createProfileStore({ margin: config.footprintMargin, persistence });
   const scheduler = createScheduler({
-    models: await schedulerModels(config),
-    inventory,
+    ...(await schedulerSettings(config)),
+    inventory: () => inventory.read(),
     orchestrator,
     profiles,
-    policy: config.policy,
-    reserveBytes: config.reserve,
-    maxReplicasPerGpu: config.maxReplicasPerGpu,
-    demand: {
-      intervalMs: config.demand.interval,
-      scaleUpCooldownMs: config.demand.scaleUpCooldown,
-      scaleDownCooldownMs: config.demand.scaleDownCooldown,
-    },
-    ...(config.demand.gatewayUrl
-      ? {
-          clientDemand: gatewayClientDemand(
-            config.demand.gatewayUrl,
-            config.demand.gatewayTokenFile
-              ? (await readFile(config.demand.gatewayTokenFile, 'utf8')).trim()
-              : undefined,
-          ),
-        }
-      : {}),
     isLeader,
-    drainTimeoutMs: config.orchestrator.drainTimeout,
-    readyTimeoutMs: config.orchestrator.readyTimeout,
-    maxUnavailable: config.rollout.maxUnavailable,
-    startupBudgets: {
-      scheduleMs: config.orchestrator.startup.schedule,
-      pullMs: config.orchestrator.startup.pull,
-      fetchMs: config.orchestrator.startup.fetch,
-      stuckMs: config.orchestrator.startup.stuck,
-      backoffMs: config.orchestrator.startup.backoff,
-    },
     logger: logger.child({ component: 'scheduler' }),
   });
 
@@ -227,4 +149,98 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
       await orchestrator.stop();
     },
   };
+}
+
+/**
+ * Replica pods, their GPUs' products and UUIDs from the inventory; a replica that did not see exactly its GPU
+ * gets its node refused (the node's runtime ignores the pinning: place nothing more there).
+ */
+function replicaOrchestrator(
+  config: SchedulerConfig,
+  options: {
+    kubeConfig: KubeConfig;
+    template: V1Pod;
+    inventory: ClusterInventory;
+    refusedNodes: RefusedNodes;
+    logger: Logger;
+  },
+): Orchestrator {
+  const { inventory, refusedNodes } = options;
+  const orchestrator = createKubernetesOrchestrator({
+    kubeConfig: options.kubeConfig,
+    namespace: config.orchestrator.namespace,
+    template: options.template,
+    release: config.orchestrator.release,
+    gpuMode: config.orchestrator.gpuMode,
+    replicaPort: config.orchestrator.replicaPort,
+    owner: config.orchestrator.owner,
+    productOf: inventory.productOf,
+    gpuUuidOf: inventory.uuidOf,
+    nodeGpuUuidsOf: inventory.nodeUuidsOf,
+    logger: options.logger.child({ component: 'orchestrator' }),
+  });
+  orchestrator.on((event) => {
+    if (event.type === 'failed' && event.failure.kind === 'gpu-assignment')
+      refusedNodes.refuse(event.replica.node, event.failure.message);
+  });
+  return orchestrator;
+}
+
+/** What the config says of the loop (models, policy, demand, timeouts), as the scheduler's options. */
+async function schedulerSettings(
+  config: SchedulerConfig,
+): Promise<Omit<SchedulerOptions, 'inventory' | 'orchestrator' | 'profiles' | 'isLeader' | 'logger'>> {
+  const { demand, orchestrator } = config;
+  const token = demand.gatewayTokenFile
+    ? (await readFile(demand.gatewayTokenFile, 'utf8')).trim()
+    : undefined;
+  return {
+    models: await schedulerModels(config),
+    policy: config.policy,
+    reserveBytes: config.reserve,
+    maxReplicasPerGpu: config.maxReplicasPerGpu,
+    demand: {
+      intervalMs: demand.interval,
+      scaleUpCooldownMs: demand.scaleUpCooldown,
+      scaleDownCooldownMs: demand.scaleDownCooldown,
+    },
+    ...(demand.gatewayUrl ? { clientDemand: gatewayClientDemand(demand.gatewayUrl, token) } : {}),
+    drainTimeoutMs: orchestrator.drainTimeout,
+    readyTimeoutMs: orchestrator.readyTimeout,
+    maxUnavailable: config.rollout.maxUnavailable,
+    startupBudgets: {
+      scheduleMs: orchestrator.startup.schedule,
+      pullMs: orchestrator.startup.pull,
+      fetchMs: orchestrator.startup.fetch,
+      stuckMs: orchestrator.startup.stuck,
+      backoffMs: orchestrator.startup.backoff,
+    },
+  };
+}
+
+/** The Lease elector when leader election is on (else null: this instance always leads). */
+function leaseElector(
+  config: SchedulerConfig,
+  options: {
+    coordination: () => CoordinationV1Api;
+    identity: string;
+    logger: Logger;
+    onLeader: () => void;
+  },
+): LeaseElector | null {
+  const le = config.leaderElection;
+  if (!le.enabled) return null;
+  return createLeaseElector({
+    coordination: options.coordination(),
+    namespace: config.orchestrator.namespace,
+    name: le.leaseName,
+    identity: options.identity,
+    leaseDurationMs: le.leaseDuration,
+    renewDeadlineMs: le.renewDeadline,
+    retryPeriodMs: le.retryPeriod,
+    logger: options.logger.child({ component: 'leader' }),
+    onChange: (leader) => {
+      if (leader) options.onLeader();
+    },
+  });
 }

@@ -3,38 +3,19 @@ import type { PlanView } from '../common/plan-view.js';
 import { createActuator } from './actuator.js';
 import type { ClientDemandSource } from './demand/client-demand.js';
 import { createDesiredCounts, type DemandSettings } from './demand/desired.js';
-import {
-  createGpuHealth,
-  failureFeedback,
-  feedbackModelsOf,
-  observeReplicas,
-  type GpuHealth,
-} from './feedback.js';
-import { chooseBatches } from './max-batch.js';
-import {
-  createSchedulerMetrics,
-  snapshotOf,
-  type SchedulerMetrics,
-  type SchedulerSnapshot,
-} from './metrics.js';
-import { modelSet, type BatchChoices, type ChosenBatch, type SchedulerModel } from './model-set.js';
-import type {
-  ManagedReplica,
-  Orchestrator,
-  OrchestratorEvent,
-  ReplicaFailure,
-} from './orchestrators/types.js';
+import { createGpuHealth, failureFeedback, feedbackModelsOf, type GpuHealth } from './feedback.js';
+import { createSchedulerMetrics, type SchedulerMetrics } from './metrics.js';
+import { modelSet, type ChosenBatch, type SchedulerModel } from './model-set.js';
+import type { Orchestrator, OrchestratorEvent } from './orchestrators/types.js';
 import { passRunner } from './pass-runner.js';
-import { planPlacement, type PlacementInput, type PlacementResult } from './placement/plan.js';
 import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
-import { seedSetup } from './placement/seed.js';
-import { modelPlans, placementInput, type PlanSettings } from './plan-input.js';
-import { toPlanView } from './plan-view.js';
+import type { PlanSettings } from './plan-input.js';
 import type { ProfileStore } from './profiles/store.js';
+import { createReconcile, failureKey, type LoopParts, type RecentFailures } from './reconcile.js';
 import { createRollout } from './rollout.js';
-import { replicaSpecHash } from './spec-hash.js';
+import { createSpecHashes } from './spec-hash.js';
 import { createStartupWatch, DEFAULT_STARTUP_BUDGETS, type StartupBudgets } from './startup-watch.js';
-import type { Gpu, ModelPlan } from './types.js';
+import type { Gpu } from './types.js';
 
 export type { SchedulerModel } from './model-set.js';
 
@@ -85,84 +66,13 @@ export interface Scheduler {
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { inventory, orchestrator, profiles, isLeader = () => true, logger, now = Date.now } = options;
-  const { metrics, settings, set, batches, desired, feedbackModels, actuator, rollout, startup } =
-    loopParts(options);
-  let gpus: Gpu[] = [];
-  let snapshot: SchedulerSnapshot | null = null;
-  metrics.bind(() => snapshot);
-  /**
-   * The last death per model version (`model@version`), shown in the plan view until one of its replicas is
-   * ready: a crash loop keeps its cause on /v1/cluster even after the cordon has stopped its replicas.
-   */
-  const failures = new Map<string, { replica: ManagedReplica; failure: ReplicaFailure }>();
-
-  /** Max batch: once per model, planned at its maxReplicas — the packing asked for, not the demand of now. */
-  function chooseMaxBatches(replicas: ManagedReplica[], state: PassState): void {
-    const inputFor = (choices: BatchChoices): PlacementInput => {
-      const atMax = modelPlans(set, { ...state, choices }, (m) => m.maxReplicas);
-      return placementInput(
-        settings,
-        gpus,
-        atMax,
-        actuator.existing(replicas),
-        state.observed,
-        startup.avoidedNodes(),
-      );
-    };
-    for (const [label, choice] of chooseBatches({ set, chosen: batches, inputFor, logger }))
-      batches.set(label, choice);
-  }
-
-  /** Report: the gauges' snapshot and the plan view. */
-  function report(
-    result: PlacementResult,
-    replicas: ManagedReplica[],
-    plans: ModelPlan[],
-    state: PassState,
-    rollouts: PlanView['rollouts'],
-  ): PlanView {
-    snapshot = snapshotOf({ gpus, result, replicas, leader: isLeader(), set, batches, ...state });
-    for (const r of replicas) if (r.phase === 'ready') failures.delete(`${r.model}@${r.version}`);
-    const view = toPlanView({
-      failures: [...failures.values()],
-      result,
-      replicas,
-      desired: state.desired,
-      reserveBytes: settings.reserveBytes,
-      utilization: state.observed.utilization,
-      seedMemoryUtilization: seedSetup(gpus, plans, settings.reserveBytes).memoryUtilization,
-      now: now(),
-    });
-    return { ...view, rollouts: rollouts ?? [], ...startup.view(replicas) };
-  }
-
-  async function pass(): Promise<PlanView> {
-    const end = metrics.reconcileSeconds.startTimer();
-    gpus = await readInventory(inventory, gpus, logger);
-    const replicas = orchestrator.replicas();
-    const observed = await observeReplicas(replicas, { models: feedbackModels, profiles, logger });
-    await desired.update(observed);
-    const state: PassState = { desired: desired.counts, choices: batches, observed, profiles };
-    if (gpus.length > 0) chooseMaxBatches(replicas, state);
-    const plans = modelPlans(set, state);
-    const existing = actuator.existing(replicas);
-    const result = planPlacement(
-      placementInput(settings, gpus, plans, existing, observed, startup.avoidedNodes()),
-    );
-    const rollouts = rollout.step(result, existing);
-    if (isLeader()) {
-      // Pods that never start: deleted once past their stage's bounded wait (then backed off, node avoided).
-      for (const { replica, reason } of startup.overdue(replicas))
-        if (!result.removed.some((x) => x.replica.id === replica.id))
-          result.removed.push({ replica, reason: `did not start: ${reason}` });
-      await actuator.act(result, replicas, gpus);
-      await profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
-    }
-    const view = report(result, replicas, plans, state, rollouts);
-    end();
-    return view;
-  }
-
+  const parts = loopParts(options);
+  const { metrics, settings, feedbackModels, startup } = parts;
+  const failures: RecentFailures = new Map();
+  const reconcile = createReconcile(
+    { inventory, orchestrator, profiles, isLeader, failures, logger, now },
+    parts,
+  );
   const onFailure = failureFeedback({
     models: feedbackModels,
     profiles,
@@ -173,21 +83,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   });
   const onEvent = (event: OrchestratorEvent): void => {
     if (event.type === 'failed')
-      failures.set(`${event.replica.model}@${event.replica.version}`, {
-        replica: event.replica,
-        failure: event.failure,
-      });
+      failures.set(failureKey(event.replica), { replica: event.replica, failure: event.failure });
     onFailure(event);
     if (event.type === 'failed' && event.failure.kind === 'not-started')
       startup.recordFailure(event.replica, event.failure.stage ?? 'schedule', event.failure.message);
   };
-  return passRunner({ pass, orchestrator, onEvent, metrics, logger });
+  return passRunner({ pass: reconcile, orchestrator, onEvent, metrics, logger });
 }
 
-type PassState = Parameters<typeof modelPlans>[1];
-
 /** The loop's parts, with the options' defaults. */
-function loopParts(options: SchedulerOptions) {
+function loopParts(options: SchedulerOptions): LoopParts {
   const { orchestrator, logger, now = Date.now } = options;
   const metrics = options.metrics ?? createSchedulerMetrics();
   const settings: PlanSettings = {
@@ -208,6 +113,10 @@ function loopParts(options: SchedulerOptions) {
     now,
     logger,
   });
+  const specHashes = createSpecHashes(
+    () => orchestrator.runtimeSpec?.(),
+    (m) => set.maxBatch(m, batches),
+  );
   const actuator = createActuator({
     orchestrator,
     set,
@@ -217,7 +126,7 @@ function loopParts(options: SchedulerOptions) {
     now,
     drainTimeoutMs: options.drainTimeoutMs ?? 60_000,
     readyTimeoutMs,
-    specHashOf: (m) => replicaSpecHash(orchestrator.runtimeSpec?.(), m, set.maxBatch(m, batches)),
+    specHashOf: specHashes.of,
     holdsBack: (label) => startup.holdsBack(label),
   });
   const rollout = createRollout({
@@ -237,15 +146,6 @@ function loopParts(options: SchedulerOptions) {
     actuator,
     rollout,
     startup,
+    specHashes,
   };
-}
-
-/** The GPUs now; the last ones, with a warning, when the inventory fails. */
-async function readInventory(inventory: () => Promise<Gpu[]>, last: Gpu[], logger: Logger): Promise<Gpu[]> {
-  try {
-    return await inventory();
-  } catch (err) {
-    logger.warn('GPU inventory failed; keeping the last one', { err });
-    return last;
-  }
 }

@@ -38,3 +38,38 @@ export function replicaSpecHash(
     .digest('hex')
     .slice(0, 16);
 }
+
+/** Today's spec hash per model, worked out once per pass per desired spec (not once per replica). */
+export interface SpecHashes {
+  /** The hash a replica of this model is created with today. */
+  of: (model: SchedulerModel) => string;
+  /** A pass begins: the runtime spec is read again, and each model's hash worked out again when first asked. */
+  newPass: () => void;
+}
+
+/**
+ * `runtimeSpec` is the orchestrator's (Orchestrator.runtimeSpec), `maxBatchOf` the max batch a model's
+ * replicas run with (chosen or configured): a chosen max batch changes the hash within the pass it is chosen.
+ */
+export function createSpecHashes(
+  runtimeSpec: () => unknown,
+  maxBatchOf: (model: SchedulerModel) => number | undefined,
+): SpecHashes {
+  let runtime: { spec: unknown } | null = null;
+  const hashes = new Map<SchedulerModel, Map<number | undefined, string>>();
+  return {
+    of(model) {
+      runtime ??= { spec: runtimeSpec() };
+      const maxBatch = maxBatchOf(model);
+      const byBatch = hashes.get(model) ?? new Map<number | undefined, string>();
+      hashes.set(model, byBatch);
+      let hash = byBatch.get(maxBatch);
+      if (hash === undefined) byBatch.set(maxBatch, (hash = replicaSpecHash(runtime.spec, model, maxBatch)));
+      return hash;
+    },
+    newPass() {
+      runtime = null;
+      hashes.clear();
+    },
+  };
+}

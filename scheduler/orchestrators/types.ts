@@ -52,7 +52,10 @@ export interface ManagedReplica extends ExistingReplica {
   /** The replica's gRPC `host:port`, when it serves one (local replicas started with `--grpc-port`). */
   grpcAddress?: string | null;
   phase: ReplicaPhase;
-  /** GPU product the replica runs on (profiles are per product). */
+  /**
+   * GPU product the replica runs on (profiles are per product): the orchestrator reads it from the inventory
+   * (its `productOf`), not from the request.
+   */
   product: string;
   /** Epoch ms when it was created (or last restarted). */
   startedAt: number;
@@ -73,7 +76,6 @@ export interface ReplicaRequest {
   version: string;
   node: string;
   gpuIndex: number;
-  product: string;
   footprintBytes: number;
   /** Manifest folder (inside the image on Kubernetes; on disk locally). */
   manifest: string;

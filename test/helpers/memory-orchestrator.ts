@@ -61,7 +61,6 @@ export function memoryOrchestrator(options: MemoryOrchestratorOptions = {}) {
         node: request.node,
         gpuIndex: request.gpuIndex,
         footprintBytes: request.footprintBytes,
-        product: request.product,
         ...(request.specHash !== undefined ? { specHash: request.specHash } : {}),
       });
       calls.push(`create ${r.id} ${r.model}@${r.gpuIndex}`);

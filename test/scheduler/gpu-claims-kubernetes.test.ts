@@ -12,9 +12,14 @@ import { createKubernetesStack, type KubernetesStack } from '../../scheduler/kub
 import { LABELS, REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
 import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
+import { afterPasses, passesEnded } from '../helpers/scheduler-passes.js';
 import { until } from '../helpers/until.js';
 import { createKubernetesOrchestrator } from '../../scheduler/orchestrators/kubernetes/orchestrator.js';
-import { gpuClaim } from '../../scheduler/orchestrators/kubernetes/resource-claims.js';
+import {
+  createGpuClaims,
+  gpuClaim,
+  type GpuClaims,
+} from '../../scheduler/orchestrators/kubernetes/resource-claims.js';
 import type { ReplicaRequest } from '../../scheduler/orchestrators/types.js';
 
 /**
@@ -95,7 +100,6 @@ const shapesRequest: ReplicaRequest = {
   version: '1',
   node: 'gpu-a',
   gpuIndex: 0,
-  product: 'NVIDIA-GeForce-RTX-4090',
   footprintBytes: 2 ** 30,
   manifest: '/app/models/shapes',
   gpuMemoryBytes: 24564 * 2 ** 20,
@@ -208,7 +212,7 @@ describe('GPU claims on Kubernetes', () => {
     expect(stack.refusedNodes.list()).toEqual([
       { node, reason: expect.stringContaining('GPU assignment refused'), since: expect.any(String) },
     ]);
-    await new Promise((r) => setTimeout(r, 600)); // several passes: nothing new goes to the refused node
+    await afterPasses(() => passesEnded(stack.scheduler.metrics)); // nothing new goes to the refused node
     expect(
       pods().filter((p) => p.spec?.nodeName === node && p.metadata.name !== first.metadata.name),
     ).toEqual([]);
@@ -273,6 +277,18 @@ describe('GPU claims on Kubernetes', () => {
       uuid: UUID.a1,
     });
     api.put('resourceclaims', leftover as unknown as KubeObject);
+    // the real claims, counting each collection once it is done: the proof that a deletion was looked at
+    const claims = createGpuClaims({
+      kubeConfig: api.kubeConfig(NS),
+      namespace: NS,
+      release: 'gpumux',
+      logger,
+    });
+    let collections = 0;
+    const countedClaims: GpuClaims = {
+      ...claims,
+      collect: (inUse) => claims.collect(inUse).finally(() => (collections += 1)),
+    };
     const orchestrator = createKubernetesOrchestrator({
       kubeConfig: api.kubeConfig(NS),
       namespace: NS,
@@ -281,11 +297,13 @@ describe('GPU claims on Kubernetes', () => {
       gpuMode: 'dra',
       replicaPort: 1,
       gpuUuidOf: (node, index) => (node === 'gpu-a' ? [UUID.a0, UUID.a1][index] : undefined),
+      claims: countedClaims,
       logger,
     });
     await orchestrator.start();
     try {
       await until('leftover claim collected', () => !api.get('resourceclaims', NS, 'gpumux-gpu-leftover'));
+      await until('the collection at start done', () => collections >= 1);
       const request = { ...shapesRequest, node: 'gpu-a', gpuIndex: 0 };
       const one = await orchestrator.create(request);
       const two = await orchestrator.create(request);
@@ -293,8 +311,11 @@ describe('GPU claims on Kubernetes', () => {
       expect(api.list('resourceclaims', NS)).toHaveLength(1);
       await orchestrator.remove(one.id);
       await until('first pod gone', () => !api.get('pods', NS, one.id));
-      await new Promise((r) => setTimeout(r, 200));
+      await until("the first pod's deletion looked at the claims", () => collections >= 2);
       expect(api.get('resourceclaims', NS, claim!.metadata.name!)).toBeDefined();
+      const claimDeletes = (): number =>
+        api.requests.filter((r) => r.method === 'DELETE' && r.name === claim!.metadata.name).length;
+      expect(claimDeletes()).toBe(0); // not asked to go (a reserved claim would linger even if it were)
       await orchestrator.remove(two.id);
       await until('claim deleted after its last pod', () => api.list('resourceclaims', NS).length === 0);
     } finally {

@@ -5,10 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/log.js';
 import { startGateway, type RunningGatewayWithView } from '../../gateway/index.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
-import {
-  createLocalOrchestrator,
-  orchestratorDiscovery,
-} from '../../scheduler/orchestrators/local/orchestrator.js';
+import { orchestratorDiscovery } from '../../scheduler/orchestrators/local/discovery.js';
+import { createLocalOrchestrator } from '../../scheduler/orchestrators/local/orchestrator.js';
 import type { Orchestrator } from '../../scheduler/orchestrators/types.js';
 import { fileProfilePersistence } from '../../scheduler/profiles/file-persistence.js';
 import { createProfileStore } from '../../scheduler/profiles/store.js';

@@ -8,7 +8,6 @@ export const codetrOnGpu2: ReplicaRequest = {
   version: '1',
   node: 'ws',
   gpuIndex: 2,
-  product: 'cuda',
   footprintBytes: 9.6 * GiB,
   manifest: 'models/codetr',
   gpuMemoryBytes: 24 * GiB,

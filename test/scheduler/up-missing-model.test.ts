@@ -7,6 +7,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterView } from '../../gateway/operator/cluster-view.js';
 import { REPO_ROOT } from '../helpers/cli-process.js';
+import { afterPasses, passesEndedAt } from '../helpers/scheduler-passes.js';
 import { launchBrowser, watchProblems } from '../ui/browser.js';
 
 // A new user's first `gpumux up --models codetr`: the manifest ships, the 900 MB model.onnx does not, so the
@@ -100,7 +101,8 @@ describe.skipIf(exported)('gpumux up with a model whose ONNX file was never expo
     }
     const cordon = stderr.split('\n').find((l) => l.includes('"GPU cordoned after repeated crashes"'))!;
     expect(JSON.parse(cordon)).toMatchObject({ gpu: 'local/0', model: 'codetr', lastError: failure.message });
-    await new Promise((r) => setTimeout(r, 3000)); // a scheduler pass or two after the cordon
+    const scheduler = /scheduler: (\S+)\/v1\/plan/.exec(stdout)![1]!;
+    await afterPasses(() => passesEndedAt(scheduler)); // passes after the cordon
     const after = (await (await fetch(`${admin}/v1/cluster`)).json()) as ClusterView;
     expect(after.plan?.failures?.find((f) => f.model === 'codetr')?.message).toBe(failure.message);
   }, 180_000);

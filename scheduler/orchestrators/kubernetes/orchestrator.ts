@@ -1,13 +1,13 @@
-import type { CoreV1Api, KubeConfig, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, KubeConfig, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../../common/log.js';
 import { drainReplica } from '../drain.js';
 import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } from '../types.js';
 import { loadKubeClient } from '../../../common/kube-client.js';
 import { createPodInformer } from '../../../common/kube-informer.js';
-import { podRestartFailure, podToReplica } from './pod-state.js';
+import { createDeathReports, podToReplica } from './pod-state.js';
 import { GPU_CLAIM, LABELS, renderReplicaPod, type GpuMode } from './pod-template.js';
 import { createGpuClaims, type GpuClaims } from './resource-claims.js';
-import { createObservedGpus } from './observed-gpus.js';
+import { createObservedGpus, type ObservedGpus } from './observed-gpus.js';
 
 export interface KubernetesOrchestratorOptions {
   kubeConfig: KubeConfig;
@@ -74,7 +74,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
   const selector = `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`;
   const pods = new Map<string, V1Pod>();
   const listeners = new Set<(e: OrchestratorEvent) => void>();
-  const reportedFailures = new Set<string>();
+  const deaths = createDeathReports();
   const draining = new Set<string>();
   let core: CoreV1Api | undefined;
   let ownerRef: V1OwnerReference | null = null;
@@ -109,25 +109,8 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     } else pods.set(name, pod);
     const r = deleted ? null : toReplica(pod);
     if (observed && r?.url && (r.phase === 'ready' || r.phase === 'starting'))
-      void observed.learn(r.id, r.node, r.url).then((changed) => {
-        if (!changed) return;
-        logger.info('replica GPU learnt from its stats', {
-          pod: r.id,
-          node: r.node,
-          gpu: observed.indexOf(r.id),
-        });
-        emit({ type: 'changed' });
-      });
-    if (r?.phase === 'failed' && r.lastFailure && !reportedFailures.has(name)) {
-      reportedFailures.add(name);
-      emit({ type: 'failed', replica: r, failure: r.lastFailure });
-    }
-    // restartPolicy Always/OnFailure: the kubelet restarted the container; each death reported once
-    const restarted = r && r.phase !== 'failed' ? podRestartFailure(pod) : null;
-    if (r && restarted && !reportedFailures.has(`${name}#${restarted.restarts}`)) {
-      reportedFailures.add(`${name}#${restarted.restarts}`);
-      emit({ type: 'failed', replica: r, failure: restarted.failure });
-    }
+      void learnGpu(observed, r, logger).then((learnt) => learnt && emit({ type: 'changed' }));
+    if (r) for (const failure of deaths.newIn(name, pod, r)) emit({ type: 'failed', replica: r, failure });
     emit({ type: 'changed' });
   };
 
@@ -137,20 +120,8 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     async start() {
       const k8s = await loadKubeClient();
       core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-      if (owner) {
-        try {
-          const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
-          const d = await apps.readNamespacedDeployment({ namespace, name: owner.name });
-          ownerRef = {
-            apiVersion: owner.apiVersion,
-            kind: owner.kind,
-            name: owner.name,
-            uid: d.metadata!.uid!,
-          };
-        } catch (err) {
-          logger.warn('owner not found; replica pods get no owner reference', { owner: owner.name, err });
-        }
-      }
+      if (owner)
+        ownerRef = await ownerReference(kubeConfig.makeApiClient(k8s.AppsV1Api), namespace, owner, logger);
       await informer.start();
       if (!informer.synced()) {
         await informer.stop();
@@ -223,4 +194,27 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       await informer.stop();
     },
   };
+}
+
+/** The owner's reference (its uid looked up), or null with a warning when it is not found. */
+async function ownerReference(
+  apps: AppsV1Api,
+  namespace: string,
+  owner: { apiVersion: string; kind: string; name: string },
+  logger: Logger,
+): Promise<V1OwnerReference | null> {
+  try {
+    const d = await apps.readNamespacedDeployment({ namespace, name: owner.name });
+    return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: d.metadata!.uid! };
+  } catch (err) {
+    logger.warn('owner not found; replica pods get no owner reference', { owner: owner.name, err });
+    return null;
+  }
+}
+
+/** time-slicing: asks a running replica which card it got; true (and logged) when that was learnt now. */
+async function learnGpu(observed: ObservedGpus, r: ManagedReplica, logger: Logger): Promise<boolean> {
+  if (!(await observed.learn(r.id, r.node, r.url!))) return false;
+  logger.info('replica GPU learnt from its stats', { pod: r.id, node: r.node, gpu: observed.indexOf(r.id) });
+  return true;
 }

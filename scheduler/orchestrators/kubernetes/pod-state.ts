@@ -45,6 +45,26 @@ export function podRestartFailure(pod: V1Pod): { failure: ReplicaFailure; restar
   };
 }
 
+/**
+ * Which deaths a pod shows that were not reported yet: a failed pod once, and (restartPolicy Always/OnFailure)
+ * each container restart the kubelet made once.
+ */
+export function createDeathReports(): {
+  newIn(name: string, pod: V1Pod, replica: ManagedReplica): ReplicaFailure[];
+} {
+  const reported = new Set<string>();
+  const once = (key: string): boolean => !reported.has(key) && Boolean(reported.add(key));
+  return {
+    newIn(name, pod, r) {
+      const deaths: ReplicaFailure[] = [];
+      if (r.phase === 'failed' && r.lastFailure && once(name)) deaths.push(r.lastFailure);
+      const restarted = r.phase !== 'failed' ? podRestartFailure(pod) : null;
+      if (restarted && once(`${name}#${restarted.restarts}`)) deaths.push(restarted.failure);
+      return deaths;
+    },
+  };
+}
+
 export function podToReplica(
   pod: V1Pod,
   replicaPort: number,
