@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { availableCpus } from './cpu-limit.js';
-import { sessionOptions } from './session.js';
+import { sessionOptions } from './load-session.js';
 
 function cgroup(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'gpumux-cgroup-'));

@@ -17,24 +17,24 @@ import { createBusyTracker } from './busy.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
 import { createDetect } from './detect.js';
 import { createInfer } from './infer.js';
-import { formatDevice } from './device.js';
+import { formatDevice, parseDevice, type DeviceRequest } from './device-request.js';
 import { cudaOomFaultFrom } from './fault-injection.js';
 import { budgetShortfall, memoryBudgetError } from './memory-budget.js';
 import { inputSpecsOf } from './infer-validation.js';
 import { inThreadSession, type ModelSession } from './model-session.js';
 import { checkSessionNames, createRowRunner, type OutputRows, type Rows } from './model-runner.js';
-import { loadSession, parseDevice, type DeviceRequest } from './session.js';
+import { loadSession } from './load-session.js';
 import { createEngineState } from './state.js';
 import { createEngineTelemetry } from './telemetry.js';
 import { fromOrtType } from './tensors.js';
 import type { CreateEngine, Engine, EngineOptions, EngineState, SessionThread } from './types.js';
-import { openWorkerSession } from './worker-session.js';
+import { openWorkerSession } from './worker-session-client.js';
 import { createWarmupProgress, warmUp, warmupBatchesOf, warmupPlan } from './warmup.js';
 
 /**
  * The replica engine, composed: decode → pre-process → dynamic batcher → ONNX Runtime (in a worker thread)
  * → post-process. The parts live beside it: state.ts (lifecycle, outstanding work), telemetry.ts (device and
- * footprint), detect.ts (one image), infer.ts (v2 tensors), batcher.ts, worker-session.ts / session-worker.ts
+ * footprint), detect.ts (one image), infer.ts (v2 tensors), batcher.ts, worker-session-client.ts / worker-session-thread.ts
  * (the session off the event loop), model-runner.ts (one batch), warmup.ts (warm-up steps and progress).
  *
  * @example

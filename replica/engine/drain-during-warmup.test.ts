@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { engineFactory } from './create-engine.js';
-import { loadSession } from './session.js';
+import { loadSession } from './load-session.js';
 
 /**
  * A drain (SIGTERM) while a warm-up step runs: the engine waits for that step, never releases the session

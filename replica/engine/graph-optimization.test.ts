@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../models/manifest/load.js';
 import { engineFactory } from './create-engine.js';
-import { loadSession, sessionOptions, type SessionOptions } from './session.js';
+import { loadSession, sessionOptions, type SessionOptions } from './load-session.js';
 
 /**
  * The manifest's `onnx.graphOptimization` reaches the session: a many-shape file (Co-DETR's merged buckets)

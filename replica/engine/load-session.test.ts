@@ -6,9 +6,9 @@ import {
   cudaProviderInstalled,
   isMissingCudaProvider,
   loadSession,
-  parseDevice,
   sessionOptions,
-} from './session.js';
+} from './load-session.js';
+import { parseDevice } from './device-request.js';
 
 const SHAPES = new URL('../../models/shapes/model.onnx', import.meta.url).pathname;
 // This machine's onnxruntime-node is the CPU build (no CUDA provider library), so asking for CUDA fails for real.

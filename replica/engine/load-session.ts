@@ -4,7 +4,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Logger } from '../../common/log.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
-import type { DeviceRequest } from './device.js';
+import type { DeviceRequest } from './device-request.js';
 import { ENV_ALLOCATORS_OPTION, registerMemoryBudget, type MemoryBudget } from './memory-budget.js';
 import { availableCpus } from './cpu-limit.js';
 
@@ -13,8 +13,6 @@ import { availableCpus } from './cpu-limit.js';
  * execution provider or fails loudly: a silent CPU fall-back would serve at a fraction of the speed while
  * the scheduler believes a GPU is in use. `allowCpuFallback` is the explicit opt-in.
  */
-
-export { parseDevice, type DeviceRequest } from './device.js';
 
 export interface SessionOptions {
   onnxPath: string;

@@ -1,7 +1,7 @@
 import { formatBytes } from '../../common/bytes.js';
 import { GpumuxError, thrownText } from '../../common/errors.js';
 import { MEMORY_BUDGET_MARKER } from '../exit-codes.js';
-import type { DeviceRequest } from './device.js';
+import type { DeviceRequest } from './device-request.js';
 import { ortCApi, type OrtCApi } from './ort-c-api.js';
 
 /**
