@@ -86,7 +86,7 @@ async function start(engine: Partial<EngineOptions>, failFromStart = false): Pro
     host: '127.0.0.1',
     logger: createLogger({ component: 'replica' }, (line) => logs.push(line)),
     createEngine: engineFactory({
-      loadSession: load,
+      session: { thread: 'main', load },
       smi,
       env: { CUDA_VISIBLE_DEVICES: '1', CUDA_DEVICE_ORDER: 'PCI_BUS_ID' },
     }),
@@ -180,7 +180,10 @@ describe('replica whose session worker dies', () => {
       host: '127.0.0.1',
       logger: createLogger({ component: 'replica' }, () => undefined),
       createEngine: engineFactory({
-        openWorkerSession: async (options, hooks) => (opened = await openWorkerSession(options, hooks)),
+        session: {
+          thread: 'worker',
+          open: async (options, hooks) => (opened = await openWorkerSession(options, hooks)),
+        },
       }),
       terminationLogPath: path.join(os.tmpdir(), 'gpumux-no-such-termination-log'),
     });

@@ -35,7 +35,7 @@ describe('onnx.graphOptimization', () => {
   it("loads the replica's session at the manifest's level, and serves with it (real onnxruntime)", async () => {
     const asked: SessionOptions[] = [];
     const engine = engineFactory({
-      loadSession: (options) => (asked.push(options), loadSession(options)),
+      session: { thread: 'main', load: (options) => (asked.push(options), loadSession(options)) },
     })({ modelDir: dir, device: 'cpu', node: 'local', replicaId: 'no-opt', threads: 1 });
     await engine.start();
     expect(asked.map((o) => o.graphOptimization)).toEqual(['disabled']);

@@ -62,3 +62,5 @@ function cudaIdentity(
   const id = resolveGpuIdentity({ deviceIndex, ...(gpuIndex === undefined ? {} : { gpuIndex }), env });
   return { smiId: id.smiId, ...(id.index === null ? {} : { index: id.index }) };
 }
+
+export type EngineTelemetry = ReturnType<typeof createEngineTelemetry>;

@@ -1,4 +1,5 @@
 import { thrownText } from '../../common/errors.js';
+import type { GraphOptimization } from './load-session.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { NamedTensor, ValueInfo } from './model-session.js';
 import type { DeviceRequest } from './device-request.js';
@@ -10,6 +11,7 @@ export interface WorkerLoadOptions {
   device: DeviceRequest;
   allowCpuFallback: boolean;
   threads?: number;
+  graphOptimization?: GraphOptimization;
   memoryBudget?: MemoryBudget;
 }
 
