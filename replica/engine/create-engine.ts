@@ -4,7 +4,7 @@ import type { NvidiaSmi } from '../telemetry/nvidia-smi.js';
 import { createBusyTracker } from './busy.js';
 import { resolveEngineConfig, sessionThreadOf } from './engine-config.js';
 import { engineMetadata, engineStats } from './engine-report.js';
-import { startEngine, type SessionSlot } from './engine-start.js';
+import { startEngine, type SessionSlot, type StartParts } from './engine-start.js';
 import { createFailureRules } from './failure-rules.js';
 import { cudaOomFaultFrom } from './fault-injection.js';
 import { createFramePipeline } from './frame-pipeline.js';
@@ -50,22 +50,24 @@ export const engineFactory =
     buildEngine(options, deps);
 
 function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
+  return engineOf(assemble(options, deps));
+}
+
+/** The engine's parts, wired: each made once, in the order they depend on each other. */
+function assemble(options: EngineOptions, deps: EngineDeps) {
   const { smi, env = process.env } = deps;
   const { replicaId, node, virtualGpu, gpuIndex, memoryBudgetBytes, warmupBudgetMs } = options;
   const config = resolveEngineConfig(options, env); // synchronous, so `engine.manifest` exists at once
-  const { manifest, device, specs } = config;
   const opening = sessionOpening(sessionThreadOf(options, env), deps.session, options.sessionThread);
-  const log = createLogger({ component: 'engine', model: manifest.name, replicaId });
+  const log = createLogger({ component: 'engine', model: config.manifest.name, replicaId });
   configureSharp();
-  const busy = createBusyTracker();
-  const startedAt = new Date();
   const warmup = createWarmupProgress({
     steps: config.warmupSteps,
     ...(warmupBudgetMs !== undefined ? { budgetMs: warmupBudgetMs } : {}),
   });
   const hooks = safeHooks(options.hooks ?? {}, log);
   const telemetry = createEngineTelemetry({
-    device,
+    device: config.device,
     ...(gpuIndex === undefined ? {} : { gpuIndex }),
     node,
     declaredBytes: config.declared.bytes,
@@ -79,53 +81,51 @@ function buildEngine(options: EngineOptions, deps: EngineDeps): Engine {
       hooks.onFatal(info);
     },
   });
-  const slot: SessionSlot = { session: null, runningOn: device, warming: null, closed: false };
-  const rules = createFailureRules({
-    life,
-    telemetry,
-    memoryBudgetBytes,
-    log,
-    runningOn: () => slot.runningOn,
-  });
+  const slot: SessionSlot = { session: null, runningOn: config.device, warming: null, closed: false };
+  const runningOn = () => slot.runningOn;
+  const rules = createFailureRules({ life, telemetry, memoryBudgetBytes, log, runningOn });
   const oomFault = cudaOomFaultFrom(env); // test-only (fault-injection.ts); null unless its variable is set
-  const { runRows, batcher, detect, infer } = createFramePipeline({
-    config,
-    slot,
-    rules,
-    hooks,
-    busy,
-    oomFault,
-  });
+  const busy = createBusyTracker();
+  const pipeline = createFramePipeline({ config, slot, rules, hooks, busy, oomFault });
   const request = sessionRequest(config, options);
   const openSession = () =>
     openModelSession(opening, request, { onWorkerExit: rules.onWorkerExit, logger: log });
-  const startParts = {
+  const { thread } = opening;
+  const { runRows } = pipeline;
+  const startParts: StartParts = {
     config,
     slot,
     life,
     telemetry,
     rules,
     log,
+    thread,
     warmup,
     warmupBudgetMs,
     openSession,
     runRows,
   };
+  const stats = { replicaId, config, life, telemetry, busy, warmup, startedAt: new Date() };
+  return { ...pipeline, config, slot, life, telemetry, startParts, stats };
+}
 
+/** The `Engine` over its parts: lifecycle calls, the two ways in, and what it reports. */
+function engineOf(parts: ReturnType<typeof assemble>): Engine {
+  const { config, slot, life, telemetry, batcher, detect, infer, startParts, stats } = parts;
   return {
-    manifest,
+    manifest: config.manifest,
     get state() {
       return life.current;
     },
-    start: () => startEngine({ ...startParts, thread: opening.thread }),
+    start: () => startEngine(startParts),
     detect: (image, detectOptions = {}) => life.tracked(1, () => detect(image, detectOptions)),
     async infer(inputs, inferOptions = {}) {
       life.accepting();
       const work = infer.check(inputs, inferOptions.outputs);
       return life.tracked(work.batch, () => infer.run(work, inferOptions.signal));
     },
-    metadata: () => engineMetadata(slot.session, specs),
-    stats: () => engineStats({ replicaId, config, life, telemetry, batcher, busy, warmup, startedAt }),
+    metadata: () => engineMetadata(slot.session, config.specs),
+    stats: () => engineStats({ ...stats, batcher }),
     async drain() {
       const state = life.current;
       if (state === 'ready' || state === 'loading' || state === 'warming') life.set('draining');
