@@ -8,6 +8,13 @@ import { budgetShortfall, memoryBudgetError } from './memory-budget.js';
 import type { EngineLifecycle } from './state.js';
 import type { EngineTelemetry } from './telemetry.js';
 
+/** The 503 for work the engine can no longer do: retry on another replica. */
+const exiting = (cause?: unknown) =>
+  new GpumuxError('NOT_READY', 'replica cannot go on and is exiting; retry on another replica', {
+    retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
+    ...(cause === undefined ? {} : { cause }),
+  });
+
 /**
  * When an error ends the engine rather than one batch: out of memory (the budget's arena or the GPU) and a
  * dead session worker turn it `failed` (`life.fail` reports it once, the process exits); every other batch
@@ -26,13 +33,6 @@ export function createFailureRules(options: {
   runningOn: () => DeviceRequest;
 }) {
   const { life, telemetry, memoryBudgetBytes, log, runningOn } = options;
-
-  /** The 503 for work the engine can no longer do: retry on another replica. */
-  const exiting = (cause?: unknown) =>
-    new GpumuxError('NOT_READY', 'replica cannot go on and is exiting; retry on another replica', {
-      retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS,
-      ...(cause === undefined ? {} : { cause }),
-    });
 
   /**
    * Out of memory leaves the session in doubt: fail (no new work) and exit. The budget's arena refusing an
