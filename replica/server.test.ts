@@ -7,8 +7,8 @@ import { createLogger } from '../common/log.js';
 import { drawImage } from '../test/helpers/images.js';
 import { ReplicaStats } from './contract.js';
 import { engineFactory } from './engine/create-engine.js';
-import { sessionOptions, type loadSession } from './engine/session.js';
-import { openWorkerSession, type WorkerSession } from './engine/worker-session.js';
+import { sessionOptions, type loadSession } from './engine/load-session.js';
+import { openWorkerSession, type WorkerSession } from './engine/worker-session-client.js';
 import type { EngineOptions } from './engine/types.js';
 import { REPLICA_EXIT_CODES } from './exit-codes.js';
 import { startReplicaServer, type RunningReplica } from './server.js';
@@ -86,7 +86,7 @@ async function start(engine: Partial<EngineOptions>, failFromStart = false): Pro
     host: '127.0.0.1',
     logger: createLogger({ component: 'replica' }, (line) => logs.push(line)),
     createEngine: engineFactory({
-      loadSession: load,
+      session: { thread: 'main', load },
       smi,
       env: { CUDA_VISIBLE_DEVICES: '1', CUDA_DEVICE_ORDER: 'PCI_BUS_ID' },
     }),
@@ -180,7 +180,10 @@ describe('replica whose session worker dies', () => {
       host: '127.0.0.1',
       logger: createLogger({ component: 'replica' }, () => undefined),
       createEngine: engineFactory({
-        openWorkerSession: async (options, hooks) => (opened = await openWorkerSession(options, hooks)),
+        session: {
+          thread: 'worker',
+          open: async (options, hooks) => (opened = await openWorkerSession(options, hooks)),
+        },
       }),
       terminationLogPath: path.join(os.tmpdir(), 'gpumux-no-such-termination-log'),
     });

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../../common/bytes.js';
 import { createLogger } from '../../common/log.js';
 import { port, positiveInt } from '../arg-parsers.js';
-import { formatDevice, parseDevice } from '../../replica/engine/device.js';
+import { formatDevice, parseDevice } from '../../replica/engine/device-request.js';
 import type { EngineOptions } from '../../replica/engine/types.js';
 
 /** `--virtual-gpu node-a:1:24GiB` → node, index, capacity (the node name may itself contain colons). */

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { availableCpus } from './cpu-limit.js';
-import { sessionOptions } from './session.js';
+import { availableCpus, defaultIntraOpThreads } from './cpu-limit.js';
+import { sessionOptions } from './load-session.js';
 
 function cgroup(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'gpumux-cgroup-'));
@@ -27,9 +27,17 @@ describe('availableCpus: the container CPU limit, not the host cores', () => {
     expect(availableCpus({ cgroupRoot: cgroup(files), hostCpus })).toBe(expected);
   });
 
-  it("sessionOptions' default intra-op threads follow it", () => {
-    expect(sessionOptions({ kind: 'cpu' }).intraOpNumThreads).toBe(
-      Math.max(1, Math.floor(availableCpus() / 2)),
-    );
+  it.each([
+    ['a 4-CPU quota on 64 cores', { 'cpu.max': '400000 100000' }, 64, 2],
+    ['a 1.5-CPU quota (2 CPUs)', { 'cpu.max': '150000 100000' }, 64, 1],
+    ['a 1-CPU quota', { 'cpu.max': '100000 100000' }, 64, 1],
+    ['no quota on 12 cores', {}, 12, 6],
+  ])("default intra-op threads from %s: half the container's CPUs", (_, files, hostCpus, expected) => {
+    expect(defaultIntraOpThreads(availableCpus({ cgroupRoot: cgroup(files), hostCpus }))).toBe(expected);
+  });
+
+  it('sessionOptions uses them when no thread count is given', () => {
+    expect(sessionOptions({ kind: 'cpu' }).intraOpNumThreads).toBe(defaultIntraOpThreads());
+    expect(sessionOptions({ kind: 'cpu' }, 3).intraOpNumThreads).toBe(3);
   });
 });

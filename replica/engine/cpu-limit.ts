@@ -14,6 +14,14 @@ export function availableCpus(options: { cgroupRoot?: string; hostCpus?: number 
   return quota === null ? hostCpus : Math.max(1, Math.min(hostCpus, Math.ceil(quota)));
 }
 
+/**
+ * ONNX Runtime's intra-op threads unless told: half the CPUs this process may use (`availableCpus`, the
+ * container's limit, not the node's cores), at least 1 — decode and HTTP need the rest.
+ */
+export function defaultIntraOpThreads(cpus: number = availableCpus()): number {
+  return Math.max(1, Math.floor(cpus / 2));
+}
+
 /** The cgroup's CPU quota in CPUs (1.5 for "150000 100000"), or null when unlimited or unreadable. */
 export function cgroupCpuQuota(cgroupRoot: string): number | null {
   const read = (file: string): string | null => {

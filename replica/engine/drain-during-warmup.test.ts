@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { engineFactory } from './create-engine.js';
-import { loadSession } from './session.js';
+import { loadSession } from './load-session.js';
 
 /**
  * A drain (SIGTERM) while a warm-up step runs: the engine waits for that step, never releases the session
@@ -19,24 +19,27 @@ function gatedEngine() {
   let runStarted: () => void = () => undefined;
   const firstRun = new Promise<void>((resolve) => (runStarted = resolve));
   const engine = engineFactory({
-    loadSession: async (options) => {
-      const loaded = await loadSession(options);
-      const { session } = loaded;
-      const run = session.run.bind(session);
-      const release = session.release.bind(session);
-      session.run = (async (...args: Parameters<typeof run>) => {
-        events.push('run started');
-        runStarted();
-        await gate;
-        const out = await run(...args);
-        events.push('run ended');
-        return out;
-      }) as typeof session.run;
-      session.release = async () => {
-        events.push('released');
-        await release();
-      };
-      return loaded;
+    session: {
+      thread: 'main',
+      load: async (options) => {
+        const loaded = await loadSession(options);
+        const { session } = loaded;
+        const run = session.run.bind(session);
+        const release = session.release.bind(session);
+        session.run = (async (...args: Parameters<typeof run>) => {
+          events.push('run started');
+          runStarted();
+          await gate;
+          const out = await run(...args);
+          events.push('run ended');
+          return out;
+        }) as typeof session.run;
+        session.release = async () => {
+          events.push('released');
+          await release();
+        };
+        return loaded;
+      },
     },
   })({ modelDir: MODEL, device: 'cpu', node: 'local', replicaId: 'drain', threads: 1, warmupBatches: 'all' });
   return { engine, events, open, firstRun };
@@ -86,12 +89,15 @@ describe('drain during warm-up (real onnxruntime session)', () => {
     const lines = engineLog();
     const events: string[] = [];
     const engine = engineFactory({
-      loadSession: async (options) => {
-        await new Promise((resolve) => setTimeout(resolve, 100)); // a load that takes time
-        const loaded = await loadSession(options);
-        const release = loaded.session.release.bind(loaded.session);
-        loaded.session.release = async () => (events.push('released'), release());
-        return loaded;
+      session: {
+        thread: 'main',
+        load: async (options) => {
+          await new Promise((resolve) => setTimeout(resolve, 100)); // a load that takes time
+          const loaded = await loadSession(options);
+          const release = loaded.session.release.bind(loaded.session);
+          loaded.session.release = async () => (events.push('released'), release());
+          return loaded;
+        },
       },
     })({ modelDir: MODEL, device: 'cpu', node: 'local', replicaId: 'drain-load', threads: 1 });
     const started = engine.start();

@@ -18,7 +18,7 @@ export interface CudaOomFault {
 }
 
 /** The fault `env` asks for, or null (the normal case). Throws on a value that is not a whole number ≥ 0. */
-export function cudaOomFaultFrom(env: NodeJS.ProcessEnv = process.env): CudaOomFault | null {
+export function cudaOomFaultFrom(env: NodeJS.ProcessEnv): CudaOomFault | null {
   const raw = env[FAULT_CUDA_OOM_AFTER_BATCHES];
   if (raw === undefined || raw === '') return null;
   const afterBatches = Number(raw);

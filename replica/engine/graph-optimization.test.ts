@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../models/manifest/load.js';
 import { engineFactory } from './create-engine.js';
-import { loadSession, sessionOptions, type SessionOptions } from './session.js';
+import { loadSession, sessionOptions, type SessionOptions } from './load-session.js';
 
 /**
  * The manifest's `onnx.graphOptimization` reaches the session: a many-shape file (Co-DETR's merged buckets)
@@ -35,7 +35,7 @@ describe('onnx.graphOptimization', () => {
   it("loads the replica's session at the manifest's level, and serves with it (real onnxruntime)", async () => {
     const asked: SessionOptions[] = [];
     const engine = engineFactory({
-      loadSession: (options) => (asked.push(options), loadSession(options)),
+      session: { thread: 'main', load: (options) => (asked.push(options), loadSession(options)) },
     })({ modelDir: dir, device: 'cpu', node: 'local', replicaId: 'no-opt', threads: 1 });
     await engine.start();
     expect(asked.map((o) => o.graphOptimization)).toEqual(['disabled']);

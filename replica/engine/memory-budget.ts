@@ -1,7 +1,7 @@
 import { formatBytes } from '../../common/bytes.js';
 import { GpumuxError, thrownText } from '../../common/errors.js';
 import { MEMORY_BUDGET_MARKER } from '../exit-codes.js';
-import type { DeviceRequest } from './device.js';
+import type { DeviceRequest } from './device-request.js';
 import { ortCApi, type OrtCApi } from './ort-c-api.js';
 
 /**
@@ -20,20 +20,16 @@ import { ortCApi, type OrtCApi } from './ort-c-api.js';
  * workspace): provider options given here configure only this allocator, not the session's provider.
  */
 
-export type ArenaExtendStrategy = 'same-as-requested' | 'next-power-of-two';
-
 export interface MemoryBudget {
   /** The arena's `max_mem`: everything ONNX Runtime allocates for this replica's session. */
   bytes: number;
-  /** Default `same-as-requested`: reserved = asked (ORT's default, next power of two, can reserve ~2×). */
-  extendStrategy?: ArenaExtendStrategy;
 }
 
-/** ORT's `arena_extend_strategy` numbers (onnxruntime_c_api.h, CreateArenaCfgV2). */
-const EXTEND_STRATEGY: Record<ArenaExtendStrategy, number> = {
-  'next-power-of-two': 0,
-  'same-as-requested': 1,
-};
+/**
+ * ORT's `arena_extend_strategy` kSameAsRequested (onnxruntime_c_api.h, CreateArenaCfgV2): the arena grows by
+ * what is asked, where ORT's default (kNextPowerOfTwo, 0) can reserve ~2×.
+ */
+const SAME_AS_REQUESTED = 1;
 
 /** The session option that makes a session take its allocators from the env (onnxruntime-node's `extra`). */
 export const ENV_ALLOCATORS_OPTION = { session: { use_env_allocators: '1' } } as const;
@@ -49,16 +45,15 @@ export function registerMemoryBudget(
 ): void {
   if (!(budget.bytes > 0) || !Number.isSafeInteger(budget.bytes))
     throw new Error(`memory budget must be a positive whole number of bytes, got ${budget.bytes}`);
-  const strategy = EXTEND_STRATEGY[budget.extendStrategy ?? 'same-as-requested'];
   const env = api.env();
   const info = device.kind === 'cuda' ? api.memoryInfo('Cuda', device.index) : api.cpuMemoryInfo();
-  const cfg = api.arenaCfg({ max_mem: budget.bytes, arena_extend_strategy: strategy });
+  const cfg = api.arenaCfg({ max_mem: budget.bytes, arena_extend_strategy: SAME_AS_REQUESTED });
   try {
     api.unregisterAllocator(env, info); // a replaced budget (tests open several sessions in one process)
     if (device.kind === 'cuda') {
       api.registerAllocatorV2(env, 'CUDAExecutionProvider', info, cfg, {
         device_id: String(device.index),
-        arena_extend_strategy: String(strategy),
+        arena_extend_strategy: String(SAME_AS_REQUESTED),
         gpu_mem_limit: String(budget.bytes),
       });
     } else {

@@ -1,5 +1,6 @@
 import type ort from 'onnxruntime-node';
-import type { DeviceRequest, LoadedSession } from './session.js';
+import type { DeviceRequest } from './device-request.js';
+import type { LoadedSession } from './load-session.js';
 import type { TensorData } from './tensors.js';
 
 /**

@@ -1,8 +1,8 @@
-import type { DeviceTelemetry } from '../telemetry/device.js';
-import { createDeviceTelemetry } from '../telemetry/device.js';
+import type { DeviceTelemetry } from '../telemetry/device-telemetry.js';
+import { createDeviceTelemetry } from '../telemetry/device-telemetry.js';
 import { resolveGpuIdentity } from '../telemetry/gpu-identity.js';
 import type { NvidiaSmi } from '../telemetry/nvidia-smi.js';
-import type { DeviceRequest } from './session.js';
+import type { DeviceRequest } from './device-request.js';
 import type { EngineOptions } from './types.js';
 
 const REFRESH_MS = 2000;
@@ -62,3 +62,5 @@ function cudaIdentity(
   const id = resolveGpuIdentity({ deviceIndex, ...(gpuIndex === undefined ? {} : { gpuIndex }), env });
   return { smiId: id.smiId, ...(id.index === null ? {} : { index: id.index }) };
 }
+
+export type EngineTelemetry = ReturnType<typeof createEngineTelemetry>;

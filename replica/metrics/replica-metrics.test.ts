@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplicaStats } from '../contract.js';
 import { onlyFamilies, promtoolCheck, sampleValue } from '../../test/helpers/prometheus.js';
-import { batchSizeBuckets, createReplicaMetrics, deviceLabel } from './replica-metrics.js';
+import { batchSizeBuckets } from './event-metrics.js';
+import { createReplicaMetrics } from './replica-metrics.js';
+import { deviceLabel } from './stats-gauges.js';
 
 const virtualStats: ReplicaStats = {
   replicaId: 'r1',

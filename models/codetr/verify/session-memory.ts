@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { sessionOptions, type GraphOptimization } from '../../../replica/engine/session.js';
+import { sessionOptions, type GraphOptimization } from '../../../replica/engine/load-session.js';
 
 const { values } = parseArgs({
   options: {

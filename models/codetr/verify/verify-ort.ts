@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { sessionOptions, type GraphOptimization } from '../../../replica/engine/session.js';
+import { sessionOptions, type GraphOptimization } from '../../../replica/engine/load-session.js';
 import { compareOutputs, DEFAULT_CRITERION, type Agreement } from './compare-outputs.js';
 
 interface ReferenceInfo {

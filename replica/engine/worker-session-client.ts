@@ -7,10 +7,10 @@ import {
   type FromWorker,
   type ToWorker,
   type WorkerLoadOptions,
-} from './worker-protocol.js';
+} from './worker-session-protocol.js';
 
 /**
- * The main-thread side of the session worker (session-worker.ts): a ModelSession whose `run()` posts the
+ * The main-thread side of the session worker (worker-session-thread.ts): a ModelSession whose `run()` posts the
  * feeds to the worker (buffers transferred, not copied) and resolves when the outputs come back, so the event
  * loop keeps serving HTTP, probes and decodes while the model runs.
  *
@@ -36,12 +36,12 @@ export interface WorkerSessionHooks {
 function startWorker(): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
-    const entry = new URL('./session-worker.ts', here).href;
+    const entry = new URL('./worker-session-thread.ts', here).href;
     const tsx = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     return new Worker(boot, { eval: true });
   }
-  return new Worker(new URL('./session-worker.js', here));
+  return new Worker(new URL('./worker-session-thread.js', here));
 }
 
 export function openWorkerSession(

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/log.js';
@@ -6,9 +7,9 @@ import {
   cudaProviderInstalled,
   isMissingCudaProvider,
   loadSession,
-  parseDevice,
   sessionOptions,
-} from './session.js';
+} from './load-session.js';
+import { parseDevice } from './device-request.js';
 
 const SHAPES = new URL('../../models/shapes/model.onnx', import.meta.url).pathname;
 // This machine's onnxruntime-node is the CPU build (no CUDA provider library), so asking for CUDA fails for real.
@@ -136,5 +137,23 @@ describe('isMissingCudaProvider', () => {
         },
       }),
     ).rejects.toBe(oom);
+  });
+});
+
+describe('CUDA_INSTALL_HINT', () => {
+  it("names the installer's own flavour and the CUDA major its package is built for", () => {
+    // the installer's metadata: the flavours it accepts on linux/x64 and the NuGet version it fetches
+    const require = createRequire(import.meta.url);
+    const metadata = require('onnxruntime-node/script/install-metadata.js') as {
+      requirements: Record<string, string[]>;
+      packages: Record<string, { versions: { version: string }[] }>;
+    };
+    const flavour = /ONNXRUNTIME_NODE_INSTALL=(\w+)/.exec(CUDA_INSTALL_HINT)?.[1];
+    expect(metadata.requirements['linux/x64']).toContain(flavour);
+    // 1.27 on, NuGet's GPU packages are CUDA 13 builds (CUDA 12 moved to a separate, deprecated feed)
+    const version = metadata.packages['nuget:linux/x64:cuda12']!.versions[0]!.version;
+    expect(Number(version.split('.')[1])).toBeGreaterThanOrEqual(27);
+    expect(CUDA_INSTALL_HINT).toContain('CUDA 13 and cuDNN 9');
+    expect(CUDA_INSTALL_HINT).not.toMatch(/CUDA 12/);
   });
 });

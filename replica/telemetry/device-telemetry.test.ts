@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeviceStats, FootprintStats } from '../contract.js';
-import { createDeviceTelemetry } from './device.js';
+import { createDeviceTelemetry } from './device-telemetry.js';
 import { createNvidiaSmi } from './nvidia-smi.js';
 
 const MIB = 1024 * 1024;

@@ -4,17 +4,15 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Logger } from '../../common/log.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
-import type { DeviceRequest } from './device.js';
+import type { DeviceRequest } from './device-request.js';
 import { ENV_ALLOCATORS_OPTION, registerMemoryBudget, type MemoryBudget } from './memory-budget.js';
-import { availableCpus } from './cpu-limit.js';
+import { defaultIntraOpThreads } from './cpu-limit.js';
 
 /**
  * One onnxruntime-node InferenceSession on the requested device. A GPU request either gets the CUDA
  * execution provider or fails loudly: a silent CPU fall-back would serve at a fraction of the speed while
  * the scheduler believes a GPU is in use. `allowCpuFallback` is the explicit opt-in.
  */
-
-export { parseDevice, type DeviceRequest } from './device.js';
 
 export interface SessionOptions {
   onnxPath: string;
@@ -40,10 +38,16 @@ export interface LoadedSession {
   fellBack: boolean;
 }
 
+/**
+ * onnxruntime-node 1.30's installer fetches the provider from NuGet (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0, a
+ * CUDA 13 build: it links libcublas.so.13) but still names that flavour `cuda12`, its only valid value on
+ * linux/x64 — so the flag says cuda12 and the libraries it needs are CUDA 13's.
+ */
 export const CUDA_INSTALL_HINT =
   'the CUDA execution provider of onnxruntime-node is not installed. Reinstall it with CUDA support: ' +
-  '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` (or `npm ci` with that variable set; needs ' +
-  'CUDA 12 and cuDNN 9 libraries on the library path), or run with --device cpu, or pass --allow-cpu-fallback';
+  '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` (or `npm ci` with that variable set; "cuda12" ' +
+  "is the installer's name for its CUDA flavour, which for onnxruntime-node 1.30 is a CUDA 13 build: it needs " +
+  'CUDA 13 and cuDNN 9 libraries on the library path), or run with --device cpu, or pass --allow-cpu-fallback';
 
 /** ONNX Runtime's graph optimisation level: the manifest's `onnx.graphOptimization` (default `all`). */
 export type GraphOptimization = NonNullable<ort.InferenceSession.SessionOptions['graphOptimizationLevel']>;
@@ -54,8 +58,7 @@ export function sessionOptions(
   graphOptimization: GraphOptimization = 'all',
   budgeted = false,
 ): ort.InferenceSession.SessionOptions {
-  // half the CPUs the container may use (its cgroup limit, not the node's cores): decode and HTTP need the rest
-  const cpuThreads = threads ?? Math.max(1, Math.floor(availableCpus() / 2));
+  const cpuThreads = threads ?? defaultIntraOpThreads();
   const common: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: graphOptimization,
     executionMode: 'sequential',
@@ -125,7 +128,7 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     try {
       return { session: await open(device), device, fellBack: false };
     } catch (err) {
-      // present but unloadable (e.g. CUDA 12 / cuDNN 9 libraries missing from the library path)
+      // present but unloadable (e.g. CUDA 13 / cuDNN 9 libraries missing from the library path)
       if (!isMissingCudaProvider(err)) throw err;
       missing = err;
     }

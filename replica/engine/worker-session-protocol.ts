@@ -1,15 +1,17 @@
 import { thrownText } from '../../common/errors.js';
+import type { GraphOptimization } from './load-session.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { NamedTensor, ValueInfo } from './model-session.js';
-import type { DeviceRequest } from './session.js';
+import type { DeviceRequest } from './device-request.js';
 
-/** Messages between the engine (main thread) and its session worker (session-worker.ts). */
+/** Messages between the engine (main thread) and its session worker (worker-session-thread.ts). */
 
 export interface WorkerLoadOptions {
   onnxPath: string;
   device: DeviceRequest;
   allowCpuFallback: boolean;
   threads?: number;
+  graphOptimization?: GraphOptimization;
   memoryBudget?: MemoryBudget;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NamedTensor } from './model-session.js';
-import { openWorkerSession } from './worker-session.js';
+import { openWorkerSession } from './worker-session-client.js';
 
 // The real session worker (a worker thread with a real onnxruntime-node CPU session on models/shapes).
 

@@ -4,13 +4,13 @@ import ort from 'onnxruntime-node';
 import { thrownText } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { runNamed, valueInfoOf } from './model-session.js';
-import { loadSession } from './session.js';
-import { toWire, transferables, type FromWorker, type ToWorker } from './worker-protocol.js';
+import { loadSession } from './load-session.js';
+import { toWire, transferables, type FromWorker, type ToWorker } from './worker-session-protocol.js';
 
 /**
  * The session worker: owns the engine's one InferenceSession, so that `session.run()` blocks this thread and
  * not the replica's event loop. Loads on `load`, runs one batch per `run`, releases on `release`; input and
- * output buffers move by transfer. Started by worker-session.ts.
+ * output buffers move by transfer. Started by worker-session-client.ts.
  */
 
 const port = parentPort!;
