@@ -24,7 +24,7 @@ import type {
   OrchestratorEvent,
   ReplicaFailure,
 } from './orchestrators/types.js';
-import { passRunner } from './pass-runner.js';
+import { passRunner, type Scheduler } from './pass-runner.js';
 import { planPlacement, type PlacementInput, type PlacementResult } from './placement/plan.js';
 import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
 import { seedSetup } from './placement/seed.js';
@@ -63,17 +63,6 @@ export interface SchedulerOptions {
   metrics?: SchedulerMetrics;
   logger: Logger;
   now?: () => number;
-}
-
-export interface Scheduler {
-  /** One pass: inventory → observe → demand → plan → act (when leading). */
-  reconcile(): Promise<PlanView>;
-  /** The latest plan, null before the first pass. */
-  plan(): PlanView | null;
-  /** Reconciles every intervalMs and soon after the orchestrator reports a change. */
-  start(intervalMs: number): void;
-  stop(): Promise<void>;
-  metrics: SchedulerMetrics;
 }
 
 /**
