@@ -48,7 +48,7 @@ function engineLog(): string[] {
   vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
     const text = String(chunk);
     for (const line of text.split('\n')) if (line.startsWith('{')) lines.push(line);
-    return write(chunk as string, ...(rest as []));
+    return write(chunk, ...(rest as []));
   });
   return lines;
 }
