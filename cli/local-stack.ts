@@ -10,7 +10,8 @@ import { loadModelByName, parseModelsSpec, schedulerMemory, splitVersion } from 
 import type { Policy } from '../scheduler/placement/policy.js';
 import { fileProfilePersistence } from '../scheduler/profiles/file-persistence.js';
 import { createProfileStore } from '../scheduler/profiles/store.js';
-import { createScheduler, type Scheduler, type SchedulerModel } from '../scheduler/scheduler.js';
+import type { Scheduler } from '../scheduler/pass-runner.js';
+import { createScheduler, type SchedulerModel } from '../scheduler/scheduler.js';
 import { schedulerApp } from '../scheduler/http.js';
 import { listenApp } from '../common/http/listen.js';
 import { startGateway, type RunningGatewayWithView } from '../gateway/index.js';

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { NOT_READY_RETRY_AFTER_SECONDS } from '../common/back-pressure.js';
 import { GpumuxError } from '../common/errors.js';
 import { errorHandlers } from '../common/http/hono-errors.js';
-import type { Scheduler } from './scheduler.js';
+import type { Scheduler } from './pass-runner.js';
 
 /**
  * The scheduler's HTTP face: `GET /v1/plan` (PlanView, docs/contracts.md §6), `/healthz`, `/metrics`.

@@ -14,7 +14,8 @@ import type { Orchestrator } from './orchestrators/types.js';
 import { configMapProfilePersistence } from './profiles/configmap-persistence.js';
 import { fileProfilePersistence } from './profiles/file-persistence.js';
 import { createProfileStore } from './profiles/store.js';
-import { createScheduler, type Scheduler, type SchedulerModel, type SchedulerOptions } from './scheduler.js';
+import type { Scheduler } from './pass-runner.js';
+import { createScheduler, type SchedulerModel, type SchedulerOptions } from './scheduler.js';
 import { schedulerMemory } from './models.js';
 
 export interface KubernetesStackOptions {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Observation } from './feedback.js';
+import type { Observation } from './observation.js';
 import type { BatchChoices, ModelSet } from './model-set.js';
 import type { ManagedReplica } from './orchestrators/types.js';
 import type { PlacementResult } from './placement/plan.js';

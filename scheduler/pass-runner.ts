@@ -2,7 +2,17 @@ import type { Logger } from '../common/log.js';
 import type { PlanView } from '../common/plan-view.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { Orchestrator, OrchestratorEvent } from './orchestrators/types.js';
-import type { Scheduler } from './scheduler.js';
+
+export interface Scheduler {
+  /** One pass: inventory → observe → demand → plan → act (when leading). */
+  reconcile(): Promise<PlanView>;
+  /** The latest plan, null before the first pass. */
+  plan(): PlanView | null;
+  /** Reconciles every intervalMs and soon after the orchestrator reports a change. */
+  start(intervalMs: number): void;
+  stop(): Promise<void>;
+  metrics: SchedulerMetrics;
+}
 
 /**
  * Runs passes: never two at once (a caller during a pass gets that pass's result), every intervalMs once

@@ -1,4 +1,5 @@
-import type { GpuHealth, Observation } from './feedback.js';
+import type { GpuHealth } from './feedback.js';
+import type { Observation } from './observation.js';
 import type { BatchChoices, ModelSet, SchedulerModel } from './model-set.js';
 import type { PlacementInput } from './placement/plan.js';
 import type { Policy } from './placement/policy.js';

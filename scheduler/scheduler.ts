@@ -1,5 +1,4 @@
 import type { Logger } from '../common/log.js';
-import type { PlanView } from '../common/plan-view.js';
 import { createActuator } from './actuator.js';
 import type { ClientDemandSource } from './demand/client-demand.js';
 import { createDesiredCounts, type DemandSettings } from './demand/desired.js';
@@ -7,7 +6,7 @@ import { createGpuHealth, failureFeedback, feedbackModelsOf, type GpuHealth } fr
 import { createSchedulerMetrics, type SchedulerMetrics } from './metrics.js';
 import { modelSet, type ChosenBatch, type SchedulerModel } from './model-set.js';
 import type { Orchestrator, OrchestratorEvent } from './orchestrators/types.js';
-import { passRunner } from './pass-runner.js';
+import { passRunner, type Scheduler } from './pass-runner.js';
 import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
 import type { PlanSettings } from './plan-input.js';
 import type { ProfileStore } from './profiles/store.js';
@@ -44,17 +43,6 @@ export interface SchedulerOptions {
   metrics?: SchedulerMetrics;
   logger: Logger;
   now?: () => number;
-}
-
-export interface Scheduler {
-  /** One pass: inventory → observe → demand → plan → act (when leading). */
-  reconcile(): Promise<PlanView>;
-  /** The latest plan, null before the first pass. */
-  plan(): PlanView | null;
-  /** Reconciles every intervalMs and soon after the orchestrator reports a change. */
-  start(intervalMs: number): void;
-  stop(): Promise<void>;
-  metrics: SchedulerMetrics;
 }
 
 /**

@@ -75,6 +75,13 @@ export interface PlacedReplica {
   moveOf?: string;
 }
 
+/** Drain-free relocation: a copy is created at `to` now; the original is drained once the copy is ready. */
+export interface MoveReplica {
+  replica: ExistingReplica;
+  to: PlacedReplica;
+  reason: string;
+}
+
 /**
  * How a model is told apart in a plan: by name (`codetr`), or by name and version (`codetr@2`) when several
  * versions of that name are planned side by side. Demand, profiles, metrics labels and the plan's rows use it.

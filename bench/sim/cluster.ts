@@ -3,7 +3,7 @@ import { parseGatewayConfig } from '../../gateway/config.js';
 import { aggregateGpus, type GpuRecord } from '../../gateway/inventory/gpus.js';
 import type { ReplicaRecord } from '../../gateway/inventory/records.js';
 import { createRouter } from '../../gateway/routing/router.js';
-import { newOutlierState } from '../../gateway/inventory/outlier.js';
+import { newOutlierState } from '../../gateway/inventory/outlier-state.js';
 import type { ReplicaStats } from '../../replica/contract.js';
 import type { PlacedReplica } from '../../scheduler/types.js';
 import { EventHeap } from './heap.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/log.js';
 import { record, statsFor } from '../../test/gateway/fixtures.js';
-import { createOutlierDetector, isEjected } from './outlier.js';
+import { createOutlierDetector } from './outlier.js';
+import { isEjected } from './outlier-state.js';
 import type { ReplicaRecord } from './records.js';
 
 const logger = createLogger({}, () => undefined);

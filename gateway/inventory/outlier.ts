@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/log.js';
 import type { Clock } from '../types.js';
 import type { ReplicaRecord } from './records.js';
+import { isEjected } from './outlier-state.js';
 
 /**
  * Outlier detection, Envoy's semantics in one place: a replica that fails `consecutiveFailures` times in a row
@@ -10,25 +11,6 @@ import type { ReplicaRecord } from './records.js';
  * replicas that are up are ejected at once, rounded down, and never the last one: with two replicas, at most
  * one. A replica that stays in for `max` after its re-admission starts its back-off from `base` again.
  */
-export interface OutlierState {
-  consecutiveFailures: number;
-  /** Epoch ms until which the replica gets nothing; 0 when not ejected. */
-  ejectedUntil: number;
-  /** Ejections in a row (the back-off exponent). */
-  ejections: number;
-  /** When it was last re-admitted (epoch ms): the back-off decays once it has stayed in for `max`. */
-  admittedAt: number;
-}
-
-export function newOutlierState(): OutlierState {
-  return { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0, admittedAt: 0 };
-}
-
-/** Ejected until the back-off has passed AND a later /v1/stats poll finds it ready (the poll clears it). */
-export function isEjected(r: ReplicaRecord): boolean {
-  return r.outlier.ejectedUntil !== 0;
-}
-
 export interface OutlierOptions {
   consecutiveFailures: number;
   baseMs: number;

@@ -1,7 +1,7 @@
 import type { Pool } from 'undici';
 import type { ReplicaStats } from '../../replica/contract.js';
 import type { ReplicaEndpoint } from '../types.js';
-import { isEjected, newOutlierState, type OutlierState } from './outlier.js';
+import { isEjected, newOutlierState, type OutlierState } from './outlier-state.js';
 
 /** What a replica last reported, and how reaching it went: the measurements, apart from who exists. */
 export interface Measurement {

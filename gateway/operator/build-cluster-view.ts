@@ -1,7 +1,7 @@
 import type { Inventory } from '../inventory/inventory.js';
 import { gpuRecordUtilization } from '../inventory/gpu-utilization.js';
 import { busyReplicas, gpuInFlight, type GpuRecord } from '../inventory/gpus.js';
-import { isEjected } from '../inventory/outlier.js';
+import { isEjected } from '../inventory/outlier-state.js';
 import { modelKeyOf, outstanding, servable, type ReplicaRecord } from '../inventory/records.js';
 import type { ClusterView, GpuView, ModelView, PlanGpu, PlanView, ReplicaView } from './cluster-view.js';
 import type { RequestWindow } from './request-window.js';

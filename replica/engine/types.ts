@@ -1,6 +1,5 @@
 import type { Manifest } from '../../models/manifest/schema.js';
 import type { ReplicaStats } from '../contract.js';
-import type { WarmupBatches } from './warmup.js';
 
 /**
  * The replica's engine: decode → pre-process → dynamic batcher → ONNX Runtime (in a worker thread) →
@@ -131,6 +130,9 @@ export interface Engine {
   /** Release the ONNX session. */
   close(): Promise<void>;
 }
+
+/** `max`: every bucket at max batch (the footprint for life); `all`: then every smaller batch too. */
+export type WarmupBatches = 'max' | 'all';
 
 export interface EngineOptions {
   modelDir: string;

@@ -6,6 +6,7 @@ import type { WarmupStats } from '../contract.js';
 import { processRssBytes } from '../telemetry/rss.js';
 import type { InputSpec } from './infer-validation.js';
 import type { Rows } from './model-runner.js';
+import type { WarmupBatches } from './types.js';
 
 /**
  * Warm-up: one zero batch per step before the replica reports ready, with its progress in the logs (one JSON
@@ -13,9 +14,6 @@ import type { Rows } from './model-runner.js';
  * Co-DETR on a CPU a step takes minutes, so the progress is what tells an operator (and the probes' budget)
  * that the replica is working, not stuck.
  */
-
-/** `max`: every bucket at max batch (the footprint for life); `all`: then every smaller batch too. */
-export type WarmupBatches = 'max' | 'all';
 
 export interface WarmupStep {
   bucket: Bucket;

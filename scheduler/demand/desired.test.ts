@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/log.js';
-import type { Observation } from '../feedback.js';
+import type { Observation } from '../observation.js';
 import { modelSet, type SchedulerModel } from '../model-set.js';
 import type { ClientDemand } from './client-demand.js';
 import { createDesiredCounts, versionShare } from './desired.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log.js';
-import type { Observation } from '../feedback.js';
+import type { Observation } from '../observation.js';
 import type { ModelSet, SchedulerModel } from '../model-set.js';
 import { createAutoscaler } from './autoscale.js';
 import type { ClientDemand, ClientDemandSource } from './client-demand.js';

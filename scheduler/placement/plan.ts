@@ -6,6 +6,7 @@ import {
   type ExistingReplica,
   type Gpu,
   type ModelPlan,
+  type MoveReplica,
   type PlacedReplica,
 } from '../types.js';
 import {
@@ -39,13 +40,6 @@ export interface PlacementInput {
 
 export interface RemovedReplica {
   replica: ExistingReplica;
-  reason: string;
-}
-
-/** Drain-free relocation: a copy is created at `to` now; the original is drained once the copy is ready. */
-export interface MoveReplica {
-  replica: ExistingReplica;
-  to: PlacedReplica;
   reason: string;
 }
 

@@ -1,5 +1,4 @@
-import { gpuId, type ModelPlan, type PlacedReplica } from '../types.js';
-import type { MoveReplica } from './plan.js';
+import { gpuId, type ModelPlan, type MoveReplica, type PlacedReplica } from '../types.js';
 import { busyOf, footprintFn, placeOne, targetOf, uncount, type Planning } from './planning.js';
 import { headroomBytes, type GpuUsage } from './policy.js';
 

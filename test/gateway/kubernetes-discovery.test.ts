@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubernetesDiscovery } from '../../gateway/discovery/kubernetes.js';
 import type { ReplicaEndpoint } from '../../gateway/types.js';
-import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
+import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';
+import type { KubeObject } from '../helpers/kube-object.js';
 import { loadKubeClient } from '../../common/kube-client.js';
 import { quietLogger, waitFor } from './gateway-harness.js';
 

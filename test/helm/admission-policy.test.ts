@@ -138,7 +138,7 @@ describe('with no hostPath model volume (defaults: the model is in the image)', 
 });
 
 describe('dra mode in the chart', () => {
-  const { objects, policy, pod } = setup([], ['scheduler.gpuMode=dra'], 'dra');
+  const { policy, pod } = setup([], ['scheduler.gpuMode=dra'], 'dra');
   it('admits the DRA replica pod (claim reference, no nodeName)', () => {
     expect(pod.spec!.resourceClaims).toEqual([{ name: 'gpu', resourceClaimName: 'prod-gpu-0123456789ab' }]);
     expect(pod.spec!.nodeName).toBeUndefined();
@@ -155,17 +155,5 @@ describe('dra mode in the chart', () => {
       'resource.k8s.io/v1/ResourceClaim prod-gpu-0123456789ab: spec.devices.requests[0].exactly.deviceClassName: required',
       'resource.k8s.io/v1/ResourceClaim prod-gpu-0123456789ab: unknown field /spec/devices/requests/0/exactly/slectors',
     ]);
-  });
-  it('grants resourceclaims create/list/delete in the namespace and resourceslices list, nothing more', () => {
-    const role = find<{ rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }>(objects, 'Role', `${prefix}-scheduler`);
-    expect(role.rules.filter((r) => r.apiGroups.includes('resource.k8s.io'))).toEqual([
-      { apiGroups: ['resource.k8s.io'], resources: ['resourceclaims'], verbs: ['create', 'list', 'delete'] },
-    ]);
-    const cluster = find<{ rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }>(objects, 'ClusterRole', `${prefix}-scheduler-${NAMESPACE}`);
-    expect(cluster.rules.filter((r) => r.apiGroups.includes('resource.k8s.io'))).toEqual([
-      { apiGroups: ['resource.k8s.io'], resources: ['resourceslices'], verbs: ['list'] },
-    ]);
-    const pinned = find<{ rules: { apiGroups: string[] }[] }>(helmTemplate(), 'Role', `${prefix}-scheduler`);
-    expect(pinned.rules.some((r) => r.apiGroups.includes('resource.k8s.io'))).toBe(false);
   });
 });

@@ -4,11 +4,10 @@
  * TypeScript. No CEL package is installed here (@bufbuild/cel would be the full one). Anything outside the
  * subset is a parse error, never a silent pass.
  *
- * Supported: null/bool/int/string literals (double-quoted, \" and \\ escapes), lists `[a, b]`; identifiers
- * bound by the caller (`object`, `request`, `variables`); `.field` and `[index]`; `has(a.b)`; `size(x)`;
- * the macros `x.all(v, p)` and `x.exists(v, p)`; methods `startsWith`, `endsWith`; operators `!`, unary `-`,
- * `+` (ints, strings, lists), `==`, `!=`, `<`, `<=`, `>`, `>=`, `in` (list membership, map keys), `&&`,
- * `||`, `? :`. Semantics as Kubernetes' cel-go runs them: selecting an absent field is an error ("no such
+ * Supported — what the policy's expressions use, nothing more: bool/int/string literals (double-quoted, \" and
+ * \\ escapes), lists `[a, b]`; identifiers bound by the caller (`object`, `request`, `variables`); `.field` and
+ * `map["key"]`; `has(a.b)`; `size(x)`; the macro `x.all(v, p)`; operators `!`, `+` (lists), `==`, `<`, `<=`,
+ * `>`, `>=`, `in` (list membership, map keys), `&&`, `||`, `? :`. Semantics as Kubernetes' cel-go runs them: selecting an absent field is an error ("no such
  * key"), `has()` tests presence, `&&`/`||` absorb an error when the other side decides (false && error =
  * false), equality across types is false (heterogeneous equality).
  */
@@ -27,8 +26,7 @@ type Node =
   | { t: 'bin'; op: string; l: Node; r: Node }
   | { t: 'cond'; c: Node; a: Node; b: Node };
 
-const TOKEN =
-  /\s*(?:(\d+)|("(?:[^"\\]|\\.)*")|([A-Za-z_][A-Za-z0-9_]*)|(&&|\|\||==|!=|<=|>=|[-+!<>?:.,()[\]]))/y;
+const TOKEN = /\s*(?:(\d+)|("(?:[^"\\]|\\.)*")|([A-Za-z_][A-Za-z0-9_]*)|(&&|\|\||==|<=|>=|[+!<>?:.,()[\]]))/y;
 
 function tokenize(src: string): string[] {
   const out: string[] = [];
@@ -43,7 +41,7 @@ function tokenize(src: string): string[] {
   return out;
 }
 
-export function parse(src: string): Node {
+function parse(src: string): Node {
   const toks = tokenize(src);
   let i = 0;
   const peek = (): string | undefined => toks[i];
@@ -56,8 +54,8 @@ export function parse(src: string): Node {
   const BIN: [string[], number][] = [
     [['||'], 1],
     [['&&'], 2],
-    [['==', '!=', '<', '<=', '>', '>=', 'in'], 3],
-    [['+', '-'], 4],
+    [['==', '<', '<=', '>', '>=', 'in'], 3],
+    [['+'], 4],
   ];
   const prec = (op: string | undefined): number =>
     BIN.find(([ops]) => op !== undefined && ops.includes(op))?.[1] ?? 0;
@@ -79,7 +77,7 @@ export function parse(src: string): Node {
     return l;
   }
   function unary(): Node {
-    if (peek() === '!' || peek() === '-') return { t: 'un', op: take(), arg: unary() };
+    if (peek() === '!') return { t: 'un', op: take(), arg: unary() };
     return postfix(primary());
   }
   function args(): Node[] {
@@ -114,7 +112,6 @@ export function parse(src: string): Node {
     if (/^\d+$/.test(t)) return { t: 'lit', v: Number(t) };
     if (t.startsWith('"')) return { t: 'lit', v: t.slice(1, -1).replace(/\\(.)/g, '$1') };
     if (t === 'true' || t === 'false') return { t: 'lit', v: t === 'true' };
-    if (t === 'null') return { t: 'lit', v: null };
     if (t === '(') {
       const e = expr();
       take(')');
@@ -174,16 +171,11 @@ function evaluate(node: Node, env: Record<string, Value>): Value {
     case 'idx': {
       const of = ev(node.of);
       const k = ev(node.index);
-      if (Array.isArray(of) && typeof k === 'number' && k >= 0 && k < of.length) return of[k];
       if (isMap(of) && typeof k === 'string' && k in of) return of[k];
       throw new CelError(`no such key: ${JSON.stringify(k)}`);
     }
-    case 'un': {
-      const v = ev(node.arg);
-      if (node.op === '!') return !bool(v, '!');
-      if (typeof v !== 'number') throw new CelError('unary - on a non-number');
-      return -v;
-    }
+    case 'un':
+      return !bool(ev(node.arg), '!');
     case 'cond':
       return bool(ev(node.c), '?:') ? ev(node.a) : ev(node.b);
     case 'bin':
@@ -212,20 +204,13 @@ function binaryOp(node: Extract<Node, { t: 'bin' }>, env: Record<string, Value>)
   switch (node.op) {
     case '==':
       return equal(l, r);
-    case '!=':
-      return !equal(l, r);
     case 'in':
       if (Array.isArray(r)) return r.some((x) => equal(x, l));
       if (isMap(r) && typeof l === 'string') return l in r;
       throw new CelError('in: expected a list or map');
     case '+':
       if (Array.isArray(l) && Array.isArray(r)) return [...l, ...r];
-      if (typeof l === 'string' && typeof r === 'string') return l + r;
-      if (typeof l === 'number' && typeof r === 'number') return l + r;
       throw new CelError('+: no such overload');
-    case '-':
-      if (typeof l === 'number' && typeof r === 'number') return l - r;
-      throw new CelError('-: no such overload');
     default: {
       if (!(
         (typeof l === 'number' && typeof r === 'number') ||
@@ -254,18 +239,11 @@ function call(node: Extract<Node, { t: 'call' }>, env: Record<string, Value>): V
     throw new CelError('size(): no such overload');
   }
   const variable = args[0];
-  if ((fn === 'all' || fn === 'exists') && target && args.length === 2 && variable?.t === 'id') {
+  if (fn === 'all' && target && args.length === 2 && variable?.t === 'id') {
     const list = ev(target);
-    if (!Array.isArray(list)) throw new CelError(`${fn}(): not a list`);
+    if (!Array.isArray(list)) throw new CelError('all(): not a list');
     const name = variable.name;
-    const test = (x: Value): boolean => bool(evaluate(args[1]!, { ...env, [name]: x }), fn);
-    return fn === 'all' ? list.every(test) : list.some(test);
-  }
-  if ((fn === 'startsWith' || fn === 'endsWith') && target && args.length === 1) {
-    const s = ev(target);
-    const p = ev(args[0]!);
-    if (typeof s !== 'string' || typeof p !== 'string') throw new CelError(`${fn}: no such overload`);
-    return fn === 'startsWith' ? s.startsWith(p) : s.endsWith(p);
+    return list.every((x) => bool(evaluate(args[1]!, { ...env, [name]: x }), 'all'));
   }
   throw new CelError(`unsupported function ${fn}`);
 }

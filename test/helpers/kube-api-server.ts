@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeClient } from '../../common/kube-client.js';
+import type { KubeObject } from './kube-object.js';
 import { createResourceClaimBehaviour, DRA_RESOURCES } from './kube-resource-claims.js';
 
 /**
@@ -32,26 +33,6 @@ import { createResourceClaimBehaviour, DRA_RESOURCES } from './kube-resource-cla
  * api.addNode('gpu-1', { 'nvidia.com/gpu.count': '2', 'nvidia.com/gpu.memory': '24564' });
  * await api.close();
  */
-
-export type KubeObject = {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name?: string;
-    generateName?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    [key: string]: unknown;
-  };
-  spec?: Record<string, unknown> & { nodeName?: string };
-  status?: Record<string, unknown>;
-  [key: string]: unknown;
-};
 
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';

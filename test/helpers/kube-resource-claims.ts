@@ -1,4 +1,4 @@
-import type { KubeObject } from './kube-api-server.js';
+import type { KubeObject } from './kube-object.js';
 
 /**
  * The stand-in's DRA behaviour (`resource.k8s.io/v1`), plugged into test/helpers/kube-api-server.ts: what the

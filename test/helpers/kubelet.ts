@@ -1,4 +1,5 @@
-import type { KubeApiServer, KubeObject } from './kube-api-server.js';
+import type { KubeApiServer } from './kube-api-server.js';
+import type { KubeObject } from './kube-object.js';
 
 /**
  * The kubelet's and node controller's side of the Kubernetes-API stand-in (kube-api-server.ts): pod

@@ -10,7 +10,8 @@ import { SchedulerConfig, type SchedulerConfigInput } from '../../scheduler/conf
 import { GPU_UUIDS_ANNOTATION } from '../../scheduler/inventory/gpu-uuids.js';
 import { createKubernetesStack, type KubernetesStack } from '../../scheduler/kubernetes-stack.js';
 import { LABELS, REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
-import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
+import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';
+import type { KubeObject } from '../helpers/kube-object.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import { afterPasses, passesEnded } from '../helpers/scheduler-passes.js';
 import { until } from '../helpers/until.js';

@@ -9,7 +9,8 @@ import {
   LABELS,
   REPLICA_SELECTOR,
 } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
-import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
+import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';
+import type { KubeObject } from '../helpers/kube-object.js';
 import { standInKubelet, type StandInKubelet } from '../helpers/kubelet.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import { until } from '../helpers/until.js';

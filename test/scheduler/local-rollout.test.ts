@@ -10,7 +10,8 @@ import { createLocalOrchestrator } from '../../scheduler/orchestrators/local/orc
 import type { Orchestrator } from '../../scheduler/orchestrators/types.js';
 import { fileProfilePersistence } from '../../scheduler/profiles/file-persistence.js';
 import { createProfileStore } from '../../scheduler/profiles/store.js';
-import { createScheduler, type Scheduler, type SchedulerModel } from '../../scheduler/scheduler.js';
+import type { Scheduler } from '../../scheduler/pass-runner.js';
+import { createScheduler, type SchedulerModel } from '../../scheduler/scheduler.js';
 import { drawImage } from '../helpers/images.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 

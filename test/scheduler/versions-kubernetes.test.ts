@@ -5,7 +5,8 @@ import { createLogger } from '../../common/log.js';
 import { SchedulerConfig } from '../../scheduler/config/schema.js';
 import { createKubernetesStack, type KubernetesStack } from '../../scheduler/kubernetes-stack.js';
 import { LABELS, REPLICA_SELECTOR } from '../../scheduler/orchestrators/kubernetes/pod-template.js';
-import { startKubeApiServer, type KubeApiServer, type KubeObject } from '../helpers/kube-api-server.js';
+import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-server.js';
+import type { KubeObject } from '../helpers/kube-object.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import { until } from '../helpers/until.js';
 

@@ -1,4 +1,4 @@
-import { isEjected } from '../../inventory/outlier.js';
+import { isEjected } from '../../inventory/outlier-state.js';
 import type { Filter } from '../types.js';
 
 /** Outlier ejection: a replica with consecutive failures sits out its backoff and a healthy poll. */

@@ -109,7 +109,7 @@ for shape in $SHAPES; do
     [[ ${#ref[@]} -eq 0 ]] && "$PY" "$HERE/reference_outputs.py" --ref-dir "$OUT/ref" --tile "1x${h}x${w}" --to "$shape"
   fi
   (cd "$REPO" && timed verify-ort "$shape" "$OUT/logs/verify-$shape.log" node --import tsx \
-    models/codetr/verify/verify-ort.ts --onnx "$graph" --ref-dir "$OUT/ref" --shapes "$shape" \
+    bench/codetr/verify/verify-ort.ts --onnx "$graph" --ref-dir "$OUT/ref" --shapes "$shape" \
     --threads "$THREADS" "${EXPECT[@]}" --report "$report") || echo "verification FAILED for $shape"
 done
 
@@ -117,7 +117,7 @@ if [[ -z ${SKIP_MERGE:-} && ${#graphs[@]} -gt 1 ]]; then
   timed merge all "$OUT/logs/merge.log" "$PY" "$HERE/merge_buckets.py" "${graphs[@]}" --out "$OUT/model.onnx"
   ls -l "$OUT"/*.onnx* | tee -a "$OUT/logs/sizes.txt"
   (cd "$REPO" && timed verify-ort merged "$OUT/logs/verify-merged.log" node --import tsx \
-    models/codetr/verify/verify-ort.ts --onnx "$OUT/model.onnx" --ref-dir "$OUT/ref" --shapes "${SHAPES// /,}" \
+    bench/codetr/verify/verify-ort.ts --onnx "$OUT/model.onnx" --ref-dir "$OUT/ref" --shapes "${SHAPES// /,}" \
     --threads "$THREADS" "${EXPECT[@]}" --report "$OUT/logs/verify-merged.json")
 fi
 # the model folder: model.onnx (one graph: renamed) + manifest.json

@@ -2,7 +2,7 @@
  * How much memory creating an ONNX Runtime session costs, and how much of it stays (CPU EP): loads --onnx with
  * the replica's session options (plus --config key=value session config entries), prints the process's RSS and
  * high-water mark after creation, then after one zero run of --shape if given. Not CI: for big graphs.
- *   npx tsx models/codetr/verify/session-memory.ts --onnx out/model.onnx [--config session.disable_prepacking=1]
+ *   npx tsx bench/codetr/verify/session-memory.ts --onnx out/model.onnx [--config session.disable_prepacking=1]
  *     [--shape 1x720x1280]
  */
 import { parseArgs } from 'node:util';

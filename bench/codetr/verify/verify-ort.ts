@@ -4,7 +4,7 @@
  * JSON line per shape and a summary; exit status 1 when any row fails. Also the memory probe: session create
  * time, run time and the process's peak RSS, so run it once per shape for a per-shape peak.
  *
- *   npx tsx models/codetr/verify/verify-ort.ts --onnx out/model.onnx --ref-dir ref [--shapes 1x720x1280,...]
+ *   npx tsx bench/codetr/verify/verify-ort.ts --onnx out/model.onnx --ref-dir ref [--shapes 1x720x1280,...]
  *     [--threads 2] [--runs 1] [--expect-detections] [--report report.json]
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';

@@ -10,7 +10,7 @@
  * The replica only knows the buckets the graph has: this writes a copy of models/codetr/manifest.json with
  * `preprocess.buckets` set to --buckets into a temporary model folder.
  *
- *   npx tsx models/codetr/verify/serve-bench.ts --onnx /work/codetr-run/out/bucket-1x720x1280.onnx \
+ *   npx tsx bench/codetr/verify/serve-bench.ts --onnx /work/codetr-run/out/bucket-1x720x1280.onnx \
  *     --buckets 720x1280 --max-batch 1 --image $MMDET_DIR/demo/demo.jpg [--frames 2] [--threads 2]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
-import { iou } from '../../detr/nms.js';
-import { sigmoid } from '../../detr/postprocess.js';
-import { topK } from '../../detr/topk.js';
+import { iou } from '../../../models/detr/nms.js';
+import { sigmoid } from '../../../models/detr/postprocess.js';
+import { topK } from '../../../models/detr/topk.js';
 
 /**
  * Decides whether ONNX Runtime's outputs for one image agree with PyTorch's, for trained and for random
