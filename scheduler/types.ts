@@ -17,9 +17,9 @@ export interface Gpu {
   uuid?: string;
 }
 
-/** `<node>/<index>` */
-export function gpuId(gpu: { node: string; index: number }): string {
-  return `${gpu.node}/${gpu.index}`;
+/** `<node>/<index>`, of a GPU or of the GPU a replica is on (`gpuIndex`). */
+export function gpuId(at: { node: string; index: number } | { node: string; gpuIndex: number }): string {
+  return `${at.node}/${'index' in at ? at.index : at.gpuIndex}`;
 }
 
 /** Sorts GPUs by node, then index: the order every deterministic tie-break falls back to. */

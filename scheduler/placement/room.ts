@@ -1,7 +1,7 @@
 import { gpuId, type ModelPlan, type PlacedReplica } from '../types.js';
-import type { MoveReplica } from './plan.js';
+import type { MoveReplica } from './changes.js';
 import { busyOf, footprintFn, placeOne, targetOf, uncount, type Planning } from './planning.js';
-import { headroomBytes, type GpuUsage } from './policy.js';
+import { headroomBytes, type GpuUsage } from './fit.js';
 
 interface Room {
   usage: GpuUsage;
@@ -137,7 +137,7 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
   // Undo: this room does not work.
   for (const p of placed) {
     s.replicas.splice(s.replicas.indexOf(p), 1);
-    uncount(s, s.byId.get(`${p.node}/${p.gpuIndex}`)!, p.model, p.footprintBytes);
+    uncount(s, s.byId.get(gpuId(p))!, p.model, p.footprintBytes);
     if (!p.moveOf) s.have.set(p.model, s.have.get(p.model)! - 1);
   }
   for (const r of unplacedNew) {
