@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { formatBytes, parseBytes } from '../../common/bytes.js';
 import { positiveInt, replicasPerGpu } from '../arg-parsers.js';
+import { SchedulerConfig } from '../../scheduler/config/schema.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec, splitVersion } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
@@ -58,7 +59,7 @@ export function planCommand(): Command {
       '--margin <ratio>',
       "the scheduler's footprintMargin: a measured footprint counts × (1 + margin) (shown by --explain)",
       Number,
-      0.05,
+      SchedulerConfig.shape.footprintMargin.parse(undefined), // the scheduler's default: one source
     )
     .action(async (flags: PlanFlags) => {
       const gpus = parseGpuSpec(flags.gpus, { product: flags.product, virtual: false });
