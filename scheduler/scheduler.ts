@@ -10,7 +10,6 @@ import {
   observeReplicas,
   type GpuHealth,
 } from './feedback.js';
-import { chooseBatches } from './max-batch.js';
 import {
   createSchedulerMetrics,
   snapshotOf,
@@ -27,6 +26,7 @@ import type {
 import { passRunner } from './pass-runner.js';
 import { planPlacement, type PlacementInput, type PlacementResult } from './placement/plan.js';
 import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
+import { chooseMaxBatches } from './placement/max-batch.js';
 import { seedSetup } from './placement/seed.js';
 import { modelPlans, placementInput, type PlanSettings } from './plan-input.js';
 import { toPlanView } from './plan-view.js';
@@ -97,7 +97,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const failures = new Map<string, { replica: ManagedReplica; failure: ReplicaFailure }>();
 
   /** Max batch: once per model, planned at its maxReplicas — the packing asked for, not the demand of now. */
-  function chooseMaxBatches(replicas: ManagedReplica[], state: PassState): void {
+  function settleMaxBatches(replicas: ManagedReplica[], state: PassState): void {
     const inputFor = (choices: BatchChoices): PlacementInput => {
       const atMax = modelPlans(set, { ...state, choices }, (m) => m.maxReplicas);
       return placementInput(
@@ -109,8 +109,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         startup.avoidedNodes(),
       );
     };
-    for (const [label, choice] of chooseBatches({ set, chosen: batches, inputFor, logger }))
-      batches.set(label, choice);
+    const candidates = set.maxBatchesToChoose(batches);
+    for (const c of chooseMaxBatches({ candidates, chosen: batches, inputFor, logger }))
+      batches.set(c.key, c);
   }
 
   /** Report: the gauges' snapshot and the plan view. */
@@ -143,7 +144,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const observed = await observeReplicas(replicas, { models: feedbackModels, profiles, logger });
     await desired.update(observed);
     const state: PassState = { desired: desired.counts, choices: batches, observed, profiles };
-    if (gpus.length > 0) chooseMaxBatches(replicas, state);
+    if (gpus.length > 0) settleMaxBatches(replicas, state);
     const plans = modelPlans(set, state);
     const existing = actuator.existing(replicas);
     const result = planPlacement(
@@ -197,7 +198,7 @@ function loopParts(options: SchedulerOptions) {
     gpuHealth: options.gpuHealth ?? createGpuHealth(),
   };
   const set = modelSet(options.models);
-  /** Max batches chosen at the first pass that knows the GPUs (max-batch.ts), kept for the loop's life. */
+  /** Max batches chosen at the first pass that knows the GPUs (placement/max-batch.ts), kept for the loop's life. */
   const batches = new Map<string, ChosenBatch>();
   const { clientDemand, demand = null } = options;
   const desired = createDesiredCounts({ set, demand, clientDemand, logger, now });

@@ -7,12 +7,15 @@ import { loadModelByName, parseModelsSpec, splitVersion } from '../../scheduler/
 import { planPlacement } from '../../scheduler/placement/plan.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
 import {
-  applyBatchTradeoff,
-  declaredByMaxBatch,
+  chooseMaxBatches,
   formatTradeoff,
+  withChosenFootprints,
+} from '../../scheduler/placement/max-batch.js';
+import {
+  declaredByMaxBatch,
+  declaredFootprintAt,
   type BatchFootprint,
-} from '../../scheduler/placement/batch-tradeoff.js';
-import { declaredFootprintAt } from '../../models/manifest/memory.js';
+} from '../../models/manifest/memory.js';
 import { formatPlanExplain, type ExplainModel } from '../../scheduler/plan-explain.js';
 import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
 import { modelLabel, type Gpu, type ModelPlan } from '../../scheduler/types.js';
@@ -90,23 +93,38 @@ export function planCommand(): Command {
           ...(manifest.memory.weightsBytes ? { weightsBytes: manifest.memory.weightsBytes } : {}),
         });
       }
-      const choices = applyBatchTradeoff(
-        { gpus, models, policy: flags.policy, reserveBytes, maxReplicasPerGpu },
-        perBatch,
-        flags.maxBatch,
-      );
-      const result = planPlacement({ gpus, models, policy: flags.policy, reserveBytes, maxReplicasPerGpu });
+      const inputOf = (planned: ModelPlan[]) => ({
+        gpus,
+        models: planned,
+        policy: flags.policy,
+        reserveBytes,
+        maxReplicasPerGpu,
+      });
+      const choices = chooseMaxBatches({
+        candidates: [...perBatch].map(([name, table]) => ({ key: name, model: name, table })),
+        inputFor: (chosen) => inputOf(withChosenFootprints(models, chosen)),
+        forced: flags.maxBatch,
+      });
+      const planned = withChosenFootprints(models, new Map(choices.map((c) => [c.key, c])));
+      const result = planPlacement(inputOf(planned));
       const plan = planToJson(result, reserveBytes);
       const label = (m: ModelPlan): string => modelLabel(m.name, m.version, result.versionedModels);
-      const nowhere = models.filter(
+      const nowhere = planned.filter(
         (m) => !result.replicas.some((r) => r.model === m.name && r.version === m.version),
       );
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ ...plan, maxBatch: choices }, null, 2) + '\n');
+        const maxBatch = choices.map(({ model, rows, chosen, reason }) => ({ model, rows, chosen, reason }));
+        process.stdout.write(JSON.stringify({ ...plan, maxBatch }, null, 2) + '\n');
         if (nowhere.length) process.exitCode = 2;
         return;
       }
-      const seed = planPlacement({ gpus, models, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
+      const seed = planPlacement({
+        gpus,
+        models: planned,
+        policy: 'spread',
+        reserveBytes,
+        maxReplicasPerGpu: 1,
+      });
       process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
       for (const choice of choices) process.stdout.write('\n' + formatTradeoff(choice) + '\n');
       if (flags.explain) {
@@ -124,7 +142,7 @@ export function planCommand(): Command {
           '\n' + formatPlanExplain(plan, terms, { reserveBytes, measuredMargin: flags.margin }),
         );
       }
-      if (result.unplaced.some((u) => u.count > 0 && models.find((m) => label(m) === u.model)?.minReplicas))
+      if (result.unplaced.some((u) => u.count > 0 && planned.find((m) => label(m) === u.model)?.minReplicas))
         process.exitCode = 2;
       for (const m of nowhere) {
         process.stderr.write(
