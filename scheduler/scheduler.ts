@@ -27,7 +27,7 @@ import { passRunner } from './pass-runner.js';
 import { planPlacement, type PlacementInput, type PlacementResult } from './placement/plan.js';
 import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
 import { chooseMaxBatches } from './placement/max-batch.js';
-import { seedSetup } from './placement/seed.js';
+import { onePerGpuUtilization } from './placement/one-per-gpu.js';
 import { modelPlans, placementInput, type PlanSettings } from './plan-input.js';
 import { toPlanView } from './plan-view.js';
 import type { ProfileStore } from './profiles/store.js';
@@ -89,6 +89,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     loopParts(options);
   let gpus: Gpu[] = [];
   let snapshot: SchedulerSnapshot | null = null;
+  /** The page's comparison figure: planned again only when the GPUs or footprints change. */
+  const onePerGpu = onePerGpuUtilization();
   metrics.bind(() => snapshot);
   /**
    * The last death per model version (`model@version`), shown in the plan view until one of its replicas is
@@ -131,7 +133,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       desired: state.desired,
       reserveBytes: settings.reserveBytes,
       utilization: state.observed.utilization,
-      seedMemoryUtilization: seedSetup(gpus, plans, settings.reserveBytes).memoryUtilization,
+      seedMemoryUtilization: onePerGpu(gpus, plans, settings.reserveBytes),
       now: now(),
     });
     return { ...view, rollouts: rollouts ?? [], ...startup.view(replicas) };
