@@ -6,8 +6,8 @@ import { gpuId, modelLabel } from './types.js';
 
 /**
  * The scheduler's plan as it publishes it (`GET /v1/plan`, common/plan-view.ts): the actions the last pass
- * decided with their reasons, which models fill which GPU, what could not be placed and why, and the seed's
- * setup on the same GPUs for comparison.
+ * decided with their reasons, which models fill which GPU, what could not be placed and why, and the memory
+ * utilisation of one replica per GPU (placement/one-per-gpu.ts) for comparison.
  */
 export function toPlanView(input: {
   result: PlacementResult;

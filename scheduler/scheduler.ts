@@ -29,7 +29,7 @@ import { DEFAULT_POLICY, type Policy } from './placement/policy.js';
 import { chooseMaxBatches } from './placement/max-batch.js';
 import { onePerGpuUtilization } from './placement/one-per-gpu.js';
 import { modelPlans, placementInput, type PlanSettings } from './plan-input.js';
-import { toPlanView } from './plan-view.js';
+import { toPlanView } from './build-plan-view.js';
 import type { ProfileStore } from './profiles/store.js';
 import { createRollout } from './rollout.js';
 import { replicaSpecHash } from './spec-hash.js';
