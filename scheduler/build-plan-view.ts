@@ -9,6 +9,8 @@ import { gpuId, modelLabel } from './types.js';
  * decided with their reasons, which models fill which GPU, what could not be placed and why, and the memory
  * utilisation of one replica per GPU (placement/one-per-gpu.ts) for comparison.
  */
+type Label = (r: { model: string; version: string }) => string;
+
 export function toPlanView(input: {
   result: PlacementResult;
   replicas: ManagedReplica[];
@@ -20,10 +22,36 @@ export function toPlanView(input: {
   failures?: { replica: ManagedReplica; failure: ReplicaFailure }[];
   now: number;
 }): PlanView {
-  const { result, replicas, desired, reserveBytes, utilization } = input;
+  const { result } = input;
   // `codetr@2` beside `codetr@1` when both versions are planned, else the plain name.
-  const label = (r: { model: string; version: string }): string =>
-    modelLabel(r.model, r.version, result.versionedModels);
+  const label: Label = (r) => modelLabel(r.model, r.version, result.versionedModels);
+  return {
+    generatedAt: new Date(input.now).toISOString(),
+    policy: result.policy,
+    memoryUtilization: result.memoryUtilization,
+    actions: actionsOf(result, input.replicas, input.desired, label),
+    gpus: gpusOf(result, input.reserveBytes, input.utilization, label),
+    unplaced: result.unplaced,
+    failures: (input.failures ?? []).map(({ replica: r, failure }) => ({
+      replica: r.id,
+      model: label(r),
+      gpu: gpuId(r),
+      kind: failure.kind,
+      message: failure.message,
+      hint: failureHint(failure.message),
+      restarts: r.restarts,
+    })),
+    seedMemoryUtilization: input.seedMemoryUtilization,
+  };
+}
+
+/** What the pass decided, with reasons: failed replicas deleted, removals drained, creates and moves. */
+function actionsOf(
+  result: PlacementResult,
+  replicas: ManagedReplica[],
+  desired: ReadonlyMap<string, number>,
+  label: Label,
+): PlanAction[] {
   const actions: PlanAction[] = [];
   for (const r of replicas)
     if (r.phase === 'failed')
@@ -53,40 +81,31 @@ export function toPlanView(input: {
       replicaId: p.moveOf ?? null,
       reason: p.moveOf ? (p.reason ?? 'move') : `${desired.get(label(p))} wanted; ${p.reason ?? 'placed'}`,
     });
-  return {
-    generatedAt: new Date(input.now).toISOString(),
-    policy: result.policy,
-    memoryUtilization: result.memoryUtilization,
-    actions,
-    gpus: result.usage.map((u) => {
-      const models = new Map<string, number>();
-      for (const r of result.replicas)
-        if (r.node === u.gpu.node && r.gpuIndex === u.gpu.index)
-          models.set(label(r), (models.get(label(r)) ?? 0) + 1);
-      return {
-        node: u.gpu.node,
-        index: u.gpu.index,
-        name: u.gpu.product,
-        memoryTotalBytes: u.gpu.memoryBytes,
-        memoryReservedBytes: reserveBytes,
-        virtual: u.gpu.virtual === true,
-        models: [...models]
-          .sort(([a], [b]) => (a < b ? -1 : 1))
-          .map(([model, n]) => ({ model, replicas: n })),
-        utilization: utilization.get(gpuId(u.gpu))?.ratio ?? null,
-        reservedFor: u.reservedFor,
-      };
-    }),
-    unplaced: result.unplaced,
-    failures: (input.failures ?? []).map(({ replica: r, failure }) => ({
-      replica: r.id,
-      model: label(r),
-      gpu: gpuId({ node: r.node, index: r.gpuIndex }),
-      kind: failure.kind,
-      message: failure.message,
-      hint: failureHint(failure.message),
-      restarts: r.restarts,
-    })),
-    seedMemoryUtilization: input.seedMemoryUtilization,
-  };
+  return actions;
+}
+
+/** Per GPU: which models fill it (replicas per label), its capacity, reserve, measured load and keeper. */
+function gpusOf(
+  result: PlacementResult,
+  reserveBytes: number,
+  utilization: MeasuredUtilization,
+  label: Label,
+): PlanView['gpus'] {
+  return result.usage.map((u) => {
+    const models = new Map<string, number>();
+    for (const r of result.replicas)
+      if (r.node === u.gpu.node && r.gpuIndex === u.gpu.index)
+        models.set(label(r), (models.get(label(r)) ?? 0) + 1);
+    return {
+      node: u.gpu.node,
+      index: u.gpu.index,
+      name: u.gpu.product,
+      memoryTotalBytes: u.gpu.memoryBytes,
+      memoryReservedBytes: reserveBytes,
+      virtual: u.gpu.virtual === true,
+      models: [...models].sort(([a], [b]) => (a < b ? -1 : 1)).map(([model, n]) => ({ model, replicas: n })),
+      utilization: utilization.get(gpuId(u.gpu))?.ratio ?? null,
+      reservedFor: u.reservedFor,
+    };
+  });
 }
