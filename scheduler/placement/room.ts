@@ -134,7 +134,12 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
     if (!ok) break;
   }
   if (ok) return moves;
-  // Undo: this room does not work.
+  undo(s, room, placed, unplacedNew);
+  return null;
+}
+
+/** Puts the plan back as it was before `relocate` tried this room: it does not work. */
+function undo(s: Planning, room: Room, placed: PlacedReplica[], unplacedNew: PlacedReplica[]): void {
   for (const p of placed) {
     s.replicas.splice(s.replicas.indexOf(p), 1);
     uncount(s, s.byId.get(gpuId(p))!, p.model, p.footprintBytes);
@@ -150,5 +155,4 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
     s.have.set(r.model, (s.have.get(r.model) ?? 0) + 1);
   }
   room.usage.reservedFor = null;
-  return null;
 }
