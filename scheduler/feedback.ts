@@ -14,12 +14,8 @@ import {
 import type { MeasuredUtilization } from './placement/plan.js';
 import type { Observation } from './observation.js';
 import type { ProfileStore } from './profiles/store.js';
-import { CUDA_NON_ARENA_BYTES } from './memory-terms.js';
+import { nonArenaBytes } from './memory-terms.js';
 import { gpuId } from './types.js';
-
-/** What the replica's device holds outside its budget's arena (memory-terms.ts); nothing on a virtual GPU. */
-const nonArenaBytes = (replica: ManagedReplica): number =>
-  replica.product === 'virtual' ? 0 : CUDA_NON_ARENA_BYTES;
 
 /**
  * Failure feedback for GPUs: a GPU whose replicas crash repeatedly (not OOM — that raises the model's
@@ -114,7 +110,7 @@ export function failureFeedback(options: {
     const model = modelOf(models, replica);
     const label = model?.label ?? replica.model;
     metrics.failures.inc({ model: label, kind: failure.kind });
-    const gpu = gpuId({ node: replica.node, index: replica.gpuIndex });
+    const gpu = gpuId(replica);
     if (failure.kind === 'host-oom') {
       metrics.hostOomKills.inc({ model: label, setting: HOST_MEMORY_SETTING });
       logger.warn(`replica OOMKilled for host memory: raise ${HOST_MEMORY_SETTING}`, {
@@ -129,7 +125,10 @@ export function failureFeedback(options: {
         ? profiles.footprint(label, replica.product, model.declaredBytes)
         : replica.footprintBytes;
       // a budget refusal says what the arena needed at least: the footprint is that plus what CUDA keeps outside
-      const needed = failure.neededBytes === undefined ? 0 : failure.neededBytes + nonArenaBytes(replica);
+      const needed =
+        failure.neededBytes === undefined
+          ? 0
+          : failure.neededBytes + nonArenaBytes({ virtual: replica.product === 'virtual' });
       const raised = profiles.recordOom(label, replica.product, Math.max(counted, needed));
       logger.warn('replica died of out-of-memory: footprint raised', {
         replica: replica.id,
@@ -184,7 +183,7 @@ export async function observeReplicas(
     if (l && s.ready && s.state === 'ready') {
       l.ready += 1;
       l.inFlight += s.inFlight;
-      const gpu = gpuId({ node: r.node, index: r.gpuIndex });
+      const gpu = gpuId(r);
       perGpu.set(gpu, [...(perGpu.get(gpu) ?? []), s]);
       busy.set(label, [...(busy.get(label) ?? []), s.busyRatio]);
     }

@@ -3,15 +3,15 @@ import { createLogger } from '../common/log.js';
 import { memoryOrchestrator } from '../test/helpers/memory-orchestrator.js';
 import { loadModel } from '../models/manifest/load.js';
 import { parseGpuSpec } from './inventory/gpu-spec.js';
-import { chooseBatches } from './max-batch.js';
 import { modelSet, type BatchChoices } from './model-set.js';
+import { chooseMaxBatches } from './placement/max-batch.js';
 import { schedulerMemory } from './models.js';
 import { createProfileStore, type ProfileStore } from './profiles/store.js';
 import { createScheduler, type SchedulerModel } from './scheduler.js';
 
 /**
  * The scheduler reads memory.byMaxBatch: before any replica has measured itself, each replica counts the
- * footprint declared for the max batch it will run with — the one batch-tradeoff.ts chooses for the packing
+ * footprint declared for the max batch it will run with — the one placement/max-batch.ts chooses for the packing
  * asked for, or the user's — and is started with that `--max-batch`; a measured footprint replaces it.
  */
 
@@ -113,7 +113,7 @@ describe('the scheduler counts memory.byMaxBatch[the max batch its replicas run 
   });
 });
 
-describe('chooseBatches', () => {
+describe('chooseMaxBatches for the scheduler (ModelSet.maxBatchesToChoose)', () => {
   const gpus = parseGpuSpec('10x24564MiB', { product: PRODUCT, virtual: false });
   const inputOf = (models: SchedulerModel[]) => (choices: BatchChoices) => {
     seen.push(new Map(choices));
@@ -142,9 +142,10 @@ describe('chooseBatches', () => {
       codetrModel({ min: 1, max: 1 }, 1),
     ];
     const set = modelSet(models);
-    const fresh = chooseBatches({ set, chosen: new Map(), inputFor: inputOf(models), logger: quiet });
-    expect([...fresh.keys()]).toEqual(['codetr@1', 'codetr@2']);
-    expect(fresh.get('codetr@1')).toEqual({
+    const candidates = set.maxBatchesToChoose(new Map());
+    const fresh = chooseMaxBatches({ candidates, inputFor: inputOf(models), logger: quiet });
+    expect(fresh.map((c) => c.key)).toEqual(['codetr@1', 'codetr@2']);
+    expect(fresh[0]).toMatchObject({
       maxBatch: expect.any(Number),
       declaredBytes: expect.any(Number),
     });
@@ -156,8 +157,9 @@ describe('chooseBatches', () => {
     seen = [];
     const models = [codetrModel({ min: 10, max: 10 })];
     const chosen = new Map([['codetr', { maxBatch: 1, declaredBytes: AT_1 }]]);
-    const fresh = chooseBatches({ set: modelSet(models), chosen, inputFor: inputOf(models), logger: quiet });
-    expect(fresh.size).toBe(0);
+    const candidates = modelSet(models).maxBatchesToChoose(chosen);
+    const fresh = chooseMaxBatches({ candidates, chosen, inputFor: inputOf(models), logger: quiet });
+    expect(fresh).toHaveLength(0);
     expect(seen).toEqual([]);
   });
 });

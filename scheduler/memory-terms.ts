@@ -20,11 +20,15 @@ const MiB = 2 ** 20;
  */
 export const CUDA_NON_ARENA_BYTES = 512 * MiB;
 
+/** What a replica's device holds outside ONNX Runtime's arena: nothing on a virtual GPU (the CPU, no CUDA). */
+export function nonArenaBytes(options: { virtual?: boolean } = {}): number {
+  return options.virtual ? 0 : CUDA_NON_ARENA_BYTES;
+}
+
 /** The arena budget for a replica whose planned footprint is `footprintBytes` (virtual GPUs: the CPU, no CUDA). */
 export function memoryBudgetFor(footprintBytes: number, options: { virtual?: boolean } = {}): number {
-  const overhead = options.virtual ? 0 : CUDA_NON_ARENA_BYTES;
   // a footprint below the overhead is a declaration error; never hand out a budget below 64 MiB
-  return Math.max(64 * MiB, Math.floor(footprintBytes - overhead));
+  return Math.max(64 * MiB, Math.floor(footprintBytes - nonArenaBytes(options)));
 }
 
 /** One replica's footprint, term by term (bytes), for `gpumux plan --explain`. */
@@ -49,7 +53,6 @@ export function footprintTerms(
   options: { weightsBytes?: number; margin?: number; virtual?: boolean } = {},
 ): FootprintTerms {
   const { weightsBytes = 0, margin = 0, virtual = false } = options;
-  const nonArenaBytes = virtual ? 0 : CUDA_NON_ARENA_BYTES;
   const budgetBytes = memoryBudgetFor(footprintBytes, { virtual });
   const need = budgetBytes / (1 + margin);
   const arenaMarginBytes = Math.round(budgetBytes - need);
@@ -57,7 +60,7 @@ export function footprintTerms(
     weightsBytes,
     activationsBytes: Math.round(need - weightsBytes),
     arenaMarginBytes,
-    nonArenaBytes,
+    nonArenaBytes: nonArenaBytes({ virtual }),
     footprintBytes,
     budgetBytes,
   };

@@ -1,4 +1,5 @@
-import type { BatchFootprint } from './placement/batch-tradeoff.js';
+import type { BatchFootprint } from '../models/manifest/memory.js';
+import type { MaxBatchCandidate } from './placement/max-batch.js';
 import { modelLabel, versionedNames } from './types.js';
 
 /** A model the scheduler keeps running. */
@@ -12,7 +13,7 @@ export interface SchedulerModel {
   declaredBytes: number;
   /**
    * The manifest's footprint per max batch (memory.byMaxBatch). With it and no `maxBatch`, the scheduler
-   * chooses the max batch at its first pass that knows the GPUs (placement/batch-tradeoff.ts: the largest
+   * chooses the max batch at its first pass that knows the GPUs (placement/max-batch.ts: the largest
    * that keeps the packing) and keeps it.
    */
   footprintByMaxBatch?: readonly BatchFootprint[];
@@ -44,7 +45,7 @@ export interface SchedulerModel {
   pinVersion?: boolean;
 }
 
-/** The max batch chosen for a model (scheduler/max-batch.ts) and the footprint the manifest declares for it. */
+/** The max batch chosen for a model (placement/max-batch.ts) and the footprint the manifest declares for it. */
 export interface ChosenBatch {
   maxBatch: number;
   declaredBytes: number;
@@ -66,6 +67,8 @@ export interface ModelSet {
   declaredBytes(m: SchedulerModel, choices: BatchChoices): number;
   /** `--max-batch` for its replicas: chosen, else the user's, else undefined (the manifest's). */
   maxBatch(m: SchedulerModel, choices: BatchChoices): number | undefined;
+  /** The models whose max batch is still to choose: a footprint table, no max batch set, none chosen yet. */
+  maxBatchesToChoose(choices: BatchChoices): MaxBatchCandidate[];
 }
 
 export function modelSet(configured: readonly SchedulerModel[]): ModelSet {
@@ -81,5 +84,9 @@ export function modelSet(configured: readonly SchedulerModel[]): ModelSet {
     find: (model, version) => models.find((m) => m.name === model && m.version === version),
     declaredBytes: (m, choices) => choices.get(labelOf(m))?.declaredBytes ?? m.declaredBytes,
     maxBatch: (m, choices) => choices.get(labelOf(m))?.maxBatch ?? m.maxBatch,
+    maxBatchesToChoose: (choices) =>
+      models
+        .filter((m) => m.footprintByMaxBatch?.length && m.maxBatch === undefined && !choices.has(labelOf(m)))
+        .map((m) => ({ key: labelOf(m), model: m.name, table: m.footprintByMaxBatch! })),
   };
 }

@@ -2,9 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, type LoadedModel } from '../models/manifest/load.js';
-import { declaredFootprintAt } from '../models/manifest/memory.js';
+import { declaredByMaxBatch, declaredFootprintAt } from '../models/manifest/memory.js';
 import type { Manifest } from '../models/manifest/schema.js';
-import { declaredByMaxBatch } from './placement/batch-tradeoff.js';
 import type { SchedulerModel } from './model-set.js';
 
 /** `codetr=3,shapes` → [{ name: 'codetr', count: 3 }, { name: 'shapes', count: undefined }]. */

@@ -21,6 +21,17 @@ export interface ExplainModel {
   weightsBytes?: number;
 }
 
+type PlanGpu = PlanJson['gpus'][number];
+
+const heldBy = (plan: PlanJson, gpu: PlanGpu): PlanJson['replicas'] =>
+  plan.replicas.filter((r) => r.node === gpu.node && r.gpuIndex === gpu.index);
+
+/** What makes two GPUs print once: same product, capacity, replicas and footprints. */
+const sameKey = (plan: PlanJson, gpu: PlanGpu): string =>
+  `${gpu.product}|${gpu.memoryBytes}|${gpu.replicas.join(',')}|${heldBy(plan, gpu)
+    .map((r) => r.footprintBytes)
+    .join(',')}`;
+
 export function formatPlanExplain(
   plan: PlanJson,
   models: readonly ExplainModel[],
@@ -30,17 +41,11 @@ export function formatPlanExplain(
   const lines: string[] = [];
   const seen = new Set<string>();
   for (const gpu of plan.gpus) {
-    const held = plan.replicas.filter((r) => r.node === gpu.node && r.gpuIndex === gpu.index);
-    const key = `${gpu.product}|${gpu.memoryBytes}|${gpu.replicas.join(',')}|${held.map((r) => r.footprintBytes).join(',')}`;
-    const same = plan.gpus.filter(
-      (g) =>
-        `${g.product}|${g.memoryBytes}|${g.replicas.join(',')}|${plan.replicas
-          .filter((r) => r.node === g.node && r.gpuIndex === g.index)
-          .map((r) => r.footprintBytes)
-          .join(',')}` === key,
-    );
+    const held = heldBy(plan, gpu);
+    const key = sameKey(plan, gpu);
     if (seen.has(key)) continue;
     seen.add(key);
+    const same = plan.gpus.filter((g) => sameKey(plan, g) === key);
     const ids = same.length > 1 ? `${same[0]!.id} … ${same.at(-1)!.id} (${same.length} GPUs)` : gpu.id;
     lines.push(`${ids}: ${gpu.product}, ${mib(gpu.memoryBytes)}`);
     const perModel = new Map<string, { count: number; footprint: number }>();
@@ -53,24 +58,7 @@ export function formatPlanExplain(
     let measured = 0;
     for (const [label, { count, footprint }] of perModel) {
       const m = models.find((x) => x.label === label);
-      const virtual = gpu.product === 'virtual';
-      const t = footprintTerms(footprint, {
-        ...(m?.weightsBytes ? { weightsBytes: m.weightsBytes } : {}),
-        virtual,
-      });
-      lines.push(`  ${label} (max batch ${m?.maxBatch ?? '?'}, ${m?.source ?? 'declared'}), per replica:`);
-      const row = (name: string, bytes: number, note = '') =>
-        lines.push(`    ${name.padEnd(44)}${mib(bytes).padStart(10)}${note ? `  ${note}` : ''}`);
-      row(
-        'weights',
-        t.weightsBytes,
-        m?.weightsBytes ? 'memory.weightsBytes' : 'not declared: inside activations',
-      );
-      row(`activations at max batch ${m?.maxBatch ?? '?'}`, t.activationsBytes);
-      row('arena margin', t.arenaMarginBytes, 'declared figure: none until measured');
-      row('= ONNX Runtime arena (--memory-budget)', t.budgetBytes, 'enforced by ORT');
-      row('CUDA context + cuBLAS/cuDNN outside the arena', t.nonArenaBytes, virtual ? 'CPU' : 'estimate');
-      row('= footprint', t.footprintBytes);
+      lines.push(...termRows(label, footprint, m, gpu.product === 'virtual'));
       used += count * footprint;
       measured += count * Math.ceil(footprint * (1 + measuredMargin));
       lines.push(`  ${count} × ${mib(footprint)} = ${mib(count * footprint)}`);
@@ -89,4 +77,26 @@ export function formatPlanExplain(
       );
   }
   return lines.join('\n') + '\n';
+}
+
+/** One model's footprint on a GPU, term by term (memory-terms.ts), per replica. */
+function termRows(label: string, footprint: number, m: ExplainModel | undefined, virtual: boolean): string[] {
+  const t = footprintTerms(footprint, {
+    ...(m?.weightsBytes ? { weightsBytes: m.weightsBytes } : {}),
+    virtual,
+  });
+  const lines = [`  ${label} (max batch ${m?.maxBatch ?? '?'}, ${m?.source ?? 'declared'}), per replica:`];
+  const row = (name: string, bytes: number, note = '') =>
+    lines.push(`    ${name.padEnd(44)}${mib(bytes).padStart(10)}${note ? `  ${note}` : ''}`);
+  row(
+    'weights',
+    t.weightsBytes,
+    m?.weightsBytes ? 'memory.weightsBytes' : 'not declared: inside activations',
+  );
+  row(`activations at max batch ${m?.maxBatch ?? '?'}`, t.activationsBytes);
+  row('arena margin', t.arenaMarginBytes, 'declared figure: none until measured');
+  row('= ONNX Runtime arena (--memory-budget)', t.budgetBytes, 'enforced by ORT');
+  row('CUDA context + cuBLAS/cuDNN outside the arena', t.nonArenaBytes, virtual ? 'CPU' : 'estimate');
+  row('= footprint', t.footprintBytes);
+  return lines;
 }

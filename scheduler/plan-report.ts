@@ -1,10 +1,11 @@
 import { formatBytes } from '../common/bytes.js';
 import { gpuId, modelLabel } from './types.js';
 import type { PlacementResult } from './placement/plan.js';
+import { placementPolicy, type Policy } from './placement/policy.js';
 
 /** What `gpumux plan --json` prints: `{ gpus, replicas, memoryUtilization }`. */
 export interface PlanJson {
-  policy: string;
+  policy: Policy;
   gpus: {
     id: string;
     node: string;
@@ -99,14 +100,15 @@ export function formatPlanTable(plan: PlanJson, baseline: PlanJson | null): stri
         `  ${ids.length > 3 ? `${ids[0]} … ${ids[ids.length - 1]} (${ids.length} GPUs)` : ids.join(', ')}: ${reason}`,
       );
   }
-  // Binpack leaves whole GPUs free on purpose (room for a big model); say so, since an operator who asked
-  // for fewer replicas than the cluster holds may expect every GPU to be busy.
+  // A policy may leave whole GPUs free on purpose (binpack: room for a big model); say so, since an operator
+  // who asked for fewer replicas than the cluster holds may expect every GPU to be busy.
   const idle = plan.gpus.filter((g) => g.replicas.length === 0).length;
+  const { idleNote } = placementPolicy(plan.policy);
   if (idle > 0 && plan.replicas.length > 0)
     lines.push(
       `idle: ${idle} of ${plan.gpus.length} GPUs hold no replica` +
-        (plan.policy === 'binpack'
-          ? ' (binpack fills GPUs one by one: ask for more replicas to fill them, or the default policy to use every GPU first)'
+        (idleNote
+          ? ` (${idleNote})`
           : plan.replicas.length < plan.gpus.length
             ? ' (fewer replicas than GPUs: each replica has a GPU to itself)'
             : ''),

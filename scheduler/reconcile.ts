@@ -4,14 +4,14 @@ import type { Actuator } from './actuator.js';
 import type { DesiredCounts } from './demand/desired.js';
 import { observeReplicas, type FeedbackModel } from './feedback.js';
 import type { Observation } from './observation.js';
-import { chooseBatches } from './max-batch.js';
 import { snapshotOf, type SchedulerMetrics, type SchedulerSnapshot } from './metrics.js';
 import type { BatchChoices, ChosenBatch, ModelSet } from './model-set.js';
 import type { ManagedReplica, Orchestrator, ReplicaFailure } from './orchestrators/types.js';
 import { planPlacement, type PlacementInput, type PlacementResult } from './placement/plan.js';
-import { seedSetup } from './placement/seed.js';
+import { chooseMaxBatches } from './placement/max-batch.js';
+import { onePerGpuUtilization } from './placement/one-per-gpu.js';
 import { modelPlans, placementInput, type PlanSettings } from './plan-input.js';
-import { toPlanView } from './plan-view.js';
+import { toPlanView } from './build-plan-view.js';
 import type { ProfileStore } from './profiles/store.js';
 import type { Rollout } from './rollout.js';
 import type { SpecHashes } from './spec-hash.js';
@@ -22,7 +22,7 @@ import type { Gpu, ModelPlan } from './types.js';
 export interface PassState {
   /** Wanted replicas per model label (demand/desired.ts). */
   desired: ReadonlyMap<string, number>;
-  /** Max batches chosen so far, per model label (max-batch.ts). */
+  /** Max batches chosen so far, per model label (placement/max-batch.ts). */
   choices: BatchChoices;
   observed: Observation;
   profiles: ProfileStore;
@@ -33,7 +33,7 @@ export interface LoopParts {
   metrics: SchedulerMetrics;
   settings: PlanSettings;
   set: ModelSet;
-  /** Max batches chosen at the first pass that knows the GPUs (max-batch.ts), kept for the loop's life. */
+  /** Max batches chosen at the first pass that knows the GPUs (placement/max-batch.ts), kept for the loop's life. */
   batches: Map<string, ChosenBatch>;
   desired: DesiredCounts;
   feedbackModels: FeedbackModel[];
@@ -72,17 +72,20 @@ export function createReconcile(options: ReconcileOptions, parts: LoopParts): ()
   const { metrics, settings, set, batches, desired, feedbackModels, actuator, rollout, startup } = parts;
   let gpus: Gpu[] = [];
   let snapshot: SchedulerSnapshot | null = null;
+  /** The page's comparison figure: planned again only when the GPUs or footprints change. */
+  const onePerGpu = onePerGpuUtilization();
   metrics.bind(() => snapshot);
 
   /** Max batch: once per model, planned at its maxReplicas — the packing asked for, not the demand of now. */
-  function chooseMaxBatches(replicas: ManagedReplica[], state: PassState): void {
+  function settleMaxBatches(replicas: ManagedReplica[], state: PassState): void {
     const existing = actuator.existing(replicas); // the same for every candidate
     const inputFor = (choices: BatchChoices): PlacementInput => {
       const atMax = modelPlans(set, { ...state, choices }, (m) => m.maxReplicas);
       return placementInput(settings, gpus, atMax, existing, state.observed, startup.avoidedNodes());
     };
-    for (const [label, choice] of chooseBatches({ set, chosen: batches, inputFor, logger }))
-      batches.set(label, choice);
+    const candidates = set.maxBatchesToChoose(batches);
+    for (const c of chooseMaxBatches({ candidates, chosen: batches, inputFor, logger }))
+      batches.set(c.key, c);
   }
 
   /** Report: the gauges' snapshot and the plan view. */
@@ -102,7 +105,7 @@ export function createReconcile(options: ReconcileOptions, parts: LoopParts): ()
       desired: state.desired,
       reserveBytes: settings.reserveBytes,
       utilization: state.observed.utilization,
-      seedMemoryUtilization: seedSetup(gpus, plans, settings.reserveBytes).memoryUtilization,
+      seedMemoryUtilization: onePerGpu(gpus, plans, settings.reserveBytes),
       now: now(),
     });
     return { ...view, rollouts: rollouts ?? [], ...startup.view(replicas) };
@@ -116,7 +119,7 @@ export function createReconcile(options: ReconcileOptions, parts: LoopParts): ()
     const observed = await observeReplicas(replicas, { models: feedbackModels, profiles, logger });
     await desired.update(observed);
     const state: PassState = { desired: desired.counts, choices: batches, observed, profiles };
-    if (gpus.length > 0) chooseMaxBatches(replicas, state);
+    if (gpus.length > 0) settleMaxBatches(replicas, state);
     const plans = modelPlans(set, state);
     const existing = actuator.existing(replicas);
     const result = planPlacement(

@@ -1,7 +1,7 @@
 import type { PlanRollout } from '../common/plan-view.js';
 import type { Logger } from '../common/log.js';
 import type { PlacementResult } from './placement/plan.js';
-import { fits, headroomBytes, type GpuUsage } from './placement/policy.js';
+import { fits, headroomBytes, type GpuUsage } from './placement/fit.js';
 import { compareGpus, gpuId, type ExistingReplica, type PlacedReplica } from './types.js';
 
 export interface RolloutOptions {

@@ -90,7 +90,7 @@ function loopParts(options: SchedulerOptions): LoopParts {
     gpuHealth: options.gpuHealth ?? createGpuHealth(),
   };
   const set = modelSet(options.models);
-  /** Max batches chosen at the first pass that knows the GPUs (max-batch.ts), kept for the loop's life. */
+  /** Max batches chosen at the first pass that knows the GPUs (placement/max-batch.ts), kept for the loop's life. */
   const batches = new Map<string, ChosenBatch>();
   const { clientDemand, demand = null } = options;
   const desired = createDesiredCounts({ set, demand, clientDemand, logger, now });

@@ -17,9 +17,9 @@ export interface Gpu {
   uuid?: string;
 }
 
-/** `<node>/<index>` */
-export function gpuId(gpu: { node: string; index: number }): string {
-  return `${gpu.node}/${gpu.index}`;
+/** `<node>/<index>`, of a GPU or of the GPU a replica is on (`gpuIndex`). */
+export function gpuId(at: { node: string; index: number } | { node: string; gpuIndex: number }): string {
+  return `${at.node}/${'index' in at ? at.index : at.gpuIndex}`;
 }
 
 /** Sorts GPUs by node, then index: the order every deterministic tie-break falls back to. */
@@ -73,13 +73,6 @@ export interface PlacedReplica {
   reason?: string;
   /** A move's new copy: the id of the existing replica it replaces. */
   moveOf?: string;
-}
-
-/** Drain-free relocation: a copy is created at `to` now; the original is drained once the copy is ready. */
-export interface MoveReplica {
-  replica: ExistingReplica;
-  to: PlacedReplica;
-  reason: string;
 }
 
 /**

@@ -48,6 +48,20 @@ describe('gpumux plan with model versions', () => {
     expect(json.replicas.filter((r) => r.model === 'codetr' && r.version === '2')).toHaveLength(2);
   });
 
+  it("every version of a model counts the chosen max batch's footprint, not only the first", async () => {
+    const json = JSON.parse(
+      await plan('--gpus', '10x24564MiB', '--models', 'codetr@1=5,codetr@2=5', '--json'),
+    ) as {
+      replicas: { version: string; footprintBytes: number }[];
+      maxBatch: { chosen: number; rows: { maxBatch: number; footprintBytes: number }[] }[];
+    };
+    const [choice] = json.maxBatch;
+    const chosenBytes = choice!.rows.find((r) => r.maxBatch === choice!.chosen)!.footprintBytes;
+    expect(choice!.chosen).toBe(2);
+    expect(json.replicas.filter((r) => r.version === '2')).toHaveLength(5);
+    for (const r of json.replicas) expect(r.footprintBytes).toBe(chosenBytes);
+  });
+
   it('exit code 2 when a version asked for by count does not fit', async () => {
     const text = await plan('--gpus', '2x24564MiB', '--models', 'codetr@1=4,codetr@2=1');
     expect(text).toMatch(/unplaced: 1 × codetr@\d/);

@@ -1,17 +1,21 @@
 import { Command, Option } from 'commander';
 import { formatBytes, parseBytes } from '../../common/bytes.js';
 import { positiveInt, replicasPerGpu } from '../arg-parsers.js';
+import { SchedulerConfig } from '../../scheduler/config/schema.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec, splitVersion } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
 import {
-  applyBatchTradeoff,
-  declaredByMaxBatch,
+  chooseMaxBatches,
   formatTradeoff,
+  withChosenFootprints,
+} from '../../scheduler/placement/max-batch.js';
+import {
+  declaredByMaxBatch,
+  declaredFootprintAt,
   type BatchFootprint,
-} from '../../scheduler/placement/batch-tradeoff.js';
-import { declaredFootprintAt } from '../../models/manifest/memory.js';
+} from '../../models/manifest/memory.js';
 import { formatPlanExplain, type ExplainModel } from '../../scheduler/plan-explain.js';
 import { formatPlanTable, planToJson } from '../../scheduler/plan-report.js';
 import { modelLabel, type Gpu, type ModelPlan } from '../../scheduler/types.js';
@@ -58,80 +62,101 @@ export function planCommand(): Command {
       '--margin <ratio>',
       "the scheduler's footprintMargin: a measured footprint counts × (1 + margin) (shown by --explain)",
       Number,
-      0.05,
+      SchedulerConfig.shape.footprintMargin.parse(undefined), // the scheduler's default: one source
     )
-    .action(async (flags: PlanFlags) => {
-      const gpus = parseGpuSpec(flags.gpus, { product: flags.product, virtual: false });
-      const reserveBytes = parseBytes(flags.reserve);
-      const maxReplicasPerGpu = flags.maxPerGpu;
-      const models: ModelPlan[] = [];
-      const perBatch = new Map<string, BatchFootprint[]>();
-      const explained: (Omit<ExplainModel, 'maxBatch' | 'source' | 'label'> & {
-        manifest: Awaited<ReturnType<typeof loadModelByName>>['manifest'];
-        model: ModelPlan;
-      })[] = [];
-      for (const { name: spec, count } of parseModelsSpec(flags.models)) {
-        const { folder, version } = splitVersion(spec);
-        const { manifest } = await loadModelByName(folder);
-        if (manifest.memory.byMaxBatch)
-          perBatch.set(manifest.name, declaredByMaxBatch(manifest.memory, manifest.batching.maxBatch));
-        const model: ModelPlan = {
-          name: manifest.name,
-          version: version ?? manifest.version,
-          footprintBytes: manifest.memory.declaredBytes,
-          minReplicas: count ?? 0,
-          desiredReplicas: count ?? Infinity,
-        };
-        models.push(model);
-        explained.push({
-          manifest,
-          model,
-          ...(manifest.memory.weightsBytes ? { weightsBytes: manifest.memory.weightsBytes } : {}),
-        });
-      }
-      const choices = applyBatchTradeoff(
-        { gpus, models, policy: flags.policy, reserveBytes, maxReplicasPerGpu },
-        perBatch,
-        flags.maxBatch,
-      );
-      const result = planPlacement({ gpus, models, policy: flags.policy, reserveBytes, maxReplicasPerGpu });
-      const plan = planToJson(result, reserveBytes);
-      const label = (m: ModelPlan): string => modelLabel(m.name, m.version, result.versionedModels);
-      const nowhere = models.filter(
-        (m) => !result.replicas.some((r) => r.model === m.name && r.version === m.version),
-      );
-      if (flags.json) {
-        process.stdout.write(JSON.stringify({ ...plan, maxBatch: choices }, null, 2) + '\n');
-        if (nowhere.length) process.exitCode = 2;
-        return;
-      }
-      const seed = planPlacement({ gpus, models, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
-      process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
-      for (const choice of choices) process.stdout.write('\n' + formatTradeoff(choice) + '\n');
-      if (flags.explain) {
-        const terms = explained.map(({ manifest, model, ...rest }) => {
-          const maxBatch =
-            choices.find((c) => c.model === manifest.name)?.chosen ?? manifest.batching.maxBatch;
-          return {
-            ...rest,
-            label: label(model),
-            maxBatch,
-            source: declaredFootprintAt(manifest, maxBatch).source,
-          };
-        });
-        process.stdout.write(
-          '\n' + formatPlanExplain(plan, terms, { reserveBytes, measuredMargin: flags.margin }),
-        );
-      }
-      if (result.unplaced.some((u) => u.count > 0 && models.find((m) => label(m) === u.model)?.minReplicas))
-        process.exitCode = 2;
-      for (const m of nowhere) {
-        process.stderr.write(
-          `gpumux plan: ${noReplicaReason(label(m), m, perBatch.get(m.name), gpus, reserveBytes)}\n`,
-        );
-        process.exitCode = 2;
-      }
+    .action(runPlan);
+}
+
+type Manifest = Awaited<ReturnType<typeof loadModelByName>>['manifest'];
+
+/** The models of `--models` as the planner sees them, each with its manifest and footprint table. */
+interface PlanModels {
+  models: ModelPlan[];
+  perBatch: Map<string, BatchFootprint[]>;
+  explained: (Omit<ExplainModel, 'maxBatch' | 'source' | 'label'> & {
+    manifest: Manifest;
+    model: ModelPlan;
+  })[];
+}
+
+async function loadPlanModels(spec: string): Promise<PlanModels> {
+  const loaded: PlanModels = { models: [], perBatch: new Map(), explained: [] };
+  for (const { name, count } of parseModelsSpec(spec)) {
+    const { folder, version } = splitVersion(name);
+    const { manifest } = await loadModelByName(folder);
+    if (manifest.memory.byMaxBatch)
+      loaded.perBatch.set(manifest.name, declaredByMaxBatch(manifest.memory, manifest.batching.maxBatch));
+    const model: ModelPlan = {
+      name: manifest.name,
+      version: version ?? manifest.version,
+      footprintBytes: manifest.memory.declaredBytes,
+      minReplicas: count ?? 0,
+      desiredReplicas: count ?? Infinity,
+    };
+    loaded.models.push(model);
+    loaded.explained.push({
+      manifest,
+      model,
+      ...(manifest.memory.weightsBytes ? { weightsBytes: manifest.memory.weightsBytes } : {}),
     });
+  }
+  return loaded;
+}
+
+async function runPlan(flags: PlanFlags): Promise<void> {
+  const gpus = parseGpuSpec(flags.gpus, { product: flags.product, virtual: false });
+  const reserveBytes = parseBytes(flags.reserve);
+  const { models, perBatch, explained } = await loadPlanModels(flags.models);
+  const inputOf = (planned: ModelPlan[]) => ({
+    gpus,
+    models: planned,
+    policy: flags.policy,
+    reserveBytes,
+    maxReplicasPerGpu: flags.maxPerGpu,
+  });
+  const choices = chooseMaxBatches({
+    candidates: [...perBatch].map(([name, table]) => ({ key: name, model: name, table })),
+    inputFor: (chosen) => inputOf(withChosenFootprints(models, chosen)),
+    forced: flags.maxBatch,
+  });
+  const planned = withChosenFootprints(models, new Map(choices.map((c) => [c.key, c])));
+  const result = planPlacement(inputOf(planned));
+  const plan = planToJson(result, reserveBytes);
+  const label = (m: ModelPlan): string => modelLabel(m.name, m.version, result.versionedModels);
+  const nowhere = planned.filter(
+    (m) => !result.replicas.some((r) => r.model === m.name && r.version === m.version),
+  );
+  if (flags.json) {
+    const maxBatch = choices.map(({ model, rows, chosen, reason }) => ({ model, rows, chosen, reason }));
+    process.stdout.write(JSON.stringify({ ...plan, maxBatch }, null, 2) + '\n');
+    if (nowhere.length) process.exitCode = 2;
+    return;
+  }
+  const seed = planPlacement({ gpus, models: planned, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
+  process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
+  for (const choice of choices) process.stdout.write('\n' + formatTradeoff(choice) + '\n');
+  if (flags.explain) {
+    const terms = explained.map(({ manifest, model, ...rest }) => {
+      const maxBatch = choices.find((c) => c.model === manifest.name)?.chosen ?? manifest.batching.maxBatch;
+      return {
+        ...rest,
+        label: label(model),
+        maxBatch,
+        source: declaredFootprintAt(manifest, maxBatch).source,
+      };
+    });
+    process.stdout.write(
+      '\n' + formatPlanExplain(plan, terms, { reserveBytes, measuredMargin: flags.margin }),
+    );
+  }
+  if (result.unplaced.some((u) => u.count > 0 && planned.find((m) => label(m) === u.model)?.minReplicas))
+    process.exitCode = 2;
+  for (const m of nowhere) {
+    process.stderr.write(
+      `gpumux plan: ${noReplicaReason(label(m), m, perBatch.get(m.name), gpus, reserveBytes)}\n`,
+    );
+    process.exitCode = 2;
+  }
 }
 
 /** Why a model gets no replica at all: its smallest declared footprint against the largest GPU's room. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from './load.js';
-import { declaredFootprintAt } from './memory.js';
+import { declaredByMaxBatch, declaredFootprintAt } from './memory.js';
 
 const GiB = 2 ** 30;
 const codetr = parseManifest(
@@ -53,5 +53,11 @@ describe('declaredFootprintAt', () => {
   it('without a table: memory.declaredBytes, exact only for batching.maxBatch', () => {
     expect(declaredFootprintAt(shapes)).toMatchObject({ bytes: 2 * GiB, maxBatch: 8, exact: true });
     expect(declaredFootprintAt(shapes, 2)).toMatchObject({ bytes: 2 * GiB, exact: false });
+  });
+});
+
+describe('declaredByMaxBatch', () => {
+  it('a manifest without a table has one entry, at its max batch', () => {
+    expect(declaredByMaxBatch({ declaredBytes: 5 }, 2)).toEqual([{ maxBatch: 2, footprintBytes: 5 }]);
   });
 });

@@ -4,7 +4,7 @@ import type { Manifest } from './schema.js';
  * The footprint a manifest declares for one max batch, before any replica has measured one. A replica warms
  * up at its max batch and keeps that peak for life, so the figure to count is the one for the max batch the
  * replica runs with — the manifest's `batching.maxBatch`, a replica's `--max-batch`, or the one the scheduler
- * chose (scheduler/placement/batch-tradeoff.ts) — never simply `memory.declaredBytes`.
+ * chose (scheduler/placement/max-batch.ts) — never simply `memory.declaredBytes`.
  */
 export interface DeclaredFootprint {
   bytes: number;
@@ -67,4 +67,19 @@ export function declaredFootprintAt(
     exact: false,
     source: `extrapolated from memory.byMaxBatch[${prev.maxBatch}] and [${last.maxBatch}] (linear in the batch)`,
   };
+}
+
+/** One entry of a manifest's footprint table: the bytes declared for a max batch. */
+export interface BatchFootprint {
+  maxBatch: number;
+  footprintBytes: number;
+}
+
+/** A manifest's footprints per max batch: memory.byMaxBatch, or its one declared size at batching.maxBatch. */
+export function declaredByMaxBatch(
+  memory: { declaredBytes: number; byMaxBatch?: { maxBatch: number; declaredBytes: number }[] | undefined },
+  maxBatch: number,
+): BatchFootprint[] {
+  const table = memory.byMaxBatch ?? [{ maxBatch, declaredBytes: memory.declaredBytes }];
+  return table.map((e) => ({ maxBatch: e.maxBatch, footprintBytes: e.declaredBytes }));
 }

@@ -154,7 +154,7 @@ export const MemoryProfile = z
     /**
      * The peak per max batch (a replica warms up at its max batch and keeps that peak for life); the entry
      * for batching.maxBatch, if any, is declaredBytes. `gpumux plan` uses it to weigh max batch against
-     * replicas per GPU (scheduler/placement/batch-tradeoff.ts).
+     * replicas per GPU (scheduler/placement/max-batch.ts).
      */
     byMaxBatch: z
       .array(

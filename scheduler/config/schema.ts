@@ -75,7 +75,7 @@ export const ModelConfig = z
       .optional(),
     /**
      * The max batch its replicas run with (`--max-batch`), and so the manifest's memory.byMaxBatch entry
-     * counted for each; default: the largest that keeps the packing (placement/batch-tradeoff.ts) when the
+     * counted for each; default: the largest that keeps the packing (placement/max-batch.ts) when the
      * manifest has that table, else the manifest's batching.maxBatch.
      */
     maxBatch: z.number().int().min(1).optional(),

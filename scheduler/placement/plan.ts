@@ -1,17 +1,17 @@
 import {
-  compareGpus,
   gpuId,
   modelLabel,
   versionedNames,
   type ExistingReplica,
   type Gpu,
   type ModelPlan,
-  type MoveReplica,
   type PlacedReplica,
 } from '../types.js';
+import type { MoveReplica, RemovedReplica, UnplacedModel } from './changes.js';
+import { keepExisting } from './existing.js';
+import { fits, type GpuUsage } from './fit.js';
 import {
   busyOf,
-  count,
   createPlanning,
   footprintFn,
   placeOne,
@@ -19,7 +19,7 @@ import {
   type MeasuredUtilization,
   type Planning,
 } from './planning.js';
-import { DEFAULT_POLICY, fits, surplusOrder, type GpuUsage, type Policy } from './policy.js';
+import { DEFAULT_POLICY, placementPolicy, type Policy } from './policy.js';
 import { makeRoom } from './room.js';
 
 export type { MeasuredUtilization } from './planning.js';
@@ -36,20 +36,6 @@ export interface PlacementInput {
   cordoned?: Iterable<string>;
   /** Measured compute utilisation per GPU id (common/gpu-utilization.ts), for the throughput policy. */
   utilization?: MeasuredUtilization;
-}
-
-export interface RemovedReplica {
-  replica: ExistingReplica;
-  reason: string;
-}
-
-export interface UnplacedModel {
-  model: string;
-  /** Finite only for finite demand. */
-  count: number;
-  reason: string;
-  /** Why each GPU refused the model's next replica (cordoned, per-GPU cap, short by N bytes, kept free). */
-  gpus: { gpu: string; reason: string }[];
 }
 
 export interface PlacementResult {
@@ -129,12 +115,12 @@ function planVersions(input: PlacementInput, versioned: string[]): PlacementResu
 }
 
 function planByName(input: PlacementInput): Omit<PlacementResult, 'versionedModels'> {
-  // Throughput with finite demand: place each model's new replicas whole, heaviest compute first (longest
+  // Finite demand, under a policy that asks for it (throughput): place each model's new replicas whole, heaviest compute first (longest
   // processing time first balances GPUs: ten Co-DETR then ten small replicas end one of each per GPU, where
   // alternating rounds leave some GPUs with two Co-DETR). Rounds again when that leaves anything unplaced:
   // they share scarce memory fairly between models.
   if (
-    (input.policy ?? DEFAULT_POLICY) === 'throughput' &&
+    placementPolicy(input.policy ?? DEFAULT_POLICY).wholeModelsFirst &&
     input.models.every((m) => Number.isFinite(targetOf(m)))
   ) {
     const whole = plan(input, 'by-model');
@@ -146,112 +132,15 @@ function planByName(input: PlacementInput): Omit<PlacementResult, 'versionedMode
 function plan(input: PlacementInput, order: 'rounds' | 'by-model'): Omit<PlacementResult, 'versionedModels'> {
   const { gpus, models, existing = [], policy = DEFAULT_POLICY, reserveBytes = 0 } = input;
   const s = createPlanning(gpus, models, {
-    policy,
+    policy: placementPolicy(policy),
     fit: { reserveBytes, maxReplicasPerGpu: input.maxReplicasPerGpu ?? 0 },
     cordoned: new Set(input.cordoned ?? []),
     utilization: input.utilization ?? new Map<string, { ratio: number; replicas: number }>(),
   });
-  const sorted = [...existing].sort(
-    (a, b) =>
-      compareGpus({ node: a.node, index: a.gpuIndex }, { node: b.node, index: b.gpuIndex }) ||
-      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
-  countDraining(s, sorted);
-  const removed = keepExisting(s, sorted);
+  const removed = keepExisting(s, existing);
   placeNew(s, order);
   const moves = makeRoom(s);
   return { policy, usage: s.usage, replicas: s.replicas, removed, moves, ...summary(s) };
-}
-
-/** 1. What is draining still holds memory until it is gone. */
-function countDraining(s: Planning, existing: ExistingReplica[]): void {
-  for (const r of existing.filter((r) => r.draining)) {
-    const u = s.byId.get(`${r.node}/${r.gpuIndex}`);
-    if (!u) continue;
-    count(s, u, r.model, r.footprintBytes, true);
-    leaving(s, u, r.footprintBytes);
-  }
-}
-
-const leaving = (s: Planning, u: GpuUsage, bytes: number): void => {
-  const id = gpuId(u.gpu);
-  s.leavingBytes.set(id, (s.leavingBytes.get(id) ?? 0) + bytes);
-};
-
-/**
- * 2. Keeps existing replicas that are still wanted and still fit (a raised footprint may evict some); a
- * moved replica stays until its copy is ready, then goes; surplus goes in the policy's order.
- */
-function keepExisting(s: Planning, existing: ExistingReplica[]): RemovedReplica[] {
-  const removed: RemovedReplica[] = [];
-  const modelByName = new Map(s.models.map((m) => [m.name, m]));
-  const wanted = new Map<string, ExistingReplica[]>();
-  for (const r of existing.filter((r) => !r.draining)) {
-    const model = modelByName.get(r.model);
-    if (!model) removed.push({ replica: r, reason: 'model no longer configured' });
-    else if (!s.byId.has(`${r.node}/${r.gpuIndex}`))
-      removed.push({ replica: r, reason: `GPU ${r.node}/${r.gpuIndex} is gone` });
-    else if (r.version !== model.version)
-      removed.push({ replica: r, reason: `version ${r.version} replaced by ${model.version}` });
-    else wanted.set(r.model, [...(wanted.get(r.model) ?? []), r]);
-  }
-  const load = new Map<string, { bytes: number; replicas: number }>();
-  for (const list of wanted.values())
-    for (const r of list) {
-      const l = load.get(`${r.node}/${r.gpuIndex}`) ?? { bytes: 0, replicas: 0 };
-      load.set(`${r.node}/${r.gpuIndex}`, { bytes: l.bytes + r.footprintBytes, replicas: l.replicas + 1 });
-    }
-  const order = surplusOrder(s.policy, (r) => load.get(`${r.node}/${r.gpuIndex}`)!);
-  for (const model of s.models) {
-    const list = wanted.get(model.name) ?? [];
-    // A move in progress: the original and its copy count as one wanted replica until the copy is ready.
-    const copyOf = new Map(list.filter((r) => r.replaces).map((r) => [r.replaces!, r]));
-    const ids = new Set(list.map((r) => r.id));
-    const pinned: ExistingReplica[] = [];
-    const rest: ExistingReplica[] = [];
-    for (const r of list) {
-      const copy = copyOf.get(r.id);
-      if (copy && copy.ready !== false) {
-        removed.push({ replica: r, reason: `moved to ${copy.node}/${copy.gpuIndex} (its copy is ready)` });
-        // Drained from now on, it holds its memory until gone: nothing takes its place in this plan.
-        const u = s.byId.get(`${r.node}/${r.gpuIndex}`)!;
-        count(s, u, r.model, r.footprintBytes, true);
-        leaving(s, u, r.footprintBytes);
-      } else if (copy || (r.replaces && ids.has(r.replaces) && r.ready === false)) pinned.push(r);
-      else rest.push(r);
-    }
-    // Surplus goes outdated first (rollout.ts), then from cordoned or NotReady nodes, then in the policy's order.
-    const leavingFirst = (r: ExistingReplica): number =>
-      (r.outdated ? 2 : 0) + (s.byId.get(`${r.node}/${r.gpuIndex}`)!.gpu.unschedulable ? 1 : 0);
-    rest.sort((a, b) => leavingFirst(a) - leavingFirst(b) || order(a, b));
-    const keep = Math.max(0, Math.min(rest.length, targetOf(model) - pinned.length / 2));
-    const footprintOf = footprintFn(model);
-    const keepOne = (r: ExistingReplica): void => {
-      const u = s.byId.get(`${r.node}/${r.gpuIndex}`)!;
-      const footprint = Math.max(footprintOf(u.gpu), 0);
-      if (u.gpu.memoryBytes - u.usedBytes - s.fit.reserveBytes < footprint) {
-        removed.push({ replica: r, reason: 'no longer fits its GPU (footprint raised)' });
-        return;
-      }
-      count(s, u, r.model, footprint, true);
-      s.replicas.push({
-        model: r.model,
-        version: r.version,
-        node: r.node,
-        gpuIndex: r.gpuIndex,
-        footprintBytes: footprint,
-        existingId: r.id,
-      });
-      // The original of a move in progress is on its way out: its GPU's room is promised to the waiting model.
-      if (copyOf.has(r.id)) leaving(s, u, footprint);
-      else s.have.set(r.model, (s.have.get(r.model) ?? 0) + 1);
-    };
-    pinned.forEach(keepOne);
-    rest.forEach((r, i) =>
-      i < keep ? keepOne(r) : removed.push({ replica: r, reason: `scale down to ${targetOf(model)}` }),
-    );
-  }
-  return removed;
 }
 
 /**

@@ -1,9 +1,11 @@
 import { compareGpus, gpuId, type Gpu, type ModelPlan, type PlacedReplica } from '../types.js';
-import { pickGpu, type FitOptions, type GpuUsage, type Policy } from './policy.js';
+import type { FitOptions, GpuUsage } from './fit.js';
+import { pickGpu } from './pick.js';
+import type { PlacementPolicy } from './policies/types.js';
 
 /** The state one plan builds up, shared by its phases (plan.ts, room.ts). */
 export interface Planning {
-  policy: Policy;
+  policy: PlacementPolicy;
   fit: FitOptions;
   models: ModelPlan[];
   /** Largest footprint first (by each model's largest footprint on any GPU here), then by name. */
@@ -39,7 +41,12 @@ export type MeasuredUtilization = Map<string, { ratio: number; replicas: number 
 export function createPlanning(
   gpus: Gpu[],
   models: ModelPlan[],
-  options: { policy: Policy; fit: FitOptions; cordoned: Set<string>; utilization: MeasuredUtilization },
+  options: {
+    policy: PlacementPolicy;
+    fit: FitOptions;
+    cordoned: Set<string>;
+    utilization: MeasuredUtilization;
+  },
 ): Planning {
   const usage: GpuUsage[] = [...gpus].sort(compareGpus).map((gpu) => ({
     gpu,

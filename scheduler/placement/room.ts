@@ -1,6 +1,7 @@
-import { gpuId, type ModelPlan, type MoveReplica, type PlacedReplica } from '../types.js';
+import { gpuId, type ModelPlan, type PlacedReplica } from '../types.js';
+import type { MoveReplica } from './changes.js';
 import { busyOf, footprintFn, placeOne, targetOf, uncount, type Planning } from './planning.js';
-import { headroomBytes, type GpuUsage } from './policy.js';
+import { headroomBytes, type GpuUsage } from './fit.js';
 
 interface Room {
   usage: GpuUsage;
@@ -133,10 +134,15 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
     if (!ok) break;
   }
   if (ok) return moves;
-  // Undo: this room does not work.
+  undo(s, room, placed, unplacedNew);
+  return null;
+}
+
+/** Puts the plan back as it was before `relocate` tried this room: it does not work. */
+function undo(s: Planning, room: Room, placed: PlacedReplica[], unplacedNew: PlacedReplica[]): void {
   for (const p of placed) {
     s.replicas.splice(s.replicas.indexOf(p), 1);
-    uncount(s, s.byId.get(`${p.node}/${p.gpuIndex}`)!, p.model, p.footprintBytes);
+    uncount(s, s.byId.get(gpuId(p))!, p.model, p.footprintBytes);
     if (!p.moveOf) s.have.set(p.model, s.have.get(p.model)! - 1);
   }
   for (const r of unplacedNew) {
@@ -149,5 +155,4 @@ function relocate(s: Planning, model: ModelPlan, room: Room): MoveReplica[] | nu
     s.have.set(r.model, (s.have.get(r.model) ?? 0) + 1);
   }
   room.usage.reservedFor = null;
-  return null;
 }

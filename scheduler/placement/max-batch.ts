@@ -1,19 +1,18 @@
 import { formatBytes } from '../../common/bytes.js';
-import type { ModelPlan } from '../types.js';
+import type { Logger } from '../../common/log.js';
+import type { BatchFootprint } from '../../models/manifest/memory.js';
+import { gpuId, type ModelPlan } from '../types.js';
 import { planPlacement, type PlacementInput } from './plan.js';
 
 /**
- * Max batch vs packing. A replica warms up at its max batch, so its footprint for life is that batch's peak:
- * a larger max batch holds more frames per replica but fits fewer replicas per GPU. For a model whose
- * manifest declares its footprint per max batch (memory.byMaxBatch), this plans the cluster once per max
- * batch and picks the largest max batch that still places as many replicas as the densest one (the packing
- * the user asked for: a count, --max-per-gpu, or as many as fit), unless the user names a max batch.
+ * The one place that chooses a replica's max batch. A replica warms up at its max batch, so its footprint for
+ * life is that batch's peak: a larger max batch holds more frames per replica but fits fewer replicas per GPU.
+ * For a model whose manifest declares its footprint per max batch (memory.byMaxBatch,
+ * models/manifest/memory.ts), this plans the cluster once per max batch and picks the largest max batch that
+ * still places as many replicas as the densest one (the packing the user asked for: a count, --max-per-gpu,
+ * or as many as fit), unless the user names a max batch. `gpumux plan` and the scheduler (once per model, at
+ * its first pass that knows the GPUs) both call `chooseMaxBatches`; model-set.ts applies the choices.
  */
-
-export interface BatchFootprint {
-  maxBatch: number;
-  footprintBytes: number;
-}
 
 export interface TradeoffRow extends BatchFootprint {
   replicas: number;
@@ -31,6 +30,23 @@ export interface BatchChoice {
   reason: string;
 }
 
+/** A model whose max batch is to be chosen; `key` names it in the choices (the scheduler: its label). */
+export interface MaxBatchCandidate {
+  key: string;
+  model: string;
+  table: readonly BatchFootprint[];
+}
+
+/** A choice as the plan counts it: the max batch and the footprint declared for it. */
+export interface ChosenMaxBatch extends BatchChoice {
+  key: string;
+  maxBatch: number;
+  declaredBytes: number;
+}
+
+/** Chosen max batches by key, as `inputFor` sees them. */
+export type MaxBatchChoices = ReadonlyMap<string, { maxBatch: number; declaredBytes: number }>;
+
 export function chooseMaxBatch(
   input: PlacementInput,
   model: string,
@@ -47,8 +63,7 @@ export function chooseMaxBatch(
       const result = planPlacement({ ...input, models });
       const mine = result.replicas.filter((r) => r.model === model);
       const perGpu = new Map<string, number>();
-      for (const r of mine)
-        perGpu.set(`${r.node}/${r.gpuIndex}`, (perGpu.get(`${r.node}/${r.gpuIndex}`) ?? 0) + 1);
+      for (const r of mine) perGpu.set(gpuId(r), (perGpu.get(gpuId(r)) ?? 0) + 1);
       return {
         ...o,
         replicas: mine.length,
@@ -100,34 +115,42 @@ export function formatTradeoff(choice: BatchChoice): string {
   ].join('\n');
 }
 
-/** A manifest's footprints per max batch: memory.byMaxBatch, or its one declared size at batching.maxBatch. */
-export function declaredByMaxBatch(
-  memory: { declaredBytes: number; byMaxBatch?: { maxBatch: number; declaredBytes: number }[] | undefined },
-  maxBatch: number,
-): BatchFootprint[] {
-  const table = memory.byMaxBatch ?? [{ maxBatch, declaredBytes: memory.declaredBytes }];
-  return table.map((e) => ({ maxBatch: e.maxBatch, footprintBytes: e.declaredBytes }));
-}
-
 /**
- * chooseMaxBatch for each model with a footprint table, in order; replaces that model's footprint in
- * input.models (in place) with the chosen max batch's, so the caller's final plan uses it.
+ * Chooses the max batch of each candidate, in order, each planned with the choices before it (`chosen`, then
+ * the fresh ones): `inputFor` builds the plan input those choices give. Returns the fresh choices.
  */
-export function applyBatchTradeoff(
-  input: PlacementInput,
-  tables: ReadonlyMap<string, readonly BatchFootprint[]>,
-  forced?: number,
-): BatchChoice[] {
-  if (forced !== undefined && tables.size === 0) {
+export function chooseMaxBatches(options: {
+  candidates: readonly MaxBatchCandidate[];
+  inputFor: (choices: MaxBatchChoices) => PlacementInput;
+  chosen?: MaxBatchChoices;
+  /** The user's `--max-batch`: taken as is (and refused when a table has no entry for it). */
+  forced?: number;
+  logger?: Logger;
+}): ChosenMaxBatch[] {
+  const { candidates, inputFor, chosen = new Map(), forced, logger } = options;
+  if (forced !== undefined && candidates.length === 0) {
     throw new Error('--max-batch needs a model whose manifest declares memory.byMaxBatch');
   }
-  const choices: BatchChoice[] = [];
-  for (const [name, table] of tables) {
-    const choice = chooseMaxBatch(input, name, table, forced);
-    const i = input.models.findIndex((m) => m.name === name);
-    const bytes = table.find((t) => t.maxBatch === choice.chosen)!.footprintBytes;
-    input.models[i] = { ...input.models[i]!, footprintBytes: bytes };
-    choices.push(choice);
+  const fresh: ChosenMaxBatch[] = [];
+  for (const { key, model, table } of candidates) {
+    const choices = new Map([...chosen, ...fresh.map((c) => [c.key, c] as const)]);
+    const choice = chooseMaxBatch(inputFor(choices), model, table, forced);
+    const declaredBytes = table.find((t) => t.maxBatch === choice.chosen)!.footprintBytes;
+    fresh.push({ ...choice, key, maxBatch: choice.chosen, declaredBytes });
+    logger?.info('max batch chosen', {
+      model,
+      maxBatch: choice.chosen,
+      declaredBytes,
+      reason: choice.reason,
+    });
   }
-  return choices;
+  return fresh;
+}
+
+/** The models with each chosen max batch's declared footprint in place of their own (`gpumux plan`). */
+export function withChosenFootprints(models: readonly ModelPlan[], choices: MaxBatchChoices): ModelPlan[] {
+  return models.map((m) => {
+    const choice = choices.get(m.name);
+    return choice ? { ...m, footprintBytes: choice.declaredBytes } : m;
+  });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGpuSpec } from '../inventory/gpu-spec.js';
 import type { ModelPlan } from '../types.js';
-import { applyBatchTradeoff, chooseMaxBatch, declaredByMaxBatch, formatTradeoff } from './batch-tradeoff.js';
+import { chooseMaxBatch, chooseMaxBatches, formatTradeoff, withChosenFootprints } from './max-batch.js';
 
 const MiB = 2 ** 20;
 const gpus = parseGpuSpec('10x24564MiB', { product: 'RTX 4090', virtual: false });
@@ -72,20 +72,21 @@ describe('chooseMaxBatch', () => {
     );
   });
 
-  it('applyBatchTradeoff puts the chosen footprint into the plan input, and the table marks it', () => {
-    const input = { gpus, models: [codetr()], reserveBytes: 512 * MiB };
-    const [choice] = applyBatchTradeoff(input, new Map([['codetr', table(9830, 17000)]]));
-    expect(input.models[0]!.footprintBytes).toBe(9830 * MiB);
+  it('chooseMaxBatches returns the choice whose footprint goes into the plan input, and the table marks it', () => {
+    const models = [codetr()];
+    const [choice] = chooseMaxBatches({
+      candidates: [{ key: 'codetr', model: 'codetr', table: table(9830, 17000) }],
+      inputFor: (chosen) => ({ gpus, models: withChosenFootprints(models, chosen), reserveBytes: 512 * MiB }),
+    });
+    expect(withChosenFootprints(models, new Map([['codetr', choice!]]))[0]!.footprintBytes).toBe(9830 * MiB);
     const text = formatTradeoff(choice!);
     expect(text).toMatch(/^\* 1\s+9\.6 GiB\s+20\s+2\s+20/m);
     expect(text).toContain('--max-batch 1');
   });
 
   it('--max-batch without any model that declares a table is an error, not ignored', () => {
-    expect(() => applyBatchTradeoff({ gpus, models: [codetr()] }, new Map(), 2)).toThrow(/memory.byMaxBatch/);
-  });
-
-  it('a manifest without a table has one entry, at its max batch', () => {
-    expect(declaredByMaxBatch({ declaredBytes: 5 }, 2)).toEqual([{ maxBatch: 2, footprintBytes: 5 }]);
+    expect(() =>
+      chooseMaxBatches({ candidates: [], inputFor: () => ({ gpus, models: [codetr()] }), forced: 2 }),
+    ).toThrow(/memory.byMaxBatch/);
   });
 });
