@@ -22,11 +22,11 @@ export interface PlanGpu {
   memoryReservedBytes: number;
   virtual: boolean;
   /** Replicas the plan puts here (kept and new), per model: which models fill this GPU. */
-  models?: { model: string; replicas: number }[];
+  models?: { model: string; replicas: number }[] | undefined;
   /** Measured compute utilisation of what runs here (0..1), null when no replica reports. */
-  utilization?: number | null;
+  utilization?: number | null | undefined;
   /** Kept free for a waiting model (see `unplaced`). */
-  reservedFor?: string | null;
+  reservedFor?: string | null | undefined;
 }
 
 /** A model the plan could not place in full, and why each GPU refused its next replica. */
@@ -98,7 +98,7 @@ export interface PlanView {
    * The scheduler's GPU inventory. The gateway only learns of a GPU from the replicas on it; with this an
    * empty GPU (free headroom the plan can use) still shows in the operator view.
    */
-  gpus?: PlanGpu[];
+  gpus?: PlanGpu[] | undefined;
   unplaced?: PlanUnplaced[];
   /** Replicas not ready whose last start failed: their own last error, so a crash loop shows its cause. */
   failures?: PlanFailure[];

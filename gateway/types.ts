@@ -35,7 +35,7 @@ export interface GatewayOptions {
   adminHost?: string;
   discovery: Discovery;
   /** `name` or `name:version`: what /v2/health/ready requires. Default: every model seen. */
-  models?: string[];
+  models?: string[] | undefined;
   /** Bearer tokens accepted on inference endpoints; none: open. */
   authTokens?: string[];
   /** Bearer tokens required on operator endpoints; none: open (they are on their own port). */

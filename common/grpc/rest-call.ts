@@ -7,7 +7,7 @@ export interface RestRequest {
   /** Always one of the v2 API's paths, built by the service (never the client's text). */
   path: string;
   headers: Record<string, string>;
-  body?: Buffer;
+  body?: Buffer | undefined;
   requestId: string;
   /**
    * Aborted when the call's deadline passes (reason: a DEADLINE_EXCEEDED GpumuxError) or the client cancels

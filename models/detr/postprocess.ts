@@ -26,9 +26,9 @@ export interface NmsOptions {
   iouThreshold: number;
   classAware: boolean;
   /** `hard` (default) drops overlapping boxes; `linear`/`gaussian` decay their scores (soft-nms.ts). */
-  method?: 'hard' | SoftNmsMethod;
-  sigma?: number;
-  minScore?: number;
+  method?: 'hard' | SoftNmsMethod | undefined;
+  sigma?: number | undefined;
+  minScore?: number | undefined;
 }
 
 export interface BoxesOutputs {

@@ -21,9 +21,9 @@ export interface SoftNmsOptions {
   method: SoftNmsMethod;
   iouThreshold: number;
   /** Gaussian spread; mmcv's default 0.5. */
-  sigma?: number;
+  sigma?: number | undefined;
   /** mmcv's default 1e-3. */
-  minScore?: number;
+  minScore?: number | undefined;
 }
 
 const f32 = Math.fround;

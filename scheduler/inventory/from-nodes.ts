@@ -57,15 +57,17 @@ export function gpusFromNodes(nodes: V1Node[], options: NodeInventoryOptions = {
     const product = labels[GFD_LABELS.product] ?? 'unknown';
     const flag = state === 'ready' ? {} : { unschedulable: state };
     const uuids = uuidsFromAnnotation(node.metadata?.annotations?.[GPU_UUIDS_ANNOTATION]);
-    for (let index = 0; index < count; index++)
+    for (let index = 0; index < count; index++) {
+      const uuid = uuids[index];
       gpus.push({
         node: name,
         index,
         memoryBytes: bytes,
         product,
         ...flag,
-        ...(uuids[index] ? { uuid: uuids[index] } : {}),
+        ...(uuid ? { uuid } : {}),
       });
+    }
   }
   return gpus;
 }

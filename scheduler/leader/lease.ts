@@ -1,4 +1,4 @@
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from '../../common/log.js';
 
 /**
@@ -71,7 +71,7 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
     onChange?.(value);
   };
 
-  const spec = (acquireTime: Date, transitions: number): V1Lease['spec'] => ({
+  const spec = (acquireTime: Date, transitions: number): V1LeaseSpec => ({
     holderIdentity: identity,
     leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
     acquireTime,

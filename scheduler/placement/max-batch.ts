@@ -124,7 +124,7 @@ export function chooseMaxBatches(options: {
   inputFor: (choices: MaxBatchChoices) => PlacementInput;
   chosen?: MaxBatchChoices;
   /** The user's `--max-batch`: taken as is (and refused when a table has no entry for it). */
-  forced?: number;
+  forced?: number | undefined;
   logger?: Logger;
 }): ChosenMaxBatch[] {
   const { candidates, inputFor, chosen = new Map(), forced, logger } = options;

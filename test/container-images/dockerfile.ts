@@ -58,7 +58,7 @@ function unquote(text: string): string {
 /** A build stage: its base (FROM, as written), its name if any, and its instructions. */
 export interface Stage {
   from: string;
-  name?: string;
+  name?: string | undefined;
   body: Instruction[];
 }
 

@@ -6,15 +6,15 @@ export type KubeObject = {
     name?: string;
     generateName?: string;
     namespace?: string;
-    uid?: string;
+    uid?: string | undefined; // undefined: copied from an object that had none (dropped on the wire)
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    creationTimestamp?: string;
+    creationTimestamp?: string | undefined;
     deletionTimestamp?: string;
     [key: string]: unknown;
   };
   spec?: Record<string, unknown> & { nodeName?: string };
-  status?: Record<string, unknown>;
+  status?: Record<string, unknown> | undefined;
   [key: string]: unknown;
 };

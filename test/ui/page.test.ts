@@ -226,6 +226,8 @@ describe('operator view page: versions side by side', () => {
       name: 'codetr', version, replicas, readyReplicas: replicas, requestRate: 4, p95Seconds: 0.2, errorRate: 0,
       queued: 0, splitWeight, splitShare,
     }); // prettier-ignore
+    // the same model as the page gets it without a version split: the two fields absent
+    const withoutSplit = ({ splitWeight: _w, splitShare: _s, ...rest }: ReturnType<typeof model>) => rest;
     const view = clusterView(
       [
         gpu('node-a', 0, [replica('v1-a', { model: 'codetr', footprintBytes: 9 * GiB }), replica('v2-a', { model: 'codetr', version: '2', footprintBytes: 9 * GiB })], 24 * GiB),
@@ -282,7 +284,7 @@ describe('operator view page: versions side by side', () => {
       // Without a split the column says so.
       server.setView({
         ...view,
-        models: [{ ...model('1', 2, 0, 0), splitWeight: undefined, splitShare: undefined }],
+        models: [withoutSplit(model('1', 2, 0, 0))],
       });
       await waitForCount(page, '#models tbody tr', 1);
       expect(await page.textContent('#models tbody [data-field="split"]')).toBe('—');

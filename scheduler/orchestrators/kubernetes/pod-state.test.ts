@@ -78,7 +78,7 @@ describe('podStartup / podStartFailure: a pod that has not started, read as the 
   const at = '2026-12-07T10:00:00.000Z';
   const pod = (status: V1Pod['status']): V1Pod => ({
     metadata: { name: 'p', creationTimestamp: new Date('2026-12-07T09:00:00.000Z') },
-    status,
+    ...(status ? { status } : {}),
   });
   const waiting = (reason: string) => ({
     name: 'replica',
