@@ -151,6 +151,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const started = gateway;
     closers.push(() => started.close());
+    // ready for clients only once the gateway routes to them: it learns a replica is ready from its own poll,
+    // a moment after the orchestrator does (a request in between was answered NO_REPLICA)
+    const routable = async (ids: string[]): Promise<boolean> => {
+      const view = await started.clusterView();
+      const serving = new Set(
+        view.gpus
+          .flatMap((g) => g.replicas)
+          .filter((r) => r.state === 'ready' && !r.ejected)
+          .map((r) => r.id),
+      );
+      return ids.every((id) => serving.has(id));
+    };
     scheduler.start(2000);
     return {
       url: gateway.url,
@@ -169,7 +181,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               (m) =>
                 ready.filter((r) => r.model === m.name && r.version === m.version).length >=
                 (m.initialReplicas ?? m.minReplicas),
-            )
+            ) &&
+            (await routable(ready.map((r) => r.id)))
           )
             return;
           if (Date.now() > deadline) throw new Error(`replicas not ready within ${timeoutMs} ms`);
