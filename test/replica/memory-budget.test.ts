@@ -76,8 +76,9 @@ async function tryBudget(budget: number) {
 describe('memory budget enforced by ONNX Runtime (real replica processes, CPU EP)', () => {
   it('a budget below the need fails warm-up with exit 4, the budget and what was asked', async () => {
     const budget = 48 * MiB;
-    const { exit, fatal } = await tryBudget(budget);
-    expect(exit?.code).toBe(REPLICA_EXIT_CODES.memoryBudgetExceeded);
+    const { replica, exit, fatal } = await tryBudget(budget);
+    const seen = JSON.stringify({ exit, lastLines: replica.logs().slice(-4) });
+    expect(exit?.code, seen).toBe(REPLICA_EXIT_CODES.memoryBudgetExceeded);
     expect(fatal).toMatch(
       /^memory budget exceeded: budget 48(\.0)? MiB \(50331648 bytes\); ONNX Runtime asked for/,
     );
