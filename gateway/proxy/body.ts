@@ -78,8 +78,8 @@ export class HeldBody {
     b.budget = budget;
     const header = req.headers['content-length'];
     b.declared = header === undefined ? null : Number(header);
-    b.upload = new PacedUpload(pace ?? null, b.declared, () => b.length);
-    if (!b.refusedUpFront(req, limit)) b.hold(req, limit, cancel);
+    const upload = (b.upload = new PacedUpload(pace ?? null, b.declared, () => b.length));
+    if (!b.refusedUpFront(req, limit)) b.hold(req, limit, upload, cancel);
     return b;
   }
 
@@ -97,7 +97,12 @@ export class HeldBody {
   }
 
   /** Holds `req`'s chunks as they arrive, until it ends or fails (limit, budget, pace, `cancel`). */
-  private hold(req: IncomingMessage, limit: number, cancel: Cancellation | undefined): void {
+  private hold(
+    req: IncomingMessage,
+    limit: number,
+    upload: PacedUpload,
+    cancel: Cancellation | undefined,
+  ): void {
     const stop = (err: GpumuxError): void => {
       cleanup();
       req.resume(); // drained, not held
@@ -128,7 +133,7 @@ export class HeldBody {
           : new GpumuxError('CLIENT_CLOSED', 'client closed the request'),
       ),
     );
-    const unwatch = this.upload.watch(stop);
+    const unwatch = upload.watch(stop);
     const cleanup = (): void => {
       this.detach = null;
       unwatch();
