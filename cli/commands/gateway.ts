@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { createLogger } from '../../common/log.js';
+import { createLogger, type Logger } from '../../common/log.js';
 import { loadTokens } from '../../gateway/auth/tokens.js';
 import type { GatewayConfig } from '../../gateway/config.js';
 import { DEFAULT_REPLICA_SELECTOR, kubernetesDiscovery } from '../../gateway/discovery/kubernetes.js';
@@ -76,8 +76,15 @@ export async function gatewayConfigFrom(
 
 /** `gpumux gateway`: one endpoint over many replicas (docs/gateway.md). */
 export function gatewayCommand(): Command {
-  return new Command('gateway')
-    .description('Serve the client API over the replicas, routed by GPU memory headroom and load')
+  const command = new Command('gateway').description(
+    'Serve the client API over the replicas, routed by GPU memory headroom and load',
+  );
+  return withServingOptions(withGatewayOptions(command)).action(runGateway);
+}
+
+/** Ports, discovery, models, limits and auth. */
+function withGatewayOptions(command: Command): Command {
+  return command
     .option('--port <port>', 'client port (0 = any free port)', port, 8080)
     .option(
       '--admin-port <port>',
@@ -115,7 +122,12 @@ export function gatewayCommand(): Command {
       '--auth-token-file <path>',
       'bearer tokens for the client API, one per line (or env GPUMUX_AUTH_TOKENS)',
     )
-    .option('--admin-token-file <path>', 'bearer tokens for the operator API')
+    .option('--admin-token-file <path>', 'bearer tokens for the operator API');
+}
+
+/** The plan source, the config file, shutdown and retries. */
+function withServingOptions(command: Command): Command {
+  return command
     .option('--scheduler-url <url>', 'scheduler to fetch the plan from (<url>/v1/plan)')
     .option('--config <file.yaml>', 'routing weights, limits, retries, ejection (docs/gateway.md)')
     .option(
@@ -133,56 +145,59 @@ export function gatewayCommand(): Command {
     .option(
       '--retry-budget <ratio>',
       'retries at most this share of requests per 10 s, per model (default: 0.2)',
-    )
-    .action(async (flags: GatewayFlags) => {
-      const logger = createLogger({ component: 'gateway' });
-      const file = flags.config
-        ? ((parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown> | null) ?? {})
-        : {};
-      const config = await gatewayConfigFrom(file, flags);
-      // Loaded here, not at the top: the gateway's HTTP and metrics stack would slow every other subcommand.
-      const { startGateway } = await import('../../gateway/index.js');
-      let discovery;
-      if (flags.discovery === 'kubernetes') {
-        discovery = kubernetesDiscovery({
-          namespace: flags.namespace,
-          selector: flags.selector,
-          replicaPort: flags.replicaPort,
-          logger,
-        });
-      } else {
-        if (flags.replica.length === 0)
-          throw new Error('static discovery needs at least one --replica <url>');
-        discovery = staticDiscovery(flags.replica);
-      }
-      const gateway = await startGateway({
-        port: flags.port,
-        adminPort: flags.adminPort,
-        ...(flags.grpcPort !== undefined && { grpcPort: flags.grpcPort }),
-        host: flags.host,
-        discovery,
-        models: flags.models
-          ?.split(',')
-          .map((m) => m.trim())
-          .filter((m) => m !== ''),
-        authTokens: loadTokens({ file: flags.authTokenFile, env: process.env.GPUMUX_AUTH_TOKENS }),
-        adminTokens: loadTokens({ file: flags.adminTokenFile }),
-        ...(flags.schedulerUrl !== undefined && { schedulerUrl: flags.schedulerUrl }),
-        config,
-        logger,
-      });
-      const shutdown = (signal: string) => {
-        logger.info('shutting down', { signal });
-        // close() ends by the drain deadline whatever clients and replicas do (gateway/index.ts).
-        gateway.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error('shutdown failed', { err });
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+    );
+}
+
+/** Starts the gateway from the flags and stops it on SIGTERM/SIGINT. */
+async function runGateway(flags: GatewayFlags): Promise<void> {
+  const logger = createLogger({ component: 'gateway' });
+  const file = flags.config
+    ? ((parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown> | null) ?? {})
+    : {};
+  const config = await gatewayConfigFrom(file, flags);
+  // Loaded here, not at the top: the gateway's HTTP and metrics stack would slow every other subcommand.
+  const { startGateway } = await import('../../gateway/index.js');
+  const gateway = await startGateway({
+    port: flags.port,
+    adminPort: flags.adminPort,
+    ...(flags.grpcPort !== undefined && { grpcPort: flags.grpcPort }),
+    host: flags.host,
+    discovery: discoveryFrom(flags, logger),
+    models: flags.models
+      ?.split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== ''),
+    authTokens: loadTokens({ file: flags.authTokenFile, env: process.env.GPUMUX_AUTH_TOKENS }),
+    adminTokens: loadTokens({ file: flags.adminTokenFile }),
+    ...(flags.schedulerUrl !== undefined && { schedulerUrl: flags.schedulerUrl }),
+    config,
+    logger,
+  });
+  const shutdown = (signal: string) => {
+    logger.info('shutting down', { signal });
+    // close() ends by the drain deadline whatever clients and replicas do (gateway/index.ts).
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Where replicas come from: the pods of a Kubernetes selector, or the --replica URLs. */
+function discoveryFrom(flags: GatewayFlags, logger: Logger) {
+  if (flags.discovery === 'kubernetes') {
+    return kubernetesDiscovery({
+      namespace: flags.namespace,
+      selector: flags.selector,
+      replicaPort: flags.replicaPort,
+      logger,
     });
+  }
+  if (flags.replica.length === 0) throw new Error('static discovery needs at least one --replica <url>');
+  return staticDiscovery(flags.replica);
 }

@@ -72,63 +72,11 @@ function forwardedHeaders(metadata: Metadata): Record<string, string> {
  * @example
  * server.addService(inferenceServiceDefinition(), inferenceService({ call: (r) => restOf(app, r) }));
  */
-export function inferenceService({
-  call,
-  authorize,
-  defaultTimeoutMs = Infinity,
-  observe,
-}: InferenceServiceOptions): UntypedServiceImplementation {
-  function unary<Req>(rpc: string, open: boolean, handler: (request: Req, rest: Rest) => Promise<unknown>) {
-    return function handleUnary(c: ServerUnaryCall<Json, unknown>, callback: sendUnaryData<unknown>): void {
-      const started = performance.now();
-      const request = c.request as unknown as { name?: string; model_name?: string };
-      const model = request.model_name ?? request.name ?? null;
-      let ctx: CallContext | undefined;
-      const finish = (status: number): void =>
-        observe?.({ rpc, model: model || null, status, seconds: (performance.now() - started) / 1000 });
-      void (async () => {
-        if (!open && authorize && !authorize(authorization(c.metadata)))
-          throw new GpumuxError('UNAUTHORIZED', 'missing or invalid bearer token');
-        const { requestId, signal } = (ctx = callContext(c, defaultTimeoutMs));
-        const client = forwardedHeaders(c.metadata);
-        const send = (
-          method: RestRequest['method'],
-          path: string,
-          headers: Record<string, string>,
-          body?: Buffer,
-        ) =>
-          call({
-            method,
-            path,
-            headers: { ...client, ...headers, 'x-request-id': requestId },
-            body,
-            requestId,
-            signal,
-          });
-        return handler(c.request as Req, {
-          requestId,
-          get: (path) => send('GET', path, {}),
-          post: (path, headers, body) => send('POST', path, headers, body),
-        });
-      })().then(
-        (response) => {
-          ctx?.done();
-          finish(200);
-          callback(null, response);
-        },
-        (err: unknown) => {
-          const expired = ctx?.expired() ?? false;
-          ctx?.done();
-          const e = expired
-            ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err })
-            : toGpumuxError(err);
-          finish(e.status);
-          callback(toServiceError(e));
-        },
-      );
+export function inferenceService(options: InferenceServiceOptions): UntypedServiceImplementation {
+  const unary = <Req>(rpc: string, open: boolean, handler: Handler<Req>) =>
+    function handleUnary(c: ServerUnaryCall<Json, unknown>, callback: sendUnaryData<unknown>): void {
+      void answerUnary(options, rpc, open, handler, c, callback);
     };
-  }
-
   const modelGet = async (
     ref: ModelRef,
     suffix: string,
@@ -165,5 +113,67 @@ export function inferenceService({
       const res = ok(await post(rest.path, rest.headers, rest.body));
       return fromRestInfer(res.body, res.header(HEADER_LENGTH));
     }),
+  };
+}
+
+type Handler<Req> = (request: Req, rest: Rest) => Promise<unknown>;
+
+/** One unary call: checks its token, runs `handler` over REST within the call's deadline, answers, observes. */
+async function answerUnary<Req>(
+  { call, authorize, defaultTimeoutMs = Infinity, observe }: InferenceServiceOptions,
+  rpc: string,
+  open: boolean,
+  handler: Handler<Req>,
+  c: ServerUnaryCall<Json, unknown>,
+  callback: sendUnaryData<unknown>,
+): Promise<void> {
+  const started = performance.now();
+  const request = c.request as unknown as { name?: string; model_name?: string };
+  const model = request.model_name ?? request.name ?? null;
+  const finish = (status: number): void =>
+    observe?.({ rpc, model: model || null, status, seconds: (performance.now() - started) / 1000 });
+  let ctx: CallContext | undefined;
+  let response: unknown;
+  try {
+    if (!open && authorize && !authorize(authorization(c.metadata)))
+      throw new GpumuxError('UNAUTHORIZED', 'missing or invalid bearer token');
+    ctx = callContext(c, defaultTimeoutMs);
+    response = await handler(c.request as Req, restOf(call, c.metadata, ctx.requestId, ctx.signal));
+  } catch (err) {
+    const expired = ctx?.expired() ?? false;
+    ctx?.done();
+    const e = expired
+      ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err })
+      : toGpumuxError(err);
+    finish(e.status);
+    callback(toServiceError(e));
+    return;
+  }
+  ctx.done();
+  finish(200);
+  callback(null, response);
+}
+
+/** The REST API as a handler sees it: the client's metadata as headers, the call's id and deadline. */
+function restOf(call: RestCall, metadata: Metadata, requestId: string, signal: RestRequest['signal']): Rest {
+  const client = forwardedHeaders(metadata);
+  const send = (
+    method: RestRequest['method'],
+    path: string,
+    headers: Record<string, string>,
+    body?: Buffer,
+  ) =>
+    call({
+      method,
+      path,
+      headers: { ...client, ...headers, 'x-request-id': requestId },
+      body,
+      requestId,
+      signal,
+    });
+  return {
+    requestId,
+    get: (path) => send('GET', path, {}),
+    post: (path, headers, body) => send('POST', path, headers, body),
   };
 }

@@ -51,16 +51,52 @@ export async function readImageParts(
   { maxBytes, maxFrames }: ImagePartLimits,
   feed: (write: WriteChunk) => Promise<unknown>,
 ): Promise<ImagePart[]> {
-  const parts: ImagePart[] = [];
-  let failure: GpumuxError | null = null;
-  const fail = (err: GpumuxError) => (failure ??= err);
-  // read through a function: TypeScript does not see the parser's callbacks set `failure` between checks
-  const throwFailure = (): void => {
-    if (failure) throw failure;
-  };
-  let parser: busboy.Busboy;
+  const parser = openParser(contentType, maxBytes, maxFrames);
+  const found: Found = { parts: [], failure: null };
+  collectImages(parser, found, maxBytes, maxFrames);
+  const finished = new Promise<void>((resolve, reject) => {
+    parser.on('close', resolve);
+    parser.on('error', (err: Error) => reject(fail(found, malformed(err))));
+  });
+  finished.catch(() => undefined); // awaited below; a parse error during streaming surfaces there
+
   try {
-    parser = busboy({
+    await feed(async (chunk) => {
+      throwFailure(found);
+      // a parser that fails while we wait for 'drain' never drains: wait for whichever comes first
+      if (!parser.write(chunk))
+        await Promise.race([new Promise<void>((resolve) => parser.once('drain', resolve)), finished]);
+      throwFailure(found);
+    });
+  } catch (err) {
+    parser.destroy(); // its part streams' errors land on the listeners of collectImages
+    throw err;
+  }
+  parser.end();
+  await finished;
+  throwFailure(found);
+  if (found.parts.length === 0)
+    throw new GpumuxError('EMPTY_BODY', 'the multipart body has no "image" field');
+  return found.parts;
+}
+
+/** What the parser's callbacks found so far: the image parts in order, and the first failure. */
+interface Found {
+  parts: ImagePart[];
+  failure: GpumuxError | null;
+}
+
+const fail = (found: Found, err: GpumuxError): GpumuxError => (found.failure ??= err);
+
+// read through a function: TypeScript does not see the parser's callbacks set `failure` between checks
+function throwFailure(found: Found): void {
+  if (found.failure) throw found.failure;
+}
+
+/** A busboy parser for `contentType` within the limits (400 for a type it cannot parse). */
+function openParser(contentType: string, maxBytes: number, maxFrames: number): busboy.Busboy {
+  try {
+    return busboy({
       headers: { 'content-type': contentType },
       limits: {
         parts: maxFrames + EXTRA_PARTS,
@@ -74,8 +110,13 @@ export async function readImageParts(
   } catch (err) {
     throw malformed(err as Error);
   }
+}
+
+/** Collects the `image` parts (files or fields) into `found`; a limit passed or a broken part fails it. */
+function collectImages(parser: busboy.Busboy, found: Found, maxBytes: number, maxFrames: number): void {
   const tooMany = (what: string) =>
     fail(
+      found,
       new GpumuxError('PAYLOAD_TOO_LARGE', `too many ${what} in one request; at most ${maxFrames} images`),
     );
   parser.on('partsLimit', () => tooMany('parts'));
@@ -84,13 +125,16 @@ export async function readImageParts(
   parser.on('file', (name, stream, info) => {
     // A body that ends inside a part ("Unexpected end of form") errors the part's stream as well as the
     // parser: without this listener that 'error' would reach the process and end it.
-    stream.on('error', (err: Error) => fail(malformed(err)));
+    stream.on('error', (err: Error) => fail(found, malformed(err)));
     stream.on('limit', () =>
-      fail(new GpumuxError('PAYLOAD_TOO_LARGE', `an image part is larger than ${formatBytes(maxBytes)}`)),
+      fail(
+        found,
+        new GpumuxError('PAYLOAD_TOO_LARGE', `an image part is larger than ${formatBytes(maxBytes)}`),
+      ),
     );
     if (name !== 'image') return void stream.resume();
     const part: ImagePart = { chunks: [], bytes: 0, type: info.mimeType };
-    parts.push(part);
+    found.parts.push(part);
     stream.on('data', (chunk: Buffer) => {
       part.chunks.push(chunk);
       part.bytes += chunk.length;
@@ -98,35 +142,15 @@ export async function readImageParts(
   });
   parser.on('field', (name, value, info) => {
     if (info.valueTruncated)
-      fail(new GpumuxError('PAYLOAD_TOO_LARGE', `field "${name}" is larger than ${MAX_FIELD_BYTES} bytes`));
+      fail(
+        found,
+        new GpumuxError('PAYLOAD_TOO_LARGE', `field "${name}" is larger than ${MAX_FIELD_BYTES} bytes`),
+      );
     else if (name === 'image') {
       const bytes = Buffer.from(value);
-      parts.push({ chunks: [bytes], bytes: bytes.length, type: info.mimeType });
+      found.parts.push({ chunks: [bytes], bytes: bytes.length, type: info.mimeType });
     }
   });
-  const finished = new Promise<void>((resolve, reject) => {
-    parser.on('close', resolve);
-    parser.on('error', (err: Error) => reject(fail(malformed(err))));
-  });
-  finished.catch(() => undefined); // awaited below; a parse error during streaming surfaces there
-
-  try {
-    await feed(async (chunk) => {
-      throwFailure();
-      // a parser that fails while we wait for 'drain' never drains: wait for whichever comes first
-      if (!parser.write(chunk))
-        await Promise.race([new Promise<void>((resolve) => parser.once('drain', resolve)), finished]);
-      throwFailure();
-    });
-  } catch (err) {
-    parser.destroy(); // its part streams' errors land on the listeners above
-    throw err;
-  }
-  parser.end();
-  await finished;
-  throwFailure();
-  if (parts.length === 0) throw new GpumuxError('EMPTY_BODY', 'the multipart body has no "image" field');
-  return parts;
 }
 
 /** A part's bytes in one Uint8Array of its own (a copy only when the part arrived in several slices). */

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { NOT_READY_RETRY_AFTER_SECONDS } from '../../common/back-pressure.js';
 import { GpumuxError, isErrorCode, statusOf } from '../../common/errors.js';
 import { imageBytes, readImageParts, type ImagePart } from '../../common/http/multipart.js';
@@ -88,4 +89,40 @@ export async function detectFramesAcross(
       backOff ? { retryAfterSeconds: NOT_READY_RETRY_AFTER_SECONDS } : {},
     );
   });
+}
+
+/**
+ * A multipart detect request: parses its `image` parts (413 over `maxFrames`) and, when there are several,
+ * answers them across replicas (detectFramesAcross) and writes the merged answer; returns its status. Null:
+ * one frame, which goes upstream as the request it is. `url` is the request's (its query goes with each frame).
+ */
+export async function answerMultiFrame(
+  forwarder: Forwarder,
+  contentType: string,
+  body: HeldBody,
+  /** The model's detect body limit (Inventory.bodyLimit) and the most frames one request may carry. */
+  maxBytes: number,
+  maxFrames: number,
+  base: Omit<Parameters<typeof detectFramesAcross>[1], 'query'>,
+  url: string,
+  res: ServerResponse,
+): Promise<number | null> {
+  const frames = await imageFields(contentType, body, maxBytes, maxFrames);
+  if (frames.length > maxFrames) {
+    throw new GpumuxError(
+      'PAYLOAD_TOO_LARGE',
+      `${frames.length} images in one request; at most ${maxFrames}`,
+    );
+  }
+  if (frames.length <= 1) return null;
+  const q = url.indexOf('?');
+  const f = { ...base, query: q < 0 ? '' : url.slice(q) };
+  const merged = JSON.stringify(await detectFramesAcross(forwarder, f, frames));
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(merged),
+    'x-request-id': f.requestId,
+  });
+  res.end(merged);
+  return 200;
 }

@@ -53,6 +53,10 @@ export interface Inventory {
 const NO_REPLICAS: readonly ReplicaRecord[] = [];
 const EWMA_ALPHA = 0.2;
 
+/**
+ * The replicas the gateway knows and what their /v1/stats last said. One closure: short methods over shared
+ * state (members, the indexes rebuilt after each poll round, the poll timer); the work is in the functions below.
+ */
 export function createInventory(options: InventoryOptions): Inventory {
   const { pollIntervalMs, reserveBytes, criticalHeadroomBytes, ejection, clock, logger } = options;
   const listeners: { [E in keyof InventoryEvents]: InventoryEvents[E][] } = { change: [], eject: [] };
@@ -76,68 +80,13 @@ export function createInventory(options: InventoryOptions): Inventory {
   const pollTimeoutMs = Math.max(1000, Math.min(2 * pollIntervalMs, 5000));
 
   function reindex(): void {
-    const next = new Map<string, ReplicaRecord[]>();
-    for (const r of members.values()) {
-      const model = r.measurement.stats?.model;
-      if (!model) continue;
-      let list = next.get(model);
-      if (!list) next.set(model, (list = []));
-      list.push(r);
-    }
-    const limits = new Map<string, number>();
-    for (const [model, list] of next) {
-      list.sort((a, b) => (a.endpoint.id < b.endpoint.id ? -1 : 1));
-      for (const r of list) {
-        const stats = r.measurement.stats;
-        const reported = {
-          detect: stats?.maxBodyBytes,
-          infer: stats?.maxInferBodyBytes ?? stats?.maxBodyBytes,
-        };
-        for (const kind of ['detect', 'infer'] as const) {
-          const bytes = reported[kind];
-          const key = `${kind} ${model}`;
-          if (bytes !== undefined) limits.set(key, Math.min(bytes, limits.get(key) ?? bytes));
-        }
-      }
-    }
-    models = next;
-    bodyLimits = limits;
+    models = replicasByModel(members.values());
+    bodyLimits = bodyLimitsOf(models);
     gpuMap = aggregateGpus(members.values(), reserveBytes, criticalHeadroomBytes);
     for (const l of listeners.change) l();
   }
 
-  async function pollReplica(r: ReplicaRecord): Promise<void> {
-    const m = r.measurement;
-    try {
-      const res = await r.pool.request({
-        method: 'GET',
-        path: '/v1/stats',
-        headersTimeout: pollTimeoutMs,
-        bodyTimeout: pollTimeoutMs,
-        signal: AbortSignal.timeout(pollTimeoutMs),
-      });
-      const ownAtPoll = r.traffic.inFlight;
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        throw new Error(`/v1/stats answered ${res.statusCode}`);
-      }
-      const parsed = ReplicaStats.safeParse(await res.body.json());
-      if (!parsed.success) throw new Error(`/v1/stats does not match the contract: ${parsed.error.message}`);
-      const stats = parsed.data;
-      m.stats = stats;
-      m.reachable = true;
-      m.lastError = null;
-      m.ownInFlightAtPoll = ownAtPoll;
-      r.gpuKey = gpuKeyOf(stats);
-      r.modelKey = modelKeyOf(stats.model, stats.version);
-      outliers.polled(r, stats.ready);
-    } catch (err) {
-      m.reachable = false;
-      m.lastError = err instanceof Error ? err.message : String(err);
-    } finally {
-      m.lastPolledAt = clock.now();
-    }
-  }
+  const pollReplica = (r: ReplicaRecord): Promise<void> => pollStats(r, pollTimeoutMs, outliers, clock);
 
   async function pollOnce(): Promise<void> {
     await Promise.all([...members.values()].map(pollReplica));
@@ -156,29 +105,7 @@ export function createInventory(options: InventoryOptions): Inventory {
 
   return {
     setEndpoints(endpoints) {
-      const seen = new Set<string>();
-      const added: ReplicaRecord[] = [];
-      for (const e of endpoints) {
-        seen.add(e.id);
-        const existing = members.get(e.id);
-        if (existing && existing.endpoint.url === e.url) continue;
-        if (existing) void existing.pool.close();
-        const url = new URL(e.url);
-        const record = newRecord(
-          { id: e.id, url: url.origin },
-          new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }),
-        );
-        members.set(e.id, record);
-        added.push(record);
-      }
-      for (const [id, r] of members) {
-        if (seen.has(id)) continue;
-        members.delete(id);
-        void r.pool.close().catch(() => undefined);
-        logger.info('replica removed', { replica: id });
-      }
-      for (const r of added)
-        logger.info('replica discovered', { replica: r.endpoint.id, url: r.endpoint.url });
+      const added = replaceMembers(members, endpoints, logger);
       reindex();
       if (added.length > 0) void Promise.all(added.map(pollReplica)).then(reindex);
     },
@@ -209,4 +136,111 @@ export function createInventory(options: InventoryOptions): Inventory {
       listeners[event].push(listener);
     },
   };
+}
+
+/** Replicas by the model they reported serving, each list sorted by replica id. */
+function replicasByModel(members: Iterable<ReplicaRecord>): Map<string, ReplicaRecord[]> {
+  const next = new Map<string, ReplicaRecord[]>();
+  for (const r of members) {
+    const model = r.measurement.stats?.model;
+    if (!model) continue;
+    let list = next.get(model);
+    if (!list) next.set(model, (list = []));
+    list.push(r);
+  }
+  for (const list of next.values()) list.sort((a, b) => (a.endpoint.id < b.endpoint.id ? -1 : 1));
+  return next;
+}
+
+/** `${kind} ${model}` → the smallest body limit of that kind the model's replicas report (Inventory.bodyLimit). */
+function bodyLimitsOf(models: Map<string, ReplicaRecord[]>): Map<string, number> {
+  const limits = new Map<string, number>();
+  for (const [model, list] of models) {
+    for (const r of list) {
+      const stats = r.measurement.stats;
+      const reported = {
+        detect: stats?.maxBodyBytes,
+        infer: stats?.maxInferBodyBytes ?? stats?.maxBodyBytes,
+      };
+      for (const kind of ['detect', 'infer'] as const) {
+        const bytes = reported[kind];
+        const key = `${kind} ${model}`;
+        if (bytes !== undefined) limits.set(key, Math.min(bytes, limits.get(key) ?? bytes));
+      }
+    }
+  }
+  return limits;
+}
+
+/** Polls one replica's /v1/stats into its measurement (unreachable on any failure); re-admits through `outliers`. */
+async function pollStats(
+  r: ReplicaRecord,
+  timeoutMs: number,
+  outliers: OutlierDetector,
+  clock: Clock,
+): Promise<void> {
+  const m = r.measurement;
+  try {
+    const res = await r.pool.request({
+      method: 'GET',
+      path: '/v1/stats',
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const ownAtPoll = r.traffic.inFlight;
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new Error(`/v1/stats answered ${res.statusCode}`);
+    }
+    const parsed = ReplicaStats.safeParse(await res.body.json());
+    if (!parsed.success) throw new Error(`/v1/stats does not match the contract: ${parsed.error.message}`);
+    const stats = parsed.data;
+    m.stats = stats;
+    m.reachable = true;
+    m.lastError = null;
+    m.ownInFlightAtPoll = ownAtPoll;
+    r.gpuKey = gpuKeyOf(stats);
+    r.modelKey = modelKeyOf(stats.model, stats.version);
+    outliers.polled(r, stats.ready);
+  } catch (err) {
+    m.reachable = false;
+    m.lastError = err instanceof Error ? err.message : String(err);
+  } finally {
+    m.lastPolledAt = clock.now();
+  }
+}
+
+/**
+ * Makes `members` the replicas of `endpoints`: a new id (or a new URL) gets a fresh pool, a gone one's pool
+ * is closed. Returns the records added (to be polled at once).
+ */
+function replaceMembers(
+  members: Map<string, ReplicaRecord>,
+  endpoints: ReplicaEndpoint[],
+  logger: Logger,
+): ReplicaRecord[] {
+  const seen = new Set<string>();
+  const added: ReplicaRecord[] = [];
+  for (const e of endpoints) {
+    seen.add(e.id);
+    const existing = members.get(e.id);
+    if (existing && existing.endpoint.url === e.url) continue;
+    if (existing) void existing.pool.close();
+    const url = new URL(e.url);
+    const record = newRecord(
+      { id: e.id, url: url.origin },
+      new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }),
+    );
+    members.set(e.id, record);
+    added.push(record);
+  }
+  for (const [id, r] of members) {
+    if (seen.has(id)) continue;
+    members.delete(id);
+    void r.pool.close().catch(() => undefined);
+    logger.info('replica removed', { replica: id });
+  }
+  for (const r of added) logger.info('replica discovered', { replica: r.endpoint.id, url: r.endpoint.url });
+  return added;
 }

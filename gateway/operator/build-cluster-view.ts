@@ -68,6 +68,16 @@ function emptyGpuView(g: PlanGpu): GpuView {
   };
 }
 
+/** Replica counts of one model version. */
+interface ModelCount {
+  version: string;
+  replicas: number;
+  ready: number;
+}
+
+/** The configured version split (`versions.split`): model → version → weight. */
+type Split = Readonly<Record<string, Readonly<Record<string, number>>>>;
+
 /**
  * The operator's picture: GPUs (sorted by node, then index) with their replicas; replicas that never
  * answered /v1/stats under `unplaced`; per-model traffic over the sliding window; the scheduler's plan, whose
@@ -81,16 +91,48 @@ export function buildClusterView(
   queueDepths: ReadonlyMap<string, number> = new Map(),
   routingFailures: ReadonlyMap<string, RoutingFailure> = new Map(),
   /** The configured version split (`versions.split`): model → version → weight. */
-  split: Readonly<Record<string, Readonly<Record<string, number>>>> = {},
+  split: Split = {},
 ): ClusterView {
+  const gpus = gpuViews(inventory, plan);
+  const { unplaced, models, replicas, ready } = countReplicas(inventory);
+  // A version the split sends traffic to shows even before (or after) any replica serves it.
+  for (const [name, weights] of Object.entries(split))
+    for (const version of Object.keys(weights)) {
+      const key = modelKeyOf(name, version);
+      if (!models.has(key)) models.set(key, { version, replicas: 0, ready: 0 });
+    }
+  const modelViews = [...models]
+    .map(([key, m]) => modelView(key, m, window, queueDepths, routingFailures, split))
+    .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));
+  return {
+    generatedAt: now.toISOString(),
+    totals: totalsOf(gpus, replicas, ready),
+    gpus,
+    unplaced,
+    models: modelViews,
+    plan,
+  };
+}
+
+/** The GPUs replicas report, plus the plan's GPUs none does; sorted by node, then index. */
+function gpuViews(inventory: Inventory, plan: PlanView | null): GpuView[] {
   const seen = [...inventory.gpus().values()].map(gpuView);
   const known = new Set(seen.map((g) => `${g.node}/${g.index}`));
   const empty = (plan?.gpus ?? []).filter((g) => !known.has(`${g.node}/${g.index}`)).map(emptyGpuView);
-  const gpus = [...seen, ...empty].sort((a, b) =>
+  return [...seen, ...empty].sort((a, b) =>
     a.node === b.node ? (a.index ?? -1) - (b.index ?? -1) : a.node < b.node ? -1 : 1,
   );
+}
+
+/** Replicas by model version (`modelKeyOf`), those without stats (unplaced), and the ready count. */
+function countReplicas(inventory: Inventory): {
+  unplaced: ClusterView['unplaced'];
+  models: Map<string, ModelCount>;
+  replicas: number;
+  ready: number;
+} {
   const unplaced: ClusterView['unplaced'] = [];
-  const models = new Map<string, { version: string; replicas: number; ready: number }>();
+  const models = new Map<string, ModelCount>();
   let replicas = 0;
   let ready = 0;
   for (const r of inventory.records()) {
@@ -113,41 +155,48 @@ export function buildClusterView(
     if (isReady) m.ready++;
     models.set(key, m);
   }
-  // A version the split sends traffic to shows even before (or after) any replica serves it.
-  for (const [name, weights] of Object.entries(split))
-    for (const version of Object.keys(weights)) {
-      const key = modelKeyOf(name, version);
-      if (!models.has(key)) models.set(key, { version, replicas: 0, ready: 0 });
-    }
-  const splitOf = (name: string, version: string): Pick<ModelView, 'splitWeight' | 'splitShare'> => {
-    const weights = split[name];
-    if (!weights) return {};
-    const total = Object.values(weights).reduce((sum, w) => sum + w, 0);
-    const weight = weights[version] ?? 0;
-    return { splitWeight: weight, splitShare: total > 0 ? weight / total : 0 };
+  return { unplaced, models, replicas, ready };
+}
+
+/** The version's share of its model's split, when the model has one. */
+function splitOf(split: Split, name: string, version: string): Pick<ModelView, 'splitWeight' | 'splitShare'> {
+  const weights = split[name];
+  if (!weights) return {};
+  const total = Object.values(weights).reduce((sum, w) => sum + w, 0);
+  const weight = weights[version] ?? 0;
+  return { splitWeight: weight, splitShare: total > 0 ? weight / total : 0 };
+}
+
+function modelView(
+  key: string,
+  m: ModelCount,
+  window: RequestWindow,
+  queueDepths: ReadonlyMap<string, number>,
+  routingFailures: ReadonlyMap<string, RoutingFailure>,
+  split: Split,
+): ModelView {
+  const name = key.slice(0, key.length - m.version.length - 1);
+  const failure = routingFailures.get(name);
+  return {
+    name,
+    version: m.version,
+    replicas: m.replicas,
+    readyReplicas: m.ready,
+    ...window.stats(name),
+    queued: queueDepths.get(name) ?? 0,
+    ...splitOf(split, name, m.version),
+    ...(failure && {
+      lastRoutingFailure: {
+        filter: failure.filter,
+        code: failure.code,
+        at: new Date(failure.at).toISOString(),
+      },
+    }),
   };
-  const modelViews: ModelView[] = [...models]
-    .map(([key, m]) => {
-      const name = key.slice(0, key.length - m.version.length - 1);
-      const failure = routingFailures.get(name);
-      return {
-        name,
-        version: m.version,
-        replicas: m.replicas,
-        readyReplicas: m.ready,
-        ...window.stats(name),
-        queued: queueDepths.get(name) ?? 0,
-        ...splitOf(name, m.version),
-        ...(failure && {
-          lastRoutingFailure: {
-            filter: failure.filter,
-            code: failure.code,
-            at: new Date(failure.at).toISOString(),
-          },
-        }),
-      };
-    })
-    .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));
+}
+
+/** The cluster's totals: memory and compute over `gpus` (a GPU without memory counts in neither). */
+function totalsOf(gpus: readonly GpuView[], replicas: number, ready: number): ClusterView['totals'] {
   let total = 0;
   let used = 0;
   let headroom = 0;
@@ -163,20 +212,13 @@ export function buildClusterView(
     }
   }
   return {
-    generatedAt: now.toISOString(),
-    totals: {
-      gpus: gpus.filter((g) => g.memoryTotalBytes > 0).length,
-      replicas,
-      readyReplicas: ready,
-      memoryTotalBytes: total,
-      memoryUsedBytes: used,
-      memoryHeadroomBytes: headroom,
-      memoryUtilization: total > 0 ? used / total : 0,
-      computeUtilization: computed > 0 ? compute / computed : null,
-    },
-    gpus,
-    unplaced,
-    models: modelViews,
-    plan,
+    gpus: gpus.filter((g) => g.memoryTotalBytes > 0).length,
+    replicas,
+    readyReplicas: ready,
+    memoryTotalBytes: total,
+    memoryUsedBytes: used,
+    memoryHeadroomBytes: headroom,
+    memoryUtilization: total > 0 ? used / total : 0,
+    computeUtilization: computed > 0 ? compute / computed : null,
   };
 }

@@ -67,20 +67,20 @@ function cancelledError(cancel: Cancellation): GpumuxError {
     : new GpumuxError('CLIENT_CLOSED', 'client closed the request while queued');
 }
 
+/** Seconds until a queued request can expect a slot on one of `replicas`: a rough hint for Retry-After. */
+function retryAfter(replicas: readonly ReplicaRecord[], waiting: number): number {
+  let latency = 0;
+  for (const r of replicas) latency = Math.max(latency, latencySeconds(r));
+  return Math.max(1, Math.ceil((latency * (waiting + 1)) / Math.max(1, replicas.length)));
+}
+
+/** Per-model wait queues in front of the router. One closure: short methods over the shared queues. */
 export function createAdmission({ inventory, router, queuePerModel }: AdmissionOptions): Admission {
   const queues = new Map<string, Waiter[]>();
 
   function take(r: ReplicaRecord): ReplicaRecord {
     r.traffic.inFlight++;
     return r;
-  }
-
-  /** Seconds until a queued request can expect a slot: a rough hint for Retry-After. */
-  function retryAfter(model: string, waiting: number): number {
-    const replicas = inventory.byModel(model);
-    let latency = 0;
-    for (const r of replicas) latency = Math.max(latency, latencySeconds(r));
-    return Math.max(1, Math.ceil((latency * (waiting + 1)) / Math.max(1, replicas.length)));
   }
 
   function drain(model: string): void {
@@ -100,7 +100,7 @@ export function createAdmission({ inventory, router, queuePerModel }: AdmissionO
   function queueFull(model: string): GpumuxError {
     const waiting = queues.get(model)?.length ?? 0;
     return new GpumuxError('OVERLOADED', `every replica of ${model} is busy and its queue is full`, {
-      retryAfterSeconds: retryAfter(model, waiting),
+      retryAfterSeconds: retryAfter(inventory.byModel(model), waiting),
     });
   }
 

@@ -78,39 +78,53 @@ export class HeldBody {
     b.budget = budget;
     const header = req.headers['content-length'];
     b.declared = header === undefined ? null : Number(header);
-    b.upload = new PacedUpload(pace ?? null, b.declared, () => b.length);
-    if (b.declared !== null && b.declared > limit) {
-      b.fail(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
-      req.resume();
-      return b;
-    }
-    // A declared length is reserved whole up front: refused before a byte is held.
-    if (b.declared !== null && !b.reserve(b.declared)) {
-      b.fail(overBudget());
-      req.resume();
-      return b;
-    }
+    const upload = (b.upload = new PacedUpload(pace ?? null, b.declared, () => b.length));
+    if (!b.refusedUpFront(req, limit)) b.hold(req, limit, upload, cancel);
+    return b;
+  }
+
+  /** A declared length over `limit` or over the budget: refused before a byte is held (the body drained). */
+  private refusedUpFront(req: IncomingMessage, limit: number): boolean {
+    let err: GpumuxError | null = null;
+    if (this.declared !== null && this.declared > limit)
+      err = new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`);
+    // A declared length is reserved whole up front.
+    else if (this.declared !== null && !this.reserve(this.declared)) err = overBudget();
+    if (err === null) return false;
+    this.fail(err);
+    req.resume();
+    return true;
+  }
+
+  /** Holds `req`'s chunks as they arrive, until it ends or fails (limit, budget, pace, `cancel`). */
+  private hold(
+    req: IncomingMessage,
+    limit: number,
+    upload: PacedUpload,
+    cancel: Cancellation | undefined,
+  ): void {
     const stop = (err: GpumuxError): void => {
       cleanup();
       req.resume(); // drained, not held
-      b.fail(err);
+      this.fail(err);
     };
     const onData = (chunk: Buffer): void => {
-      b.length += chunk.length;
-      if (b.length > limit)
+      this.length += chunk.length;
+      if (this.length > limit)
         return stop(new GpumuxError('PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`));
-      if (b.length > b.reserved && !b.reserve(b.length - b.reserved)) return stop(overBudget());
-      b.chunks.push(chunk);
-      b.notify();
+      if (this.length > this.reserved && !this.reserve(this.length - this.reserved))
+        return stop(overBudget());
+      this.chunks.push(chunk);
+      this.notify();
     };
     const onEnd = (): void => {
       cleanup();
-      b.complete = true;
-      b.notify();
+      this.complete = true;
+      this.notify();
     };
     const onError = (): void => {
       cleanup();
-      b.fail(new GpumuxError('CLIENT_CLOSED', 'client closed the request'));
+      this.fail(new GpumuxError('CLIENT_CLOSED', 'client closed the request'));
     };
     const offCancel = cancel?.on(() =>
       stop(
@@ -119,9 +133,9 @@ export class HeldBody {
           : new GpumuxError('CLIENT_CLOSED', 'client closed the request'),
       ),
     );
-    const unwatch = b.upload.watch(stop);
+    const unwatch = upload.watch(stop);
     const cleanup = (): void => {
-      b.detach = null;
+      this.detach = null;
       unwatch();
       offCancel?.();
       req.off('data', onData);
@@ -133,11 +147,10 @@ export class HeldBody {
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('aborted', onError);
-    b.detach = () => {
+    this.detach = () => {
       cleanup();
       req.resume();
     };
-    return b;
   }
 
   /** Gives the held bytes back to the budget (the request is finished with its body). */

@@ -14,8 +14,9 @@ import { newRequestId } from './headers.js';
 import { writeError } from './respond.js';
 import { Cancellation } from './cancellation.js';
 import type { Inventory } from '../inventory/inventory.js';
+import type { GpuRecord } from '../inventory/gpus.js';
 import type { ReplicaRecord } from '../inventory/records.js';
-import { detectFramesAcross, imageFields } from '../http/multi-frame.js';
+import { answerMultiFrame } from '../http/multi-frame.js';
 import { matchProxyRoute, type ProxyRoute } from '../http/routes.js';
 import type { ChooseVersion } from '../routing/version-split.js';
 
@@ -48,6 +49,11 @@ export interface ClientHandlerOptions {
   logger: Logger;
 }
 
+/** The options, plus what is derived from them once per handler (not per request). */
+interface HandlerDeps extends ClientHandlerOptions {
+  gpuOf: (r: ReplicaRecord) => GpuRecord | undefined;
+}
+
 /**
  * The client port's request listener. Proxied routes (infer, detect, model metadata) run on a lean path
  * straight on Node's req/res — no Request/Response objects, body held once as Node's chunks, response
@@ -56,140 +62,9 @@ export interface ClientHandlerOptions {
 export function createClientHandler(
   options: ClientHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const {
-    app,
-    forwarder,
-    inventory,
-    admission,
-    bodyBudget,
-    observer,
-    defaultTimeoutMs,
-    maxBodyBytes,
-    uploadPace,
-    clientLimit,
-    maxFramesPerRequest,
-    authorize,
-    chooseVersion,
-    logger,
-  } = options;
-  const honoListener = getRequestListener(app.fetch);
-  const gpuOf = (r: ReplicaRecord) => inventory.gpu(r.gpuKey);
-  const bodyLimitFor = (route: ProxyRoute): number =>
-    inventory.bodyLimit(route.model, route.kind === 'detect' ? 'detect' : 'infer', maxBodyBytes);
-
-  /** The client, for the per-client cap: its token when auth is on (one client, many addresses), else its address. */
-  const clientKey = (req: IncomingMessage): string =>
-    (authorize ? req.headers.authorization : undefined) ?? req.socket.remoteAddress ?? '';
-
-  /** Answers a request that failed before an answer went out; returns the status the client got. */
-  function answerError(
-    err: unknown,
-    res: ServerResponse,
-    route: ProxyRoute,
-    requestId: string,
-    cancel: Cancellation,
-    body: HeldBody | undefined,
-  ): number {
-    const e = toGpumuxError(
-      cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err,
-    );
-    if (e.code === 'INTERNAL') logger.error('proxy failed', { err, requestId });
-    // A body refused for its size or its pace is not worth reading to the end: close after the answer.
-    // (Anything else refused mid-body — a full queue — is drained by Node and the connection kept.)
-    const unread =
-      body !== undefined && !body.complete && (e.status === 408 || e.status === 413)
-        ? { connection: 'close' }
-        : undefined;
-    if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId, unread);
-    return e.status;
-  }
-
-  async function proxy(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: ProxyRoute,
-    url: string,
-  ): Promise<void> {
-    const started = performance.now();
-    const requestId = newRequestId(req.headers['x-request-id']);
-    const cancel = new Cancellation();
-    let timer: NodeJS.Timeout | undefined;
-    const onClose = (): void => {
-      if (!res.writableFinished) cancel.cancel(false);
-    };
-    let status = 500;
-    let body: HeldBody | undefined;
-    const client = clientLimit ? clientKey(req) : undefined;
-    let counted = false;
-    try {
-      if (client !== undefined) {
-        const capped = clientLimit!.enter(client);
-        if (capped) throw capped;
-        counted = true;
-      }
-      const ms = deadlineMs(req.headers['timeout'], defaultTimeoutMs);
-      timer = setTimeout(() => cancel.cancel(true), ms);
-      res.once('close', onClose);
-      // Refused now (unknown model, no replica, queue full): answered before a byte of the body is held.
-      const version = chooseVersion ? chooseVersion(route.model, route.version, req.headers) : route.version;
-      const refused = admission.refusal({
-        model: route.model,
-        version,
-        now: Date.now(),
-        gpuOf,
-      });
-      if (refused) throw refused;
-      body =
-        route.method === 'POST'
-          ? HeldBody.read(req, bodyLimitFor(route), bodyBudget, cancel, uploadPace)
-          : HeldBody.empty();
-      // Small bodies are sent whole (one write upstream); large ones stream once their pace is proven: a
-      // replica slot is taken for work, not for waiting on a slow client (HeldBody.ready).
-      await body.ready();
-      const base = {
-        model: route.model,
-        version,
-        requestId,
-        cancel,
-      };
-      const contentType = req.headers['content-type'] ?? '';
-      if (route.kind === 'detect' && contentType.startsWith('multipart/form-data')) {
-        const frames = await imageFields(contentType, body, bodyLimitFor(route), maxFramesPerRequest);
-        if (frames.length > maxFramesPerRequest) {
-          throw new GpumuxError(
-            'PAYLOAD_TOO_LARGE',
-            `${frames.length} images in one request; at most ${maxFramesPerRequest}`,
-          );
-        }
-        if (frames.length > 1) {
-          const q = url.indexOf('?');
-          const merged = JSON.stringify(
-            await detectFramesAcross(forwarder, { ...base, query: q < 0 ? '' : url.slice(q) }, frames),
-          );
-          status = 200;
-          res.writeHead(200, {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(merged),
-            'x-request-id': requestId,
-          });
-          res.end(merged);
-          return;
-        }
-      }
-      status = await forwarder.forward({ ...base, req, res, path: url, method: route.method, body });
-    } catch (err) {
-      status = answerError(err, res, route, requestId, cancel, body);
-    } finally {
-      if (counted) clientLimit!.leave(client!);
-      if (timer) clearTimeout(timer);
-      res.off('close', onClose);
-      body?.release();
-      // Unknown model names stay out of metric labels (a client could otherwise create series at will).
-      const model = inventory.byModel(route.model).length > 0 ? route.model : '_unknown';
-      observer.done(model, status, (performance.now() - started) / 1000);
-    }
-  }
-
+  const { inventory, authorize } = options;
+  const d: HandlerDeps = { ...options, gpuOf: (r) => inventory.gpu(r.gpuKey) };
+  const honoListener = getRequestListener(options.app.fetch);
   return function gatewayClientListener(req, res) {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -208,7 +83,121 @@ export function createClientHandler(
       return;
     }
     const route = url.charCodeAt(0) === 47 /* / */ ? matchProxyRoute(req.method, url) : null;
-    if (route) void proxy(req, res, route, url);
+    if (route) void proxy(d, req, res, route, url);
     else void honoListener(req, res);
   };
+}
+
+const bodyLimitFor = (d: HandlerDeps, route: ProxyRoute): number =>
+  d.inventory.bodyLimit(route.model, route.kind === 'detect' ? 'detect' : 'infer', d.maxBodyBytes);
+
+/** The client, for the per-client cap: its token when auth is on (one client, many addresses), else its address. */
+const clientKey = (d: HandlerDeps, req: IncomingMessage): string =>
+  (d.authorize ? req.headers.authorization : undefined) ?? req.socket.remoteAddress ?? '';
+
+/** Answers a request that failed before an answer went out; returns the status the client got. */
+function answerError(
+  d: HandlerDeps,
+  err: unknown,
+  res: ServerResponse,
+  route: ProxyRoute,
+  requestId: string,
+  cancel: Cancellation,
+  body: HeldBody | undefined,
+): number {
+  const e = toGpumuxError(
+    cancel.expired ? new GpumuxError('DEADLINE_EXCEEDED', 'deadline exceeded', { cause: err }) : err,
+  );
+  if (e.code === 'INTERNAL') d.logger.error('proxy failed', { err, requestId });
+  // A body refused for its size or its pace is not worth reading to the end: close after the answer.
+  // (Anything else refused mid-body — a full queue — is drained by Node and the connection kept.)
+  const unread =
+    body !== undefined && !body.complete && (e.status === 408 || e.status === 413)
+      ? { connection: 'close' }
+      : undefined;
+  if (e.code !== 'CLIENT_CLOSED') writeError(res, e, route.v1, requestId, unread);
+  return e.status;
+}
+
+/**
+ * Refuses now what admission would refuse (unknown model, no replica, queue full), before a byte of the body
+ * is held; returns the version the request goes to.
+ */
+function admit(d: HandlerDeps, req: IncomingMessage, route: ProxyRoute): string | null {
+  const version = d.chooseVersion ? d.chooseVersion(route.model, route.version, req.headers) : route.version;
+  const refused = d.admission.refusal({ model: route.model, version, now: Date.now(), gpuOf: d.gpuOf });
+  if (refused) throw refused;
+  return version;
+}
+
+/** One proxied request, from the per-client cap to the observer: the client always gets an answer. */
+async function proxy(
+  d: HandlerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: ProxyRoute,
+  url: string,
+): Promise<void> {
+  const { clientLimit } = d;
+  const started = performance.now();
+  const requestId = newRequestId(req.headers['x-request-id']);
+  const cancel = new Cancellation();
+  let timer: NodeJS.Timeout | undefined;
+  const onClose = (): void => {
+    if (!res.writableFinished) cancel.cancel(false);
+  };
+  let status = 500;
+  let body: HeldBody | undefined;
+  const client = clientLimit ? clientKey(d, req) : undefined;
+  let counted = false;
+  try {
+    if (client !== undefined) {
+      const capped = clientLimit!.enter(client);
+      if (capped) throw capped;
+      counted = true;
+    }
+    const ms = deadlineMs(req.headers['timeout'], d.defaultTimeoutMs);
+    timer = setTimeout(() => cancel.cancel(true), ms);
+    res.once('close', onClose);
+    const version = admit(d, req, route);
+    body =
+      route.method === 'POST'
+        ? HeldBody.read(req, bodyLimitFor(d, route), d.bodyBudget, cancel, d.uploadPace)
+        : HeldBody.empty();
+    // Small bodies are sent whole (one write upstream); large ones stream once their pace is proven: a
+    // replica slot is taken for work, not for waiting on a slow client (HeldBody.ready).
+    await body.ready();
+    const base = { model: route.model, version, requestId, cancel };
+    const contentType = req.headers['content-type'] ?? '';
+    const multiFrame =
+      route.kind === 'detect' && contentType.startsWith('multipart/form-data')
+        ? await multiFrameStatus(d, route, url, contentType, body, base, res)
+        : null;
+    status =
+      multiFrame ?? (await d.forwarder.forward({ ...base, req, res, path: url, method: route.method, body }));
+  } catch (err) {
+    status = answerError(d, err, res, route, requestId, cancel, body);
+  } finally {
+    if (counted) clientLimit!.leave(client!);
+    if (timer) clearTimeout(timer);
+    res.off('close', onClose);
+    body?.release();
+    // Unknown model names stay out of metric labels (a client could otherwise create series at will).
+    const model = d.inventory.byModel(route.model).length > 0 ? route.model : '_unknown';
+    d.observer.done(model, status, (performance.now() - started) / 1000);
+  }
+}
+
+/** A multipart detect: answered here across replicas when it has several frames (null: one frame, forwarded). */
+function multiFrameStatus(
+  d: HandlerDeps,
+  route: ProxyRoute,
+  url: string,
+  contentType: string,
+  body: HeldBody,
+  base: { model: string; version: string | null; requestId: string; cancel: Cancellation },
+  res: ServerResponse,
+): Promise<number | null> {
+  const limit = bodyLimitFor(d, route);
+  return answerMultiFrame(d.forwarder, contentType, body, limit, d.maxFramesPerRequest, base, url, res);
 }
