@@ -1,8 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import type { RunningGrpcServer } from '../common/grpc/server.js';
 import { listen } from '../common/http/listen.js';
-import { cutConnections } from '../common/http/cut-connections.js';
 import { createLogger, type Logger } from '../common/log.js';
 import type { ReplicaStats } from './contract.js';
 import { createEngine as createRealEngine } from './engine/create-engine.js';
@@ -14,19 +11,16 @@ import type {
   EngineOptions,
   EngineState,
 } from './engine/types.js';
-import { fatalFor, writeTerminationLog, type ReplicaFatal } from './fatal.js';
+import { createFatalLatch, type ReplicaFatal } from './fatal.js';
+import { closeInOrder, drainAdmitted } from './shutdown.js';
 import { inferBodyLimit } from './body-limits.js';
 import { createReplicaApp, type ReplicaApp } from './http/app.js';
-import type { RequestTracker } from './http/request-tracking.js';
 import type { Lifecycle } from './http/lifecycle.js';
 import { createHttpServer, type HttpLimits } from './http/server.js';
 import { startReplicaGrpc } from './grpc/serve.js';
 import { LISTENING_MSG } from './listening-line.js';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
 import { createInferenceStats } from './metrics/inference-stats.js';
-
-/** After the drain, how long connections still open may finish writing an answer before they are cut. */
-const CLOSE_GRACE_MS = 1000;
 
 /**
  * The replica process, composed: engine + HTTP server + drain. The HTTP server listens first (live), the
@@ -227,62 +221,6 @@ function createStatsSinks(manifest: Engine['manifest'], maxBatch: number) {
   return { metrics, inferenceStats, hooks, appMetrics };
 }
 
-/** Wait for admitted requests and then the engine's queue, or until `timeoutMs`, whichever comes first. */
-async function drainAdmitted(
-  tracker: RequestTracker,
-  engine: Engine,
-  log: Logger,
-  timeoutMs: number,
-): Promise<void> {
-  log.info('draining', { inFlightRequests: tracker.inFlight(), inFlightFrames: engine.stats().inFlight });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    timer.unref();
-  });
-  const done = await Promise.race([
-    tracker
-      .idle()
-      .then(() => engine.drain())
-      .then(() => 'done' as const),
-    timeout,
-  ]);
-  clearTimeout(timer);
-  if (done === 'timeout')
-    log.warn('drain timed out; closing with work outstanding', { inFlightRequests: tracker.inFlight() });
-  else log.info('drained');
-}
-
-interface FatalLatchOptions {
-  /** `model:version`, for the message. */
-  name: string;
-  replicaId: string;
-  log: Logger;
-  terminationLogPath: string;
-  graceMs: number;
-  /** Resolves when every admitted request was answered. */
-  idle: () => Promise<void>;
-}
-
-/** The first fatal engine error: logged, written to the termination log, resolved once answers went out. */
-function createFatalLatch({ name, replicaId, log, terminationLogPath, graceMs, idle }: FatalLatchOptions) {
-  let fatalError: ReplicaFatal | null = null;
-  let resolveFatal: (fatal: ReplicaFatal) => void = () => undefined;
-  const fatal = new Promise<ReplicaFatal>((resolve) => (resolveFatal = resolve));
-  const onFatal = (info: EngineFatal): void => {
-    if (fatalError) return;
-    const failure = fatalFor(info, name, replicaId);
-    fatalError = failure;
-    // the one line operators and the local orchestrator read; the termination log is what the kubelet keeps
-    log.error(failure.message, { device: info.device, exitCode: failure.exitCode });
-    writeTerminationLog(terminationLogPath, failure.message);
-    // admitted requests already fail fast with 503 (the gateway retries elsewhere): let those answers go out
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
-    void Promise.race([idle(), grace]).then(() => resolveFatal(failure));
-  };
-  return { fatal, onFatal, fatalError: (): ReplicaFatal | null => fatalError };
-}
-
 interface ListenOptions {
   app: ReplicaApp['app'];
   host: string;
@@ -315,20 +253,4 @@ function startEngine(engine: Engine, log: Logger): Promise<void> {
   });
   started.catch(() => undefined); // never an unhandled rejection
   return started;
-}
-
-/** After the drain: stop gRPC, cut connections still open, release the model. */
-async function closeInOrder(
-  grpc: RunningGrpcServer | undefined,
-  server: Server,
-  engine: Engine,
-  log: Logger,
-): Promise<void> {
-  await grpc?.close(1000);
-  // Clients still sending headers or a body, or a request that outlived the drain deadline, would hold the
-  // port open: after a moment for answers being written, cut them, so SIGTERM ends in bounded time.
-  const cut = await cutConnections(server, { graceMs: CLOSE_GRACE_MS });
-  if (cut > 0) log.warn('closing connections still open after the drain', { connections: cut });
-  await engine.close();
-  log.info('closed');
 }
