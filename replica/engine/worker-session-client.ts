@@ -67,8 +67,7 @@ interface Settle<T> {
  * death. One closure because every message and every method reads and changes that same state.
  */
 function createWorkerLink(worker: Worker, { onExit, logger }: WorkerSessionHooks) {
-  const pending = new Map<number, Settle<NamedTensor[]>>();
-  let nextId = 1;
+  const runs = createPendingRuns(worker);
   let released = false;
   let died: Error | null = null;
   let settleLoad: Settle<WorkerSession> | undefined;
@@ -87,8 +86,7 @@ function createWorkerLink(worker: Worker, { onExit, logger }: WorkerSessionHooks
     died = error;
     settleLoad?.reject(error);
     settleLoad = undefined;
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
+    runs.rejectAll(error);
     onExit?.(error);
   };
   worker.on('error', (err) => die(new Error(`the session worker failed: ${err.message}`, { cause: err })));
@@ -100,10 +98,8 @@ function createWorkerLink(worker: Worker, { onExit, logger }: WorkerSessionHooks
   const run = (feeds: NamedTensor[]): Promise<NamedTensor[]> => {
     if (died) return Promise.reject(died);
     if (released) return Promise.reject(new Error('the session was released'));
-    const id = nextId++;
     return new Promise<NamedTensor[]>((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.ref(); // a run in flight keeps the process alive, an idle worker does not
+      const id = runs.add({ resolve, reject });
       post({ op: 'run', id, feeds }, transferables(feeds));
     });
   };
@@ -124,14 +120,6 @@ function createWorkerLink(worker: Worker, { onExit, logger }: WorkerSessionHooks
     settleLoad = undefined;
   };
 
-  const settleRun = (id: number, outcome: { outputs: NamedTensor[] } | { error: Error }) => {
-    const waiting = pending.get(id);
-    if ('outputs' in outcome) waiting?.resolve(outcome.outputs);
-    else waiting?.reject(outcome.error);
-    pending.delete(id);
-    if (pending.size === 0) worker.unref();
-  };
-
   const onMessage = (message: FromWorker): void => {
     switch (message.op) {
       case 'loaded': {
@@ -145,9 +133,9 @@ function createWorkerLink(worker: Worker, { onExit, logger }: WorkerSessionHooks
         void worker.terminate();
         return;
       case 'ran':
-        return settleRun(message.id, { outputs: message.outputs });
+        return runs.settle(message.id, { outputs: message.outputs });
       case 'run-failed':
-        return settleRun(message.id, { error: fromWire(message.error) });
+        return runs.settle(message.id, { error: fromWire(message.error) });
       case 'log':
         logger?.[message.level](message.msg, message.fields);
         return;
@@ -159,4 +147,29 @@ function createWorkerLink(worker: Worker, { onExit, logger }: WorkerSessionHooks
   };
 
   return { post, onMessage, awaitLoad: (settle: Settle<WorkerSession>) => (settleLoad = settle) };
+}
+
+/** Runs posted and not answered yet, by id. A run in flight keeps the process alive, an idle worker does not. */
+function createPendingRuns(worker: Worker) {
+  const pending = new Map<number, Settle<NamedTensor[]>>();
+  let nextId = 1;
+  return {
+    add(settle: Settle<NamedTensor[]>): number {
+      const id = nextId++;
+      pending.set(id, settle);
+      worker.ref();
+      return id;
+    },
+    settle(id: number, outcome: { outputs: NamedTensor[] } | { error: Error }): void {
+      const waiting = pending.get(id);
+      if ('outputs' in outcome) waiting?.resolve(outcome.outputs);
+      else waiting?.reject(outcome.error);
+      pending.delete(id);
+      if (pending.size === 0) worker.unref();
+    },
+    rejectAll(error: Error): void {
+      for (const p of pending.values()) p.reject(error);
+      pending.clear();
+    },
+  };
 }
