@@ -1,6 +1,7 @@
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { rootMessage } from './engine/cuda-oom.js';
 import type { EngineFatal } from './engine/types.js';
+import type { Logger } from '../common/log.js';
 import { CUDA_OOM_MARKER, REPLICA_EXIT_CODES } from './exit-codes.js';
 
 /** Why the process must exit now, and with which code (replica/exit-codes.ts). */
@@ -45,4 +46,41 @@ export function writeTerminationLog(file: string, message: string): boolean {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+interface FatalLatchOptions {
+  /** `model:version`, for the message. */
+  name: string;
+  replicaId: string;
+  log: Logger;
+  terminationLogPath: string;
+  graceMs: number;
+  /** Resolves when every admitted request was answered. */
+  idle: () => Promise<void>;
+}
+
+/** The first fatal engine error: logged, written to the termination log, resolved once answers went out. */
+export function createFatalLatch({
+  name,
+  replicaId,
+  log,
+  terminationLogPath,
+  graceMs,
+  idle,
+}: FatalLatchOptions) {
+  let fatalError: ReplicaFatal | null = null;
+  let resolveFatal: (fatal: ReplicaFatal) => void = () => undefined;
+  const fatal = new Promise<ReplicaFatal>((resolve) => (resolveFatal = resolve));
+  const onFatal = (info: EngineFatal): void => {
+    if (fatalError) return;
+    const failure = fatalFor(info, name, replicaId);
+    fatalError = failure;
+    // the one line operators and the local orchestrator read; the termination log is what the kubelet keeps
+    log.error(failure.message, { device: info.device, exitCode: failure.exitCode });
+    writeTerminationLog(terminationLogPath, failure.message);
+    // admitted requests already fail fast with 503 (the gateway retries elsewhere): let those answers go out
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    void Promise.race([idle(), grace]).then(() => resolveFatal(failure));
+  };
+  return { fatal, onFatal, fatalError: (): ReplicaFatal | null => fatalError };
 }

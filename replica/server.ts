@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import { listen } from '../common/http/listen.js';
-import { cutConnections } from '../common/http/cut-connections.js';
 import { createLogger, type Logger } from '../common/log.js';
 import type { ReplicaStats } from './contract.js';
 import { createEngine as createRealEngine } from './engine/create-engine.js';
@@ -12,17 +11,16 @@ import type {
   EngineOptions,
   EngineState,
 } from './engine/types.js';
-import { fatalFor, writeTerminationLog, type ReplicaFatal } from './fatal.js';
+import { createFatalLatch, type ReplicaFatal } from './fatal.js';
+import { closeInOrder, drainAdmitted } from './shutdown.js';
 import { inferBodyLimit } from './body-limits.js';
-import { createReplicaApp } from './http/app.js';
+import { createReplicaApp, type ReplicaApp } from './http/app.js';
+import type { Lifecycle } from './http/lifecycle.js';
 import { createHttpServer, type HttpLimits } from './http/server.js';
 import { startReplicaGrpc } from './grpc/serve.js';
 import { LISTENING_MSG } from './listening-line.js';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics/replica-metrics.js';
 import { createInferenceStats } from './metrics/inference-stats.js';
-
-/** After the drain, how long connections still open may finish writing an answer before they are cut. */
-const CLOSE_GRACE_MS = 1000;
 
 /**
  * The replica process, composed: engine + HTTP server + drain. The HTTP server listens first (live), the
@@ -78,19 +76,118 @@ export interface RunningReplica {
   fatalError(): ReplicaFatal | null;
 }
 
-export async function startReplicaServer({
-  engine: engineOptions,
-  port,
-  host,
-  grpcPort,
-  logger = createLogger({ component: 'replica' }),
-  createEngine = createRealEngine,
-  drainTimeoutMs = 30_000,
-  terminationLogPath = '/dev/termination-log',
-  fatalGraceMs = 2000,
-  http = {},
-}: ReplicaServerOptions): Promise<RunningReplica> {
-  // The metrics need the manifest (labels) and the engine needs the metrics' hooks: forward through a holder.
+export async function startReplicaServer(options: ReplicaServerOptions): Promise<RunningReplica> {
+  const resolved = withDefaults(options);
+  const { engine: engineOptions, port, host, grpcPort, http, drainTimeoutMs } = resolved;
+  const { logger, createEngine, terminationLogPath, fatalGraceMs } = resolved;
+  const { engine, bindHooks, bindFatal } = engineWithLateHooks(createEngine, engineOptions);
+  const { manifest } = engine;
+  const log = logger.child({
+    model: manifest.name,
+    version: manifest.version,
+    replicaId: engineOptions.replicaId,
+  });
+
+  let draining: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  const state = (): EngineState => (draining && engine.state !== 'failed' ? 'draining' : engine.state);
+  const stats = (): ReplicaStats => {
+    const current = state();
+    return { ...engine.stats(), state: current, ready: current === 'ready' };
+  };
+
+  const maxBatch = engine.stats().maxBatch;
+  const sinks = createStatsSinks(manifest, maxBatch);
+  bindHooks(sinks.hooks);
+  sinks.metrics.bindStats(stats);
+
+  const drain = (): Promise<void> => (draining ??= drainAdmitted(tracker, engine, log, drainTimeoutMs));
+  const lifecycle = { state, stats, drain: () => void drain() };
+  const { app, tracker } = replicaApp({ engine, sinks, log, maxBatch, lifecycle, http });
+
+  const { onFatal, ...fatal } = createFatalLatch({
+    name: `${manifest.name}:${manifest.version}`,
+    replicaId: engineOptions.replicaId,
+    log,
+    terminationLogPath,
+    graceMs: fatalGraceMs,
+    idle: () => tracker.idle(),
+  });
+  bindFatal(onFatal);
+
+  const grpcLimit = inferBodyLimit(manifest, maxBatch);
+  const listening = await listenAll({ app, host, port, grpcPort, grpcLimit, http, log });
+  const { server, url, boundPort, grpc } = listening;
+  const started = startEngine(engine, log);
+
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await drain();
+      await closeInOrder(grpc, server, engine, log);
+    })());
+
+  return {
+    url,
+    port: boundPort,
+    grpcAddress: grpc?.address,
+    engine,
+    metrics: sinks.metrics,
+    started,
+    state,
+    drain,
+    close,
+    ...fatal,
+  };
+}
+
+/** The options with every default filled in. */
+function withDefaults(options: ReplicaServerOptions) {
+  return {
+    ...options,
+    logger: options.logger ?? createLogger({ component: 'replica' }),
+    createEngine: options.createEngine ?? createRealEngine,
+    drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+    terminationLogPath: options.terminationLogPath ?? '/dev/termination-log',
+    fatalGraceMs: options.fatalGraceMs ?? 2000,
+    http: options.http ?? {},
+  };
+}
+
+interface ReplicaAppParts {
+  engine: Engine;
+  sinks: ReturnType<typeof createStatsSinks>;
+  log: Logger;
+  maxBatch: number;
+  lifecycle: Lifecycle;
+  http: HttpLimits;
+}
+
+/** The HTTP app over the engine, with the upload and body limits the flags asked for. */
+function replicaApp({ engine, sinks, log, maxBatch, lifecycle, http }: ReplicaAppParts): ReplicaApp {
+  return createReplicaApp({
+    engine,
+    metrics: sinks.appMetrics,
+    inferenceStats: sinks.inferenceStats,
+    logger: log,
+    maxBatch,
+    lifecycle,
+    uploads: {
+      ...(http.minBytesPerSecond === undefined ? {} : { minBytesPerSecond: http.minBytesPerSecond }),
+      ...(http.graceMs === undefined ? {} : { graceMs: http.graceMs }),
+    },
+    ...(http.bodyBudgetBytes === undefined ? {} : { bodyBudgetBytes: http.bodyBudgetBytes }),
+  });
+}
+
+/** The metrics need the manifest (labels) and the engine needs the metrics' hooks: forward through a holder. */
+function engineWithLateHooks(
+  createEngine: CreateEngine,
+  engineOptions: ReplicaServerOptions['engine'],
+): {
+  engine: Engine;
+  bindHooks: (hooks: EngineHooks) => void;
+  bindFatal: (onFatal: (info: EngineFatal) => void) => void;
+} {
   let hooks: EngineHooks = {};
   let onFatal: (info: EngineFatal) => void = () => undefined;
   const engine = createEngine({
@@ -103,133 +200,57 @@ export async function startReplicaServer({
       onFatal: (info) => onFatal(info),
     },
   });
-  const { manifest } = engine;
-  const log = logger.child({
-    model: manifest.name,
-    version: manifest.version,
-    replicaId: engineOptions.replicaId,
-  });
+  return { engine, bindHooks: (h) => (hooks = h), bindFatal: (f) => (onFatal = f) };
+}
 
-  let draining: Promise<void> | undefined;
-  let closing: Promise<void> | undefined;
-  const state = (): EngineState => {
-    if (draining && engine.state !== 'failed') return 'draining';
-    return engine.state;
-  };
-  const stats = (): ReplicaStats => {
-    const s = engine.stats();
-    const current = state();
-    return { ...s, state: current, ready: current === 'ready' };
-  };
-
-  const maxBatch = engine.stats().maxBatch;
+/** Prometheus metrics and Triton's statistics, fed by the same engine hooks and the same answered requests. */
+function createStatsSinks(manifest: Engine['manifest'], maxBatch: number) {
   const metrics = createReplicaMetrics({ model: manifest.name, version: manifest.version, maxBatch });
   const inferenceStats = createInferenceStats({ model: manifest.name, version: manifest.version });
-  hooks = {
+  const hooks: EngineHooks = {
     onBatch: (info) => (metrics.hooks.onBatch?.(info), inferenceStats.hooks.onBatch?.(info)),
     onQueueDepth: (d) => (metrics.hooks.onQueueDepth?.(d), inferenceStats.hooks.onQueueDepth?.(d)),
     onFrame: (info) => (metrics.hooks.onFrame?.(info), inferenceStats.hooks.onFrame?.(info)),
     onOutput: (info) => inferenceStats.hooks.onOutput?.(info),
   };
-  metrics.bindStats(stats);
-
-  const drain = (): Promise<void> =>
-    (draining ??= (async () => {
-      log.info('draining', { inFlightRequests: tracker.inFlight(), inFlightFrames: engine.stats().inFlight });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), drainTimeoutMs);
-        timer.unref();
-      });
-      const done = await Promise.race([
-        tracker
-          .idle()
-          .then(() => engine.drain())
-          .then(() => 'done' as const),
-        timeout,
-      ]);
-      clearTimeout(timer);
-      if (done === 'timeout')
-        log.warn('drain timed out; closing with work outstanding', { inFlightRequests: tracker.inFlight() });
-      else log.info('drained');
-    })());
-
-  const { app, tracker } = createReplicaApp({
-    engine,
-    // Triton's statistics see every answered request the metrics see.
-    metrics: {
-      ...metrics,
-      observeRequest: (info) => (metrics.observeRequest(info), inferenceStats.observeRequest(info)),
-    },
-    inferenceStats,
-    logger: log,
-    maxBatch,
-    lifecycle: { state, stats, drain: () => void drain() },
-    uploads: {
-      ...(http.minBytesPerSecond === undefined ? {} : { minBytesPerSecond: http.minBytesPerSecond }),
-      ...(http.graceMs === undefined ? {} : { graceMs: http.graceMs }),
-    },
-    ...(http.bodyBudgetBytes === undefined ? {} : { bodyBudgetBytes: http.bodyBudgetBytes }),
-  });
-
-  let fatalError: ReplicaFatal | null = null;
-  let resolveFatal: (fatal: ReplicaFatal) => void = () => undefined;
-  const fatal = new Promise<ReplicaFatal>((resolve) => (resolveFatal = resolve));
-  onFatal = (info) => {
-    if (fatalError) return;
-    const failure = fatalFor(info, `${manifest.name}:${manifest.version}`, engineOptions.replicaId);
-    fatalError = failure;
-    // the one line operators and the local orchestrator read; the termination log is what the kubelet keeps
-    log.error(failure.message, { device: info.device, exitCode: failure.exitCode });
-    writeTerminationLog(terminationLogPath, failure.message);
-    // admitted requests already fail fast with 503 (the gateway retries elsewhere): let those answers go out
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, fatalGraceMs).unref());
-    void Promise.race([tracker.idle(), grace]).then(() => resolveFatal(failure));
+  // Triton's statistics see every answered request the metrics see.
+  const appMetrics: ReplicaMetrics = {
+    ...metrics,
+    observeRequest: (info) => (metrics.observeRequest(info), inferenceStats.observeRequest(info)),
   };
+  return { metrics, inferenceStats, hooks, appMetrics };
+}
 
+interface ListenOptions {
+  app: ReplicaApp['app'];
+  host: string;
+  port: number;
+  grpcPort: number | undefined;
+  /** Largest gRPC message accepted. */
+  grpcLimit: number;
+  http: HttpLimits;
+  log: Logger;
+}
+
+/** Listen on HTTP (and gRPC when asked), then announce the line the orchestrators wait for. */
+async function listenAll({ app, host, port, grpcPort, grpcLimit, http, log }: ListenOptions) {
   const server = createHttpServer(app.fetch, host, http);
   const url = await listen(server, port, host);
-  const address = server.address() as AddressInfo;
+  const boundPort = (server.address() as AddressInfo).port;
   const grpc =
     grpcPort === undefined
       ? undefined
-      : await startReplicaGrpc({
-          app,
-          port: grpcPort,
-          host,
-          maxMessageBytes: inferBodyLimit(manifest, maxBatch),
-        });
-  log.announce(LISTENING_MSG, { url, port: address.port, host, ...(grpc ? { grpc: grpc.address } : {}) });
+      : await startReplicaGrpc({ app, port: grpcPort, host, maxMessageBytes: grpcLimit });
+  log.announce(LISTENING_MSG, { url, port: boundPort, host, ...(grpc ? { grpc: grpc.address } : {}) });
+  return { server, url, boundPort, grpc };
+}
 
+/** `engine.start()`, logging readiness; the caller decides what a failed start means. */
+function startEngine(engine: Engine, log: Logger): Promise<void> {
   const started = engine.start().then(() => {
     if (engine.state !== 'ready') return; // a drain during warm-up: it never turned ready
     log.info('ready', { device: engine.stats().device.kind, footprintBytes: engine.stats().footprint.bytes });
   });
-  started.catch(() => undefined); // the caller decides what a failed start means; never an unhandled rejection
-
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      await drain();
-      await grpc?.close(1000);
-      // Clients still sending headers or a body, or a request that outlived the drain deadline, would hold the
-      // port open: after a moment for answers being written, cut them, so SIGTERM ends in bounded time.
-      const cut = await cutConnections(server, { graceMs: CLOSE_GRACE_MS });
-      if (cut > 0) log.warn('closing connections still open after the drain', { connections: cut });
-      await engine.close();
-      log.info('closed');
-    })());
-
-  return {
-    url,
-    port: address.port,
-    grpcAddress: grpc?.address,
-    engine,
-    metrics,
-    started,
-    state,
-    drain,
-    close,
-    fatal,
-    fatalError: () => fatalError,
-  };
+  started.catch(() => undefined); // never an unhandled rejection
+  return started;
 }

@@ -121,18 +121,37 @@ function memoryBudgetOf(opts: ReplicaCliOptions, env: NodeJS.ProcessEnv): { memo
 }
 
 export function replicaCommand(): Command {
-  return new Command('replica')
-    .description('Serve one ONNX detector over HTTP (KServe v2, /v1 detect, /v1/stats, /metrics)')
+  const command = new Command('replica').description(
+    'Serve one ONNX detector over HTTP (KServe v2, /v1 detect, /v1/stats, /metrics)',
+  );
+  return [modelOptions, listenOptions, deviceOptions, capacityOptions, lifecycleOptions]
+    .reduce((cmd, add) => add(cmd), command)
+    .action(runReplica);
+}
+
+/** What to serve. */
+function modelOptions(command: Command): Command {
+  return command
     .requiredOption('--model <dir>', 'model folder with manifest.json (e.g. models/shapes)')
     .option('--onnx <path>', "ONNX file to load instead of the manifest's")
-    .option('--model-version <version>', "version to serve and report instead of the manifest's")
+    .option('--model-version <version>', "version to serve and report instead of the manifest's");
+}
+
+/** Where to listen. */
+function listenOptions(command: Command): Command {
+  return command
     .option('--port <port>', 'port to listen on (0 = any free port; the URL is logged)', port, 8081)
     .option(
       '--grpc-port <port>',
       'KServe v2 gRPC + gRPC health on this port (0 = any; default: no gRPC)',
       port,
     )
-    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--host <host>', 'address to bind', '127.0.0.1');
+}
+
+/** Which device it runs on, and who it says it is (real or virtual GPU). */
+function deviceOptions(command: Command): Command {
+  return command
     .option(
       '--device <device>',
       'cpu, cuda (= cuda:0) or cuda:<index> (the ONNX Runtime device id)',
@@ -160,7 +179,12 @@ export function replicaCommand(): Command {
       '--virtual-footprint <size>',
       "footprint to report on the virtual GPU (default: the manifest's declared bytes)",
       size,
-    )
+    );
+}
+
+/** Batching, queue, threads, memory and warm-up: how much it takes on. */
+function capacityOptions(command: Command): Command {
+  return command
     .option('--max-batch <n>', "largest batch (default: the manifest's; 1 turns batching off)", positiveInt)
     .option(
       '--max-queue <n>',
@@ -184,7 +208,12 @@ export function replicaCommand(): Command {
       '--warmup-budget <seconds>',
       'how long the supervisor lets warm-up take (startup probe); shown in /v1/stats, warned about when exceeded',
       positiveInt,
-    )
+    );
+}
+
+/** Draining, and the `--once` smoke test. */
+function lifecycleOptions(command: Command): Command {
+  return command
     .addOption(
       new Option('--drain-timeout <seconds>', 'on SIGTERM, longest wait for in-flight requests')
         .argParser(positiveInt)
@@ -194,47 +223,51 @@ export function replicaCommand(): Command {
       '--once',
       'smoke test, no server: load, warm up, run one frame, print footprint and latency as JSON, exit (1 on failure)',
     )
-    .option('--image <file>', 'the frame for --once (default: a grey frame of the largest bucket)')
-    .action(async (opts: ReplicaCliOptions) => {
-      if (opts.once) {
-        const { runOnce } = await import('../../replica/once.js');
-        const report = await runOnce(engineOptionsFrom(opts), opts.image);
-        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-        process.exit(report.ok ? 0 : 1);
-      }
-      const logger = createLogger({ component: 'replica' });
-      // Loaded here, not at the top: onnxruntime-node, sharp and prom-client would slow every other subcommand.
-      const { startReplicaServer } = await import('../../replica/server.js');
-      const { installSignalHandlers } = await import('../../replica/signals.js');
-      // The GPU it was pinned to (by UUID) must be the one it sees, before anything loads onto a wrong card.
-      const { refuseWrongGpu } = await import('../../replica/gpu-assignment-exit.js');
-      await refuseWrongGpu({ deviceKind: opts.device === 'cpu' ? 'cpu' : 'cuda', logger });
-      let replica;
-      try {
-        const engine = engineOptionsFrom(opts);
-        replica = await startReplicaServer({
-          engine,
-          port: opts.port,
-          ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
-          host: opts.host,
-          logger,
-          drainTimeoutMs: opts.drainTimeout * 1000,
-        });
-      } catch (err) {
-        logger.error('replica failed to start', { err });
-        process.exit(1);
-      }
-      const signals = installSignalHandlers(replica, { logger });
-      // CUDA out of memory: logged and written to the termination log already; exit with its own code
-      void replica.fatal.then(({ exitCode }) => process.exit(exitCode));
-      try {
-        await replica.started;
-      } catch (err) {
-        if (signals.stopping()) return; // SIGTERM during load: the signal handler exits 0 once closed
-        if (replica.fatalError()) return; // an OOM while loading: `fatal` exits with its code
-        // A replica that cannot load must not sit there looking alive.
-        logger.error('model failed to load; exiting', { err });
-        process.exit(1);
-      }
+    .option('--image <file>', 'the frame for --once (default: a grey frame of the largest bucket)');
+}
+
+async function runReplica(opts: ReplicaCliOptions): Promise<void> {
+  if (opts.once) return runOnceAndExit(opts);
+  const logger = createLogger({ component: 'replica' });
+  // Loaded here, not at the top: onnxruntime-node, sharp and prom-client would slow every other subcommand.
+  const { startReplicaServer } = await import('../../replica/server.js');
+  const { installSignalHandlers } = await import('../../replica/signals.js');
+  // The GPU it was pinned to (by UUID) must be the one it sees, before anything loads onto a wrong card.
+  const { refuseWrongGpu } = await import('../../replica/gpu-assignment-exit.js');
+  await refuseWrongGpu({ deviceKind: opts.device === 'cpu' ? 'cpu' : 'cuda', logger });
+  let replica;
+  try {
+    const engine = engineOptionsFrom(opts);
+    replica = await startReplicaServer({
+      engine,
+      port: opts.port,
+      ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
+      host: opts.host,
+      logger,
+      drainTimeoutMs: opts.drainTimeout * 1000,
     });
+  } catch (err) {
+    logger.error('replica failed to start', { err });
+    process.exit(1);
+  }
+  const signals = installSignalHandlers(replica, { logger });
+  // CUDA out of memory: logged and written to the termination log already; exit with its own code
+  void replica.fatal.then(({ exitCode }) => process.exit(exitCode));
+  try {
+    await replica.started;
+  } catch (err) {
+    if (signals.stopping()) return; // SIGTERM during load: the signal handler exits 0 once closed
+    if (replica.fatalError()) return; // an OOM while loading: `fatal` exits with its code
+    // A replica that cannot load must not sit there looking alive.
+    logger.error('model failed to load; exiting', { err });
+    process.exit(1);
+  }
+}
+
+/** `--once`: load, warm up, run one frame, print the report, exit (1 on failure). */
+async function runOnceAndExit(opts: ReplicaCliOptions): Promise<void> {
+  const { runOnce } = await import('../../replica/once.js');
+  const report = await runOnce(engineOptionsFrom(opts), opts.image);
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  process.exit(report.ok ? 0 : 1);
 }

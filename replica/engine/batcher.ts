@@ -57,6 +57,8 @@ export interface Batcher<I, O> {
 }
 
 /**
+ * One closure: submit, pump and drain share the queue, the running count and the EWMA; each stays short.
+ *
  * @example
  * const batcher = createBatcher({ maxBatch: 8, maxQueue: 64, run: async (bucket, rows) => session.runRows(bucket, rows) });
  * const { result, batchSize } = await batcher.submit('480x640', row);
@@ -112,31 +114,12 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
   async function pump(): Promise<void> {
     if (running > 0 || queue.length === 0) return;
     const key = queue[0]!.key;
-    const batch: Pending<I, O>[] = [];
-    for (let i = 0; i < queue.length && batch.length < maxBatch;) {
-      if (queue[i]!.key === key) batch.push(...queue.splice(i, 1));
-      else i++;
-    }
+    const batch = takeBatch(queue, key, maxBatch);
     for (const p of batch) p.detach();
     running = batch.length;
     depthChanged();
     const started = now();
-    let results: O[] | undefined;
-    let failure: unknown;
-    try {
-      results = await run(
-        key,
-        batch.map((p) => p.item),
-      );
-      if (!Array.isArray(results) || results.length !== batch.length) {
-        throw new GpumuxError(
-          'INFERENCE_FAILED',
-          `batch of ${batch.length} returned ${results?.length ?? 'no'} results`,
-        );
-      }
-    } catch (err) {
-      failure = err;
-    }
+    const outcome = await runBatch(run, key, batch);
     const runMs = now() - started;
     ewma = ewma === 0 ? runMs / 1000 : ewma + ewmaAlpha * (runMs / 1000 - ewma);
     try {
@@ -145,11 +128,7 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
       // hooks observe only
     }
     running = 0;
-    batch.forEach((p, i) => {
-      if (failure !== undefined) p.reject(failure);
-      else
-        p.resolve({ result: results![i]!, batchSize: batch.length, queueMs: started - p.enqueuedAt, runMs });
-    });
+    settleBatch(batch, outcome, started, runMs);
     schedule(true);
     settleIdle();
   }
@@ -158,14 +137,7 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
     submit(key, item, signal) {
       if (signal?.aborted)
         return Promise.reject(new GpumuxError('CLIENT_CLOSED', 'client closed the request'));
-      if (queue.length >= maxQueue) {
-        const waitSeconds = Math.max(ewma, 0.05) * (queue.length / maxBatch + 1);
-        return Promise.reject(
-          new GpumuxError('QUEUE_FULL', `queue is full (${queue.length} frames waiting)`, {
-            retryAfterSeconds: waitSeconds,
-          }),
-        );
-      }
+      if (queue.length >= maxQueue) return Promise.reject(queueFull(queue.length, ewma, maxBatch));
       return new Promise<Submitted<O>>((resolve, reject) => {
         const pending: Pending<I, O> = { key, item, enqueuedAt: now(), resolve, reject, detach: () => {} };
         if (signal) {
@@ -199,4 +171,66 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
   };
+}
+
+/** Removes and returns up to `maxBatch` queued frames of `key`, oldest first. */
+function takeBatch<I, O>(queue: Pending<I, O>[], key: string, maxBatch: number): Pending<I, O>[] {
+  const batch: Pending<I, O>[] = [];
+  for (let i = 0; i < queue.length && batch.length < maxBatch;) {
+    if (queue[i]!.key === key) batch.push(...queue.splice(i, 1));
+    else i++;
+  }
+  return batch;
+}
+
+type BatchOutcome<O> = { results: O[] } | { failure: unknown };
+
+/** Runs one batch; a throw, or not one result per frame, is the batch's failure. */
+async function runBatch<I, O>(
+  run: BatcherOptions<I, O>['run'],
+  key: string,
+  batch: Pending<I, O>[],
+): Promise<BatchOutcome<O>> {
+  try {
+    const results = await run(
+      key,
+      batch.map((p) => p.item),
+    );
+    if (!Array.isArray(results) || results.length !== batch.length) {
+      throw new GpumuxError(
+        'INFERENCE_FAILED',
+        `batch of ${batch.length} returned ${(results as O[] | undefined)?.length ?? 'no'} results`,
+      );
+    }
+    return { results };
+  } catch (err) {
+    return { failure: err };
+  }
+}
+
+/** Each frame gets its own result (with the batch's size and timings), or the batch's failure. */
+function settleBatch<I, O>(
+  batch: Pending<I, O>[],
+  outcome: BatchOutcome<O>,
+  started: number,
+  runMs: number,
+): void {
+  batch.forEach((p, i) => {
+    if ('failure' in outcome) p.reject(outcome.failure);
+    else
+      p.resolve({
+        result: outcome.results[i]!,
+        batchSize: batch.length,
+        queueMs: started - p.enqueuedAt,
+        runMs,
+      });
+  });
+}
+
+/** 429 with a Retry-After from the service time and the frames ahead. */
+function queueFull(waiting: number, ewmaSeconds: number, maxBatch: number): GpumuxError {
+  const waitSeconds = Math.max(ewmaSeconds, 0.05) * (waiting / maxBatch + 1);
+  return new GpumuxError('QUEUE_FULL', `queue is full (${waiting} frames waiting)`, {
+    retryAfterSeconds: waitSeconds,
+  });
 }

@@ -74,37 +74,10 @@ export function ortCApi(): OrtCApi {
   return loaded;
 }
 
+/** The API's function table, bound by name: the one place the C API's prototypes are spelled. */
 function load(libraryPath: string): OrtCApi {
-  const lib = koffi.load(libraryPath);
-  const ApiBase = koffi.struct({ GetApi: 'void*', GetVersionString: 'void*' });
-  const base = koffi.decode(lib.func('void* OrtGetApiBase()')() as Pointer, ApiBase) as {
-    GetApi: Pointer;
-    GetVersionString: Pointer;
-  };
-  const version = koffi.call(base.GetVersionString, koffi.proto('const char* ()')) as string;
-  const api = koffi.call(base.GetApi, koffi.proto('void* (uint32_t version)'), API_VERSION) as Pointer;
-  if (!api) throw new Error(`ONNX Runtime ${version} does not serve C API version ${API_VERSION}`);
-  const table = koffi.decode(api, koffi.array('void*', TABLE_LENGTH)) as Pointer[];
-  /** `signature` is `<result> (<parameters>)`: the prototype koffi calls the table's pointer with. */
-  const fn = (name: keyof typeof INDEX, signature: string) => {
-    const proto = koffi.proto(signature); // anonymous: a second load in another thread defines no name twice
-    const pointer = table[INDEX[name]]!;
-    return (...args: unknown[]): unknown => koffi.call(pointer, proto, ...args);
-  };
-  const getErrorMessage = fn('GetErrorMessage', 'const char* (void* status)');
-  const releaseStatus = fn('ReleaseStatus', 'void (void* status)');
-  /** An OrtStatus* is null on success; otherwise its message becomes the thrown error's. */
-  const check = (what: string, status: unknown): void => {
-    if (!status) return;
-    const message = getErrorMessage(status) as string;
-    releaseStatus(status);
-    throw new Error(`ONNX Runtime ${what}: ${message}`);
-  };
-  const out = (what: string, call: (slot: [Pointer | null]) => unknown): Pointer => {
-    const slot: [Pointer | null] = [null];
-    check(what, call(slot));
-    return slot[0]!;
-  };
+  const { version, fn } = openApiTable(libraryPath);
+  const { check, out, releaseStatus } = statusHandling(fn);
 
   const createEnv = fn('CreateEnv', 'void* (int level, const char* logid, _Out_ void** out)');
   const createCpuMemoryInfo = fn('CreateCpuMemoryInfo', 'void* (int type, int memType, _Out_ void** out)');
@@ -167,4 +140,46 @@ function load(libraryPath: string): OrtCApi {
       return false;
     },
   };
+}
+
+type TableFunction = (name: keyof typeof INDEX, signature: string) => (...args: unknown[]) => unknown;
+
+/** OrtGetApiBase → the version string and the API_VERSION function table, with a caller for its entries. */
+function openApiTable(libraryPath: string): { version: string; fn: TableFunction } {
+  const lib = koffi.load(libraryPath);
+  const ApiBase = koffi.struct({ GetApi: 'void*', GetVersionString: 'void*' });
+  const base = koffi.decode(lib.func('void* OrtGetApiBase()')() as Pointer, ApiBase) as {
+    GetApi: Pointer;
+    GetVersionString: Pointer;
+  };
+  const version = koffi.call(base.GetVersionString, koffi.proto('const char* ()')) as string;
+  const api = koffi.call(base.GetApi, koffi.proto('void* (uint32_t version)'), API_VERSION) as Pointer;
+  if (!api) throw new Error(`ONNX Runtime ${version} does not serve C API version ${API_VERSION}`);
+  const table = koffi.decode(api, koffi.array('void*', TABLE_LENGTH)) as Pointer[];
+  /** `signature` is `<result> (<parameters>)`: the prototype koffi calls the table's pointer with. */
+  const fn: TableFunction = (name, signature) => {
+    const proto = koffi.proto(signature); // anonymous: a second load in another thread defines no name twice
+    const pointer = table[INDEX[name]]!;
+    return (...args: unknown[]): unknown => koffi.call(pointer, proto, ...args);
+  };
+  return { version, fn };
+}
+
+/** OrtStatus* handling: `check` throws a failed call's message, `out` returns a call's out-parameter. */
+function statusHandling(fn: TableFunction) {
+  const getErrorMessage = fn('GetErrorMessage', 'const char* (void* status)');
+  const releaseStatus = fn('ReleaseStatus', 'void (void* status)');
+  /** An OrtStatus* is null on success; otherwise its message becomes the thrown error's. */
+  const check = (what: string, status: unknown): void => {
+    if (!status) return;
+    const message = getErrorMessage(status) as string;
+    releaseStatus(status);
+    throw new Error(`ONNX Runtime ${what}: ${message}`);
+  };
+  const out = (what: string, call: (slot: [Pointer | null]) => unknown): Pointer => {
+    const slot: [Pointer | null] = [null];
+    check(what, call(slot));
+    return slot[0]!;
+  };
+  return { check, out, releaseStatus };
 }

@@ -49,7 +49,8 @@ export function warmupBatchesOf(value: string | undefined): WarmupBatches {
 
 /**
  * Progress of one warm-up, readable at any time (`snapshot()` goes into /v1/stats). Times come from `now`
- * (performance.now by default) so tests can drive it.
+ * (performance.now by default) so tests can drive it. One closure: each short method reads or moves the same
+ * counters.
  */
 export function createWarmupProgress(options: {
   steps: readonly WarmupStep[];
@@ -103,15 +104,7 @@ export function createWarmupProgress(options: {
       return {
         done,
         total: steps.length,
-        current:
-          step && current
-            ? {
-                step: current.index + 1,
-                bucket: bucketKey(step.bucket),
-                batch: step.batch,
-                elapsedMs: Math.round(t - current.startedAt),
-              }
-            : null,
+        current: step && current ? runningStep(step, current, t) : null,
         elapsedMs: startedAt === null ? 0 : Math.round((endedAt ?? t) - startedAt),
         etaMs: eta,
         ...(budgetMs !== undefined ? { budgetMs } : {}),
@@ -122,6 +115,20 @@ export function createWarmupProgress(options: {
 }
 
 export type WarmupProgress = ReturnType<typeof createWarmupProgress>;
+
+/** The step running, as /v1/stats shows it. */
+function runningStep(
+  step: WarmupStep,
+  current: { index: number; startedAt: number },
+  t: number,
+): NonNullable<WarmupStats['current']> {
+  return {
+    step: current.index + 1,
+    bucket: bucketKey(step.bucket),
+    batch: step.batch,
+    elapsedMs: Math.round(t - current.startedAt),
+  };
+}
 
 /**
  * Runs the plan's steps in order (one zero batch each), logging each step's start and end as JSON (bucket,
@@ -144,16 +151,14 @@ export async function warmUp(options: {
 }): Promise<boolean> {
   const { run, steps, specs, progress, log, budgetMs, rssBytes = processRssBytes, stopped } = options;
   const t0 = performance.now();
-  // the process's high-water mark (session creation and each run's transient peak included), not a sample
-  const peakRssBytes = () => Math.max(rssBytes(), process.resourceUsage().maxRSS * 1024);
-  let peakRss = peakRssBytes();
-  let warned = false;
+  const rss = createRssWatch(rssBytes);
+  const warnOverBudget = budgetWarning(log, budgetMs, t0);
   progress.start();
   log.info('warm-up started', {
     steps: steps.length,
     order: steps.map((s) => `${bucketKey(s.bucket)}x${s.batch}`),
     ...(budgetMs !== undefined ? { budgetMs } : {}),
-    rssBytes: peakRss,
+    rssBytes: rss.peak(),
   });
   for (const [i, step] of steps.entries()) {
     const where = { step: i + 1, of: steps.length, bucket: bucketKey(step.bucket), batch: step.batch };
@@ -164,38 +169,82 @@ export async function warmUp(options: {
     }
     progress.stepStarted(i);
     log.info('warm-up step started', where);
-    const row: Rows = {};
-    for (const spec of specs) row[spec.name] = spec.zeros(step.bucket);
     try {
-      await run(
-        step.bucket,
-        Array.from({ length: step.batch }, () => row),
-      );
+      await runZeroBatch(run, specs, step);
     } catch (err) {
       progress.end();
-      // ONNX Runtime's own words name a node, not the shape: say which one, and the usual cause
-      const message = err instanceof Error ? err.message : String(err);
-      const hint = isCudaOutOfMemory(err)
-        ? 'out of memory at the largest shape: the replica needs this peak for life'
-        : 'every manifest bucket × the max batch must be in the ONNX file: a graph exported for fewer shapes ' +
-          "fails here; export those shapes, or list only the graph's buckets in preprocess.buckets";
-      throw new Error(
-        `warm-up step ${i + 1} of ${steps.length} failed at bucket ${where.bucket}, batch ${step.batch}: ` +
-          `${message} (${hint})`,
-        { cause: err }, // kept: a CUDA out-of-memory is still recognised through it
-      );
+      throw stepFailure(err, where);
     }
     const ms = progress.stepDone();
-    const rss = rssBytes();
-    peakRss = Math.max(peakRss, peakRssBytes());
+    const rssNow = rssBytes();
+    const peakRss = rss.update();
     const etaMs = progress.etaMs();
     log.info('warm-up step done', {
       ...where,
       ms: Math.round(ms),
-      rssBytes: rss,
+      rssBytes: rssNow,
       peakRssBytes: peakRss,
       ...(etaMs !== null && i + 1 < steps.length ? { etaMs } : {}),
     });
+    warnOverBudget(etaMs);
+  }
+  progress.end();
+  log.info('warm-up done', {
+    steps: steps.length,
+    ms: Math.round(performance.now() - t0),
+    rssBytes: rssBytes(),
+    peakRssBytes: Math.max(rss.peak(), rss.sample()),
+  });
+  return true;
+}
+
+/** The process's high-water mark (session creation and each run's transient peak included), not a sample. */
+function createRssWatch(rssBytes: () => number) {
+  const sample = () => Math.max(rssBytes(), process.resourceUsage().maxRSS * 1024);
+  let peak = sample();
+  return {
+    sample,
+    peak: () => peak,
+    /** Samples, keeps the highest, returns it. */
+    update: () => (peak = Math.max(peak, sample())),
+  };
+}
+
+/** One zero batch of the step's bucket and size. */
+async function runZeroBatch(
+  run: (bucket: Bucket, rows: Rows[]) => Promise<unknown>,
+  specs: readonly InputSpec[],
+  step: WarmupStep,
+): Promise<void> {
+  const row: Rows = {};
+  for (const spec of specs) row[spec.name] = spec.zeros(step.bucket);
+  await run(
+    step.bucket,
+    Array.from({ length: step.batch }, () => row),
+  );
+}
+
+/** ONNX Runtime's own words name a node, not the shape: say which step, and the usual cause. */
+function stepFailure(
+  err: unknown,
+  where: { step: number; of: number; bucket: string; batch: number },
+): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = isCudaOutOfMemory(err)
+    ? 'out of memory at the largest shape: the replica needs this peak for life'
+    : 'every manifest bucket × the max batch must be in the ONNX file: a graph exported for fewer shapes ' +
+      "fails here; export those shapes, or list only the graph's buckets in preprocess.buckets";
+  return new Error(
+    `warm-up step ${where.step} of ${where.of} failed at bucket ${where.bucket}, batch ${where.batch}: ` +
+      `${message} (${hint})`,
+    { cause: err }, // kept: a CUDA out-of-memory is still recognised through it
+  );
+}
+
+/** Warns once when the time so far plus the estimate for the rest passes the budget. */
+function budgetWarning(log: Logger, budgetMs: number | undefined, t0: number) {
+  let warned = false;
+  return (etaMs: number | null): void => {
     const elapsed = performance.now() - t0;
     if (!warned && budgetMs !== undefined && etaMs !== null && elapsed + etaMs > budgetMs) {
       warned = true;
@@ -205,13 +254,5 @@ export async function warmUp(options: {
         budgetMs,
       });
     }
-  }
-  progress.end();
-  log.info('warm-up done', {
-    steps: steps.length,
-    ms: Math.round(performance.now() - t0),
-    rssBytes: rssBytes(),
-    peakRssBytes: Math.max(peakRss, peakRssBytes()),
-  });
-  return true;
+  };
 }

@@ -48,13 +48,29 @@ export function openWorkerSession(
   options: WorkerLoadOptions,
   hooks: WorkerSessionHooks = {},
 ): Promise<WorkerSession> {
-  const { onExit, logger } = hooks;
   const worker = startWorker();
-  const pending = new Map<number, { resolve: (o: NamedTensor[]) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
+  const link = createWorkerLink(worker, hooks);
+  return new Promise<WorkerSession>((resolve, reject) => {
+    link.awaitLoad({ resolve, reject });
+    worker.on('message', link.onMessage);
+    link.post({ op: 'load', options });
+  });
+}
+
+interface Settle<T> {
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The session's state over one worker: runs pending by id, load and release waiting for their answer, and
+ * death. One closure because every message and every method reads and changes that same state.
+ */
+function createWorkerLink(worker: Worker, { onExit, logger }: WorkerSessionHooks) {
+  const runs = createPendingRuns(worker);
   let released = false;
   let died: Error | null = null;
-  let settleLoad: { resolve: (s: WorkerSession) => void; reject: (e: Error) => void } | undefined;
+  let settleLoad: Settle<WorkerSession> | undefined;
   let settleRelease: (() => void) | undefined;
 
   const post = (message: ToWorker, transfer: ArrayBuffer[] = []) => {
@@ -70,8 +86,7 @@ export function openWorkerSession(
     died = error;
     settleLoad?.reject(error);
     settleLoad = undefined;
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
+    runs.rejectAll(error);
     onExit?.(error);
   };
   worker.on('error', (err) => die(new Error(`the session worker failed: ${err.message}`, { cause: err })));
@@ -80,65 +95,81 @@ export function openWorkerSession(
     die(new Error(`the session worker exited (code ${code})`));
   });
 
-  return new Promise<WorkerSession>((resolve, reject) => {
-    settleLoad = { resolve, reject };
-    worker.on('message', (message: FromWorker) => {
-      switch (message.op) {
-        case 'loaded': {
-          const { op: _op, ...info } = message;
-          const session: WorkerSession = {
-            ...info,
-            worker,
-            run(feeds) {
-              if (died) return Promise.reject(died);
-              if (released) return Promise.reject(new Error('the session was released'));
-              const id = nextId++;
-              return new Promise<NamedTensor[]>((res, rej) => {
-                pending.set(id, { resolve: res, reject: rej });
-                worker.ref(); // a run in flight keeps the process alive, an idle worker does not
-                post({ op: 'run', id, feeds }, transferables(feeds));
-              });
-            },
-            release() {
-              if (released || died) return Promise.resolve();
-              released = true;
-              return new Promise<void>((res) => {
-                settleRelease = res;
-                worker.ref();
-                post({ op: 'release' });
-              });
-            },
-          };
-          worker.unref();
-          settleLoad?.resolve(session);
-          settleLoad = undefined;
-          return;
-        }
-        case 'load-failed':
-          released = true; // nothing to run: the worker is ended on purpose, not a death
-          settleLoad?.reject(fromWire(message.error));
-          settleLoad = undefined;
-          void worker.terminate();
-          return;
-        case 'ran':
-          pending.get(message.id)?.resolve(message.outputs);
-          pending.delete(message.id);
-          if (pending.size === 0) worker.unref();
-          return;
-        case 'run-failed':
-          pending.get(message.id)?.reject(fromWire(message.error));
-          pending.delete(message.id);
-          if (pending.size === 0) worker.unref();
-          return;
-        case 'log':
-          logger?.[message.level](message.msg, message.fields);
-          return;
-        case 'released':
-          settleRelease?.();
-          settleRelease = undefined;
-          return;
-      }
+  const run = (feeds: NamedTensor[]): Promise<NamedTensor[]> => {
+    if (died) return Promise.reject(died);
+    if (released) return Promise.reject(new Error('the session was released'));
+    return new Promise<NamedTensor[]>((resolve, reject) => {
+      const id = runs.add({ resolve, reject });
+      post({ op: 'run', id, feeds }, transferables(feeds));
     });
-    post({ op: 'load', options });
-  });
+  };
+
+  const release = (): Promise<void> => {
+    if (released || died) return Promise.resolve();
+    released = true;
+    return new Promise<void>((resolve) => {
+      settleRelease = resolve;
+      worker.ref();
+      post({ op: 'release' });
+    });
+  };
+
+  const settleLoadWith = (outcome: { session: WorkerSession } | { error: Error }) => {
+    if ('session' in outcome) settleLoad?.resolve(outcome.session);
+    else settleLoad?.reject(outcome.error);
+    settleLoad = undefined;
+  };
+
+  const onMessage = (message: FromWorker): void => {
+    switch (message.op) {
+      case 'loaded': {
+        const { op: _op, ...info } = message;
+        worker.unref();
+        return settleLoadWith({ session: { ...info, worker, run, release } });
+      }
+      case 'load-failed':
+        released = true; // nothing to run: the worker is ended on purpose, not a death
+        settleLoadWith({ error: fromWire(message.error) });
+        void worker.terminate();
+        return;
+      case 'ran':
+        return runs.settle(message.id, { outputs: message.outputs });
+      case 'run-failed':
+        return runs.settle(message.id, { error: fromWire(message.error) });
+      case 'log':
+        logger?.[message.level](message.msg, message.fields);
+        return;
+      case 'released':
+        settleRelease?.();
+        settleRelease = undefined;
+        return;
+    }
+  };
+
+  return { post, onMessage, awaitLoad: (settle: Settle<WorkerSession>) => (settleLoad = settle) };
+}
+
+/** Runs posted and not answered yet, by id. A run in flight keeps the process alive, an idle worker does not. */
+function createPendingRuns(worker: Worker) {
+  const pending = new Map<number, Settle<NamedTensor[]>>();
+  let nextId = 1;
+  return {
+    add(settle: Settle<NamedTensor[]>): number {
+      const id = nextId++;
+      pending.set(id, settle);
+      worker.ref();
+      return id;
+    },
+    settle(id: number, outcome: { outputs: NamedTensor[] } | { error: Error }): void {
+      const waiting = pending.get(id);
+      if ('outputs' in outcome) waiting?.resolve(outcome.outputs);
+      else waiting?.reject(outcome.error);
+      pending.delete(id);
+      if (pending.size === 0) worker.unref();
+    },
+    rejectAll(error: Error): void {
+      for (const p of pending.values()) p.reject(error);
+      pending.clear();
+    },
+  };
 }

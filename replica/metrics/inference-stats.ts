@@ -31,6 +31,7 @@ const INFERENCE_ENDPOINTS = new Set(['infer', 'detect']);
 const zero = (): StatisticDuration => ({ count: 0, ns: 0 });
 const ns = (seconds: number): number => Math.round(seconds * 1e9);
 
+/** One closure: the hooks, observations and snapshot are short methods over the same counters. */
 export function createInferenceStats({
   model,
   version,
@@ -55,10 +56,7 @@ export function createInferenceStats({
   let inferences = 0;
   let executions = 0;
   let lastInference = 0;
-  let depth = 0;
-  let depthSince = now();
-  /** Frame-milliseconds spent queued, integrated up to `depthSince`. */
-  let queuedMs = 0;
+  const queued = createQueueIntegral(now);
 
   /** Output work: the frames count once (their first piece of output work), the time every time. */
   const output = ({ frames, seconds }: { frames: number; seconds: number }, counted: boolean): void => {
@@ -66,18 +64,9 @@ export function createInferenceStats({
     totals.compute_output.ns += ns(seconds);
   };
 
-  const integrate = (): void => {
-    const t = now();
-    queuedMs += depth * (t - depthSince);
-    depthSince = t;
-  };
-
   return {
     hooks: {
-      onQueueDepth(next) {
-        integrate();
-        depth = next;
-      },
+      onQueueDepth: (next) => queued.setDepth(next),
       onFrame({ preprocessSeconds }) {
         totals.compute_input.count++;
         totals.compute_input.ns += ns(preprocessSeconds);
@@ -104,7 +93,7 @@ export function createInferenceStats({
       d.ns += ns(seconds);
     },
     snapshot() {
-      integrate();
+      const queuedMs = queued.frameMs();
       return {
         name: model,
         version,
@@ -119,15 +108,48 @@ export function createInferenceStats({
           compute_infer: { ...totals.compute_infer },
           compute_output: { ...totals.compute_output },
         },
-        batch_stats: [...batches]
-          .sort(([a], [b]) => a - b)
-          .map(([size, b]) => ({
-            batch_size: size,
-            compute_input: zero(),
-            compute_infer: { count: b.executions, ns: b.ns },
-            compute_output: zero(),
-          })),
+        batch_stats: batchStats(batches),
       };
     },
   };
+}
+
+/**
+ * Frame-milliseconds spent queued: the queue depth integrated over time, which is exactly the sum of every
+ * frame's wait.
+ */
+function createQueueIntegral(now: () => number) {
+  let depth = 0;
+  let depthSince = now();
+  let queuedMs = 0;
+  const integrate = (): void => {
+    const t = now();
+    queuedMs += depth * (t - depthSince);
+    depthSince = t;
+  };
+  return {
+    setDepth(next: number): void {
+      integrate();
+      depth = next;
+    },
+    /** Up to now. */
+    frameMs(): number {
+      integrate();
+      return queuedMs;
+    },
+  };
+}
+
+/** Per batch size, smallest first; input and output work is per request, so zero here. */
+function batchStats(
+  batches: Map<number, { executions: number; ns: number }>,
+): ModelStatistics['batch_stats'] {
+  return [...batches]
+    .sort(([a], [b]) => a - b)
+    .map(([size, b]) => ({
+      batch_size: size,
+      compute_input: zero(),
+      compute_infer: { count: b.executions, ns: b.ns },
+      compute_output: zero(),
+    }));
 }

@@ -47,67 +47,74 @@ export interface DeviceTelemetry {
 }
 
 export function createDeviceTelemetry(options: DeviceTelemetryOptions): DeviceTelemetry {
-  const {
-    kind,
-    index,
-    smiId = String(index ?? 0),
-    node,
-    virtualGpu,
-    declaredBytes,
-    smi = createNvidiaSmi(),
-    rss = processRssBytes,
-  } = options;
+  const { kind, index, smiId = String(index ?? 0), node, virtualGpu, declaredBytes } = options;
+  const { smi = createNvidiaSmi(), rss = processRssBytes } = options;
   if (kind === 'cuda' && virtualGpu) throw new Error('a virtual GPU is only for CPU replicas');
+  if (kind === 'cpu' && virtualGpu) return virtualTelemetry(virtualGpu, declaredBytes);
+  if (kind === 'cpu') return cpuTelemetry(node, rss);
+  return cudaTelemetry({ smi, smiId, index, node, declaredBytes });
+}
 
-  if (kind === 'cpu' && virtualGpu) {
-    const bytes = virtualGpu.footprintBytes ?? declaredBytes;
-    const device: DeviceStats = {
-      kind: 'virtual',
-      node: virtualGpu.node,
-      index: virtualGpu.index,
-      uuid: `virtual-${virtualGpu.node}-${virtualGpu.index}`,
-      name: 'virtual',
-      memoryTotalBytes: virtualGpu.capacityBytes,
-      memoryUsedBytes: virtualGpu.usedByOthersBytes + bytes,
-      virtual: true,
-    };
-    const footprint: FootprintStats = { bytes, method: 'configured', peakBytes: bytes };
-    return {
-      beforeLoad: async () => {},
-      afterWarmup: async () => {},
-      refresh: async () => {},
-      device: () => ({ ...device }),
-      footprint: () => ({ ...footprint }),
-    };
-  }
+/** A CPU replica standing for a GPU: fixed numbers, from the configuration. */
+function virtualTelemetry(virtualGpu: VirtualGpu, declaredBytes: number): DeviceTelemetry {
+  const bytes = virtualGpu.footprintBytes ?? declaredBytes;
+  const device: DeviceStats = {
+    kind: 'virtual',
+    node: virtualGpu.node,
+    index: virtualGpu.index,
+    uuid: `virtual-${virtualGpu.node}-${virtualGpu.index}`,
+    name: 'virtual',
+    memoryTotalBytes: virtualGpu.capacityBytes,
+    memoryUsedBytes: virtualGpu.usedByOthersBytes + bytes,
+    virtual: true,
+  };
+  const footprint: FootprintStats = { bytes, method: 'configured', peakBytes: bytes };
+  return {
+    beforeLoad: async () => {},
+    afterWarmup: async () => {},
+    refresh: async () => {},
+    device: () => ({ ...device }),
+    footprint: () => ({ ...footprint }),
+  };
+}
 
-  if (kind === 'cpu') {
-    let bytes = 0;
-    let peak = 0;
-    const sample = () => {
-      const now = rss();
-      peak = Math.max(peak, now);
-      return now;
-    };
-    return {
-      beforeLoad: () => Promise.resolve(void sample()),
-      afterWarmup: () => Promise.resolve(void (bytes = sample())),
-      refresh: () => Promise.resolve(void sample()),
-      device: () => ({
-        kind: 'cpu',
-        node,
-        index: null,
-        uuid: null,
-        name: null,
-        memoryTotalBytes: null,
-        memoryUsedBytes: null,
-        virtual: false,
-      }),
-      footprint: () => ({ bytes: bytes || sample(), method: 'rss', peakBytes: Math.max(peak, bytes) }),
-    };
-  }
+/** No GPU: the footprint is the process's RSS. */
+function cpuTelemetry(node: string, rss: () => number): DeviceTelemetry {
+  let bytes = 0;
+  let peak = 0;
+  const sample = () => {
+    const now = rss();
+    peak = Math.max(peak, now);
+    return now;
+  };
+  return {
+    beforeLoad: () => Promise.resolve(void sample()),
+    afterWarmup: () => Promise.resolve(void (bytes = sample())),
+    refresh: () => Promise.resolve(void sample()),
+    device: () => ({
+      kind: 'cpu',
+      node,
+      index: null,
+      uuid: null,
+      name: null,
+      memoryTotalBytes: null,
+      memoryUsedBytes: null,
+      virtual: false,
+    }),
+    footprint: () => ({ bytes: bytes || sample(), method: 'rss', peakBytes: Math.max(peak, bytes) }),
+  };
+}
 
-  // cuda
+interface CudaTelemetryOptions {
+  smi: NvidiaSmi;
+  smiId: string;
+  index: number | undefined;
+  node: string;
+  declaredBytes: number;
+}
+
+/** nvidia-smi for one GPU; the footprint is memory.used after warm-up − before the load. */
+function cudaTelemetry({ smi, smiId, index, node, declaredBytes }: CudaTelemetryOptions): DeviceTelemetry {
   let baseline: number | null = null;
   let last: DeviceStats = {
     kind: 'cuda',

@@ -34,20 +34,10 @@ export const V2_EXTENSIONS = ['binary_tensor_data'];
  * @example
  * app.route('/', v2Routes({ engine, serverVersion: '0.1.0', maxInferBodyBytes: 64 << 20 }));
  */
-export function v2Routes({
-  engine,
-  lifecycle,
-  serverVersion,
-  maxInferBodyBytes,
-  uploads = {},
-  onOutputEncoded,
-}: V2RoutesOptions): Hono<ReplicaEnv> {
+export function v2Routes(options: V2RoutesOptions): Hono<ReplicaEnv> {
+  const { engine, lifecycle, serverVersion } = options;
   const app = new Hono<ReplicaEnv>();
   const { manifest } = engine;
-  const modelParams = (c: Context): { model: string; version: string | undefined } => ({
-    model: c.req.param('model') ?? '',
-    version: c.req.param('version'),
-  });
 
   app.get('/v2', endpoint('v2_server_metadata'), (c) =>
     c.json({ name: 'gpumux', version: serverVersion, extensions: V2_EXTENSIONS }),
@@ -62,14 +52,7 @@ export function v2Routes({
     app.get(base, endpoint('v2_model_metadata'), (c) => {
       const { model, version } = modelParams(c);
       assertServedModel(manifest, model, version);
-      const meta = engine.metadata();
-      return c.json({
-        name: manifest.name,
-        versions: [manifest.version],
-        platform: 'onnxruntime_onnx',
-        inputs: meta.inputs.map((t) => ({ ...t, datatype: toProtocolDatatype(t.datatype) })),
-        outputs: meta.outputs.map((t) => ({ ...t, datatype: toProtocolDatatype(t.datatype) })),
-      });
+      return c.json(modelMetadata(engine));
     });
 
     app.get(`${base}/ready`, endpoint('v2_model_ready'), (c) => {
@@ -79,43 +62,66 @@ export function v2Routes({
       return c.json({ name: manifest.name, ready: true });
     });
 
-    app.post(`${base}/infer`, endpoint('infer'), async (c) => {
-      const { model, version } = modelParams(c);
-      assertServedModel(manifest, model, version);
-      // Before the session exists the metadata has no outputs to validate against: answer 503, not 400.
-      assertAccepting(lifecycle);
-      const body = await readBody(c.req.raw, {
-        ...uploads,
-        maxBytes: maxInferBodyBytes,
-        onReady: c.get('takeSlot'),
-      });
-      if (body.byteLength === 0) throw new GpumuxError('EMPTY_BODY', 'the inference request body is empty');
-      const request = parseInferRequest(body, c.req.header(HEADER_LENGTH));
-      const outputNames = engine.metadata().outputs.map((o) => o.name);
-      const requested =
-        request.outputs ?? outputNames.map((name) => ({ name, binary: request.binaryDefault }));
-      // every check of the tensors against the model happens in the engine (the gRPC server shares it)
-      const tensors = await engine.infer(request.inputs, {
-        signal: c.req.raw.signal,
-        outputs: requested.map((o) => o.name),
-      });
-      const t0 = performance.now();
-      const byName = new Map(tensors.map((t) => [t.name, t]));
-      const ordered = requested.map((o) => {
-        const tensor = byName.get(o.name);
-        if (!tensor) throw new GpumuxError('INFERENCE_FAILED', `the model returned no output "${o.name}"`);
-        return tensor;
-      });
-      const encoded = encodeInferResponse({
-        modelName: manifest.name,
-        modelVersion: manifest.version,
-        id: request.id,
-        tensors: ordered,
-        requested,
-      });
-      onOutputEncoded?.({ frames: ordered[0]?.shape[0] ?? 0, seconds: (performance.now() - t0) / 1000 });
-      return c.body(encoded.body as string, 200, encoded.headers);
-    });
+    app.post(`${base}/infer`, endpoint('infer'), (c) => infer(c, options));
   }
   return app;
+}
+
+function modelParams(c: Context): { model: string; version: string | undefined } {
+  return { model: c.req.param('model') ?? '', version: c.req.param('version') };
+}
+
+/** The model's name, version and tensors, in the protocol's datatype spelling. */
+function modelMetadata(engine: Engine) {
+  const { manifest } = engine;
+  const meta = engine.metadata();
+  return {
+    name: manifest.name,
+    versions: [manifest.version],
+    platform: 'onnxruntime_onnx',
+    inputs: meta.inputs.map((t) => ({ ...t, datatype: toProtocolDatatype(t.datatype) })),
+    outputs: meta.outputs.map((t) => ({ ...t, datatype: toProtocolDatatype(t.datatype) })),
+  };
+}
+
+/** `POST .../infer`: read and parse the body, run it, encode the outputs asked for. */
+async function infer(
+  c: Context<ReplicaEnv>,
+  { engine, lifecycle, maxInferBodyBytes, uploads = {}, onOutputEncoded }: V2RoutesOptions,
+): Promise<Response> {
+  const { manifest } = engine;
+  const { model, version } = modelParams(c);
+  assertServedModel(manifest, model, version);
+  // Before the session exists the metadata has no outputs to validate against: answer 503, not 400.
+  assertAccepting(lifecycle);
+  const body = await readBody(c.req.raw, {
+    ...uploads,
+    maxBytes: maxInferBodyBytes,
+    onReady: c.get('takeSlot'),
+  });
+  if (body.byteLength === 0) throw new GpumuxError('EMPTY_BODY', 'the inference request body is empty');
+  const request = parseInferRequest(body, c.req.header(HEADER_LENGTH));
+  const outputNames = engine.metadata().outputs.map((o) => o.name);
+  const requested = request.outputs ?? outputNames.map((name) => ({ name, binary: request.binaryDefault }));
+  // every check of the tensors against the model happens in the engine (the gRPC server shares it)
+  const tensors = await engine.infer(request.inputs, {
+    signal: c.req.raw.signal,
+    outputs: requested.map((o) => o.name),
+  });
+  const t0 = performance.now();
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const ordered = requested.map((o) => {
+    const tensor = byName.get(o.name);
+    if (!tensor) throw new GpumuxError('INFERENCE_FAILED', `the model returned no output "${o.name}"`);
+    return tensor;
+  });
+  const encoded = encodeInferResponse({
+    modelName: manifest.name,
+    modelVersion: manifest.version,
+    id: request.id,
+    tensors: ordered,
+    requested,
+  });
+  onOutputEncoded?.({ frames: ordered[0]?.shape[0] ?? 0, seconds: (performance.now() - t0) / 1000 });
+  return c.body(encoded.body as string, 200, encoded.headers);
 }
