@@ -15,7 +15,8 @@ import { createScheduler, type SchedulerModel } from '../scheduler/scheduler.js'
 import { schedulerApp } from '../scheduler/http.js';
 import { listenApp } from '../common/http/listen.js';
 import { startGateway, type RunningGatewayWithView } from '../gateway/index.js';
-import { clientDemandFromView } from '../scheduler/demand/client-demand.js';
+import { clientDemandFromView, type ClientDemandSource } from '../scheduler/demand/client-demand.js';
+import type { Gpu } from '../scheduler/types.js';
 import { portInUse } from './port-in-use.js';
 
 export interface LocalStackOptions {
@@ -71,25 +72,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     virtual: !options.realGpus,
     product: options.realGpus ? 'cuda' : 'virtual',
   });
-  const models: SchedulerModel[] = [];
-  for (const { name: spec, count } of parseModelsSpec(options.models)) {
-    // `shapes@2`: the shapes folder run as version 2 (its replicas pinned to it), beside other versions.
-    const { folder, version } = splitVersion(spec);
-    const loaded = await loadModelByName(folder);
-    const fixed = count !== undefined;
-    models.push({
-      name: loaded.manifest.name,
-      version: version ?? loaded.manifest.version,
-      ...(version !== undefined ? { pinVersion: true } : {}),
-      ...schedulerMemory(loaded.manifest), // the scheduler picks the max batch when the manifest has a table
-      manifest: loaded.dir,
-      minReplicas: fixed ? count : 1,
-      maxReplicas: fixed ? count : 64,
-      initialReplicas: fixed ? count : 1,
-      targetInFlightPerReplica: 2,
-    });
-  }
-  const anyDemand = models.some((m) => m.minReplicas !== m.maxReplicas);
+  const models = await loadStackModels(options.models);
   const grpc = options.grpcPort !== undefined && options.grpcPort !== null;
   const orchestrator = createLocalOrchestrator({
     logger: logger.child({ component: 'orchestrator' }),
@@ -98,25 +81,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     warmupBudgetMs,
     productOf: gpuLookup(() => gpus).productOf,
   });
-  const profiles = createProfileStore({
-    persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),
-  });
-  await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
   let gateway: RunningGatewayWithView | null = null;
-  const scheduler = createScheduler({
+  const scheduler = await createStackScheduler(options, {
     models,
-    inventory: () => Promise.resolve(gpus),
+    gpus,
     orchestrator,
-    profiles,
-    policy: options.policy,
-    reserveBytes: options.reserveBytes,
-    maxReplicasPerGpu: options.maxReplicasPerGpu,
-    demand: anyDemand ? { intervalMs: 5000, scaleUpCooldownMs: 15_000, scaleDownCooldownMs: 60_000 } : null,
     // What clients see (the gateway's queue and p95 per model), read in process.
     clientDemand: async () => (gateway ? clientDemandFromView(await gateway.clusterView()) : new Map()),
-    drainTimeoutMs: 15_000,
-    readyTimeoutMs: warmupBudgetMs, // a replica still warming keeps its GPU to itself (one start at a time)
-    logger: logger.child({ component: 'scheduler' }),
   });
 
   const closers: (() => Promise<void>)[] = [];
@@ -151,18 +122,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const started = gateway;
     closers.push(() => started.close());
-    // ready for clients only once the gateway routes to them: it learns a replica is ready from its own poll,
-    // a moment after the orchestrator does (a request in between was answered NO_REPLICA)
-    const routable = async (ids: string[]): Promise<boolean> => {
-      const view = await started.clusterView();
-      const serving = new Set(
-        view.gpus
-          .flatMap((g) => g.replicas)
-          .filter((r) => r.state === 'ready' && !r.ejected)
-          .map((r) => r.id),
-      );
-      return ids.every((id) => serving.has(id));
-    };
     scheduler.start(2000);
     return {
       url: gateway.url,
@@ -172,23 +131,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       scheduler,
       orchestrator,
       models,
-      async ready(timeoutMs) {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const ready = orchestrator.replicas().filter((r) => r.phase === 'ready');
-          if (
-            models.every(
-              (m) =>
-                ready.filter((r) => r.model === m.name && r.version === m.version).length >=
-                (m.initialReplicas ?? m.minReplicas),
-            ) &&
-            (await routable(ready.map((r) => r.id)))
-          )
-            return;
-          if (Date.now() > deadline) throw new Error(`replicas not ready within ${timeoutMs} ms`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      },
+      ready: (timeoutMs) => waitReady(orchestrator, models, started, timeoutMs),
       close,
     };
   } catch (err) {
@@ -202,4 +145,101 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }) ?? err
     );
   }
+}
+
+/** The `--models` spec's models: `shapes=3` runs exactly 3, `shapes` 1 to 64 following demand. */
+async function loadStackModels(spec: string): Promise<SchedulerModel[]> {
+  const models: SchedulerModel[] = [];
+  for (const { name, count } of parseModelsSpec(spec)) {
+    // `shapes@2`: the shapes folder run as version 2 (its replicas pinned to it), beside other versions.
+    const { folder, version } = splitVersion(name);
+    const loaded = await loadModelByName(folder);
+    const fixed = count !== undefined;
+    models.push({
+      name: loaded.manifest.name,
+      version: version ?? loaded.manifest.version,
+      ...(version !== undefined ? { pinVersion: true } : {}),
+      ...schedulerMemory(loaded.manifest), // the scheduler picks the max batch when the manifest has a table
+      manifest: loaded.dir,
+      minReplicas: fixed ? count : 1,
+      maxReplicas: fixed ? count : 64,
+      initialReplicas: fixed ? count : 1,
+      targetInFlightPerReplica: 2,
+    });
+  }
+  return models;
+}
+
+/** The scheduler over the local GPUs, with its profiles loaded from the profiles file. */
+async function createStackScheduler(
+  options: LocalStackOptions,
+  parts: {
+    models: SchedulerModel[];
+    gpus: Gpu[];
+    orchestrator: Orchestrator;
+    clientDemand: ClientDemandSource;
+  },
+): Promise<Scheduler> {
+  const { logger, warmupBudgetMs = DEFAULT_WARMUP_BUDGET_MS } = options;
+  const profiles = createProfileStore({
+    persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),
+  });
+  await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
+  const anyDemand = parts.models.some((m) => m.minReplicas !== m.maxReplicas);
+  return createScheduler({
+    models: parts.models,
+    inventory: () => Promise.resolve(parts.gpus),
+    orchestrator: parts.orchestrator,
+    profiles,
+    policy: options.policy,
+    reserveBytes: options.reserveBytes,
+    maxReplicasPerGpu: options.maxReplicasPerGpu,
+    demand: anyDemand ? { intervalMs: 5000, scaleUpCooldownMs: 15_000, scaleDownCooldownMs: 60_000 } : null,
+    clientDemand: parts.clientDemand,
+    drainTimeoutMs: 15_000,
+    readyTimeoutMs: warmupBudgetMs, // a replica still warming keeps its GPU to itself (one start at a time)
+    logger: logger.child({ component: 'scheduler' }),
+  });
+}
+
+/** Resolves once each model has its initial replicas ready and the gateway routes to them. */
+async function waitReady(
+  orchestrator: Orchestrator,
+  models: SchedulerModel[],
+  gateway: RunningGatewayWithView,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = orchestrator.replicas().filter((r) => r.phase === 'ready');
+    if (
+      models.every(
+        (m) =>
+          ready.filter((r) => r.model === m.name && r.version === m.version).length >=
+          (m.initialReplicas ?? m.minReplicas),
+      ) &&
+      (await routable(
+        gateway,
+        ready.map((r) => r.id),
+      ))
+    )
+      return;
+    if (Date.now() > deadline) throw new Error(`replicas not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Whether the gateway routes to all these replicas: it learns a replica is ready from its own poll, a moment
+ * after the orchestrator does (a request in between was answered NO_REPLICA).
+ */
+async function routable(gateway: RunningGatewayWithView, ids: string[]): Promise<boolean> {
+  const view = await gateway.clusterView();
+  const serving = new Set(
+    view.gpus
+      .flatMap((g) => g.replicas)
+      .filter((r) => r.state === 'ready' && !r.ejected)
+      .map((r) => r.id),
+  );
+  return ids.every((id) => serving.has(id));
 }
