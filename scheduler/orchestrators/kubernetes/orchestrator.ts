@@ -5,7 +5,7 @@ import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } 
 import { loadKubeClient } from '../../../common/kube-client.js';
 import { createPodInformer } from '../../../common/kube-informer.js';
 import { createDeathReports, podToReplica } from './pod-state.js';
-import { GPU_CLAIM, LABELS, renderReplicaPod, type GpuMode } from './pod-template.js';
+import { GPU_CLAIM, LABELS, renderReplicaPod, type GpuMode, type ReplicaPodSpec } from './pod-template.js';
 import { createGpuClaims, type GpuClaims } from './resource-claims.js';
 import { createObservedGpus, type ObservedGpus } from './observed-gpus.js';
 
@@ -34,6 +34,7 @@ const statusCode = (err: unknown): number | undefined => (err as { code?: number
 /**
  * Replica pods on Kubernetes: created from the template, followed with the shared pod list-watch
  * (common/kube-informer.ts) to learn what really runs, drained then deleted.
+ * One closure: the pod table the watch keeps (pods, draining) is state every method reads.
  */
 export function createKubernetesOrchestrator(options: KubernetesOrchestratorOptions): Orchestrator {
   const {
@@ -49,22 +50,11 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     nodeGpuUuidsOf = () => [],
     logger,
   } = options;
-  // time-slicing: the card the device plugin gave each replica, from its stats (observed-gpus.ts)
-  const observed =
-    gpuMode === 'time-slicing'
-      ? createObservedGpus({
-          indexOfUuid: (node, uuid) => {
-            const i = nodeGpuUuidsOf(node).findIndex((u) => u.toLowerCase() === uuid.toLowerCase());
-            return i >= 0 ? i : undefined;
-          },
-        })
-      : null;
+  const observed = gpuMode === 'time-slicing' ? observedGpus(nodeGpuUuidsOf) : null;
   const claims =
     gpuMode === 'dra'
       ? (options.claims ?? createGpuClaims({ kubeConfig, namespace, release, logger }))
       : null;
-  const claimOf = (pod: V1Pod): string | undefined =>
-    pod.spec?.resourceClaims?.find((c) => c.name === GPU_CLAIM)?.resourceClaimName ?? undefined;
   // dra: a GPU's claim goes once the last of our pods that used it is gone
   const collectClaims = (): void => {
     void claims
@@ -131,7 +121,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     },
     replicas: () => [...pods.values()].map(toReplica).filter((r): r is ManagedReplica => r !== null),
     async create(request: ReplicaRequest) {
-      const key = `${request.model}/${request.node}/${request.gpuIndex}/${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const key = replicaKey(request, counter++);
       const gpuUuid = gpuMode === 'time-slicing' ? undefined : gpuUuidOf(request.node, request.gpuIndex);
       const nodeGpuUuids = gpuMode === 'time-slicing' ? nodeGpuUuidsOf(request.node) : [];
       const gpu = { node: request.node, gpuIndex: request.gpuIndex };
@@ -139,17 +129,14 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       const claimName = claims && gpuUuid ? await claims.ensure({ ...gpu, uuid: gpuUuid }) : undefined;
       let created: V1Pod;
       try {
-        const pod = renderReplicaPod(
-          template,
-          {
-            ...request,
-            key,
-            ...(gpuUuid ? { gpuUuid } : {}),
-            ...(claimName ? { claimName } : {}),
-            ...(nodeGpuUuids.length ? { nodeGpuUuids } : {}),
-          },
-          { release, namespace, gpuMode, replicaPort, owner: ownerRef },
-        );
+        const spec = { ...request, key, gpuUuid, claimName, nodeGpuUuids };
+        const pod = renderReplicaPod(template, podSpec(spec), {
+          release,
+          namespace,
+          gpuMode,
+          replicaPort,
+          owner: ownerRef,
+        });
         created = await core!.createNamespacedPod({ namespace, body: pod });
         update(created);
       } finally {
@@ -193,6 +180,45 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     async stop() {
       await informer.stop();
     },
+  };
+}
+
+/** time-slicing: the card the device plugin gave each replica, from its stats (observed-gpus.ts). */
+function observedGpus(nodeGpuUuidsOf: (node: string) => string[]): ObservedGpus {
+  return createObservedGpus({
+    indexOfUuid: (node, uuid) => {
+      const i = nodeGpuUuidsOf(node).findIndex((u) => u.toLowerCase() === uuid.toLowerCase());
+      return i >= 0 ? i : undefined;
+    },
+  });
+}
+
+/** dra: the name of the GPU's ResourceClaim a pod uses. */
+function claimOf(pod: V1Pod): string | undefined {
+  return pod.spec?.resourceClaims?.find((c) => c.name === GPU_CLAIM)?.resourceClaimName ?? undefined;
+}
+
+/** A replica's unique key (its pod name's hash comes from it): model, GPU, time, a counter and noise. */
+function replicaKey(request: ReplicaRequest, counter: number): string {
+  const unique = `${Date.now().toString(36)}-${counter.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  return `${request.model}/${request.node}/${request.gpuIndex}/${unique}`;
+}
+
+/** The pod template's input for one request, with what the GPU mode adds (UUID, claim, the node's UUIDs). */
+function podSpec(
+  r: ReplicaRequest & {
+    key: string;
+    gpuUuid: string | undefined;
+    claimName: string | undefined;
+    nodeGpuUuids: string[];
+  },
+): ReplicaPodSpec {
+  const { gpuUuid, claimName, nodeGpuUuids, ...request } = r;
+  return {
+    ...request,
+    ...(gpuUuid ? { gpuUuid } : {}),
+    ...(claimName ? { claimName } : {}),
+    ...(nodeGpuUuids.length ? { nodeGpuUuids } : {}),
   };
 }
 
