@@ -1,11 +1,12 @@
 import type { AppsV1Api, CoreV1Api, KubeConfig, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../../common/log.js';
 import { drainReplica } from '../drain.js';
-import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } from '../types.js';
+import type { Orchestrator, ReplicaRequest } from '../types.js';
 import { loadKubeClient } from '../../../common/kube-client.js';
 import { createPodInformer } from '../../../common/kube-informer.js';
-import { createDeathReports, podToReplica } from './pod-state.js';
-import { GPU_CLAIM, LABELS, renderReplicaPod, type GpuMode, type ReplicaPodSpec } from './pod-template.js';
+import { podToReplica } from './pod-state.js';
+import { createPodTable } from './pod-table.js';
+import { LABELS, renderReplicaPod, type GpuMode, type ReplicaPodSpec } from './pod-template.js';
 import { createGpuClaims, type GpuClaims } from './resource-claims.js';
 import { createObservedGpus, type ObservedGpus } from './observed-gpus.js';
 
@@ -34,7 +35,7 @@ const statusCode = (err: unknown): number | undefined => (err as { code?: number
 /**
  * Replica pods on Kubernetes: created from the template, followed with the shared pod list-watch
  * (common/kube-informer.ts) to learn what really runs, drained then deleted.
- * One closure: the pod table the watch keeps (pods, draining) is state every method reads.
+ * One closure: the API client, the owner reference and the pod table (pod-table.ts) are state its methods share.
  */
 export function createKubernetesOrchestrator(options: KubernetesOrchestratorOptions): Orchestrator {
   const {
@@ -58,14 +59,10 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
   // dra: a GPU's claim goes once the last of our pods that used it is gone
   const collectClaims = (): void => {
     void claims
-      ?.collect((name) => [...pods.values()].some((p) => claimOf(p) === name))
+      ?.collect((name) => pods.usesClaim(name))
       .catch((err: unknown) => logger.warn('GPU claims not collected', { err }));
   };
-  const selector = `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`;
-  const pods = new Map<string, V1Pod>();
-  const listeners = new Set<(e: OrchestratorEvent) => void>();
-  const deaths = createDeathReports();
-  const draining = new Set<string>();
+  const pods = createPodTable({ replicaPort, productOf, observed, onClaimGone: collectClaims, logger });
   let core: CoreV1Api | undefined;
   let ownerRef: V1OwnerReference | null = null;
   let counter = 0;
@@ -73,36 +70,10 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
   const informer = createPodInformer({
     kubeConfig,
     namespace,
-    labelSelector: selector,
-    onEvent: ({ type, pod }) => update(pod, type === 'delete'),
+    labelSelector: `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`,
+    onEvent: ({ type, pod }) => pods.update(pod, type === 'delete'),
     logger,
   });
-
-  const emit = (e: OrchestratorEvent): void => {
-    for (const l of listeners) l(e);
-  };
-  const toReplica = (pod: V1Pod): ManagedReplica | null => {
-    const found = podToReplica(pod, replicaPort, productOf);
-    const actual = found && observed?.indexOf(found.id);
-    const r = found && actual !== undefined && actual !== null ? { ...found, gpuIndex: actual } : found;
-    if (r && draining.has(r.id)) return { ...r, phase: 'draining', draining: true };
-    return r;
-  };
-  const update = (pod: V1Pod, deleted = false): void => {
-    const name = pod.metadata?.name;
-    if (!name) return;
-    if (deleted) {
-      pods.delete(name);
-      draining.delete(name);
-      observed?.forget(name);
-      if (claimOf(pod)) collectClaims();
-    } else pods.set(name, pod);
-    const r = deleted ? null : toReplica(pod);
-    if (observed && r?.url && (r.phase === 'ready' || r.phase === 'starting'))
-      void learnGpu(observed, r, logger).then((learnt) => learnt && emit({ type: 'changed' }));
-    if (r) for (const failure of deaths.newIn(name, pod, r)) emit({ type: 'failed', replica: r, failure });
-    emit({ type: 'changed' });
-  };
 
   return {
     kind: 'kubernetes',
@@ -119,7 +90,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       }
       collectClaims(); // claims a previous leader left without pods
     },
-    replicas: () => [...pods.values()].map(toReplica).filter((r): r is ManagedReplica => r !== null),
+    replicas: () => pods.replicas(),
     async create(request: ReplicaRequest) {
       const key = replicaKey(request, counter++);
       const gpuUuid = gpuMode === 'time-slicing' ? undefined : gpuUuidOf(request.node, request.gpuIndex);
@@ -138,7 +109,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
           owner: ownerRef,
         });
         created = await core!.createNamespacedPod({ namespace, body: pod });
-        update(created);
+        pods.update(created);
       } finally {
         if (claimName) claims!.release(claimName);
       }
@@ -148,12 +119,12 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         node: request.node,
         gpu: request.gpuIndex,
       });
-      return toReplica(created)!;
+      return pods.toReplica(created)!;
     },
     async drain(id, timeoutMs) {
       const pod = pods.get(id);
-      draining.add(id);
-      emit({ type: 'changed' });
+      pods.markDraining(id);
+      pods.emit({ type: 'changed' });
       const url = pod ? podToReplica(pod, replicaPort, productOf)?.url : null;
       if (url) await drainReplica(url, { timeoutMs });
     },
@@ -163,20 +134,16 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         logger.info('replica pod deleted', { pod: id });
       } catch (err) {
         if (statusCode(err) !== 404) throw err;
-        pods.delete(id);
-        draining.delete(id);
-        emit({ type: 'changed' });
+        pods.forget(id);
+        pods.emit({ type: 'changed' });
         return;
       }
       // Deleted with a grace period, the pod is Terminating and holds its GPU's memory until the watch reports
       // it gone (its DELETED event may already have come, or the Terminating update before this answer).
-      if (pods.has(id)) draining.add(id);
-      emit({ type: 'changed' });
+      if (pods.has(id)) pods.markDraining(id);
+      pods.emit({ type: 'changed' });
     },
-    on(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    on: (listener) => pods.on(listener),
     async stop() {
       await informer.stop();
     },
@@ -191,11 +158,6 @@ function observedGpus(nodeGpuUuidsOf: (node: string) => string[]): ObservedGpus 
       return i >= 0 ? i : undefined;
     },
   });
-}
-
-/** dra: the name of the GPU's ResourceClaim a pod uses. */
-function claimOf(pod: V1Pod): string | undefined {
-  return pod.spec?.resourceClaims?.find((c) => c.name === GPU_CLAIM)?.resourceClaimName ?? undefined;
 }
 
 /** A replica's unique key (its pod name's hash comes from it): model, GPU, time, a counter and noise. */
@@ -236,11 +198,4 @@ async function ownerReference(
     logger.warn('owner not found; replica pods get no owner reference', { owner: owner.name, err });
     return null;
   }
-}
-
-/** time-slicing: asks a running replica which card it got; true (and logged) when that was learnt now. */
-async function learnGpu(observed: ObservedGpus, r: ManagedReplica, logger: Logger): Promise<boolean> {
-  if (!(await observed.learn(r.id, r.node, r.url!))) return false;
-  logger.info('replica GPU learnt from its stats', { pod: r.id, node: r.node, gpu: observed.indexOf(r.id) });
-  return true;
 }
