@@ -14,7 +14,7 @@ import type { Scheduler } from '../scheduler/pass-runner.js';
 import { createScheduler, type SchedulerModel } from '../scheduler/scheduler.js';
 import { schedulerApp } from '../scheduler/http.js';
 import { listenApp } from '../common/http/listen.js';
-import { startGateway, type RunningGatewayWithView } from '../gateway/index.js';
+import { startGateway, type GatewayOptions, type RunningGatewayWithView } from '../gateway/index.js';
 import { clientDemandFromView, type ClientDemandSource } from '../scheduler/demand/client-demand.js';
 import type { Gpu } from '../scheduler/types.js';
 import { portInUse } from './port-in-use.js';
@@ -67,20 +67,13 @@ export function defaultProfilesFile(): string {
 
 /** `gpumux up`: scheduler + local orchestrator + gateway, in one process with replica children. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const { logger, warmupBudgetMs = DEFAULT_WARMUP_BUDGET_MS } = options;
+  const { logger } = options;
   const gpus = parseGpuSpec(options.gpus, {
     virtual: !options.realGpus,
     product: options.realGpus ? 'cuda' : 'virtual',
   });
   const models = await loadStackModels(options.models);
-  const grpc = options.grpcPort !== undefined && options.grpcPort !== null;
-  const orchestrator = createLocalOrchestrator({
-    logger: logger.child({ component: 'orchestrator' }),
-    // With gRPC on, every replica serves it too, on a port of its own (`grpcAddress` of each replica).
-    replicaArgs: [...(grpc ? ['--grpc-port', '0'] : []), ...(options.replicaArgs ?? [])],
-    warmupBudgetMs,
-    productOf: gpuLookup(() => gpus).productOf,
-  });
+  const orchestrator = createStackOrchestrator(options, gpus);
   let gateway: RunningGatewayWithView | null = null;
   const scheduler = await createStackScheduler(options, {
     models,
@@ -109,17 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       closers.push(http.close);
       schedulerUrl = http.url;
     }
-    gateway = await startGateway({
-      port: options.port,
-      adminPort: options.adminPort,
-      ...(grpc ? { grpcPort: options.grpcPort! } : {}),
-      host: options.host,
-      discovery: orchestratorDiscovery(orchestrator),
-      models: [...new Set(models.map((m) => m.name))],
-      planSource: () => Promise.resolve(scheduler.plan()),
-      config: { reserve: options.reserveBytes },
-      logger: logger.child({ component: 'gateway' }),
-    });
+    gateway = await startGateway(gatewayOptions(options, orchestrator, scheduler, models));
     const started = gateway;
     closers.push(() => started.close());
     scheduler.start(2000);
@@ -145,6 +128,39 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }) ?? err
     );
   }
+}
+
+/** Replica child processes on these GPUs. */
+function createStackOrchestrator(options: LocalStackOptions, gpus: Gpu[]): Orchestrator {
+  const grpc = options.grpcPort !== undefined && options.grpcPort !== null;
+  return createLocalOrchestrator({
+    logger: options.logger.child({ component: 'orchestrator' }),
+    // With gRPC on, every replica serves it too, on a port of its own (`grpcAddress` of each replica).
+    replicaArgs: [...(grpc ? ['--grpc-port', '0'] : []), ...(options.replicaArgs ?? [])],
+    warmupBudgetMs: options.warmupBudgetMs ?? DEFAULT_WARMUP_BUDGET_MS,
+    productOf: gpuLookup(() => gpus).productOf,
+  });
+}
+
+/** The gateway in process: it discovers the orchestrator's replicas and reads the scheduler's plan directly. */
+function gatewayOptions(
+  options: LocalStackOptions,
+  orchestrator: Orchestrator,
+  scheduler: Scheduler,
+  models: SchedulerModel[],
+): GatewayOptions {
+  const { grpcPort } = options;
+  return {
+    port: options.port,
+    adminPort: options.adminPort,
+    ...(grpcPort !== undefined && grpcPort !== null ? { grpcPort } : {}),
+    host: options.host,
+    discovery: orchestratorDiscovery(orchestrator),
+    models: [...new Set(models.map((m) => m.name))],
+    planSource: () => Promise.resolve(scheduler.plan()),
+    config: { reserve: options.reserveBytes },
+    logger: options.logger.child({ component: 'gateway' }),
+  };
 }
 
 /** The `--models` spec's models: `shapes=3` runs exactly 3, `shapes` 1 to 64 following demand. */
