@@ -114,6 +114,32 @@ function startingView(
   };
 }
 
+/** A model's last failed start: how many in a row, when, its next try, where and why. */
+interface StartFailure {
+  inRow: number;
+  at: number;
+  retryAt: number;
+  node: string;
+  reason: string;
+}
+
+function startFailureView(
+  model: string,
+  f: StartFailure,
+  nodeAvoidedUntil: number | undefined,
+  t: number,
+): PlanStartFailure {
+  return {
+    model,
+    node: f.node,
+    reason: f.reason,
+    at: new Date(f.at).toISOString(),
+    retryAt: new Date(f.retryAt).toISOString(),
+    nodeAvoidedUntil:
+      nodeAvoidedUntil && nodeAvoidedUntil > t ? new Date(nodeAvoidedUntil).toISOString() : null,
+  };
+}
+
 /**
  * Pods that never start: each stage (schedule, pull, fetch, warm-up) gets a bounded wait, a stage stuck on an
  * error reason a shorter one; past it the replica is deleted, the model backs off before its next try
@@ -127,10 +153,7 @@ export function createStartupWatch(options: StartupWatchOptions): StartupWatch {
   const { labelOf, now, logger } = options;
   /** When each replica was first seen stuck on its current error reason. */
   const stuckSince = new Map<string, { reason: string; at: number }>();
-  const failures = new Map<
-    string,
-    { inRow: number; at: number; retryAt: number; node: string; reason: string }
-  >();
+  const failures = new Map<string, StartFailure>();
   const avoided = new Map<string, number>();
   /** Replicas already found overdue (deleted by now, or soon): recorded once. */
   const reported = new Set<string>();
@@ -192,17 +215,9 @@ export function createStartupWatch(options: StartupWatchOptions): StartupWatch {
         const s = stageOf(r);
         if (s) starting.push(startingView(r, s, t, labelOf(r), budgets));
       }
-      const startFailures = [...failures].map(([model, f]) => {
-        const until = avoided.get(f.node);
-        return {
-          model,
-          node: f.node,
-          reason: f.reason,
-          at: new Date(f.at).toISOString(),
-          retryAt: new Date(f.retryAt).toISOString(),
-          nodeAvoidedUntil: until && until > t ? new Date(until).toISOString() : null,
-        };
-      });
+      const startFailures = [...failures].map(([model, f]) =>
+        startFailureView(model, f, avoided.get(f.node), t),
+      );
       return { starting, startFailures };
     },
   };
