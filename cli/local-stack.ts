@@ -14,8 +14,9 @@ import type { Scheduler } from '../scheduler/pass-runner.js';
 import { createScheduler, type SchedulerModel } from '../scheduler/scheduler.js';
 import { schedulerApp } from '../scheduler/http.js';
 import { listenApp } from '../common/http/listen.js';
-import { startGateway, type RunningGatewayWithView } from '../gateway/index.js';
-import { clientDemandFromView } from '../scheduler/demand/client-demand.js';
+import { startGateway, type GatewayOptions, type RunningGatewayWithView } from '../gateway/index.js';
+import { clientDemandFromView, type ClientDemandSource } from '../scheduler/demand/client-demand.js';
+import type { Gpu } from '../scheduler/types.js';
 import { portInUse } from './port-in-use.js';
 
 export interface LocalStackOptions {
@@ -66,57 +67,20 @@ export function defaultProfilesFile(): string {
 
 /** `gpumux up`: scheduler + local orchestrator + gateway, in one process with replica children. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const { logger, warmupBudgetMs = DEFAULT_WARMUP_BUDGET_MS } = options;
+  const { logger } = options;
   const gpus = parseGpuSpec(options.gpus, {
     virtual: !options.realGpus,
     product: options.realGpus ? 'cuda' : 'virtual',
   });
-  const models: SchedulerModel[] = [];
-  for (const { name: spec, count } of parseModelsSpec(options.models)) {
-    // `shapes@2`: the shapes folder run as version 2 (its replicas pinned to it), beside other versions.
-    const { folder, version } = splitVersion(spec);
-    const loaded = await loadModelByName(folder);
-    const fixed = count !== undefined;
-    models.push({
-      name: loaded.manifest.name,
-      version: version ?? loaded.manifest.version,
-      ...(version !== undefined ? { pinVersion: true } : {}),
-      ...schedulerMemory(loaded.manifest), // the scheduler picks the max batch when the manifest has a table
-      manifest: loaded.dir,
-      minReplicas: fixed ? count : 1,
-      maxReplicas: fixed ? count : 64,
-      initialReplicas: fixed ? count : 1,
-      targetInFlightPerReplica: 2,
-    });
-  }
-  const anyDemand = models.some((m) => m.minReplicas !== m.maxReplicas);
-  const grpc = options.grpcPort !== undefined && options.grpcPort !== null;
-  const orchestrator = createLocalOrchestrator({
-    logger: logger.child({ component: 'orchestrator' }),
-    // With gRPC on, every replica serves it too, on a port of its own (`grpcAddress` of each replica).
-    replicaArgs: [...(grpc ? ['--grpc-port', '0'] : []), ...(options.replicaArgs ?? [])],
-    warmupBudgetMs,
-    productOf: gpuLookup(() => gpus).productOf,
-  });
-  const profiles = createProfileStore({
-    persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),
-  });
-  await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
+  const models = await loadStackModels(options.models);
+  const orchestrator = createStackOrchestrator(options, gpus);
   let gateway: RunningGatewayWithView | null = null;
-  const scheduler = createScheduler({
+  const scheduler = await createStackScheduler(options, {
     models,
-    inventory: () => Promise.resolve(gpus),
+    gpus,
     orchestrator,
-    profiles,
-    policy: options.policy,
-    reserveBytes: options.reserveBytes,
-    maxReplicasPerGpu: options.maxReplicasPerGpu,
-    demand: anyDemand ? { intervalMs: 5000, scaleUpCooldownMs: 15_000, scaleDownCooldownMs: 60_000 } : null,
     // What clients see (the gateway's queue and p95 per model), read in process.
     clientDemand: async () => (gateway ? clientDemandFromView(await gateway.clusterView()) : new Map()),
-    drainTimeoutMs: 15_000,
-    readyTimeoutMs: warmupBudgetMs, // a replica still warming keeps its GPU to itself (one start at a time)
-    logger: logger.child({ component: 'scheduler' }),
   });
 
   const closers: (() => Promise<void>)[] = [];
@@ -138,31 +102,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       closers.push(http.close);
       schedulerUrl = http.url;
     }
-    gateway = await startGateway({
-      port: options.port,
-      adminPort: options.adminPort,
-      ...(grpc ? { grpcPort: options.grpcPort! } : {}),
-      host: options.host,
-      discovery: orchestratorDiscovery(orchestrator),
-      models: [...new Set(models.map((m) => m.name))],
-      planSource: () => Promise.resolve(scheduler.plan()),
-      config: { reserve: options.reserveBytes },
-      logger: logger.child({ component: 'gateway' }),
-    });
+    gateway = await startGateway(gatewayOptions(options, orchestrator, scheduler, models));
     const started = gateway;
     closers.push(() => started.close());
-    // ready for clients only once the gateway routes to them: it learns a replica is ready from its own poll,
-    // a moment after the orchestrator does (a request in between was answered NO_REPLICA)
-    const routable = async (ids: string[]): Promise<boolean> => {
-      const view = await started.clusterView();
-      const serving = new Set(
-        view.gpus
-          .flatMap((g) => g.replicas)
-          .filter((r) => r.state === 'ready' && !r.ejected)
-          .map((r) => r.id),
-      );
-      return ids.every((id) => serving.has(id));
-    };
     scheduler.start(2000);
     return {
       url: gateway.url,
@@ -172,23 +114,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       scheduler,
       orchestrator,
       models,
-      async ready(timeoutMs) {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const ready = orchestrator.replicas().filter((r) => r.phase === 'ready');
-          if (
-            models.every(
-              (m) =>
-                ready.filter((r) => r.model === m.name && r.version === m.version).length >=
-                (m.initialReplicas ?? m.minReplicas),
-            ) &&
-            (await routable(ready.map((r) => r.id)))
-          )
-            return;
-          if (Date.now() > deadline) throw new Error(`replicas not ready within ${timeoutMs} ms`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      },
+      ready: (timeoutMs) => waitReady(orchestrator, models, started, timeoutMs),
       close,
     };
   } catch (err) {
@@ -202,4 +128,134 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }) ?? err
     );
   }
+}
+
+/** Replica child processes on these GPUs. */
+function createStackOrchestrator(options: LocalStackOptions, gpus: Gpu[]): Orchestrator {
+  const grpc = options.grpcPort !== undefined && options.grpcPort !== null;
+  return createLocalOrchestrator({
+    logger: options.logger.child({ component: 'orchestrator' }),
+    // With gRPC on, every replica serves it too, on a port of its own (`grpcAddress` of each replica).
+    replicaArgs: [...(grpc ? ['--grpc-port', '0'] : []), ...(options.replicaArgs ?? [])],
+    warmupBudgetMs: options.warmupBudgetMs ?? DEFAULT_WARMUP_BUDGET_MS,
+    productOf: gpuLookup(() => gpus).productOf,
+  });
+}
+
+/** The gateway in process: it discovers the orchestrator's replicas and reads the scheduler's plan directly. */
+function gatewayOptions(
+  options: LocalStackOptions,
+  orchestrator: Orchestrator,
+  scheduler: Scheduler,
+  models: SchedulerModel[],
+): GatewayOptions {
+  const { grpcPort } = options;
+  return {
+    port: options.port,
+    adminPort: options.adminPort,
+    ...(grpcPort !== undefined && grpcPort !== null ? { grpcPort } : {}),
+    host: options.host,
+    discovery: orchestratorDiscovery(orchestrator),
+    models: [...new Set(models.map((m) => m.name))],
+    planSource: () => Promise.resolve(scheduler.plan()),
+    config: { reserve: options.reserveBytes },
+    logger: options.logger.child({ component: 'gateway' }),
+  };
+}
+
+/** The `--models` spec's models: `shapes=3` runs exactly 3, `shapes` 1 to 64 following demand. */
+async function loadStackModels(spec: string): Promise<SchedulerModel[]> {
+  const models: SchedulerModel[] = [];
+  for (const { name, count } of parseModelsSpec(spec)) {
+    // `shapes@2`: the shapes folder run as version 2 (its replicas pinned to it), beside other versions.
+    const { folder, version } = splitVersion(name);
+    const loaded = await loadModelByName(folder);
+    const fixed = count !== undefined;
+    models.push({
+      name: loaded.manifest.name,
+      version: version ?? loaded.manifest.version,
+      ...(version !== undefined ? { pinVersion: true } : {}),
+      ...schedulerMemory(loaded.manifest), // the scheduler picks the max batch when the manifest has a table
+      manifest: loaded.dir,
+      minReplicas: fixed ? count : 1,
+      maxReplicas: fixed ? count : 64,
+      initialReplicas: fixed ? count : 1,
+      targetInFlightPerReplica: 2,
+    });
+  }
+  return models;
+}
+
+/** The scheduler over the local GPUs, with its profiles loaded from the profiles file. */
+async function createStackScheduler(
+  options: LocalStackOptions,
+  parts: {
+    models: SchedulerModel[];
+    gpus: Gpu[];
+    orchestrator: Orchestrator;
+    clientDemand: ClientDemandSource;
+  },
+): Promise<Scheduler> {
+  const { logger, warmupBudgetMs = DEFAULT_WARMUP_BUDGET_MS } = options;
+  const profiles = createProfileStore({
+    persistence: fileProfilePersistence(options.profilesFile ?? defaultProfilesFile()),
+  });
+  await profiles.load().catch((err: unknown) => logger.warn('profiles not loaded', { err }));
+  const anyDemand = parts.models.some((m) => m.minReplicas !== m.maxReplicas);
+  return createScheduler({
+    models: parts.models,
+    inventory: () => Promise.resolve(parts.gpus),
+    orchestrator: parts.orchestrator,
+    profiles,
+    policy: options.policy,
+    reserveBytes: options.reserveBytes,
+    maxReplicasPerGpu: options.maxReplicasPerGpu,
+    demand: anyDemand ? { intervalMs: 5000, scaleUpCooldownMs: 15_000, scaleDownCooldownMs: 60_000 } : null,
+    clientDemand: parts.clientDemand,
+    drainTimeoutMs: 15_000,
+    readyTimeoutMs: warmupBudgetMs, // a replica still warming keeps its GPU to itself (one start at a time)
+    logger: logger.child({ component: 'scheduler' }),
+  });
+}
+
+/** Resolves once each model has its initial replicas ready and the gateway routes to them. */
+async function waitReady(
+  orchestrator: Orchestrator,
+  models: SchedulerModel[],
+  gateway: RunningGatewayWithView,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = orchestrator.replicas().filter((r) => r.phase === 'ready');
+    if (
+      models.every(
+        (m) =>
+          ready.filter((r) => r.model === m.name && r.version === m.version).length >=
+          (m.initialReplicas ?? m.minReplicas),
+      ) &&
+      (await routable(
+        gateway,
+        ready.map((r) => r.id),
+      ))
+    )
+      return;
+    if (Date.now() > deadline) throw new Error(`replicas not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Whether the gateway routes to all these replicas: it learns a replica is ready from its own poll, a moment
+ * after the orchestrator does (a request in between was answered NO_REPLICA).
+ */
+async function routable(gateway: RunningGatewayWithView, ids: string[]): Promise<boolean> {
+  const view = await gateway.clusterView();
+  const serving = new Set(
+    view.gpus
+      .flatMap((g) => g.replicas)
+      .filter((r) => r.state === 'ready' && !r.ejected)
+      .map((r) => r.id),
+  );
+  return ids.every((id) => serving.has(id));
 }

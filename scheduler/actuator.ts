@@ -1,7 +1,7 @@
 import type { Logger } from '../common/log.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { BatchChoices, ModelSet, SchedulerModel } from './model-set.js';
-import type { ManagedReplica, Orchestrator } from './orchestrators/types.js';
+import type { ManagedReplica, Orchestrator, ReplicaRequest } from './orchestrators/types.js';
 import type { PlacementResult } from './placement/plan.js';
 import { gpuId, type ExistingReplica, type Gpu, type PlacedReplica } from './types.js';
 
@@ -34,19 +34,11 @@ export interface Actuator {
   act(result: PlacementResult, replicas: ManagedReplica[], gpus: Gpu[]): Promise<void>;
 }
 
+/** One closure: what is being removed and which copy replaces which are state its methods share. */
 export function createActuator(options: ActuatorOptions): Actuator {
   const { orchestrator, set, batches, metrics, logger, now, drainTimeoutMs, readyTimeoutMs } = options;
   const { specHashOf, holdsBack = () => false } = options;
-  /** A replica's hash against its model's today: outdated when they differ (not when it keeps none). */
-  const outdated = (r: ManagedReplica): boolean => {
-    const model = set.find(r.model, r.version);
-    return (
-      r.specHash !== undefined &&
-      model !== undefined &&
-      specHashOf !== undefined &&
-      r.specHash !== specHashOf(model)
-    );
-  };
+  const outdated = (r: ManagedReplica): boolean => isOutdated(r, set, specHashOf);
   const removing = new Set<string>();
   /** A move's copy (by its id) → the replica it replaces. In memory: after a restart a copy is just surplus. */
   const replaces = new Map<string, string>();
@@ -83,25 +75,9 @@ export function createActuator(options: ActuatorOptions): Actuator {
 
   async function create(p: PlacedReplica, gpus: Gpu[]): Promise<void> {
     const id = gpuId({ node: p.node, index: p.gpuIndex });
-    const model = set.find(p.model, p.version)!;
-    const gpu = gpus.find((g) => g.node === p.node && g.index === p.gpuIndex)!;
-    const maxBatch = set.maxBatch(model, batches);
     metrics.actions.inc({ type: p.moveOf ? 'move' : 'create', model: set.labelOf(p) });
     try {
-      const created = await orchestrator.create({
-        model: p.model,
-        version: p.version,
-        node: p.node,
-        gpuIndex: p.gpuIndex,
-        footprintBytes: p.footprintBytes,
-        manifest: model.manifest,
-        ...(model.onnx ? { onnx: model.onnx } : {}),
-        ...(model.pinVersion || set.versioned.includes(model.name) ? { pinVersion: true } : {}),
-        ...(maxBatch !== undefined ? { maxBatch } : {}),
-        gpuMemoryBytes: gpu.memoryBytes,
-        virtual: gpu.virtual ?? false,
-        ...(specHashOf ? { specHash: specHashOf(model) } : {}),
-      });
+      const created = await orchestrator.create(replicaRequest(p, gpus, set, batches, specHashOf));
       if (p.moveOf) {
         replaces.set(created.id, p.moveOf);
         logger.info('moving replica', { replica: p.moveOf, copy: created.id, gpu: id, reason: p.reason });
@@ -131,6 +107,44 @@ export function createActuator(options: ActuatorOptions): Actuator {
         await create(p, gpus);
       }
     },
+  };
+}
+
+/** A replica's hash against its model's today: outdated when they differ (not when it keeps none). */
+function isOutdated(r: ManagedReplica, set: ModelSet, specHashOf: ActuatorOptions['specHashOf']): boolean {
+  const model = set.find(r.model, r.version);
+  return (
+    r.specHash !== undefined &&
+    model !== undefined &&
+    specHashOf !== undefined &&
+    r.specHash !== specHashOf(model)
+  );
+}
+
+/** What the orchestrator is asked to start for one placed replica. */
+function replicaRequest(
+  p: PlacedReplica,
+  gpus: Gpu[],
+  set: ModelSet,
+  batches: BatchChoices,
+  specHashOf: ActuatorOptions['specHashOf'],
+): ReplicaRequest {
+  const model = set.find(p.model, p.version)!;
+  const gpu = gpus.find((g) => g.node === p.node && g.index === p.gpuIndex)!;
+  const maxBatch = set.maxBatch(model, batches);
+  return {
+    model: p.model,
+    version: p.version,
+    node: p.node,
+    gpuIndex: p.gpuIndex,
+    footprintBytes: p.footprintBytes,
+    manifest: model.manifest,
+    ...(model.onnx ? { onnx: model.onnx } : {}),
+    ...(model.pinVersion || set.versioned.includes(model.name) ? { pinVersion: true } : {}),
+    ...(maxBatch !== undefined ? { maxBatch } : {}),
+    gpuMemoryBytes: gpu.memoryBytes,
+    virtual: gpu.virtual ?? false,
+    ...(specHashOf ? { specHash: specHashOf(model) } : {}),
   };
 }
 

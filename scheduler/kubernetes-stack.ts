@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { CoordinationV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { CoordinationV1Api, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.js';
 import { loadModel } from '../models/manifest/load.js';
 import type { SchedulerConfig } from './config/schema.js';
@@ -8,12 +8,12 @@ import { gatewayClientDemand } from './demand/client-demand.js';
 import { createClusterInventory, type ClusterInventory } from './inventory/cluster-inventory.js';
 import { createRefusedNodes, type RefusedNodes } from './inventory/refused-nodes.js';
 import { createLeaseElector, type LeaseElector } from './leader/lease.js';
-import { loadKubeClient } from '../common/kube-client.js';
+import { loadKubeClient, type KubeClientModule } from '../common/kube-client.js';
 import { createKubernetesOrchestrator } from './orchestrators/kubernetes/orchestrator.js';
 import type { Orchestrator } from './orchestrators/types.js';
 import { configMapProfilePersistence } from './profiles/configmap-persistence.js';
 import { fileProfilePersistence } from './profiles/file-persistence.js';
-import { createProfileStore } from './profiles/store.js';
+import { createProfileStore, type ProfileStore } from './profiles/store.js';
 import type { Scheduler } from './pass-runner.js';
 import { createScheduler, type SchedulerModel, type SchedulerOptions } from './scheduler.js';
 import { schedulerMemory } from './models.js';
@@ -82,14 +82,7 @@ export async function schedulerModels(config: SchedulerConfig): Promise<Schedule
 export async function createKubernetesStack(options: KubernetesStackOptions): Promise<KubernetesStack> {
   const { config, logger } = options;
   const k8s = await loadKubeClient();
-  const kc =
-    options.kubeConfig ??
-    (() => {
-      const c = new k8s.KubeConfig();
-      c.loadFromDefault();
-      return c;
-    })();
-  const namespace = config.orchestrator.namespace;
+  const kc = options.kubeConfig ?? defaultKubeConfig(k8s);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const resources = kc.makeApiClient(k8s.ResourceV1Api);
   const template =
@@ -119,10 +112,7 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
     onLeader: () => void scheduler.reconcile().catch(() => undefined),
   });
   const isLeader = (): boolean => (elector ? elector.isLeader() : true);
-  const persistence = config.profiles.file
-    ? fileProfilePersistence(config.profiles.file)
-    : configMapProfilePersistence({ core, namespace, name: config.profiles.configMap });
-  const profiles = createProfileStore({ margin: config.footprintMargin, persistence });
+  const profiles = profileStore(config, core);
   const scheduler = createScheduler({
     ...(await schedulerSettings(config)),
     inventory: () => inventory.read(),
@@ -150,6 +140,25 @@ export async function createKubernetesStack(options: KubernetesStackOptions): Pr
       await orchestrator.stop();
     },
   };
+}
+
+/** In-cluster credentials, or ~/.kube/config outside a cluster. */
+function defaultKubeConfig(k8s: KubeClientModule): KubeConfig {
+  const c = new k8s.KubeConfig();
+  c.loadFromDefault();
+  return c;
+}
+
+/** Measured footprints, kept in the configured file or (by default) a ConfigMap. */
+function profileStore(config: SchedulerConfig, core: CoreV1Api): ProfileStore {
+  const persistence = config.profiles.file
+    ? fileProfilePersistence(config.profiles.file)
+    : configMapProfilePersistence({
+        core,
+        namespace: config.orchestrator.namespace,
+        name: config.profiles.configMap,
+      });
+  return createProfileStore({ margin: config.footprintMargin, persistence });
 }
 
 /**

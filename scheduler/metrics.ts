@@ -73,6 +73,42 @@ export function snapshotOf(pass: {
 export function createSchedulerMetrics() {
   const registry = new Registry();
   let read: () => SchedulerSnapshot | null = () => null;
+  registerSnapshotGauges(registry, () => read());
+  return {
+    registry,
+    /** Points the gauges at the latest snapshot. */
+    bind(snapshot: () => SchedulerSnapshot | null): void {
+      read = snapshot;
+    },
+    actions: new Counter({
+      name: 'gpumux_scheduler_actions_total',
+      help: 'Actions taken',
+      labelNames: ['type', 'model'],
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: 'gpumux_scheduler_replica_failures_total',
+      help: 'Replica deaths seen',
+      labelNames: ['model', 'kind'],
+      registers: [registry],
+    }),
+    hostOomKills: new Counter({
+      name: 'gpumux_scheduler_replica_host_oom_kills_total',
+      help: 'Replicas killed by the kernel OOM killer (exit 137, OOMKilled): host memory over the container limit named by `setting`, not the GPU footprint',
+      labelNames: ['model', 'setting'],
+      registers: [registry],
+    }),
+    reconcileSeconds: new Histogram({
+      name: 'gpumux_scheduler_reconcile_duration_seconds',
+      help: 'Time of one reconcile pass',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+  };
+}
+
+/** The gauges, each filled from the snapshot when scraped (reset first, so a gone model's series go too). */
+function registerSnapshotGauges(registry: Registry, snapshot: () => SchedulerSnapshot | null): void {
   const gauge = (
     name: string,
     help: string,
@@ -85,7 +121,7 @@ export function createSchedulerMetrics() {
       labelNames,
       registers: [registry],
       collect() {
-        const s = read();
+        const s = snapshot();
         this.reset();
         if (s) fill(this, s);
       },
@@ -127,37 +163,6 @@ export function createSchedulerMetrics() {
   gauge('gpumux_scheduler_leader', '1 when this instance leads (acts)', [], (g, s) =>
     g.set(s.leader ? 1 : 0),
   );
-  return {
-    registry,
-    /** Points the gauges at the latest snapshot. */
-    bind(snapshot: () => SchedulerSnapshot | null): void {
-      read = snapshot;
-    },
-    actions: new Counter({
-      name: 'gpumux_scheduler_actions_total',
-      help: 'Actions taken',
-      labelNames: ['type', 'model'],
-      registers: [registry],
-    }),
-    failures: new Counter({
-      name: 'gpumux_scheduler_replica_failures_total',
-      help: 'Replica deaths seen',
-      labelNames: ['model', 'kind'],
-      registers: [registry],
-    }),
-    hostOomKills: new Counter({
-      name: 'gpumux_scheduler_replica_host_oom_kills_total',
-      help: 'Replicas killed by the kernel OOM killer (exit 137, OOMKilled): host memory over the container limit named by `setting`, not the GPU footprint',
-      labelNames: ['model', 'setting'],
-      registers: [registry],
-    }),
-    reconcileSeconds: new Histogram({
-      name: 'gpumux_scheduler_reconcile_duration_seconds',
-      help: 'Time of one reconcile pass',
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-      registers: [registry],
-    }),
-  };
 }
 
 export type SchedulerMetrics = ReturnType<typeof createSchedulerMetrics>;

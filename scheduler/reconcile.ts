@@ -76,18 +76,6 @@ export function createReconcile(options: ReconcileOptions, parts: LoopParts): ()
   const onePerGpu = onePerGpuUtilization();
   metrics.bind(() => snapshot);
 
-  /** Max batch: once per model, planned at its maxReplicas — the packing asked for, not the demand of now. */
-  function settleMaxBatches(replicas: ManagedReplica[], state: PassState): void {
-    const existing = actuator.existing(replicas); // the same for every candidate
-    const inputFor = (choices: BatchChoices): PlacementInput => {
-      const atMax = modelPlans(set, { ...state, choices }, (m) => m.maxReplicas);
-      return placementInput(settings, gpus, atMax, existing, state.observed, startup.avoidedNodes());
-    };
-    const candidates = set.maxBatchesToChoose(batches);
-    for (const c of chooseMaxBatches({ candidates, chosen: batches, inputFor, logger }))
-      batches.set(c.key, c);
-  }
-
   /** Report: the gauges' snapshot and the plan view. */
   function report(
     result: PlacementResult,
@@ -119,7 +107,7 @@ export function createReconcile(options: ReconcileOptions, parts: LoopParts): ()
     const observed = await observeReplicas(replicas, { models: feedbackModels, profiles, logger });
     await desired.update(observed);
     const state: PassState = { desired: desired.counts, choices: batches, observed, profiles };
-    if (gpus.length > 0) settleMaxBatches(replicas, state);
+    if (gpus.length > 0) settleMaxBatches(parts, gpus, replicas, state, logger);
     const plans = modelPlans(set, state);
     const existing = actuator.existing(replicas);
     const result = planPlacement(
@@ -127,10 +115,7 @@ export function createReconcile(options: ReconcileOptions, parts: LoopParts): ()
     );
     const rollouts = rollout.step(result, existing);
     if (isLeader()) {
-      // Pods that never start: deleted once past their stage's bounded wait (then backed off, node avoided).
-      for (const { replica, reason } of startup.overdue(replicas))
-        if (!result.removed.some((x) => x.replica.id === replica.id))
-          result.removed.push({ replica, reason: `did not start: ${reason}` });
+      removeOverdue(result, replicas, startup);
       await actuator.act(result, replicas, gpus);
       await profiles.flush().catch((err: unknown) => logger.warn('profile save failed', { err }));
     }
@@ -138,6 +123,35 @@ export function createReconcile(options: ReconcileOptions, parts: LoopParts): ()
     end();
     return view;
   };
+}
+
+/** Max batch: once per model, planned at its maxReplicas — the packing asked for, not the demand of now. */
+function settleMaxBatches(
+  parts: LoopParts,
+  gpus: Gpu[],
+  replicas: ManagedReplica[],
+  state: PassState,
+  logger: Logger,
+): void {
+  const { settings, set, batches, actuator, startup } = parts;
+  const existing = actuator.existing(replicas); // the same for every candidate
+  const inputFor = (choices: BatchChoices): PlacementInput => {
+    const atMax = modelPlans(set, { ...state, choices }, (m) => m.maxReplicas);
+    return placementInput(settings, gpus, atMax, existing, state.observed, startup.avoidedNodes());
+  };
+  const candidates = set.maxBatchesToChoose(batches);
+  for (const c of chooseMaxBatches({ candidates, chosen: batches, inputFor, logger })) batches.set(c.key, c);
+}
+
+/** Pods that never start: deleted once past their stage's bounded wait (then backed off, node avoided). */
+function removeOverdue(
+  result: PlacementResult,
+  replicas: ManagedReplica[],
+  startup: LoopParts['startup'],
+): void {
+  for (const { replica, reason } of startup.overdue(replicas))
+    if (!result.removed.some((x) => x.replica.id === replica.id))
+      result.removed.push({ replica, reason: `did not start: ${reason}` });
 }
 
 /** The GPUs now; the last ones, with a warning, when the inventory fails. */

@@ -61,11 +61,91 @@ const limitOf = (budgets: StartupBudgets, stage: StartupStage): number =>
 const nodeFault = (stage: StartupStage, reason: string): boolean =>
   stage === 'schedule' || (stage === 'pull' && !/CreateContainer|RunContainer/.test(reason));
 
+/** Where a starting replica is: its stage, since when, and the error reason it waits on (if any). */
+interface StageNow {
+  stage: StartupStage;
+  since: number;
+  reason: string | null;
+}
+
+function stageOf(r: ManagedReplica): StageNow | null {
+  if (r.phase !== 'pending' && r.phase !== 'starting') return null;
+  return r.startup ?? null;
+}
+
+/**
+ * Why a replica is past its bounded wait at `t`, or null: stuck on one error reason for `stuckMs` (counted in
+ * `stuckSince`, updated here), or longer than its stage's budget.
+ */
+function overdueReason(
+  id: string,
+  s: StageNow,
+  t: number,
+  stuckSince: Map<string, { reason: string; at: number }>,
+  budgets: StartupBudgets,
+): string | null {
+  if (s.reason) {
+    const seen = stuckSince.get(id);
+    // the kubelet gives no time for a waiting reason: counted from when this watch first saw it
+    const at = seen?.reason === s.reason ? seen.at : t;
+    if (seen?.reason !== s.reason) stuckSince.set(id, { reason: s.reason, at });
+    if (t - at >= budgets.stuckMs) return `${s.stage}: ${s.reason} for ${Math.round((t - at) / 1000)} s`;
+  } else stuckSince.delete(id);
+  const limit = limitOf(budgets, s.stage);
+  return t - s.since >= limit ? `${s.stage} took longer than ${Math.round(limit / 1000)} s` : null;
+}
+
+function startingView(
+  r: ManagedReplica,
+  s: StageNow,
+  t: number,
+  model: string,
+  budgets: StartupBudgets,
+): PlanStarting {
+  return {
+    replicaId: r.id,
+    model,
+    node: r.node,
+    gpuIndex: r.gpuIndex,
+    stage: s.stage,
+    reason: s.reason,
+    seconds: Math.max(0, Math.round((t - s.since) / 1000)),
+    limitSeconds: Math.round((s.reason ? budgets.stuckMs : limitOf(budgets, s.stage)) / 1000),
+  };
+}
+
+/** A model's last failed start: how many in a row, when, its next try, where and why. */
+interface StartFailure {
+  inRow: number;
+  at: number;
+  retryAt: number;
+  node: string;
+  reason: string;
+}
+
+function startFailureView(
+  model: string,
+  f: StartFailure,
+  nodeAvoidedUntil: number | undefined,
+  t: number,
+): PlanStartFailure {
+  return {
+    model,
+    node: f.node,
+    reason: f.reason,
+    at: new Date(f.at).toISOString(),
+    retryAt: new Date(f.retryAt).toISOString(),
+    nodeAvoidedUntil:
+      nodeAvoidedUntil && nodeAvoidedUntil > t ? new Date(nodeAvoidedUntil).toISOString() : null,
+  };
+}
+
 /**
  * Pods that never start: each stage (schedule, pull, fetch, warm-up) gets a bounded wait, a stage stuck on an
  * error reason a shorter one; past it the replica is deleted, the model backs off before its next try
  * (doubling per failure in a row, reset once one of its replicas is ready), and a node that could not take
  * or pull it is avoided for a while, so one bad node does not eat the model.
+ * One closure: the stuck times, failures and avoided nodes are state its short methods share.
  */
 export function createStartupWatch(options: StartupWatchOptions): StartupWatch {
   const { budgets, backoffMaxMs = 5 * 60_000, avoidNodeMs = 10 * 60_000 } = options;
@@ -73,18 +153,10 @@ export function createStartupWatch(options: StartupWatchOptions): StartupWatch {
   const { labelOf, now, logger } = options;
   /** When each replica was first seen stuck on its current error reason. */
   const stuckSince = new Map<string, { reason: string; at: number }>();
-  const failures = new Map<
-    string,
-    { inRow: number; at: number; retryAt: number; node: string; reason: string }
-  >();
+  const failures = new Map<string, StartFailure>();
   const avoided = new Map<string, number>();
   /** Replicas already found overdue (deleted by now, or soon): recorded once. */
   const reported = new Set<string>();
-
-  function stageOf(r: ManagedReplica): { stage: StartupStage; since: number; reason: string | null } | null {
-    if (r.phase !== 'pending' && r.phase !== 'starting') return null;
-    return r.startup ?? null;
-  }
 
   const watch: StartupWatch = {
     overdue(replicas) {
@@ -101,18 +173,7 @@ export function createStartupWatch(options: StartupWatchOptions): StartupWatch {
       for (const r of replicas) {
         const s = stageOf(r);
         if (!s || reported.has(r.id)) continue;
-        let reason: string | null = null;
-        if (s.reason) {
-          const seen = stuckSince.get(r.id);
-          // the kubelet gives no time for a waiting reason: counted from when this watch first saw it
-          const at = seen?.reason === s.reason ? seen.at : t;
-          if (seen?.reason !== s.reason) stuckSince.set(r.id, { reason: s.reason, at });
-          if (t - at >= budgets.stuckMs)
-            reason = `${s.stage}: ${s.reason} for ${Math.round((t - at) / 1000)} s`;
-        } else stuckSince.delete(r.id);
-        const limit = limitOf(budgets, s.stage);
-        if (!reason && t - s.since >= limit)
-          reason = `${s.stage} took longer than ${Math.round(limit / 1000)} s`;
+        const reason = overdueReason(r.id, s, t, stuckSince, budgets);
         if (reason) {
           reported.add(r.id);
           late.push({ replica: r, reason });
@@ -152,29 +213,11 @@ export function createStartupWatch(options: StartupWatchOptions): StartupWatch {
       const starting: PlanStarting[] = [];
       for (const r of replicas) {
         const s = stageOf(r);
-        if (!s) continue;
-        starting.push({
-          replicaId: r.id,
-          model: labelOf(r),
-          node: r.node,
-          gpuIndex: r.gpuIndex,
-          stage: s.stage,
-          reason: s.reason,
-          seconds: Math.max(0, Math.round((t - s.since) / 1000)),
-          limitSeconds: Math.round((s.reason ? budgets.stuckMs : limitOf(budgets, s.stage)) / 1000),
-        });
+        if (s) starting.push(startingView(r, s, t, labelOf(r), budgets));
       }
-      const startFailures = [...failures].map(([model, f]) => {
-        const until = avoided.get(f.node);
-        return {
-          model,
-          node: f.node,
-          reason: f.reason,
-          at: new Date(f.at).toISOString(),
-          retryAt: new Date(f.retryAt).toISOString(),
-          nodeAvoidedUntil: until && until > t ? new Date(until).toISOString() : null,
-        };
-      });
+      const startFailures = [...failures].map(([model, f]) =>
+        startFailureView(model, f, avoided.get(f.node), t),
+      );
       return { starting, startFailures };
     },
   };

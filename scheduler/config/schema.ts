@@ -1,6 +1,5 @@
-import { parseDuration } from '../../common/duration.js';
 import { z } from 'zod';
-import { parseBytes } from '../../common/bytes.js';
+import { dnsLabel, Duration, Size } from './values.js';
 import { DEFAULT_POLICY, POLICIES } from '../placement/policy.js';
 import { GPU_UUID } from '../inventory/gpu-uuids.js';
 
@@ -9,26 +8,6 @@ import { GPU_UUID } from '../inventory/gpu-uuids.js';
  * `scheduler.yaml`. Sizes accept `24GiB`, `9830MiB` or bytes; durations accept `15s`, `500ms`, `5m` or
  * milliseconds. Parsed values are numbers: bytes and milliseconds.
  */
-
-/** A number, or a string `parse` turns into one; what `parse` throws becomes the field's issue. */
-const parsedNumber = (parse: (value: string | number) => number) =>
-  z.union([z.number(), z.string()]).transform((value, ctx) => {
-    try {
-      return parse(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
-
-/** `24GiB`, `9830MiB`, `512M` or a byte count → bytes. */
-export const Size = parsedNumber(parseBytes);
-
-export const Duration = parsedNumber(parseDuration);
-
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS label: lowercase letters, digits, "-"');
 
 export const StaticGpus = z
   .object({
@@ -209,7 +188,7 @@ export const ProfilesConfig = z
   })
   .strict();
 
-export const SchedulerConfig = z
+const SchedulerFields = z
   .object({
     /** throughput (default): compute-aware; binpack: whole GPUs kept free; spread: emptiest first. */
     policy: z.enum(POLICIES).default(DEFAULT_POLICY),
@@ -258,43 +237,47 @@ export const SchedulerConfig = z
     /** Port of GET /v1/plan, /healthz, /metrics. */
     httpPort: z.number().int().min(0).max(65535).default(8070),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    if (c.gpus.source === 'static' && c.gpus.static.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gpus', 'static'],
-        message: 'gpus.source is static but gpus.static is empty',
-      });
-    }
-    // Keyed by name and version: two versions of one model are two entries; one of them twice is an error.
-    const count = new Map<string, number>();
-    for (const m of c.models) count.set(m.name, (count.get(m.name) ?? 0) + 1);
-    const seen = new Set<string>();
-    c.models.forEach((m, i) => {
-      if ((count.get(m.name) ?? 0) > 1 && m.version === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['models', i, 'version'],
-          message: `duplicate model ${m.name}: ${count.get(m.name)} entries of one name must each name their version`,
-        });
-      const key = `${m.name}@${m.version ?? ''}`;
-      if (m.version !== undefined && seen.has(key))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['models', i, 'version'],
-          message: `duplicate model ${m.name} version ${m.version}`,
-        });
-      seen.add(key);
+  .strict();
+
+export const SchedulerConfig = SchedulerFields.superRefine(checkConfig);
+
+/** What no single field can check: static GPUs listed, each model version once, renew before expiry. */
+function checkConfig(c: z.output<typeof SchedulerFields>, ctx: z.RefinementCtx): void {
+  if (c.gpus.source === 'static' && c.gpus.static.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gpus', 'static'],
+      message: 'gpus.source is static but gpus.static is empty',
     });
-    if (c.leaderElection.renewDeadline >= c.leaderElection.leaseDuration) {
+  }
+  // Keyed by name and version: two versions of one model are two entries; one of them twice is an error.
+  const count = new Map<string, number>();
+  for (const m of c.models) count.set(m.name, (count.get(m.name) ?? 0) + 1);
+  const seen = new Set<string>();
+  c.models.forEach((m, i) => {
+    if ((count.get(m.name) ?? 0) > 1 && m.version === undefined)
       ctx.addIssue({
         code: 'custom',
-        path: ['leaderElection', 'renewDeadline'],
-        message: 'renewDeadline must be shorter than leaseDuration',
+        path: ['models', i, 'version'],
+        message: `duplicate model ${m.name}: ${count.get(m.name)} entries of one name must each name their version`,
       });
-    }
+    const key = `${m.name}@${m.version ?? ''}`;
+    if (m.version !== undefined && seen.has(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['models', i, 'version'],
+        message: `duplicate model ${m.name} version ${m.version}`,
+      });
+    seen.add(key);
   });
+  if (c.leaderElection.renewDeadline >= c.leaderElection.leaseDuration) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['leaderElection', 'renewDeadline'],
+      message: 'renewDeadline must be shorter than leaseDuration',
+    });
+  }
+}
 
 /** Config as written in YAML (sizes/durations as strings). */
 export type SchedulerConfigInput = z.input<typeof SchedulerConfig>;

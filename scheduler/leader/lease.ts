@@ -41,22 +41,89 @@ export interface LeaseElector {
 const conflictOrNotFound = (err: unknown): boolean =>
   [404, 409].includes((err as { code?: number }).code ?? 0);
 
-export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
-  const {
-    coordination,
+/** What one lease read or write needs. */
+interface LeaseAccess {
+  coordination: CoordinationV1Api;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  now: () => number;
+  monotonic: () => number;
+}
+
+/** The lease record as last read, and when (monotonic) it last changed: client-go's observedRecord/Time. */
+interface Observed {
+  record: string;
+  at: number;
+}
+
+function leaseSpec(o: LeaseAccess, acquireTime: Date, transitions: number): V1LeaseSpec {
+  return {
+    holderIdentity: o.identity,
+    leaseDurationSeconds: Math.ceil(o.leaseDurationMs / 1000),
+    acquireTime,
+    renewTime: new Date(o.now()),
+    leaseTransitions: transitions,
+  };
+}
+
+/**
+ * One acquire-or-renew write: creates the lease when absent, takes it when expired as `observed` saw it,
+ * renews it when ours. Returns whether this instance holds it now (a conflict throws).
+ */
+async function writeLease(o: LeaseAccess, observed: { last: Observed | null }): Promise<boolean> {
+  const { coordination, namespace, name, identity, now, monotonic } = o;
+  let current: V1Lease | null = null;
+  try {
+    current = await coordination.readNamespacedLease({ namespace, name });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+  }
+  if (!current) {
+    await coordination.createNamespacedLease({
+      namespace,
+      body: { metadata: { name, namespace }, spec: leaseSpec(o, new Date(now()), 0) },
+    });
+    return true;
+  }
+  const holder = current.spec?.holderIdentity ?? '';
+  const duration = (current.spec?.leaseDurationSeconds ?? 0) * 1000;
+  const mine = holder === identity;
+  const record = JSON.stringify([holder, current.spec?.renewTime, current.spec?.leaseDurationSeconds]);
+  if (observed.last?.record !== record) observed.last = { record, at: monotonic() };
+  if (!mine && holder && observed.last.at + duration > monotonic()) return false;
+  const acquire = mine && current.spec?.acquireTime ? new Date(current.spec.acquireTime) : new Date(now());
+  const transitions = (current.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1);
+  await coordination.replaceNamespacedLease({
     namespace,
     name,
-    identity,
-    leaseDurationMs,
-    renewDeadlineMs,
-    retryPeriodMs,
-    logger,
-    now = Date.now,
-    onChange,
-  } = options;
+    body: { metadata: current.metadata!, spec: leaseSpec(o, acquire, transitions) },
+  });
+  return true;
+}
+
+/** Clears the holder when the lease names this instance, so another takes over at once. */
+async function releaseLease(o: LeaseAccess): Promise<void> {
+  const { coordination, namespace, name } = o;
+  const current = await coordination.readNamespacedLease({ namespace, name });
+  if (current.spec?.holderIdentity !== o.identity) return;
+  await coordination.replaceNamespacedLease({
+    namespace,
+    name,
+    body: {
+      metadata: current.metadata!,
+      spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 },
+    },
+  });
+}
+
+/** One closure: leadership, the last renewal and the retry timer are state its short methods share. */
+export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
+  const { name, identity, renewDeadlineMs, retryPeriodMs, logger, now = Date.now, onChange } = options;
   const monotonic = options.monotonic ?? options.now ?? (() => performance.now());
-  /** The lease record as last read, and when (monotonic) it last changed: client-go's observedRecord/Time. */
-  let observed: { record: string; at: number } | null = null;
+  const access: LeaseAccess = { ...options, now, monotonic };
+  const observed: { last: Observed | null } = { last: null };
   let leader = false;
   let lastRenew = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -71,48 +138,10 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
     onChange?.(value);
   };
 
-  const spec = (acquireTime: Date, transitions: number): V1LeaseSpec => ({
-    holderIdentity: identity,
-    leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
-    acquireTime,
-    renewTime: new Date(now()),
-    leaseTransitions: transitions,
-  });
-
-  async function attempt(): Promise<boolean> {
-    let current: V1Lease | null = null;
-    try {
-      current = await coordination.readNamespacedLease({ namespace, name });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
-    }
-    if (!current) {
-      await coordination.createNamespacedLease({
-        namespace,
-        body: { metadata: { name, namespace }, spec: spec(new Date(now()), 0) },
-      });
-      return true;
-    }
-    const holder = current.spec?.holderIdentity ?? '';
-    const duration = (current.spec?.leaseDurationSeconds ?? 0) * 1000;
-    const mine = holder === identity;
-    const record = JSON.stringify([holder, current.spec?.renewTime, current.spec?.leaseDurationSeconds]);
-    if (observed?.record !== record) observed = { record, at: monotonic() };
-    if (!mine && holder && observed.at + duration > monotonic()) return false;
-    const acquire = mine && current.spec?.acquireTime ? new Date(current.spec.acquireTime) : new Date(now());
-    const transitions = (current.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1);
-    await coordination.replaceNamespacedLease({
-      namespace,
-      name,
-      body: { metadata: current.metadata!, spec: spec(acquire, transitions) },
-    });
-    return true;
-  }
-
   async function once(): Promise<boolean> {
     if (stopped) return false;
     try {
-      const ok = await attempt();
+      const ok = await writeLease(access, observed);
       if (ok) lastRenew = monotonic();
       // A stop() during the attempt wins: a stopped instance never becomes leader.
       set(ok && !stopped);
@@ -148,21 +177,7 @@ export function createLeaseElector(options: LeaseElectorOptions): LeaseElector {
       set(false);
       // Release whenever the lease names us, not only while `leader` is set: an attempt that was in flight
       // when stop() began may have renewed it after stop() had already cleared leadership.
-      try {
-        const current = await coordination.readNamespacedLease({ namespace, name });
-        if (current.spec?.holderIdentity === identity) {
-          await coordination.replaceNamespacedLease({
-            namespace,
-            name,
-            body: {
-              metadata: current.metadata!,
-              spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 },
-            },
-          });
-        }
-      } catch (err) {
-        logger.warn('lease release failed', { err });
-      }
+      await releaseLease(access).catch((err: unknown) => logger.warn('lease release failed', { err }));
     },
   };
   return elector;

@@ -50,6 +50,19 @@ export interface ProfileStore {
   flush(): Promise<void>;
 }
 
+function emptyRecord(model: string, product: string, at: Date): ProfileRecord {
+  return {
+    model,
+    product,
+    maxObservedBytes: 0,
+    samples: 0,
+    oomFloorBytes: 0,
+    oomEvents: 0,
+    updatedAt: at.toISOString(),
+  };
+}
+
+/** One closure: the records and the saved-changes count are state its short methods share. */
 export function createProfileStore(options: ProfileStoreOptions = {}): ProfileStore {
   const { margin = 0.05, oomFactor = 1.25, persistence = null, now = () => new Date() } = options;
   const records = new Map<string, ProfileRecord>();
@@ -59,18 +72,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   const key = (model: string, product: string): string => `${model}\u0000${product}`;
   const get = (model: string, product: string): ProfileRecord => {
     let r = records.get(key(model, product));
-    if (!r) {
-      r = {
-        model,
-        product,
-        maxObservedBytes: 0,
-        samples: 0,
-        oomFloorBytes: 0,
-        oomEvents: 0,
-        updatedAt: now().toISOString(),
-      };
-      records.set(key(model, product), r);
-    }
+    if (!r) records.set(key(model, product), (r = emptyRecord(model, product, now())));
     return r;
   };
 

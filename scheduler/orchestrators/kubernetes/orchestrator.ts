@@ -1,11 +1,12 @@
 import type { AppsV1Api, CoreV1Api, KubeConfig, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../../common/log.js';
 import { drainReplica } from '../drain.js';
-import type { ManagedReplica, Orchestrator, OrchestratorEvent, ReplicaRequest } from '../types.js';
+import type { Orchestrator, ReplicaRequest } from '../types.js';
 import { loadKubeClient } from '../../../common/kube-client.js';
 import { createPodInformer } from '../../../common/kube-informer.js';
-import { createDeathReports, podToReplica } from './pod-state.js';
-import { GPU_CLAIM, LABELS, renderReplicaPod, type GpuMode } from './pod-template.js';
+import { podToReplica } from './pod-state.js';
+import { createPodTable } from './pod-table.js';
+import { LABELS, renderReplicaPod, type GpuMode, type ReplicaPodSpec } from './pod-template.js';
 import { createGpuClaims, type GpuClaims } from './resource-claims.js';
 import { createObservedGpus, type ObservedGpus } from './observed-gpus.js';
 
@@ -34,6 +35,7 @@ const statusCode = (err: unknown): number | undefined => (err as { code?: number
 /**
  * Replica pods on Kubernetes: created from the template, followed with the shared pod list-watch
  * (common/kube-informer.ts) to learn what really runs, drained then deleted.
+ * One closure: the API client, the owner reference and the pod table (pod-table.ts) are state its methods share.
  */
 export function createKubernetesOrchestrator(options: KubernetesOrchestratorOptions): Orchestrator {
   const {
@@ -49,33 +51,18 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     nodeGpuUuidsOf = () => [],
     logger,
   } = options;
-  // time-slicing: the card the device plugin gave each replica, from its stats (observed-gpus.ts)
-  const observed =
-    gpuMode === 'time-slicing'
-      ? createObservedGpus({
-          indexOfUuid: (node, uuid) => {
-            const i = nodeGpuUuidsOf(node).findIndex((u) => u.toLowerCase() === uuid.toLowerCase());
-            return i >= 0 ? i : undefined;
-          },
-        })
-      : null;
+  const observed = gpuMode === 'time-slicing' ? observedGpus(nodeGpuUuidsOf) : null;
   const claims =
     gpuMode === 'dra'
       ? (options.claims ?? createGpuClaims({ kubeConfig, namespace, release, logger }))
       : null;
-  const claimOf = (pod: V1Pod): string | undefined =>
-    pod.spec?.resourceClaims?.find((c) => c.name === GPU_CLAIM)?.resourceClaimName ?? undefined;
   // dra: a GPU's claim goes once the last of our pods that used it is gone
   const collectClaims = (): void => {
     void claims
-      ?.collect((name) => [...pods.values()].some((p) => claimOf(p) === name))
+      ?.collect((name) => pods.usesClaim(name))
       .catch((err: unknown) => logger.warn('GPU claims not collected', { err }));
   };
-  const selector = `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`;
-  const pods = new Map<string, V1Pod>();
-  const listeners = new Set<(e: OrchestratorEvent) => void>();
-  const deaths = createDeathReports();
-  const draining = new Set<string>();
+  const pods = createPodTable({ replicaPort, productOf, observed, onClaimGone: collectClaims, logger });
   let core: CoreV1Api | undefined;
   let ownerRef: V1OwnerReference | null = null;
   let counter = 0;
@@ -83,36 +70,10 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
   const informer = createPodInformer({
     kubeConfig,
     namespace,
-    labelSelector: selector,
-    onEvent: ({ type, pod }) => update(pod, type === 'delete'),
+    labelSelector: `${LABELS.component}=replica,${LABELS.partOf}=gpumux,${LABELS.instance}=${release}`,
+    onEvent: ({ type, pod }) => pods.update(pod, type === 'delete'),
     logger,
   });
-
-  const emit = (e: OrchestratorEvent): void => {
-    for (const l of listeners) l(e);
-  };
-  const toReplica = (pod: V1Pod): ManagedReplica | null => {
-    const found = podToReplica(pod, replicaPort, productOf);
-    const actual = found && observed?.indexOf(found.id);
-    const r = found && actual !== undefined && actual !== null ? { ...found, gpuIndex: actual } : found;
-    if (r && draining.has(r.id)) return { ...r, phase: 'draining', draining: true };
-    return r;
-  };
-  const update = (pod: V1Pod, deleted = false): void => {
-    const name = pod.metadata?.name;
-    if (!name) return;
-    if (deleted) {
-      pods.delete(name);
-      draining.delete(name);
-      observed?.forget(name);
-      if (claimOf(pod)) collectClaims();
-    } else pods.set(name, pod);
-    const r = deleted ? null : toReplica(pod);
-    if (observed && r?.url && (r.phase === 'ready' || r.phase === 'starting'))
-      void learnGpu(observed, r, logger).then((learnt) => learnt && emit({ type: 'changed' }));
-    if (r) for (const failure of deaths.newIn(name, pod, r)) emit({ type: 'failed', replica: r, failure });
-    emit({ type: 'changed' });
-  };
 
   return {
     kind: 'kubernetes',
@@ -129,9 +90,9 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       }
       collectClaims(); // claims a previous leader left without pods
     },
-    replicas: () => [...pods.values()].map(toReplica).filter((r): r is ManagedReplica => r !== null),
+    replicas: () => pods.replicas(),
     async create(request: ReplicaRequest) {
-      const key = `${request.model}/${request.node}/${request.gpuIndex}/${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const key = replicaKey(request, counter++);
       const gpuUuid = gpuMode === 'time-slicing' ? undefined : gpuUuidOf(request.node, request.gpuIndex);
       const nodeGpuUuids = gpuMode === 'time-slicing' ? nodeGpuUuidsOf(request.node) : [];
       const gpu = { node: request.node, gpuIndex: request.gpuIndex };
@@ -139,19 +100,16 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       const claimName = claims && gpuUuid ? await claims.ensure({ ...gpu, uuid: gpuUuid }) : undefined;
       let created: V1Pod;
       try {
-        const pod = renderReplicaPod(
-          template,
-          {
-            ...request,
-            key,
-            ...(gpuUuid ? { gpuUuid } : {}),
-            ...(claimName ? { claimName } : {}),
-            ...(nodeGpuUuids.length ? { nodeGpuUuids } : {}),
-          },
-          { release, namespace, gpuMode, replicaPort, owner: ownerRef },
-        );
+        const spec = { ...request, key, gpuUuid, claimName, nodeGpuUuids };
+        const pod = renderReplicaPod(template, podSpec(spec), {
+          release,
+          namespace,
+          gpuMode,
+          replicaPort,
+          owner: ownerRef,
+        });
         created = await core!.createNamespacedPod({ namespace, body: pod });
-        update(created);
+        pods.update(created);
       } finally {
         if (claimName) claims!.release(claimName);
       }
@@ -161,12 +119,12 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         node: request.node,
         gpu: request.gpuIndex,
       });
-      return toReplica(created)!;
+      return pods.toReplica(created)!;
     },
     async drain(id, timeoutMs) {
       const pod = pods.get(id);
-      draining.add(id);
-      emit({ type: 'changed' });
+      pods.markDraining(id);
+      pods.emit({ type: 'changed' });
       const url = pod ? podToReplica(pod, replicaPort, productOf)?.url : null;
       if (url) await drainReplica(url, { timeoutMs });
     },
@@ -176,23 +134,53 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         logger.info('replica pod deleted', { pod: id });
       } catch (err) {
         if (statusCode(err) !== 404) throw err;
-        pods.delete(id);
-        draining.delete(id);
-        emit({ type: 'changed' });
+        pods.forget(id);
+        pods.emit({ type: 'changed' });
         return;
       }
       // Deleted with a grace period, the pod is Terminating and holds its GPU's memory until the watch reports
       // it gone (its DELETED event may already have come, or the Terminating update before this answer).
-      if (pods.has(id)) draining.add(id);
-      emit({ type: 'changed' });
+      if (pods.has(id)) pods.markDraining(id);
+      pods.emit({ type: 'changed' });
     },
-    on(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    on: (listener) => pods.on(listener),
     async stop() {
       await informer.stop();
     },
+  };
+}
+
+/** time-slicing: the card the device plugin gave each replica, from its stats (observed-gpus.ts). */
+function observedGpus(nodeGpuUuidsOf: (node: string) => string[]): ObservedGpus {
+  return createObservedGpus({
+    indexOfUuid: (node, uuid) => {
+      const i = nodeGpuUuidsOf(node).findIndex((u) => u.toLowerCase() === uuid.toLowerCase());
+      return i >= 0 ? i : undefined;
+    },
+  });
+}
+
+/** A replica's unique key (its pod name's hash comes from it): model, GPU, time, a counter and noise. */
+function replicaKey(request: ReplicaRequest, counter: number): string {
+  const unique = `${Date.now().toString(36)}-${counter.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  return `${request.model}/${request.node}/${request.gpuIndex}/${unique}`;
+}
+
+/** The pod template's input for one request, with what the GPU mode adds (UUID, claim, the node's UUIDs). */
+function podSpec(
+  r: ReplicaRequest & {
+    key: string;
+    gpuUuid: string | undefined;
+    claimName: string | undefined;
+    nodeGpuUuids: string[];
+  },
+): ReplicaPodSpec {
+  const { gpuUuid, claimName, nodeGpuUuids, ...request } = r;
+  return {
+    ...request,
+    ...(gpuUuid ? { gpuUuid } : {}),
+    ...(claimName ? { claimName } : {}),
+    ...(nodeGpuUuids.length ? { nodeGpuUuids } : {}),
   };
 }
 
@@ -210,11 +198,4 @@ async function ownerReference(
     logger.warn('owner not found; replica pods get no owner reference', { owner: owner.name, err });
     return null;
   }
-}
-
-/** time-slicing: asks a running replica which card it got; true (and logged) when that was learnt now. */
-async function learnGpu(observed: ObservedGpus, r: ManagedReplica, logger: Logger): Promise<boolean> {
-  if (!(await observed.learn(r.id, r.node, r.url!))) return false;
-  logger.info('replica GPU learnt from its stats', { pod: r.id, node: r.node, gpu: observed.indexOf(r.id) });
-  return true;
 }

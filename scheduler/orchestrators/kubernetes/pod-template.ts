@@ -1,6 +1,16 @@
 import { memoryBudgetFor } from '../../memory-terms.js';
 import { createHash } from 'node:crypto';
-import type { V1Container, V1EnvVar, V1NodeAffinity, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type {
+  IntOrString,
+  V1Container,
+  V1EnvVar,
+  V1NodeAffinity,
+  V1ObjectMeta,
+  V1OwnerReference,
+  V1Pod,
+  V1PodSpec,
+  V1ResourceRequirements,
+} from '@kubernetes/client-node';
 
 /**
  * Turns the Helm-rendered replica pod template (a plain `v1.Pod` with one container named `replica`) into
@@ -142,7 +152,44 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
 
   pod.apiVersion = 'v1';
   pod.kind = 'Pod';
-  const metadata = (pod.metadata ??= {});
+  fillMetadata((pod.metadata ??= {}), name, replica, ctx);
+  const spec = pod.spec!;
+  placeOnNode(spec, replica.node, ctx.gpuMode);
+  // A replica that dies is replaced by the scheduler (possibly elsewhere), not restarted in place, so the
+  // plan sees the failure and an OOM can raise the footprint.
+  spec.restartPolicy ??= 'Never';
+
+  const container: V1Container = { ...containers[index]! };
+  let env = container.env ?? [];
+  env = setEnv(env, 'GPUMUX_REPLICA_ID', name);
+  env = setEnv(env, 'GPUMUX_NODE', replica.node);
+  // CUDA's default order (fastest first) may differ from nvidia-smi's and the device plugin's (PCI bus)
+  env = setEnv(env, 'CUDA_DEVICE_ORDER', 'PCI_BUS_ID');
+  const resources = { ...container.resources, limits: { ...container.resources?.limits } };
+  container.env = giveGpu(spec, env, resources, replica, ctx.gpuMode);
+  container.resources = resources;
+  // A replica that dies of CUDA OOM writes /dev/termination-log; anything else that dies with an error leaves
+  // its last log lines as the termination message: the scheduler classifies OOM from it (pod-state.ts).
+  container.terminationMessagePolicy = 'FallbackToLogsOnError';
+  container.args = [...replicaArgs(replica, ctx.replicaPort), ...(container.args ?? [])];
+  if (!(container.ports ?? []).some((p) => p.containerPort === ctx.replicaPort)) {
+    container.ports = [
+      ...(container.ports ?? []),
+      { name: 'http', containerPort: ctx.replicaPort, protocol: 'TCP' },
+    ];
+  }
+  spec.containers = containers.map((c, i) => (i === index ? container : c));
+  delete pod.status;
+  return pod;
+}
+
+/** Name, namespace, labels, annotations and owner reference of one replica's pod (in place). */
+function fillMetadata(
+  metadata: V1ObjectMeta,
+  name: string,
+  replica: ReplicaPodSpec,
+  ctx: RenderContext,
+): void {
   delete metadata.generateName;
   delete metadata.resourceVersion;
   delete metadata.uid;
@@ -168,79 +215,71 @@ export function renderReplicaPod(template: V1Pod, replica: ReplicaPodSpec, ctx: 
   if (replica.gpuUuid && ctx.gpuMode !== 'time-slicing')
     metadata.annotations[ANNOTATIONS.gpuUuid] = replica.gpuUuid;
   if (ctx.owner) metadata.ownerReferences = [{ ...ctx.owner, controller: true, blockOwnerDeletion: true }];
+}
 
-  const spec = pod.spec!;
+/** Binds the pod to its node (in place). */
+function placeOnNode(spec: V1PodSpec, node: string, gpuMode: GpuMode): void {
   // dra: the kube-scheduler binds the pod, allocating the claim on the way (a pod bound by nodeName would
   // skip allocation); the claim's UUID selector decides the node, the affinity says it in the pod too.
-  if (ctx.gpuMode === 'dra') spec.affinity = { ...spec.affinity, nodeAffinity: onNode(replica.node) };
-  else spec.nodeName = replica.node;
-  // A replica that dies is replaced by the scheduler (possibly elsewhere), not restarted in place, so the
-  // plan sees the failure and an OOM can raise the footprint.
-  spec.restartPolicy ??= 'Never';
+  if (gpuMode === 'dra') spec.affinity = { ...spec.affinity, nodeAffinity: onNode(node) };
+  else spec.nodeName = node;
+}
 
-  const container: V1Container = { ...containers[index]! };
-  let env = container.env ?? [];
-  env = setEnv(env, 'GPUMUX_REPLICA_ID', name);
-  env = setEnv(env, 'GPUMUX_NODE', replica.node);
-  // CUDA's default order (fastest first) may differ from nvidia-smi's and the device plugin's (PCI bus)
-  env = setEnv(env, 'CUDA_DEVICE_ORDER', 'PCI_BUS_ID');
-  const resources = { ...container.resources, limits: { ...container.resources?.limits } };
-  if (ctx.gpuMode === 'pinned' || ctx.gpuMode === 'dra') {
-    if (ctx.gpuMode === 'pinned') {
-      // Pinned replicas bypass the device plugin: it would otherwise choose the GPU (and override the env).
-      // By UUID where known: an index renumbers when a card drops off the bus.
-      env = setEnv(env, 'NVIDIA_VISIBLE_DEVICES', replica.gpuUuid ?? String(replica.gpuIndex));
-    } else {
-      if (!replica.gpuUuid || !replica.claimName)
-        throw new PodTemplateError(
-          `gpuMode dra needs the GPU's UUID and claim (${replica.node}/${replica.gpuIndex} has none)`,
-        );
-      // The DRA driver injects the claimed card (CDI); a template's NVIDIA_VISIBLE_DEVICES=all would add others.
-      env = env.filter((e) => e.name !== 'NVIDIA_VISIBLE_DEVICES');
-      spec.resourceClaims = [
-        ...(spec.resourceClaims ?? []).filter((c) => c.name !== GPU_CLAIM),
-        { name: GPU_CLAIM, resourceClaimName: replica.claimName },
-      ];
-      resources.claims = [
-        ...(resources.claims ?? []).filter((c) => c.name !== GPU_CLAIM),
-        { name: GPU_CLAIM },
-      ];
-    }
-    // Inside, the one GPU is device 0 to CUDA and nvidia-smi alike: the node-level index must be told.
-    env = setEnv(env, 'GPUMUX_GPU_INDEX', String(replica.gpuIndex));
-    // The replica checks at start that it sees exactly this card (replica/telemetry/gpu-assignment.ts).
-    if (replica.gpuUuid) env = setEnv(env, 'GPUMUX_GPU_UUID', replica.gpuUuid);
-    delete resources.limits['nvidia.com/gpu'];
-    if (resources.requests) {
-      resources.requests = { ...resources.requests };
-      delete resources.requests['nvidia.com/gpu'];
-    }
-  } else {
+/**
+ * Gives the replica its GPU the gpu mode's way: pinned by env, claimed (dra), or requested from the device
+ * plugin (time-slicing). Edits `spec` and `resources` in place; returns the container's env.
+ */
+function giveGpu(
+  spec: V1PodSpec,
+  env: V1EnvVar[],
+  resources: V1ResourceRequirements & { limits: Record<string, IntOrString> },
+  replica: ReplicaPodSpec,
+  gpuMode: GpuMode,
+): V1EnvVar[] {
+  if (gpuMode === 'time-slicing') {
     resources.limits['nvidia.com/gpu'] = '1';
     // the device plugin picks the card: the replica finds its UUID's index here and reports that GPU
     if (replica.nodeGpuUuids?.length)
       env = setEnv(env, 'GPUMUX_NODE_GPU_UUIDS', replica.nodeGpuUuids.join(','));
+    return env;
   }
-  container.env = env;
-  container.resources = resources;
-  // A replica that dies of CUDA OOM writes /dev/termination-log; anything else that dies with an error leaves
-  // its last log lines as the termination message: the scheduler classifies OOM from it (pod-state.ts).
-  container.terminationMessagePolicy = 'FallbackToLogsOnError';
+  if (gpuMode === 'pinned') {
+    // Pinned replicas bypass the device plugin: it would otherwise choose the GPU (and override the env).
+    // By UUID where known: an index renumbers when a card drops off the bus.
+    env = setEnv(env, 'NVIDIA_VISIBLE_DEVICES', replica.gpuUuid ?? String(replica.gpuIndex));
+  } else {
+    if (!replica.gpuUuid || !replica.claimName)
+      throw new PodTemplateError(
+        `gpuMode dra needs the GPU's UUID and claim (${replica.node}/${replica.gpuIndex} has none)`,
+      );
+    // The DRA driver injects the claimed card (CDI); a template's NVIDIA_VISIBLE_DEVICES=all would add others.
+    env = env.filter((e) => e.name !== 'NVIDIA_VISIBLE_DEVICES');
+    spec.resourceClaims = [
+      ...(spec.resourceClaims ?? []).filter((c) => c.name !== GPU_CLAIM),
+      { name: GPU_CLAIM, resourceClaimName: replica.claimName },
+    ];
+    resources.claims = [...(resources.claims ?? []).filter((c) => c.name !== GPU_CLAIM), { name: GPU_CLAIM }];
+  }
+  // Inside, the one GPU is device 0 to CUDA and nvidia-smi alike: the node-level index must be told.
+  env = setEnv(env, 'GPUMUX_GPU_INDEX', String(replica.gpuIndex));
+  // The replica checks at start that it sees exactly this card (replica/telemetry/gpu-assignment.ts).
+  if (replica.gpuUuid) env = setEnv(env, 'GPUMUX_GPU_UUID', replica.gpuUuid);
+  delete resources.limits['nvidia.com/gpu'];
+  if (resources.requests) {
+    resources.requests = { ...resources.requests };
+    delete resources.requests['nvidia.com/gpu'];
+  }
+  return env;
+}
+
+/** The replica command's own args (a template's args come after them, so its own --max-batch wins). */
+function replicaArgs(replica: ReplicaPodSpec, replicaPort: number): string[] {
   const args = ['replica', '--model', replica.manifest];
   if (replica.onnx) args.push('--onnx', replica.onnx);
   if (replica.pinVersion) args.push('--model-version', replica.version);
-  // the max batch the scheduler counted this replica's footprint for (a template's own --max-batch, after, wins)
+  // the max batch the scheduler counted this replica's footprint for
   if (replica.maxBatch !== undefined) args.push('--max-batch', String(replica.maxBatch));
-  args.push('--port', String(ctx.replicaPort), '--host', '0.0.0.0', '--device', 'cuda:0');
+  args.push('--port', String(replicaPort), '--host', '0.0.0.0', '--device', 'cuda:0');
   args.push('--memory-budget', String(memoryBudgetFor(replica.footprintBytes))); // scheduler/memory-terms.ts
-  container.args = [...args, ...(container.args ?? [])];
-  if (!(container.ports ?? []).some((p) => p.containerPort === ctx.replicaPort)) {
-    container.ports = [
-      ...(container.ports ?? []),
-      { name: 'http', containerPort: ctx.replicaPort, protocol: 'TCP' },
-    ];
-  }
-  spec.containers = containers.map((c, i) => (i === index ? container : c));
-  delete pod.status;
-  return pod;
+  return args;
 }

@@ -90,6 +90,22 @@ export interface GpuClaims {
   collect(inUse: (name: string) => boolean): Promise<void>;
 }
 
+/** Deletes one claim no replica uses; one already gone is fine, another failure is logged. */
+async function deleteClaim(
+  resource: () => Promise<ResourceV1Api>,
+  namespace: string,
+  name: string,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await (await resource()).deleteNamespacedResourceClaim({ namespace, name });
+    logger.info('GPU claim deleted: no replica uses it', { claim: name });
+  } catch (err) {
+    if (statusCode(err) !== 404) logger.warn('GPU claim not deleted', { claim: name, err });
+  }
+}
+
+/** One closure: the holds and the deletes in progress are state its methods share. */
 export function createGpuClaims(options: {
   kubeConfig: KubeConfig;
   namespace: string;
@@ -144,14 +160,7 @@ export function createGpuClaims(options: {
         const name = claim.metadata?.name;
         if (!name || claim.metadata?.deletionTimestamp || held.has(name) || inUse(name) || deleting.has(name))
           continue;
-        const done = (async () => {
-          try {
-            await (await resource()).deleteNamespacedResourceClaim({ namespace, name });
-            logger.info('GPU claim deleted: no replica uses it', { claim: name });
-          } catch (err) {
-            if (statusCode(err) !== 404) logger.warn('GPU claim not deleted', { claim: name, err });
-          }
-        })();
+        const done = deleteClaim(resource, namespace, name, logger);
         deleting.set(name, done);
         await done;
         deleting.delete(name);
