@@ -15,6 +15,7 @@ import type { KubeObject } from '../helpers/kube-object.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import { afterPasses, passesEnded } from '../helpers/scheduler-passes.js';
 import { until } from '../helpers/until.js';
+import { statsFor } from '../gateway/fixtures.js';
 import { createKubernetesOrchestrator } from '../../scheduler/orchestrators/kubernetes/orchestrator.js';
 import {
   createGpuClaims,
@@ -108,37 +109,24 @@ const shapesRequest: ReplicaRequest = {
 
 /** A ready replica's /v1/stats on gpu-a (what the tests change: the device). */
 function readyStats(): ReplicaStats {
-  return {
-    replicaId: 'x',
-    model: 'shapes',
-    version: '1',
-    state: 'ready',
-    ready: true,
-    device: {
-      kind: 'cuda',
-      node: 'gpu-a',
-      index: 0,
-      uuid: UUID.a0,
-      name: 'NVIDIA GeForce RTX 4090',
-      memoryTotalBytes: 24564 * 2 ** 20,
-      memoryUsedBytes: 2 ** 30,
-      virtual: false,
-    },
+  return statsFor({
+    device: rtx4090(UUID.a0, 2 ** 30),
     footprint: { bytes: 2 ** 30, peakBytes: 2 ** 30, method: 'declared' },
-    inFlight: 0,
-    busyRatio: 0,
-    queueLength: 0,
-    queueCapacity: 32,
     maxBatch: 2,
-    ewmaServiceSeconds: 0.2,
-    processRssBytes: 1,
-    startedAt: new Date().toISOString(),
-    uptimeSeconds: 1,
-    requestsTotal: 0,
-    framesTotal: 0,
-    errorsTotal: 0,
-  };
+  });
 }
+
+/** An RTX 4090's device as a replica on it reports it in /v1/stats. */
+const rtx4090 = (uuid: string, memoryUsedBytes: number): ReplicaStats['device'] => ({
+  kind: 'cuda',
+  node: 'gpu-a',
+  index: 0,
+  uuid,
+  name: 'NVIDIA GeForce RTX 4090',
+  memoryTotalBytes: 24564 * 2 ** 20,
+  memoryUsedBytes,
+  virtual: false,
+});
 
 const env = (pod: KubeObject): Record<string, string> =>
   Object.fromEntries(

@@ -13,6 +13,7 @@ import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-serv
 import type { KubeObject } from '../helpers/kube-object.js';
 import { standInKubelet, type StandInKubelet } from '../helpers/kubelet.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
+import { afterPasses, passesEnded } from '../helpers/scheduler-passes.js';
 import { until } from '../helpers/until.js';
 import { codetrDeclaredBytes } from '../helpers/codetr-footprint.js';
 
@@ -71,14 +72,8 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 }
 
 /** Resolves once the scheduler has completed `n` more reconcile passes than now. */
-async function morePasses(stack: KubernetesStack, n: number): Promise<void> {
-  const passes = async (): Promise<number> =>
-    (await stack.scheduler.metrics.reconcileSeconds.get()).values.find((v) =>
-      v.metricName?.endsWith('_count'),
-    )?.value ?? 0;
-  const target = (await passes()) + n;
-  await eventually(`${n} passes`, async () => (await passes()) >= target);
-}
+const morePasses = (stack: KubernetesStack, n: number): Promise<void> =>
+  afterPasses(() => passesEnded(stack.scheduler.metrics), n, 15_000);
 
 /** A pod as the stand-in created it: Pending, nothing reported by a kubelet yet. */
 const untouched = (p: KubeObject): boolean =>

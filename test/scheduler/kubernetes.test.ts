@@ -9,6 +9,7 @@ import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-serv
 import type { KubeObject } from '../helpers/kube-object.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import { until } from '../helpers/until.js';
+import { statsFor } from '../gateway/fixtures.js';
 import path from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -90,35 +91,25 @@ function readyStats(
   measured: Pick<ReplicaStats, 'footprint' | 'inFlight' | 'busyRatio'> & { memoryUsedBytes: number },
 ): ReplicaStats {
   const { memoryUsedBytes, ...rest } = measured;
-  return {
-    replicaId: 'x',
+  return statsFor({
     model: 'codetr',
-    version: '1',
-    state: 'ready',
-    ready: true,
-    device: {
-      kind: 'cuda',
-      node: 'gpu-a',
-      index: 0,
-      uuid: 'GPU-1',
-      name: 'NVIDIA GeForce RTX 4090',
-      memoryTotalBytes: 24564 * 1024 ** 2,
-      memoryUsedBytes,
-      virtual: false,
-    },
-    queueLength: 0,
-    queueCapacity: 32,
+    device: rtx4090('GPU-1', memoryUsedBytes),
     maxBatch: 2,
-    ewmaServiceSeconds: 0.2,
-    processRssBytes: 1,
-    startedAt: new Date().toISOString(),
-    uptimeSeconds: 1,
-    requestsTotal: 0,
-    framesTotal: 0,
-    errorsTotal: 0,
     ...rest,
-  };
+  });
 }
+
+/** An RTX 4090's device as a replica on it reports it in /v1/stats. */
+const rtx4090 = (uuid: string, memoryUsedBytes: number): ReplicaStats['device'] => ({
+  kind: 'cuda',
+  node: 'gpu-a',
+  index: 0,
+  uuid,
+  name: 'NVIDIA GeForce RTX 4090',
+  memoryTotalBytes: 24564 * 2 ** 20,
+  memoryUsedBytes,
+  virtual: false,
+});
 
 /** Two RTX 4090s on gpu-a, one on gpu-b, and a node without GPUs. */
 function addNodes(api: KubeApiServer): void {
