@@ -39,6 +39,23 @@ export function statsFor(
   };
 }
 
+/** An RTX 4090 (gpu-a/0 unless told) as a replica on it reports it in /v1/stats. */
+export const rtx4090 = (
+  uuid: string,
+  memoryUsedBytes: number,
+  node = 'gpu-a',
+  index = 0,
+): ReplicaStats['device'] => ({
+  kind: 'cuda',
+  node,
+  index,
+  uuid,
+  name: 'NVIDIA GeForce RTX 4090',
+  memoryTotalBytes: 24564 * 2 ** 20,
+  memoryUsedBytes,
+  virtual: false,
+});
+
 const unusedPool = new Pool('http://127.0.0.1:9');
 
 export function record(

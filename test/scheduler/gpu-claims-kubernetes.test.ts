@@ -15,7 +15,7 @@ import type { KubeObject } from '../helpers/kube-object.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import { afterPasses, passesEnded } from '../helpers/scheduler-passes.js';
 import { until } from '../helpers/until.js';
-import { statsFor } from '../gateway/fixtures.js';
+import { rtx4090, statsFor } from '../gateway/fixtures.js';
 import { createKubernetesOrchestrator } from '../../scheduler/orchestrators/kubernetes/orchestrator.js';
 import {
   createGpuClaims,
@@ -115,18 +115,6 @@ function readyStats(): ReplicaStats {
     maxBatch: 2,
   });
 }
-
-/** An RTX 4090's device as a replica on it reports it in /v1/stats. */
-const rtx4090 = (uuid: string, memoryUsedBytes: number): ReplicaStats['device'] => ({
-  kind: 'cuda',
-  node: 'gpu-a',
-  index: 0,
-  uuid,
-  name: 'NVIDIA GeForce RTX 4090',
-  memoryTotalBytes: 24564 * 2 ** 20,
-  memoryUsedBytes,
-  virtual: false,
-});
 
 const env = (pod: KubeObject): Record<string, string> =>
   Object.fromEntries(

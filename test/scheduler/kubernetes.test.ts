@@ -9,7 +9,7 @@ import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-api-serv
 import type { KubeObject } from '../helpers/kube-object.js';
 import { REPO_ROOT } from '../helpers/replica-process.js';
 import { until } from '../helpers/until.js';
-import { statsFor } from '../gateway/fixtures.js';
+import { rtx4090, statsFor } from '../gateway/fixtures.js';
 import path from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -98,18 +98,6 @@ function readyStats(
     ...rest,
   });
 }
-
-/** An RTX 4090's device as a replica on it reports it in /v1/stats. */
-const rtx4090 = (uuid: string, memoryUsedBytes: number): ReplicaStats['device'] => ({
-  kind: 'cuda',
-  node: 'gpu-a',
-  index: 0,
-  uuid,
-  name: 'NVIDIA GeForce RTX 4090',
-  memoryTotalBytes: 24564 * 2 ** 20,
-  memoryUsedBytes,
-  virtual: false,
-});
 
 /** Two RTX 4090s on gpu-a, one on gpu-b, and a node without GPUs. */
 function addNodes(api: KubeApiServer): void {
