@@ -37,6 +37,16 @@ export function standInKubelet(api: KubeApiServer, namespace: string) {
     state,
     ...extra,
   });
+  /** The model-fetch init container's status. */
+  const fetchModel = (started: boolean, state: Record<string, unknown>) => ({
+    name: 'fetch-model',
+    image: 'curlimages/curl',
+    imageID: '',
+    ready: false,
+    restartCount: 0,
+    started,
+    state,
+  });
   const set = (pod: KubeObject | string, status: Record<string, unknown>): KubeObject =>
     api.setPodStatus(namespace, name(pod), status);
 
@@ -85,17 +95,7 @@ export function standInKubelet(api: KubeApiServer, namespace: string) {
           cond('Initialized', 'False', startedAt, 'ContainersNotInitialized'),
           cond('Ready', 'False', startedAt, 'ContainersNotReady'),
         ],
-        initContainerStatuses: [
-          {
-            name: 'fetch-model',
-            image: 'curlimages/curl',
-            imageID: '',
-            ready: false,
-            restartCount: 0,
-            started: true,
-            state: { running: { startedAt } },
-          },
-        ],
+        initContainerStatuses: [fetchModel(true, { running: { startedAt } })],
         containerStatuses: [replica(pod, { waiting: { reason: 'PodInitializing' } })],
       });
     },
@@ -117,15 +117,9 @@ export function standInKubelet(api: KubeApiServer, namespace: string) {
           cond('Ready', 'False', at, 'PodFailed'),
         ],
         initContainerStatuses: [
-          {
-            name: 'fetch-model',
-            image: 'curlimages/curl',
-            imageID: '',
-            ready: false,
-            restartCount: 0,
-            started: false,
-            state: { terminated: { exitCode, reason: 'Error', message, startedAt: at, finishedAt: at } },
-          },
+          fetchModel(false, {
+            terminated: { exitCode, reason: 'Error', message, startedAt: at, finishedAt: at },
+          }),
         ],
         containerStatuses: [replica(pod, { waiting: { reason: 'PodInitializing' } })],
       });
