@@ -1,14 +1,15 @@
 /**
- * Proxy benchmark: the same wrk load straight to an upstream, through the gpumux gateway, and through nginx
- * as a reverse proxy to the same upstream, with tiny and ~200 KB POST bodies. Prints throughput, p50/p99 and
- * the gateway's ratios to nginx.
+ * Proxy benchmark: the same wrk load straight to an upstream, through the gpumux gateway, through nginx as a
+ * reverse proxy to the same upstream, and through Node's floor (bench/node-floor-proxy.mjs: the least a proxy
+ * on node:http + undici does), with tiny and ~200 KB POST bodies. Prints throughput, p50/p99 and the ratios to
+ * nginx: the floor's ratio is what Node's HTTP stack allows, the gateway's below it is what gpumux adds.
  *
  * The upstream is a stand-in replica (test/gateway/fake-replica.ts: /v1/stats per the contract, and an
  * instant JSON answer to POST /v2/models/shapes/infer), so the proxy is measured, not the model.
  * Every process is a child that is stopped at the end; each run is bounded by --seconds.
  *
  * On a small shared machine one run says little: nginx and the gateway are measured in alternation
- * (--rounds pairs per body) and the ratio of each pair is reported, with the range. Besides throughput,
+ * (--rounds rounds per body, nginx, floor and gateway in turn) and the ratio of each round is reported, with the range. Besides throughput,
  * each run reports the proxy's CPU time per request (from /proc: user+system of the proxy's processes,
  * all threads), which is what the throughput ratio comes down to when the CPU is the limit (it varies too when other
  * work shares the cores, but less). --pin gives every setup the same CPU split: the proxy (nginx's worker or the gateway) alone
@@ -380,6 +381,15 @@ async function main(): Promise<void> {
     const nginxUrl = `http://127.0.0.1:${nginxPort}`;
     await waitHttp(`${nginxUrl}/v1/stats`);
 
+    // Node's floor: the least a proxy on node:http + undici does (bench/node-floor-proxy.mjs), pinned as the others.
+    const floorChild = node(proxyCpu, [path.join(ROOT, 'bench', 'node-floor-proxy.mjs'), upstream]);
+    const floorUrl = await firstLine(
+      floorChild,
+      'stdout',
+      (l) => (l.startsWith('http://') ? l.trim() : null),
+      'floor',
+    );
+
     const tiny = path.join(dir, 'tiny.bin');
     writeFileSync(tiny, Buffer.from('{"inputs":[]}'));
     const large = path.join(dir, 'large.bin');
@@ -395,6 +405,7 @@ async function main(): Promise<void> {
       direct: { base: upstream, pids: () => [upstreamChild.pid!] },
       nginx: { base: nginxUrl, pids: () => processTree(nginx.pid!) },
       gateway: { base: gatewayUrl, pids: () => [gatewayChild.pid!] },
+      node: { base: floorUrl, pids: () => [floorChild.pid!] },
     };
     type Target = keyof typeof targets;
     const measure = async (target: Target, script: string, secs: number, conns: number) => {
@@ -419,7 +430,7 @@ async function main(): Promise<void> {
       for (const target of Object.keys(targets) as Target[]) await measure(target, script, 1, connections); // warm-up (JIT, pools)
       const order: Target[] = ['direct'];
       for (let r = 0; r < rounds; r++)
-        order.push(...((r % 2 ? ['gateway', 'nginx'] : ['nginx', 'gateway']) as Target[]));
+        order.push(...((r % 2 ? ['gateway', 'node', 'nginx'] : ['nginx', 'node', 'gateway']) as Target[]));
       const seen: Record<string, number> = {};
       for (const target of order) {
         const m = await measure(target, script, seconds, connections);
@@ -446,19 +457,25 @@ async function main(): Promise<void> {
       const of = (target: Target) => rows.filter((r) => r.body === body && r.target === target);
       const g = of('gateway');
       const n = of('nginx');
+      const f = of('node');
       const d = of('direct')[0]!;
       const pairs = g.map((gr, i) => gr.m.result.rps / n[i]!.m.result.rps);
+      const floorPairs = f.map((fr, i) => fr.m.result.rps / n[i]!.m.result.rps);
       return {
         body,
         gatewayOverNginx: round(median(pairs)),
         pairs: pairs.map((x) => round(x, 2)).join(' '),
+        nodeFloorOverNginx: round(median(floorPairs)),
+        floorPairs: floorPairs.map((x) => round(x, 2)).join(' '),
         gatewayCpuUs: median(g.map((r) => r.m.proxyCpuUs)),
+        nodeFloorCpuUs: median(f.map((r) => r.m.proxyCpuUs)),
         nginxCpuUs: median(n.map((r) => r.m.proxyCpuUs)),
         gatewayAddedP50Ms: round(median(g.map((r) => r.idle.p50Ms)) - d.idle.p50Ms),
+        nodeFloorAddedP50Ms: round(median(f.map((r) => r.idle.p50Ms)) - d.idle.p50Ms),
         nginxAddedP50Ms: round(median(n.map((r) => r.idle.p50Ms)) - d.idle.p50Ms),
       };
     });
-    const setup = `gateway: ${args.tsx ? 'sources via tsx' : 'tsc build'}; wrk -t1 -c${connections} -d${seconds}s (and -c1 for latency), ${rounds} nginx/gateway pairs per body, ${pin ? 'pinned: proxy on CPU 1, wrk + upstream on CPU 0' : 'not pinned'}`;
+    const setup = `gateway: ${args.tsx ? 'sources via tsx' : 'tsc build'}; wrk -t1 -c${connections} -d${seconds}s (and -c1 for latency), ${rounds} nginx/gateway/Node-floor rounds per body, ${pin ? 'pinned: proxy on CPU 1, wrk + upstream on CPU 0' : 'not pinned'}`;
     if (args.json) process.stdout.write(JSON.stringify({ setup, table, ratios }, null, 2) + '\n');
     else {
       console.log(`${setup}; POST ${path_}; upstream: stand-in replica (instant JSON answer)`);
