@@ -93,3 +93,11 @@ describe('gpumux plan that places nothing', () => {
     );
   });
 });
+
+describe('gpumux plan: the one-replica-per-GPU comparison', () => {
+  it('is the same figure as the operator page: every GPU holds one replica, whatever count was asked', async () => {
+    // three replicas asked for on ten GPUs: the seed's setup still ran one replica on each of the ten
+    const text = await plan('--gpus', '10x24564MiB', '--models', 'codetr=3');
+    expect(text).toMatch(/one replica per GPU \(no packing\): [\d.]+ % with 10 replicas/);
+  });
+});

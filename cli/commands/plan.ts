@@ -5,6 +5,7 @@ import { SchedulerConfig } from '../../scheduler/config/schema.js';
 import { parseGpuSpec } from '../../scheduler/inventory/gpu-spec.js';
 import { loadModelByName, parseModelsSpec, splitVersion } from '../../scheduler/models.js';
 import { planPlacement } from '../../scheduler/placement/plan.js';
+import { onePerGpu } from '../../scheduler/placement/one-per-gpu.js';
 import { DEFAULT_POLICY, POLICIES, type Policy } from '../../scheduler/placement/policy.js';
 import {
   chooseMaxBatches,
@@ -132,7 +133,8 @@ async function runPlan(flags: PlanFlags): Promise<void> {
     if (nowhere.length) process.exitCode = 2;
     return;
   }
-  const seed = planPlacement({ gpus, models: planned, policy: 'spread', reserveBytes, maxReplicasPerGpu: 1 });
+  // the page's comparison too (one place): one replica on every GPU, whatever count was asked
+  const seed = onePerGpu(gpus, planned, reserveBytes);
   process.stdout.write(formatPlanTable(plan, planToJson(seed, reserveBytes)));
   for (const choice of choices) process.stdout.write('\n' + formatTradeoff(choice) + '\n');
   if (flags.explain) {
