@@ -53,6 +53,22 @@ describe('readImageParts (the one multipart parser)', () => {
     }
   });
 
+  it('takes an image sent as a text field (curl -F "image=<photo.jpg") byte-exact, up to the frame limit', async () => {
+    // every byte value, as a JPEG has: a text field is decoded by its charset, which must not change a byte
+    const photo = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) % 256));
+    const field = part('Content-Disposition: form-data; name="image"', photo);
+    const limits = { maxBytes: 1 << 20, maxFrames: 12 };
+    const parts = await parse(body(...Array.from({ length: 12 }, () => field)), 65_536, limits);
+    expect(parts).toHaveLength(12);
+    for (const p of parts) expect(imageBytes(p).equals(photo)).toBe(true);
+    // one more than the frame limit, as text fields: refused as images, not as "fields"
+    const refused = await refusal(parse(body(...Array.from({ length: 13 }, () => field)), 65_536, limits));
+    expect(refused).toEqual({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'too many images in one request; at most 12 images',
+    });
+  });
+
   it('keeps an image delivered in one chunk as a slice of that chunk, not a copy', async () => {
     const bytes = body(image(Buffer.alloc(1000, 7)));
     const [only] = await parse(bytes);

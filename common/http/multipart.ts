@@ -29,7 +29,6 @@ export type WriteChunk = (chunk: Uint8Array) => Promise<void>;
 
 /** Parts besides the images a client may add (a text field or two) before the body is refused. */
 const EXTRA_PARTS = 8;
-const MAX_FIELD_BYTES = 64 * 1024;
 /** Header lines in one part (Content-Disposition, Content-Type and a few more). */
 const MAX_PART_HEADERS = 16;
 
@@ -98,12 +97,16 @@ function openParser(contentType: string, maxBytes: number, maxFrames: number): b
   try {
     return busboy({
       headers: { 'content-type': contentType },
+      // A text field's value is decoded by its charset: latin1 maps every byte to one character and back, so
+      // an image sent as a text field (curl -F "image=<photo.jpg") keeps its bytes.
+      defCharset: 'latin1',
       limits: {
         parts: maxFrames + EXTRA_PARTS,
         files: maxFrames,
-        fields: EXTRA_PARTS,
+        // images may come as text fields too: they count against maxFrames (collectImages), not this
+        fields: maxFrames + EXTRA_PARTS,
         fileSize: maxBytes,
-        fieldSize: MAX_FIELD_BYTES,
+        fieldSize: maxBytes,
         headerPairs: MAX_PART_HEADERS,
       },
     });
@@ -119,6 +122,15 @@ function collectImages(parser: busboy.Busboy, found: Found, maxBytes: number, ma
       found,
       new GpumuxError('PAYLOAD_TOO_LARGE', `too many ${what} in one request; at most ${maxFrames} images`),
     );
+  /** Keeps one more image, files and text fields counted together; false (and failed) past maxFrames. */
+  const addImage = (part: ImagePart): boolean => {
+    if (found.parts.length >= maxFrames) {
+      tooMany('images');
+      return false;
+    }
+    found.parts.push(part);
+    return true;
+  };
   parser.on('partsLimit', () => tooMany('parts'));
   parser.on('filesLimit', () => tooMany('files'));
   parser.on('fieldsLimit', () => tooMany('fields'));
@@ -134,7 +146,7 @@ function collectImages(parser: busboy.Busboy, found: Found, maxBytes: number, ma
     );
     if (name !== 'image') return void stream.resume();
     const part: ImagePart = { chunks: [], bytes: 0, type: info.mimeType };
-    found.parts.push(part);
+    if (!addImage(part)) return void stream.resume();
     stream.on('data', (chunk: Buffer) => {
       part.chunks.push(chunk);
       part.bytes += chunk.length;
@@ -144,11 +156,12 @@ function collectImages(parser: busboy.Busboy, found: Found, maxBytes: number, ma
     if (info.valueTruncated)
       fail(
         found,
-        new GpumuxError('PAYLOAD_TOO_LARGE', `field "${name}" is larger than ${MAX_FIELD_BYTES} bytes`),
+        new GpumuxError('PAYLOAD_TOO_LARGE', `field "${name}" is larger than ${formatBytes(maxBytes)}`),
       );
     else if (name === 'image') {
-      const bytes = Buffer.from(value);
-      found.parts.push({ chunks: [bytes], bytes: bytes.length, type: info.mimeType });
+      // latin1 both ways (openParser's defCharset); a part that names another charset is decoded by it
+      const bytes = Buffer.from(value, 'latin1');
+      addImage({ chunks: [bytes], bytes: bytes.length, type: info.mimeType });
     }
   });
 }
