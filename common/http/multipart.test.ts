@@ -55,7 +55,7 @@ describe('readImageParts (the one multipart parser)', () => {
 
   it('takes an image sent as a text field (curl -F "image=<photo.jpg") byte-exact, up to the frame limit', async () => {
     // every byte value, as a JPEG has: a text field is decoded by its charset, which must not change a byte
-    const photo = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) % 256));
+    const photo = Buffer.from(Array.from({ length: 60_000 }, (_, i) => (i * 7) % 256));
     const field = part('Content-Disposition: form-data; name="image"', photo);
     const limits = { maxBytes: 1 << 20, maxFrames: 12 };
     const parts = await parse(body(...Array.from({ length: 12 }, () => field)), 65_536, limits);
@@ -66,6 +66,13 @@ describe('readImageParts (the one multipart parser)', () => {
     expect(refused).toEqual({
       code: 'PAYLOAD_TOO_LARGE',
       message: 'too many images in one request; at most 12 images',
+    });
+    // a text field is decoded into a string before it is seen: large images must come as file parts
+    const big = part('Content-Disposition: form-data; name="image"', Buffer.alloc(70_000, 0xff));
+    expect(await refusal(parse(body(big), 65_536, limits))).toEqual({
+      code: 'PAYLOAD_TOO_LARGE',
+      message:
+        'text field "image" is larger than 64 KiB: send images as file parts (curl -F image=@photo.jpg)',
     });
   });
 

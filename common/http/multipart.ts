@@ -29,6 +29,11 @@ export type WriteChunk = (chunk: Uint8Array) => Promise<void>;
 
 /** Parts besides the images a client may add (a text field or two) before the body is refused. */
 const EXTRA_PARTS = 8;
+/**
+ * Largest text field. A text field's value is decoded into a string before we see it (a second and third copy
+ * of its bytes), so text fields stay small whatever the image limit; images go in file parts.
+ */
+const MAX_FIELD_BYTES = 64 * 1024;
 /** Header lines in one part (Content-Disposition, Content-Type and a few more). */
 const MAX_PART_HEADERS = 16;
 
@@ -106,7 +111,7 @@ function openParser(contentType: string, maxBytes: number, maxFrames: number): b
         // images may come as text fields too: they count against maxFrames (collectImages), not this
         fields: maxFrames + EXTRA_PARTS,
         fileSize: maxBytes,
-        fieldSize: maxBytes,
+        fieldSize: MAX_FIELD_BYTES,
         headerPairs: MAX_PART_HEADERS,
       },
     });
@@ -153,12 +158,16 @@ function collectImages(parser: busboy.Busboy, found: Found, maxBytes: number, ma
     });
   });
   parser.on('field', (name, value, info) => {
-    if (info.valueTruncated)
+    if (info.valueTruncated) {
+      const hint = name === 'image' ? ': send images as file parts (curl -F image=@photo.jpg)' : '';
       fail(
         found,
-        new GpumuxError('PAYLOAD_TOO_LARGE', `field "${name}" is larger than ${formatBytes(maxBytes)}`),
+        new GpumuxError(
+          'PAYLOAD_TOO_LARGE',
+          `text field "${name}" is larger than ${formatBytes(MAX_FIELD_BYTES)}${hint}`,
+        ),
       );
-    else if (name === 'image') {
+    } else if (name === 'image') {
       // latin1 both ways (openParser's defCharset); a part that names another charset is decoded by it
       const bytes = Buffer.from(value, 'latin1');
       addImage({ chunks: [bytes], bytes: bytes.length, type: info.mimeType });
