@@ -15,7 +15,7 @@
 import { parseArgs } from 'node:util';
 import { parseGpuSpec } from '../scheduler/inventory/gpu-spec.js';
 import { planPlacement, type PlacementResult } from '../scheduler/placement/plan.js';
-import type { Policy } from '../scheduler/placement/policy.js';
+import { POLICIES, type Policy } from '../scheduler/placement/policy.js';
 import type { ModelPlan } from '../scheduler/types.js';
 import { arrivals } from './sim/arrivals.js';
 import { simulate, type SimModel, type SimReplica, type SimResult } from './sim/cluster.js';
@@ -48,7 +48,7 @@ const SMALL: SimModel & { footprintBytes: number } = {
   offGpuShare: offGpu,
   footprintBytes: 4096 * MiB,
 };
-const POLICY_ORDER: Policy[] = ['throughput', 'binpack', 'spread'];
+const POLICY_ORDER: readonly Policy[] = POLICIES;
 /** Offered load per replica wanted: 70 % of Co-DETR's 5 fps, 60 % of the small model's 20 fps. */
 const CODETR_FPS = 3.5;
 const SMALL_FPS = 12;

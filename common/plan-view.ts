@@ -88,9 +88,16 @@ export interface PlanFailure {
   restarts: number;
 }
 
+/**
+ * The placement policies' names, here because the gateway reads them in a plan and cannot import the
+ * scheduler; the scheduler's registry (scheduler/placement/policy.ts) must hold a policy for exactly these.
+ */
+export const POLICY_NAMES = ['throughput', 'binpack', 'spread'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
 export interface PlanView {
   generatedAt: string;
-  policy: 'throughput' | 'binpack' | 'spread';
+  policy: PolicyName;
   /** Cluster memory utilisation once the plan is applied. */
   memoryUtilization: number;
   actions: PlanAction[];

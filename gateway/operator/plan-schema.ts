@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import type {
-  PlanAction,
-  PlanFailure,
-  PlanGpu,
-  PlanRollout,
-  PlanStartFailure,
-  PlanStarting,
-  PlanUnplaced,
-  PlanView,
+import {
+  POLICY_NAMES,
+  type PlanAction,
+  type PlanFailure,
+  type PlanGpu,
+  type PlanRollout,
+  type PlanStartFailure,
+  type PlanStarting,
+  type PlanUnplaced,
+  type PlanView,
 } from '../../common/plan-view.js';
 
 /** The scheduler's `GET /v1/plan` as the gateway accepts it (common/plan-view.ts has the types). */
@@ -81,7 +82,7 @@ const planFailure = z.object({
 
 const PlanViewSchema = z.object({
   generatedAt: z.string(),
-  policy: z.enum(['throughput', 'binpack', 'spread']),
+  policy: z.enum(POLICY_NAMES),
   memoryUtilization: z.number(),
   actions: z.array(planAction),
   gpus: z.array(planGpu).optional(),
