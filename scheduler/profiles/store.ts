@@ -5,6 +5,8 @@
  * gives that model more room. Persisted through a ProfilePersistence (ConfigMap or JSON file).
  */
 
+import { SchedulerConfig } from '../config/schema.js';
+
 export interface ProfileRecord {
   model: string;
   /** GPU product (`NVIDIA GeForce RTX 4090`, `virtual`); footprints differ between products. */
@@ -62,9 +64,12 @@ function emptyRecord(model: string, product: string, at: Date): ProfileRecord {
   };
 }
 
+/** The config's footprintMargin default: one source for every store made without a config. */
+const DEFAULT_MARGIN = SchedulerConfig.shape.footprintMargin.parse(undefined);
+
 /** One closure: the records and the saved-changes count are state its short methods share. */
 export function createProfileStore(options: ProfileStoreOptions = {}): ProfileStore {
-  const { margin = 0.05, oomFactor = 1.25, persistence = null, now = () => new Date() } = options;
+  const { margin = DEFAULT_MARGIN, oomFactor = 1.25, persistence = null, now = () => new Date() } = options;
   const records = new Map<string, ProfileRecord>();
   // Changes recorded vs changes known saved: a failed save leaves them apart, so the next flush retries.
   let changes = 0;
