@@ -12,8 +12,9 @@
  * (--rounds rounds per body, nginx, floor and gateway in turn) and the ratio of each round is reported, with the range. Besides throughput,
  * each run reports the proxy's CPU time per request (from /proc: user+system of the proxy's processes,
  * all threads), which is what the throughput ratio comes down to when the CPU is the limit (it varies too when other
- * work shares the cores, but less). --pin gives every setup the same CPU split: the proxy (nginx's worker or the gateway) alone
- * on CPU 1, wrk and the upstream on CPU 0.
+ * work shares the cores, but less), and for the Node proxies the V8 mark-compacts during the run (`fullGcs`, from
+ * --trace-gc: at 200 KiB a run with them costs about twice one without). --pin gives every setup the same CPU
+ * split: the proxy (nginx's worker or the gateway) alone on CPU 1, wrk and the upstream on CPU 0.
  *
  * The gateway runs as it ships: the tsc build (`node dist/cli/main.js`), compiled first into
  * node_modules/.cache/gpumux-bench-dist so the shared dist/ is left alone. --tsx runs the sources through
@@ -261,6 +262,21 @@ interface Measured {
   upstreamCpuUs: number;
   /** Proxy read + write syscalls per request (the upstream's for `direct`). */
   proxySyscalls: number;
+  /** V8 mark-compacts in the proxy during the run (Node proxies only): the bimodal cost at 200 KiB. */
+  fullGcs: number | null;
+}
+
+/**
+ * Counts the mark-compacts a Node child reports with --trace-gc (one line per GC on its stdout, which this
+ * also drains). At 200 KiB a run's cost depends on whether V8 starts full GCs for the parser's per-chunk
+ * Buffers (docs/benchmarks.md, "Node's floor"), so each run says how many it had.
+ */
+function fullGcCounter(child: ChildProcess): () => number {
+  let count = 0;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.includes('Mark-Compact')) count++;
+  });
+  return () => count;
 }
 
 /** Compiles the CLI with the production tsconfig into a private folder; returns its entry point. */
@@ -331,6 +347,7 @@ async function main(): Promise<void> {
     const gatewayChild = node(
       proxyCpu,
       [
+        '--trace-gc',
         ...gatewayNodeArgs,
         ...gatewayEntry,
         'gateway',
@@ -382,7 +399,11 @@ async function main(): Promise<void> {
     await waitHttp(`${nginxUrl}/v1/stats`);
 
     // Node's floor: the least a proxy on node:http + undici does (bench/node-floor-proxy.mjs), pinned as the others.
-    const floorChild = node(proxyCpu, [path.join(ROOT, 'bench', 'node-floor-proxy.mjs'), upstream]);
+    const floorChild = node(proxyCpu, [
+      '--trace-gc',
+      path.join(ROOT, 'bench', 'node-floor-proxy.mjs'),
+      upstream,
+    ]);
     const floorUrl = await firstLine(
       floorChild,
       'stdout',
@@ -402,15 +423,16 @@ async function main(): Promise<void> {
       ] as const
     ).filter(([key]) => args.bodies.split(',').includes(key));
     const targets = {
-      direct: { base: upstream, pids: () => [upstreamChild.pid!] },
-      nginx: { base: nginxUrl, pids: () => processTree(nginx.pid!) },
-      gateway: { base: gatewayUrl, pids: () => [gatewayChild.pid!] },
-      node: { base: floorUrl, pids: () => [floorChild.pid!] },
+      direct: { base: upstream, pids: () => [upstreamChild.pid!], fullGcs: null },
+      nginx: { base: nginxUrl, pids: () => processTree(nginx.pid!), fullGcs: null },
+      gateway: { base: gatewayUrl, pids: () => [gatewayChild.pid!], fullGcs: fullGcCounter(gatewayChild) },
+      node: { base: floorUrl, pids: () => [floorChild.pid!], fullGcs: fullGcCounter(floorChild) },
     };
     type Target = keyof typeof targets;
     const measure = async (target: Target, script: string, secs: number, conns: number) => {
-      const { base, pids } = targets[target];
+      const { base, pids, fullGcs } = targets[target];
       const proxyPids = pids();
+      const g0 = fullGcs?.() ?? 0;
       const p0 = cpuSeconds(proxyPids);
       const u0 = cpuSeconds([upstreamChild.pid!]);
       const s0 = syscalls(proxyPids);
@@ -421,6 +443,7 @@ async function main(): Promise<void> {
         proxyCpuUs: perRequest(cpuSeconds(proxyPids) - p0),
         upstreamCpuUs: perRequest(cpuSeconds([upstreamChild.pid!]) - u0),
         proxySyscalls: round((syscalls(proxyPids) - s0) / Math.max(1, result.requests), 1),
+        fullGcs: fullGcs ? fullGcs() - g0 : null,
       };
     };
 
@@ -451,6 +474,7 @@ async function main(): Promise<void> {
       upstreamCpuUsPerReq: m.upstreamCpuUs,
       // /proc/<pid>/io counts read/write-family calls only: nginx's recv/send do not show, so no nginx figure.
       nodeSyscallsPerReq: target === 'nginx' ? null : m.proxySyscalls,
+      fullGcs: m.fullGcs,
       c1P50Ms: round(idle.p50Ms),
     }));
     const ratios = bodies.map(([, body]) => {
