@@ -9,6 +9,13 @@ import { z } from 'zod';
 const positiveInt = z.number().int().positive();
 const shape2 = z.tuple([positiveInt, positiveInt]);
 
+/**
+ * The ONNX Runtime optimisers a manifest may switch off: those whose effect this project has measured
+ * (ConstantFolding: models/codetr/README.md). ONNX Runtime matches the names exactly and ignores the rest.
+ */
+export const DISABLEABLE_OPTIMIZERS = ['ConstantFolding'] as const;
+export type DisableableOptimizer = (typeof DISABLEABLE_OPTIMIZERS)[number];
+
 export const TensorDatatype = z.enum(['UINT8', 'FLOAT32', 'FLOAT16', 'INT64', 'INT32', 'BOOL']);
 
 export const OnnxSource = z
@@ -28,6 +35,22 @@ export const OnnxSource = z
      * shape in the file costs"); `disabled` shares the weights between them.
      */
     graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+    /**
+     * ONNX Runtime graph optimisers to leave out at that level (its session config entry
+     * `optimization.disable_specified_optimizers`). `["ConstantFolding"]` keeps a many-shape file's graphs on
+     * the shared weights instead of folding each shape's own copies of the tensors derived from them, while the
+     * level's fusions stay on (models/codetr/README.md, "What each shape in the file costs").
+     */
+    disabledOptimizers: z
+      .array(
+        z.enum(DISABLEABLE_OPTIMIZERS, {
+          error: (issue) =>
+            `unknown optimiser ${JSON.stringify(issue.input)}: gpumux accepts ${DISABLEABLE_OPTIMIZERS.join(', ')} ` +
+            '(ONNX Runtime ignores a name it does not know, so a typo would leave the optimiser on unseen)',
+        }),
+      )
+      .refine((names) => new Set(names).size === names.length, 'names an optimiser twice')
+      .default([]),
   })
   .strict();
 

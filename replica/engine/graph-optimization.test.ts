@@ -18,7 +18,11 @@ writeFileSync(
   path.join(dir, 'manifest.json'),
   JSON.stringify({
     ...shapes,
-    onnx: { file: path.resolve('models/shapes/model.onnx'), graphOptimization: 'disabled' },
+    onnx: {
+      file: path.resolve('models/shapes/model.onnx'),
+      graphOptimization: 'disabled',
+      disabledOptimizers: ['ConstantFolding'],
+    },
   }),
 );
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +33,9 @@ describe('onnx.graphOptimization', () => {
     expect(() => parseManifest({ ...shapes, onnx: { ...shapes.onnx, graphOptimization: 'fast' } })).toThrow(
       /graphOptimization/,
     );
-    expect(sessionOptions({ kind: 'cpu' }, 1, 'disabled').graphOptimizationLevel).toBe('disabled');
+    expect(sessionOptions({ kind: 'cpu' }, 1, { graphOptimization: 'disabled' }).graphOptimizationLevel).toBe(
+      'disabled',
+    );
   });
 
   it("loads the replica's session at the manifest's level, and serves with it (real onnxruntime)", async () => {
@@ -39,7 +45,34 @@ describe('onnx.graphOptimization', () => {
     })({ modelDir: dir, device: 'cpu', node: 'local', replicaId: 'no-opt', threads: 1 });
     await engine.start();
     expect(asked.map((o) => o.graphOptimization)).toEqual(['disabled']);
+    expect(asked.map((o) => o.disabledOptimizers)).toEqual([['ConstantFolding']]);
     expect(engine.state).toBe('ready');
     await engine.close();
+  });
+});
+
+describe('onnx.disabledOptimizers', () => {
+  const withNames = (disabledOptimizers: unknown) =>
+    parseManifest({ ...shapes, onnx: { ...shapes.onnx, disabledOptimizers } }).onnx.disabledOptimizers;
+
+  it('defaults to none, and refuses a name ONNX Runtime would silently ignore', () => {
+    expect(parseManifest(shapes).onnx.disabledOptimizers).toEqual([]);
+    expect(withNames(['ConstantFolding'])).toEqual(['ConstantFolding']);
+    expect(() => withNames(['Constantfolding'])).toThrow(
+      /unknown optimiser "Constantfolding".*ConstantFolding/,
+    );
+    expect(() => withNames(['ConstantFolding', 'ConstantFolding'])).toThrow(/twice/);
+  });
+
+  it("becomes ONNX Runtime's session config entry, beside the memory budget's", () => {
+    const graph = { disabledOptimizers: ['ConstantFolding'] as const };
+    expect(sessionOptions({ kind: 'cpu' }, 1, graph).extra).toEqual({
+      optimization: { disable_specified_optimizers: 'ConstantFolding' },
+    });
+    expect(sessionOptions({ kind: 'cpu' }, 1, graph, true).extra).toEqual({
+      session: { use_env_allocators: '1' },
+      optimization: { disable_specified_optimizers: 'ConstantFolding' },
+    });
+    expect(sessionOptions({ kind: 'cpu' }, 1).extra).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Logger } from '../../common/log.js';
+import type { DisableableOptimizer } from '../../models/manifest/schema.js';
 import { isCudaOutOfMemory } from './cuda-oom.js';
 import type { DeviceRequest } from './device-request.js';
 import { ENV_ALLOCATORS_OPTION, registerMemoryBudget, type MemoryBudget } from './memory-budget.js';
@@ -22,6 +23,8 @@ export interface SessionOptions {
   threads?: number;
   /** The manifest's `onnx.graphOptimization` (default `all`). */
   graphOptimization?: GraphOptimization;
+  /** The manifest's `onnx.disabledOptimizers` (default none). */
+  disabledOptimizers?: readonly DisableableOptimizer[];
   /** Bound everything ONNX Runtime allocates for the session to this arena (memory-budget.ts). */
   memoryBudget?: MemoryBudget;
   logger?: Logger;
@@ -52,13 +55,29 @@ export const CUDA_INSTALL_HINT =
 /** ONNX Runtime's graph optimisation level: the manifest's `onnx.graphOptimization` (default `all`). */
 export type GraphOptimization = NonNullable<ort.InferenceSession.SessionOptions['graphOptimizationLevel']>;
 
+/** How the manifest shapes the session's graph: its `onnx.graphOptimization` and `onnx.disabledOptimizers`. */
+export interface GraphSettings {
+  graphOptimization?: GraphOptimization | undefined;
+  disabledOptimizers?: readonly DisableableOptimizer[] | undefined;
+}
+
 export function sessionOptions(
   device: DeviceRequest,
   threads?: number,
-  graphOptimization: GraphOptimization = 'all',
+  { graphOptimization = 'all', disabledOptimizers = [] }: GraphSettings = {},
   budgeted = false,
 ): ort.InferenceSession.SessionOptions {
   const cpuThreads = threads ?? defaultIntraOpThreads();
+  // session config entries: the binding flattens `extra`'s nesting into ONNX Runtime's dotted keys
+  const extra = {
+    // the budget's arena on the env, instead of the session's own unbounded one (memory-budget.ts)
+    ...(budgeted ? ENV_ALLOCATORS_OPTION : {}),
+    // a name list ONNX Runtime matches exactly; e.g. without ConstantFolding a many-shape file's graphs read
+    // the shared weights instead of each holding folded copies (models/codetr/README.md)
+    ...(disabledOptimizers.length
+      ? { optimization: { disable_specified_optimizers: disabledOptimizers.join(',') } }
+      : {}),
+  };
   const common: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: graphOptimization,
     executionMode: 'sequential',
@@ -70,8 +89,7 @@ export function sessionOptions(
     enableMemPattern: false,
     interOpNumThreads: 1,
     intraOpNumThreads: cpuThreads,
-    // the budget's arena on the env, instead of the session's own unbounded one (memory-budget.ts)
-    ...(budgeted ? { extra: ENV_ALLOCATORS_OPTION } : {}),
+    ...(Object.keys(extra).length ? { extra } : {}),
   };
   return device.kind === 'cuda'
     ? { ...common, executionProviders: [{ name: 'cuda', deviceId: device.index }] }
@@ -108,6 +126,7 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
     allowCpuFallback = false,
     threads,
     graphOptimization,
+    disabledOptimizers,
     memoryBudget,
     logger,
     cudaInstalled = cudaProviderInstalled,
@@ -115,7 +134,8 @@ export async function loadSession(options: SessionOptions): Promise<LoadedSessio
   const create = options.create ?? ((p, o) => ort.InferenceSession.create(p, o));
   const open = (on: DeviceRequest) => {
     if (memoryBudget) registerMemoryBudget(on, memoryBudget);
-    return create(onnxPath, sessionOptions(on, threads, graphOptimization, memoryBudget !== undefined));
+    const graph = { graphOptimization, disabledOptimizers };
+    return create(onnxPath, sessionOptions(on, threads, graph, memoryBudget !== undefined));
   };
   if (device.kind === 'cpu') return { session: await open(device), device, fellBack: false };
   let missing: unknown;

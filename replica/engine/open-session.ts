@@ -53,6 +53,7 @@ export function sessionRequest(config: EngineConfig, options: EngineOptions): Wo
     device: config.device,
     allowCpuFallback: options.allowCpuFallback ?? false,
     graphOptimization: config.manifest.onnx.graphOptimization,
+    disabledOptimizers: config.manifest.onnx.disabledOptimizers,
     ...(threads ? { threads } : {}),
     ...(memoryBudgetBytes !== undefined ? { memoryBudget: { bytes: memoryBudgetBytes } } : {}),
   };

@@ -1,4 +1,5 @@
 import { thrownText } from '../../common/errors.js';
+import type { DisableableOptimizer } from '../../models/manifest/schema.js';
 import type { GraphOptimization } from './load-session.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { NamedTensor, ValueInfo } from './model-session.js';
@@ -12,6 +13,7 @@ export interface WorkerLoadOptions {
   allowCpuFallback: boolean;
   threads?: number;
   graphOptimization?: GraphOptimization;
+  disabledOptimizers?: readonly DisableableOptimizer[];
   memoryBudget?: MemoryBudget;
 }
 

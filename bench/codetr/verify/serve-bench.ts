@@ -12,6 +12,7 @@
  *
  *   npx tsx bench/codetr/verify/serve-bench.ts --onnx /work/codetr-run/out/bucket-1x720x1280.onnx \
  *     --buckets 720x1280 --max-batch 1 --image $MMDET_DIR/demo/demo.jpg [--frames 2] [--threads 2]
+ *     [--disabled-optimizers ConstantFolding]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,6 +34,8 @@ const { values: flags } = parseArgs({
     frames: { type: 'string', default: '2' },
     threads: { type: 'string', default: '2' },
     'ready-timeout': { type: 'string', default: '1800' },
+    /** The copied manifest's `onnx.disabledOptimizers` instead of the model's, comma-separated ('' for none). */
+    'disabled-optimizers': { type: 'string' },
   },
 });
 if (!flags.onnx || !flags.image) {
@@ -49,9 +52,12 @@ const buckets = flags.buckets.split(',').map((b) => b.split('x').map(Number) as 
 const modelDir = mkdtempSync(path.join(os.tmpdir(), 'codetr-serve-'));
 const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, flags.model, 'manifest.json'), 'utf8')) as {
   name: string;
+  onnx: Record<string, unknown>;
   preprocess: { buckets: [number, number][]; padValue: number };
 };
 manifest.preprocess.buckets = buckets;
+if (flags['disabled-optimizers'] !== undefined)
+  manifest.onnx.disabledOptimizers = flags['disabled-optimizers'].split(',').filter(Boolean);
 writeFileSync(path.join(modelDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
 const started = performance.now();

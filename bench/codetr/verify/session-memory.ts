@@ -1,13 +1,15 @@
 /**
  * How much memory creating an ONNX Runtime session costs, and how much of it stays (CPU EP): loads --onnx with
- * the replica's session options (plus --config key=value session config entries), prints the process's RSS and
- * high-water mark after creation, then after one zero run of --shape if given. Not CI: for big graphs.
- *   npx tsx bench/codetr/verify/session-memory.ts --onnx out/model.onnx [--config session.disable_prepacking=1]
- *     [--shape 1x720x1280]
+ * the replica's session options (--manifest's graph settings, --level and --disabled-optimizers over them,
+ * plus --config key=value session config entries), prints the process's RSS and high-water mark after
+ * creation, then after one zero run of --shape if given. Not CI: for big graphs.
+ *   npx tsx bench/codetr/verify/session-memory.ts --onnx out/model.onnx [--disabled-optimizers ConstantFolding]
+ *     [--config session.disable_prepacking=1] [--shape 1x720x1280]
  */
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { sessionOptions, type GraphOptimization } from '../../../replica/engine/load-session.js';
+import { sessionOptions } from '../../../replica/engine/load-session.js';
+import { graphSettingsFromFlags } from './graph-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -15,8 +17,12 @@ const { values } = parseArgs({
     config: { type: 'string', multiple: true, default: [] },
     shape: { type: 'string' },
     threads: { type: 'string', default: '2' },
-    /** graphOptimizationLevel instead of the replica's `all` (to see what the optimiser adds). */
+    /** graphOptimizationLevel instead of the manifest's (to see what the optimiser adds). */
     level: { type: 'string' },
+    /** The manifest's `onnx.disabledOptimizers`, comma-separated ('' for none); default: --manifest's. */
+    'disabled-optimizers': { type: 'string' },
+    /** A manifest.json whose `onnx` graph settings to use (default: ONNX Runtime's `all`, nothing disabled). */
+    manifest: { type: 'string' },
   },
 });
 if (!values.onnx) {
@@ -34,16 +40,23 @@ const report = (event: string, extra: Record<string, unknown> = {}) =>
     }),
   );
 const entries = Object.fromEntries(values.config.map((kv) => kv.split('=', 2) as [string, string]));
+const graph = graphSettingsFromFlags({
+  manifest: values.manifest,
+  graphOptimization: values.level,
+  disabledOptimizers: values['disabled-optimizers'],
+});
+const replicaOptions = sessionOptions({ kind: 'cpu' }, Number(values.threads), graph);
 const options: ort.InferenceSession.SessionOptions = {
-  ...sessionOptions({ kind: 'cpu' }, Number(values.threads), (values.level ?? 'all') as GraphOptimization),
-  ...(values.config.length ? { extra: entries } : {}),
+  ...replicaOptions,
+  ...(values.config.length ? { extra: { ...replicaOptions.extra, ...entries } } : {}),
 };
 let t = performance.now();
 const session = await ort.InferenceSession.create(values.onnx, options);
 report('created', {
   s: +((performance.now() - t) / 1000).toFixed(1),
   config: entries,
-  level: values.level ?? 'all',
+  level: graph.graphOptimization,
+  disabledOptimizers: graph.disabledOptimizers,
 });
 if (values.shape) {
   const dims = values.shape.split('x').map(Number);

@@ -5,13 +5,15 @@
  * time, run time and the process's peak RSS, so run it once per shape for a per-shape peak.
  *
  *   npx tsx bench/codetr/verify/verify-ort.ts --onnx out/model.onnx --ref-dir ref [--shapes 1x720x1280,...]
- *     [--threads 2] [--runs 1] [--expect-detections] [--report report.json]
+ *     [--threads 2] [--runs 1] [--expect-detections] [--report report.json] [--graph-optimization all]
+ *     [--manifest models/codetr/manifest.json] [--disabled-optimizers ConstantFolding] [--config key=value ...]
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { sessionOptions, type GraphOptimization } from '../../../replica/engine/load-session.js';
+import { sessionOptions } from '../../../replica/engine/load-session.js';
+import { graphSettingsFromFlags } from './graph-flags.js';
 import { compareOutputs, DEFAULT_CRITERION, type Agreement } from './compare-outputs.js';
 
 interface ReferenceInfo {
@@ -29,7 +31,13 @@ const { values } = parseArgs({
     'expect-detections': { type: 'boolean', default: false },
     report: { type: 'string' },
     /** ONNX Runtime's graph optimisation level, as the manifest's `onnx.graphOptimization` sets it. */
-    'graph-optimization': { type: 'string', default: 'all' },
+    'graph-optimization': { type: 'string' },
+    /** The manifest's `onnx.disabledOptimizers`, comma-separated ('' for none); default: --manifest's. */
+    'disabled-optimizers': { type: 'string' },
+    /** A manifest.json whose `onnx` graph settings to use (default: ONNX Runtime's `all`, nothing disabled). */
+    manifest: { type: 'string' },
+    /** More session config entries (key=value), e.g. session.disable_prepacking=1, to measure before a manifest has them. */
+    config: { type: 'string', multiple: true, default: [] },
   },
 });
 if (!values.onnx || !values['ref-dir']) {
@@ -69,17 +77,25 @@ if (shapes.length === 0) {
 
 let started = performance.now();
 // the replica's own session options: what is verified is what is served
-const session = await ort.InferenceSession.create(
-  values.onnx,
-  sessionOptions({ kind: 'cpu' }, Number(values.threads), values['graph-optimization'] as GraphOptimization),
-);
+const graph = graphSettingsFromFlags({
+  manifest: values.manifest,
+  graphOptimization: values['graph-optimization'],
+  disabledOptimizers: values['disabled-optimizers'],
+});
+const replicaOptions = sessionOptions({ kind: 'cpu' }, Number(values.threads), graph);
+const entries = Object.fromEntries(values.config.map((kv) => kv.split('=', 2) as [string, string]));
+const session = await ort.InferenceSession.create(values.onnx, {
+  ...replicaOptions,
+  ...(values.config.length ? { extra: { ...replicaOptions.extra, ...entries } } : {}),
+});
 const createS = (performance.now() - started) / 1000;
 log({
   event: 'session',
   onnx: values.onnx,
   createS,
   threads: Number(values.threads),
-  graphOptimization: values['graph-optimization'],
+  ...graph,
+  config: entries,
 });
 
 const results: Array<Record<string, unknown>> = [];

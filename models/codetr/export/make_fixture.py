@@ -6,11 +6,16 @@ The outputs depend on the pixels (per-channel means), on a weight shared by ever
 weights are) and on a constant that differs per bucket (as folded positional encodings do), and every graph
 ends in a static Reshape, so running a graph on another shape fails, like the real export.
 
+With `--fold-mib M` each graph also derives an M MiB tensor from a small weight shared by every bucket
+and a per-bucket factor (Tile, Mul) before a MatMul with the pixels' means: what Swin's masks and positional
+encodings are to Co-DINO. ONNX Runtime's constant folding materialises that tensor in every bucket's graph
+of a merged file; without folding it is computed per run and the file holds only the small shared weight.
+
 Also the in-graph enlargement alone (upscale_graph): `images` uint8 [N,H,W,3] -> `upscaled` float32
 [N,3,H*g,W*g], the Cast, Transpose and Resize (linear, pytorch_half_pixel, scales) that
 F.interpolate(scale_factor=g, mode="bilinear", align_corners=False) exports to at opset 17.
 
-Usage: python3 make_fixture.py OUT_DIR [--with-mask] N,H,W [N,H,W ...]   -> OUT_DIR/bucket-NxHxW.onnx
+Usage: python3 make_fixture.py OUT_DIR [--with-mask] [--fold-mib M] N,H,W [N,H,W ...]   -> OUT_DIR/bucket-NxHxW.onnx
        python3 make_fixture.py OUT_DIR --upscale G N,H,W [N,H,W ...]      -> OUT_DIR/upscale-NxHxW.onnx
 """
 import os
@@ -23,7 +28,28 @@ from onnx import TensorProto, helper, numpy_helper
 QUERIES, CLASSES, OPSET = 5, 4, 17
 
 
-def bucket_graph(n, h, w, with_mask=False):
+FOLD_BASE_COLUMNS = 1024  # the shared weight is [3, 1024] float32 (12 KiB)
+
+
+def fold_branch(n, h, w, fold_mib):
+    """Nodes and initializers that make `fold_mean` [N,1] from an M MiB tensor built from constants only."""
+    repeats = max(1, round(fold_mib * 2**20 / (3 * FOLD_BASE_COLUMNS * 4)))
+    base = np.random.default_rng(11).standard_normal((3, FOLD_BASE_COLUMNS)).astype(np.float32)
+    inits = [
+        numpy_helper.from_array(base, "fold_base"),
+        numpy_helper.from_array(np.array([1, repeats], dtype=np.int64), "fold_repeats"),
+        numpy_helper.from_array(np.array(n + h / 1000.0 + w / 1e6, dtype=np.float32), "fold_factor"),
+    ]
+    nodes = [
+        helper.make_node("Tile", ["fold_base", "fold_repeats"], ["fold_tiled"]),  # [3, 1024 * repeats]
+        helper.make_node("Mul", ["fold_tiled", "fold_factor"], ["fold_big"]),  # differs per bucket
+        helper.make_node("MatMul", ["m", "fold_big"], ["fold_out"]),  # [N, 1024 * repeats]
+        helper.make_node("ReduceMean", ["fold_out"], ["fold_mean"], axes=[1], keepdims=1),  # [N, 1]
+    ]
+    return nodes, inits
+
+
+def bucket_graph(n, h, w, with_mask=False, fold_mib=0):
     rng = np.random.default_rng(7)  # same seed for every bucket: the shared weights are byte-identical
     shared_cls = rng.standard_normal((3, QUERIES * CLASSES)).astype(np.float32)
     shared_box = rng.standard_normal((3, QUERIES * 4)).astype(np.float32)
@@ -61,6 +87,13 @@ def bucket_graph(n, h, w, with_mask=False):
         ]
     else:
         nodes.insert(7, helper.make_node("Identity", ["boxes_flat"], ["boxes_in"]))
+    if fold_mib:
+        fold_nodes, fold_inits = fold_branch(n, h, w, fold_mib)
+        inits += fold_inits
+        reshape = next(node for node in nodes if node.output[0] == "pred_logits")
+        reshape.input[0] = "logits_folded"
+        at = nodes.index(reshape)
+        nodes[at:at] = fold_nodes + [helper.make_node("Add", ["logits_pos", "fold_mean"], ["logits_folded"])]
     graph = helper.make_graph(
         nodes,
         f"bucket_{n}x{h}x{w}",
@@ -107,6 +140,11 @@ def upscale_graph(n, h, w, upscale, mode="linear"):
 
 def main(argv):
     with_mask = "--with-mask" in argv
+    fold_mib = 0
+    if "--fold-mib" in argv:
+        at = argv.index("--fold-mib")
+        fold_mib = float(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
     upscale = None
     if "--upscale" in argv:
         at = argv.index("--upscale")
@@ -119,7 +157,8 @@ def main(argv):
         if upscale is not None:
             onnx.save(upscale_graph(n, h, w, upscale), os.path.join(out_dir, f"upscale-{n}x{h}x{w}.onnx"))
         else:
-            onnx.save(bucket_graph(n, h, w, with_mask), os.path.join(out_dir, f"bucket-{n}x{h}x{w}.onnx"))
+            graph = bucket_graph(n, h, w, with_mask, fold_mib)
+            onnx.save(graph, os.path.join(out_dir, f"bucket-{n}x{h}x{w}.onnx"))
 
 
 if __name__ == "__main__":

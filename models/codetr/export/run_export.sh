@@ -110,7 +110,7 @@ for shape in $SHAPES; do
   fi
   (cd "$REPO" && timed verify-ort "$shape" "$OUT/logs/verify-$shape.log" node --import tsx \
     bench/codetr/verify/verify-ort.ts --onnx "$graph" --ref-dir "$OUT/ref" --shapes "$shape" \
-    --threads "$THREADS" "${EXPECT[@]}" --report "$report") || echo "verification FAILED for $shape"
+    --manifest "$TEMPLATE" --threads "$THREADS" "${EXPECT[@]}" --report "$report") || echo "verification FAILED for $shape"
 done
 
 if [[ -z ${SKIP_MERGE:-} && ${#graphs[@]} -gt 1 ]]; then
@@ -118,7 +118,7 @@ if [[ -z ${SKIP_MERGE:-} && ${#graphs[@]} -gt 1 ]]; then
   ls -l "$OUT"/*.onnx* | tee -a "$OUT/logs/sizes.txt"
   (cd "$REPO" && timed verify-ort merged "$OUT/logs/verify-merged.log" node --import tsx \
     bench/codetr/verify/verify-ort.ts --onnx "$OUT/model.onnx" --ref-dir "$OUT/ref" --shapes "${SHAPES// /,}" \
-    --threads "$THREADS" "${EXPECT[@]}" --report "$OUT/logs/verify-merged.json")
+    --manifest "$TEMPLATE" --threads "$THREADS" "${EXPECT[@]}" --report "$OUT/logs/verify-merged.json")
 fi
 # the model folder: model.onnx (one graph: renamed) + manifest.json
 [[ ${#graphs[@]} -eq 1 && ! -f $OUT/model.onnx ]] && cp "${graphs[0]}" "$OUT/model.onnx"
