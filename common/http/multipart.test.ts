@@ -1,21 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { GpumuxError } from '../errors.js';
+import { closed, image, MULTIPART_TYPE, part } from '../../test/helpers/multipart-body.js';
 import { imageBytes, readImageParts, type ImagePart, type ImagePartLimits } from './multipart.js';
 
-const TYPE = 'multipart/form-data; boundary=XX';
 const LIMITS: ImagePartLimits = { maxBytes: 1 << 20, maxFrames: 4 };
 
-const part = (headers: string, content: Buffer | string) =>
-  Buffer.concat([Buffer.from(`--XX\r\n${headers}\r\n\r\n`), Buffer.from(content), Buffer.from('\r\n')]);
-const image = (content: Buffer | string, name = 'image') =>
-  part(
-    `Content-Disposition: form-data; name="${name}"; filename="a.jpg"\r\nContent-Type: image/jpeg`,
-    content,
-  );
-const body = (...parts: Buffer[]) => Buffer.concat([...parts, Buffer.from('--XX--\r\n')]);
-
 /** Parses `bytes` fed in slices of `sliceBytes`, as a socket would deliver them. */
-function parse(bytes: Buffer, sliceBytes = bytes.length, limits = LIMITS, type = TYPE): Promise<ImagePart[]> {
+function parse(
+  bytes: Buffer,
+  sliceBytes = bytes.length,
+  limits = LIMITS,
+  type = MULTIPART_TYPE,
+): Promise<ImagePart[]> {
   return readImageParts(type, limits, async (write) => {
     for (let at = 0; at < bytes.length; at += sliceBytes) await write(bytes.subarray(at, at + sliceBytes));
   });
@@ -37,7 +33,7 @@ describe('readImageParts (the one multipart parser)', () => {
     a[0] = 0xff;
     a[a.length - 1] = 0x42;
     const b = Buffer.from('second frame');
-    const bytes = body(
+    const bytes = closed(
       image(a),
       part('Content-Disposition: form-data; name="note"', 'hello'),
       image('skipped', 'other'),
@@ -58,18 +54,18 @@ describe('readImageParts (the one multipart parser)', () => {
     const photo = Buffer.from(Array.from({ length: 60_000 }, (_, i) => (i * 7) % 256));
     const field = part('Content-Disposition: form-data; name="image"', photo);
     const limits = { maxBytes: 1 << 20, maxFrames: 12 };
-    const parts = await parse(body(...Array.from({ length: 12 }, () => field)), 65_536, limits);
+    const parts = await parse(closed(...Array.from({ length: 12 }, () => field)), 65_536, limits);
     expect(parts).toHaveLength(12);
     for (const p of parts) expect(imageBytes(p).equals(photo)).toBe(true);
     // one more than the frame limit, as text fields: refused as images, not as "fields"
-    const refused = await refusal(parse(body(...Array.from({ length: 13 }, () => field)), 65_536, limits));
+    const refused = await refusal(parse(closed(...Array.from({ length: 13 }, () => field)), 65_536, limits));
     expect(refused).toEqual({
       code: 'PAYLOAD_TOO_LARGE',
       message: 'too many images in one request; at most 12 images',
     });
     // a text field is decoded into a string before it is seen: large images must come as file parts
     const big = part('Content-Disposition: form-data; name="image"', Buffer.alloc(70_000, 0xff));
-    expect(await refusal(parse(body(big), 65_536, limits))).toEqual({
+    expect(await refusal(parse(closed(big), 65_536, limits))).toEqual({
       code: 'PAYLOAD_TOO_LARGE',
       message:
         'text field "image" is larger than 64 KiB: send images as file parts (curl -F image=@photo.jpg)',
@@ -77,7 +73,7 @@ describe('readImageParts (the one multipart parser)', () => {
   });
 
   it('keeps an image delivered in one chunk as a slice of that chunk, not a copy', async () => {
-    const bytes = body(image(Buffer.alloc(1000, 7)));
+    const bytes = closed(image(Buffer.alloc(1000, 7)));
     const [only] = await parse(bytes);
     expect(imageBytes(only!).buffer).toBe(bytes.buffer);
   });
@@ -85,21 +81,26 @@ describe('readImageParts (the one multipart parser)', () => {
   it.each([
     ['no closing boundary', image('abcdef').subarray(0, -2), 'BAD_REQUEST', /^malformed multipart body: /],
     ['ends inside part headers', Buffer.from('--XX\r\nContent-Disposition: form-da'), 'BAD_REQUEST', /./],
-    ['a 20 KB part header', body(image('x', 'f'.repeat(20_000))), 'BAD_REQUEST', /malformed multipart/],
-    ['no image field', body(part('Content-Disposition: form-data; name="x"', 'a')), 'EMPTY_BODY', /"image"/],
+    ['a 20 KB part header', closed(image('x', 'f'.repeat(20_000))), 'BAD_REQUEST', /malformed multipart/],
+    [
+      'no image field',
+      closed(part('Content-Disposition: form-data; name="x"', 'a')),
+      'EMPTY_BODY',
+      /"image"/,
+    ],
     [
       'more files than frames',
-      body(...Array.from({ length: 5 }, () => image('x'))),
+      closed(...Array.from({ length: 5 }, () => image('x'))),
       'PAYLOAD_TOO_LARGE',
       /files/,
     ],
     [
       'more parts than frames and a few fields',
-      body(...Array.from({ length: 200 }, () => part('Content-Disposition: form-data; name="x"', 'a'))),
+      closed(...Array.from({ length: 200 }, () => part('Content-Disposition: form-data; name="x"', 'a'))),
       'PAYLOAD_TOO_LARGE',
       /too many (parts|fields) in one request; at most 4 images/,
     ],
-    ['an image over the part limit', body(image(Buffer.alloc(2000))), 'PAYLOAD_TOO_LARGE', /image part/],
+    ['an image over the part limit', closed(image(Buffer.alloc(2000))), 'PAYLOAD_TOO_LARGE', /image part/],
   ])('refuses %s', async (_what, bytes, code, message) => {
     const limits = { ...LIMITS, maxBytes: 1000 };
     for (const slice of [3, bytes.length]) {
@@ -110,7 +111,7 @@ describe('readImageParts (the one multipart parser)', () => {
   });
 
   it('refuses a content type without a usable boundary as malformed', async () => {
-    const bytes = body(image('x'));
+    const bytes = closed(image('x'));
     for (const type of [
       'multipart/form-data',
       'multipart/form-data; boundary="XX',
@@ -121,7 +122,7 @@ describe('readImageParts (the one multipart parser)', () => {
 
   it('answers with the body read failure, and the half-parsed part does not take the process down', async () => {
     const gone = new GpumuxError('CLIENT_CLOSED', 'the client closed the request mid-body');
-    const parsing = readImageParts(TYPE, LIMITS, async (write) => {
+    const parsing = readImageParts(MULTIPART_TYPE, LIMITS, async (write) => {
       await write(image(Buffer.alloc(5000)).subarray(0, 3000)); // inside an image part
       throw gone;
     });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startFakeReplica, type FakeReplica } from './fake-replica.js';
 import { closedAfterEach } from './gateway-harness.js';
+import { closed, image, MULTIPART_TYPE, part } from '../helpers/multipart-body.js';
 
 /**
  * Multipart detect requests at the gateway: parsed by the replica's own parser (common/http/multipart.ts)
@@ -15,16 +16,7 @@ async function fake(id: string, index: number): Promise<FakeReplica> {
   return f;
 }
 
-const part = (headers: string, content: Buffer | string) =>
-  Buffer.concat([Buffer.from(`--XX\r\n${headers}\r\n\r\n`), Buffer.from(content), Buffer.from('\r\n')]);
-const image = (content: Buffer | string, filename = 'a.jpg') =>
-  part(
-    `Content-Disposition: form-data; name="image"; filename="${filename}"\r\nContent-Type: image/jpeg`,
-    content,
-  );
-const closed = (...parts: Buffer[]) => Buffer.concat([...parts, Buffer.from('--XX--\r\n')]);
-
-const detect = (url: string, body: Buffer, type = 'multipart/form-data; boundary=XX') =>
+const detect = (url: string, body: Buffer, type = MULTIPART_TYPE) =>
   fetch(`${url}/v1/models/shapes/detect`, { method: 'POST', body, headers: { 'content-type': type } });
 
 describe('multipart detect at the gateway', () => {
