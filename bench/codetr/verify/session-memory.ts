@@ -8,8 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { sessionOptions } from '../../../replica/engine/load-session.js';
-import { graphSettingsFromFlags } from './graph-flags.js';
+import { benchSessionOptions, graphSettingsFromFlags } from './graph-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,17 +38,12 @@ const report = (event: string, extra: Record<string, unknown> = {}) =>
       ...extra,
     }),
   );
-const entries = Object.fromEntries(values.config.map((kv) => kv.split('=', 2) as [string, string]));
 const graph = graphSettingsFromFlags({
   manifest: values.manifest,
   graphOptimization: values.level,
   disabledOptimizers: values['disabled-optimizers'],
 });
-const replicaOptions = sessionOptions({ kind: 'cpu' }, Number(values.threads), graph);
-const options: ort.InferenceSession.SessionOptions = {
-  ...replicaOptions,
-  ...(values.config.length ? { extra: { ...replicaOptions.extra, ...entries } } : {}),
-};
+const { options, entries } = benchSessionOptions(Number(values.threads), graph, values.config);
 let t = performance.now();
 const session = await ort.InferenceSession.create(values.onnx, options);
 report('created', {

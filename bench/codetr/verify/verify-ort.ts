@@ -12,8 +12,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../../../replica/engine/load-session.js';
-import { graphSettingsFromFlags } from './graph-flags.js';
+import { benchSessionOptions, graphSettingsFromFlags } from './graph-flags.js';
 import { compareOutputs, DEFAULT_CRITERION, type Agreement } from './compare-outputs.js';
 
 interface ReferenceInfo {
@@ -82,12 +81,8 @@ const graph = graphSettingsFromFlags({
   graphOptimization: values['graph-optimization'],
   disabledOptimizers: values['disabled-optimizers'],
 });
-const replicaOptions = sessionOptions({ kind: 'cpu' }, Number(values.threads), graph);
-const entries = Object.fromEntries(values.config.map((kv) => kv.split('=', 2) as [string, string]));
-const session = await ort.InferenceSession.create(values.onnx, {
-  ...replicaOptions,
-  ...(values.config.length ? { extra: { ...replicaOptions.extra, ...entries } } : {}),
-});
+const { options, entries } = benchSessionOptions(Number(values.threads), graph, values.config);
+const session = await ort.InferenceSession.create(values.onnx, options);
 const createS = (performance.now() - started) / 1000;
 log({
   event: 'session',
