@@ -6,7 +6,7 @@
  * keep-alive), the body held as the chunks Node delivers and sent once complete as one Buffer, one undici Pool
  * (the gateway's pool options) with a dispatch handler writing the answer straight into the response. No
  * routing, limits, deadlines, retries, metrics or logs. Plain JavaScript, so no loader or transpiler adds work
- * per request; handlers are classes, so no closure is made per request.
+ * per request; handlers are classes (per request: two objects and two bound listeners, nothing more).
  *
  *   node bench/node-floor-proxy.mjs http://127.0.0.1:PORT   → prints its own URL
  */
